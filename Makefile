@@ -1,0 +1,128 @@
+# offca — build, test, demo.  `make help` lists the targets.
+# Layout: each leaf folder (hsm/, templates/, crl/) builds into its own archive; ca/ links them all.
+# Unit tests live in tests/unit/<folder>/test_*.c and link only their folder's archive (leaf tests)
+# or everything (ca tests), so a leaf is testable alone.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+B       := build
+PKGS    := libcrypto lmdb p11-kit-1
+
+# Debian 12 packages the project needs (build, tests, demo, benchmarks).
+DEPS_PKGS := build-essential pkg-config libssl-dev openssl liblmdb-dev lmdb-utils libcmocka-dev \
+             libp11-kit-dev softhsm2 opensc gnutls-bin libengine-pkcs11-openssl python3 \
+             clang valgrind
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs libcrypto lmdb 2>/dev/null)
+CMOCKA_LIBS:= $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wno-unused-parameter
+DEFS    := -D_GNU_SOURCE -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED
+OPT     ?= -O2 -g
+SAN     ?=
+CFLAGS  += -std=c11 $(OPT) $(SAN) $(WARN) $(DEFS) -I. $(PKG_CFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2
+LDFLAGS += $(SAN)
+LDLIBS  := $(PKG_LIBS) -ldl -lpthread
+
+HSM_OBJ  := $(patsubst %.c,$(B)/%.o,$(wildcard hsm/*.c))
+TMPL_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard templates/*.c))
+CRL_OBJ  := $(patsubst %.c,$(B)/%.o,$(wildcard crl/*.c))
+CA_OBJ   := $(patsubst %.c,$(B)/%.o,$(filter-out ca/main.c,$(wildcard ca/*.c)))
+
+LIB_HSM  := $(B)/libhsm.a
+LIB_TMPL := $(B)/libtemplates.a
+LIB_CRL  := $(B)/libcrl.a
+LIB_CA   := $(B)/libca.a
+ALL_LIBS := $(LIB_CA) $(LIB_TMPL) $(LIB_CRL) $(LIB_HSM)
+
+UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+TEST_SUPPORT := $(patsubst %.c,$(B)/%.o,$(wildcard tests/unit/support/*.c))
+
+.PHONY: all deps test unit integration demo asan bench fuzz install clean help check-deps
+
+all: $(B)/offca
+
+help:
+	@echo "make deps         install the Debian 12 packages offca needs (idempotent; root)"
+	@echo "make              build ./build/offca"
+	@echo "make test         unit + SoftHSM integration tests; last line 'N passed, N failed'"
+	@echo "make demo         end-to-end run on a throwaway SoftHSM token under ./demo/"
+	@echo "make asan         the whole test suite under ASan+UBSan"
+	@echo "make bench        benchmarks against openssl ca; writes bench/RESULTS.md"
+	@echo "make install      install offca to \$$(DESTDIR)\$$(PREFIX)/bin"
+
+# ---- dependencies -------------------------------------------------------------------------------
+deps:
+	@sh tools/deps.sh $(DEPS_PKGS)
+
+# ---- build --------------------------------------------------------------------------------------
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB_HSM): $(HSM_OBJ)
+$(LIB_TMPL): $(TMPL_OBJ)
+$(LIB_CRL): $(CRL_OBJ)
+$(LIB_CA): $(CA_OBJ)
+$(B)/lib%.a:
+	@mkdir -p $(B)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/offca: $(B)/ca/main.o $(ALL_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Leaf unit tests link only their own folder's archive; ca tests link everything.
+$(B)/tests/hsm/%: tests/unit/hsm/%.c $(LIB_HSM) $(TEST_SUPPORT)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+$(B)/tests/templates/%: tests/unit/templates/%.c $(LIB_TMPL) $(TEST_SUPPORT)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+$(B)/tests/crl/%: tests/unit/crl/%.c $(LIB_CRL) $(TEST_SUPPORT)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+$(B)/tests/ca/%: tests/unit/ca/%.c $(ALL_LIBS) $(TEST_SUPPORT)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+
+# ---- tests --------------------------------------------------------------------------------------
+# tools/run-tests.sh runs every unit binary and every tests/integration/t_*.sh, sums the counts and
+# prints the one closing line; it exits non-zero when anything failed.
+test: deps
+	@$(MAKE) --no-print-directory $(B)/offca $(UNIT_BIN)
+	@sh tools/run-tests.sh $(B) $(UNIT_BIN)
+
+unit: $(UNIT_BIN)
+	@OFFCA_SKIP_INTEGRATION=1 sh tools/run-tests.sh $(B) $(UNIT_BIN)
+
+integration: $(B)/offca
+	@sh tools/run-tests.sh $(B)
+
+asan: deps
+	@$(MAKE) --no-print-directory B=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test-asan-inner
+
+test-asan-inner: $(B)/offca $(UNIT_BIN)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	 OFFCA_SANITIZER=1 sh tools/run-tests.sh $(B) $(UNIT_BIN)
+
+# ---- demo, bench, install -----------------------------------------------------------------------
+demo: deps $(B)/offca
+	@sh tools/demo.sh $(B)/offca
+
+bench: deps $(B)/offca
+	@sh tools/bench.sh $(B)
+
+install: $(B)/offca
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(B)/offca $(DESTDIR)$(PREFIX)/bin/offca
+
+clean:
+	rm -rf build build-asan demo
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,177 @@
+/*
+ * store.h — the LMDB store (ca/store.c is the only file that includes <lmdb.h>).
+ *
+ * One LMDB environment at [store] path (directory 0700, files 0600) with named databases:
+ *   meta       "schema" -> version (an unknown version is a clear error, never a crash)
+ *   cas        name -> CA record
+ *   certs      ca '\0' serial -> certificate record
+ *   serials    serial -> ca name (find a certificate by serial alone)
+ *   by_expiry  not_after(8 BE) ca '\0' serial -> "" (expiry listings without a full scan)
+ *   revoked    ca '\0' serial -> revocation record (ordered by serial within a CA: CRL order)
+ *   crl_state  ca -> last CRL number, this/next update, next publish, published hashes, dirty flag
+ *   directory  principal key ("upn:..", "dns:..", "sam:..", lowercased) -> SID
+ *   audit      sequence (8 BE) -> hash-chained record
+ * Every state change is one write transaction: begin, do everything, append the audit record,
+ * commit. LMDB's single writer serialises concurrent offca processes. Values are copied out of
+ * LMDB before the transaction ends: records handed back are owned by the caller.
+ *
+ * Errors: 1/0 (or 1 found / 0 not found / -1 error where said); messages through store_error(),
+ * MDB codes turned into text here ("store /var/lib/offca: MDB_MAP_FULL: ...; <fix>").
+ */
+#ifndef OFFCA_STORE_H
+#define OFFCA_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define STORE_SCHEMA_VERSION 1
+#define MAX_CA_NAME 64
+#define MAX_STORE_SERIAL 20
+
+struct store;                          /* opaque: the environment and its databases */
+struct store_txn;                      /* opaque: one read or write transaction */
+
+const char *store_error(void);
+
+/* Open the environment at dir. create=1 makes the directory (0700) and the databases if missing;
+ * create=0 refuses a missing store with "run 'offca init'". Checks the schema version. */
+struct store *store_open(const char *dir, int create);
+void store_close(struct store *s);
+const char *store_get0_path(const struct store *s);
+
+struct store_txn *store_txn_begin(struct store *s, int write);
+/* Commit (write txns); the txn is freed either way. 1 ok / 0 (nothing was changed). */
+int store_txn_commit(struct store_txn *t) __attribute__((warn_unused_result));
+void store_txn_abort(struct store_txn *t);      /* NULL is a no-op */
+
+/* ---- CAs ---- */
+enum ca_state { CA_ACTIVE = 0, CA_RETIRED = 1 };
+struct ca_rec {
+    char name[MAX_CA_NAME + 1];
+    char *key_uri;                     /* owned */
+    char *parent;                      /* owned; NULL for a root or an imported CA's outside parent */
+    unsigned char *cert_der;           /* owned */
+    size_t cert_len;
+    unsigned char *chain_der;          /* owned: DER certs of the outside chain (import), or NULL */
+    size_t chain_len;
+    int is_root;
+    enum ca_state state;
+    time_t created;
+    char sig[16];                      /* "rsa-pkcs1" | "rsa-pss" | "ecdsa" */
+    char hash[8];                      /* "sha256" | "sha384" | "sha512" */
+};
+void ca_rec_clear(struct ca_rec *r);   /* frees owned members, zeroes */
+/* Insert; fails (0, message) when the name exists. */
+int store_ca_add(struct store_txn *t, const struct ca_rec *r) __attribute__((warn_unused_result));
+/* 1 found (r filled, caller ca_rec_clear), 0 not found, -1 error. */
+int store_ca_get(struct store_txn *t, const char *name, struct ca_rec *r);
+/* Calls fn for each CA in name order; fn returns 1 to go on, 0 to stop. */
+int store_ca_foreach(struct store_txn *t, int (*fn)(void *arg, const struct ca_rec *r), void *arg);
+
+/* ---- certificates ---- */
+enum cert_status { CERT_VALID = 0, CERT_REVOKED = 1 };   /* expired is computed from not_after */
+struct cert_rec {
+    char ca[MAX_CA_NAME + 1];
+    unsigned char serial[MAX_STORE_SERIAL];
+    size_t serial_len;
+    unsigned char *der;                /* owned */
+    size_t der_len;
+    char *template_name;               /* owned */
+    char *subject;                     /* owned: RFC 4514 */
+    char *sans;                        /* owned: "dns:a\nupn:b" */
+    char *sid;                         /* owned or NULL */
+    time_t not_before, not_after, issued_at;
+    enum cert_status status;
+    /* revocation (status == CERT_REVOKED) */
+    time_t revoked_at, invalidity;     /* invalidity 0 = none */
+    int reason;                        /* crl_reason value; -1 none */
+};
+void cert_rec_clear(struct cert_rec *r);
+/* 1 when (ca, serial) or the serial alone is already taken, 0 free, -1 error. */
+int store_serial_taken(struct store_txn *t, const char *ca, const unsigned char *serial, size_t n);
+/* Insert a new certificate (with its serial and expiry indexes); 0 if the serial is taken. */
+int store_cert_add(struct store_txn *t, const struct cert_rec *r) __attribute__((warn_unused_result));
+int store_cert_get(struct store_txn *t, const char *ca, const unsigned char *serial, size_t n,
+                   struct cert_rec *r);  /* 1 found, 0 not, -1 error */
+/* Find by serial alone (any CA): 1 found, 0 not, -1 error. */
+int store_cert_find(struct store_txn *t, const unsigned char *serial, size_t n, struct cert_rec *r);
+/* Iterate certificates of one CA (ca non-NULL) or all, in key order; fn returns 1 go on, 0 stop. */
+int store_cert_foreach(struct store_txn *t, const char *ca,
+                       int (*fn)(void *arg, const struct cert_rec *r), void *arg);
+/* Iterate certificates whose not_after <= until, oldest first. */
+int store_cert_foreach_expiring(struct store_txn *t, time_t until,
+                                int (*fn)(void *arg, const struct cert_rec *r), void *arg);
+uint64_t store_cert_count(struct store_txn *t);
+
+/* ---- revocation ---- */
+/* Mark (ca, serial) revoked and add it to the revoked index; 0 with a message when unknown or
+ * already revoked (certificateHold may be changed to another reason). Marks the CA's CRL dirty. */
+int store_revoke(struct store_txn *t, const char *ca, const unsigned char *serial, size_t n,
+                 int reason, time_t when, time_t invalidity) __attribute__((warn_unused_result));
+/* Take a certificateHold entry off (removeFromCRL); 0 unless it is on hold. Marks dirty. */
+int store_unrevoke(struct store_txn *t, const char *ca, const unsigned char *serial, size_t n)
+    __attribute__((warn_unused_result));
+/* Revoked entries of one CA in ascending serial order (the CRL order): a cursor you pull. */
+struct store_rev_iter;
+struct store_rev_entry {
+    unsigned char serial[MAX_STORE_SERIAL];
+    size_t serial_len;
+    time_t revoked_at, invalidity;
+    int reason;
+    uint64_t changed_in;               /* CRL number after which it changed (for deltas) */
+};
+struct store_rev_iter *store_rev_iter_new(struct store_txn *t, const char *ca);
+/* 1 entry, 0 end, -1 error. */
+int store_rev_iter_next(struct store_rev_iter *it, struct store_rev_entry *e);
+void store_rev_iter_free(struct store_rev_iter *it);
+uint64_t store_rev_count(struct store_txn *t, const char *ca);
+
+/* ---- CRL state ---- */
+struct crl_state {
+    uint64_t last_number;              /* 0: never published */
+    uint64_t last_base_number;
+    time_t this_update, next_update, next_publish;
+    time_t delta_this_update, delta_next_publish;
+    int dirty;                         /* revocations changed since the last CRL */
+    unsigned char base_sha256[32];     /* hash of the published full CRL */
+};
+int store_crl_state_get(struct store_txn *t, const char *ca, struct crl_state *st); /* 1/0/-1 */
+int store_crl_state_put(struct store_txn *t, const char *ca, const struct crl_state *st)
+    __attribute__((warn_unused_result));
+
+/* ---- directory (AD exports) ---- */
+struct dir_entry {
+    char *sam, *upn, *dns, *sid;       /* owned; any of sam/upn/dns may be NULL */
+};
+/* Replace the whole directory with these entries (one txn). */
+int store_dir_replace(struct store_txn *t, const struct dir_entry *e, size_t n)
+    __attribute__((warn_unused_result));
+/* Look up by "upn", "dns" or "sam" (case-insensitive). Returns the match count (0/1/2+) and
+ * copies the SID when exactly 1; -1 error. */
+int store_dir_lookup(struct store_txn *t, const char *kind, const char *name, char *sid, size_t n);
+/* Find by any name (sam, upn or dns): 1 found (e filled; caller frees members), 0, -1. */
+int store_dir_find(struct store_txn *t, const char *name, struct dir_entry *e);
+uint64_t store_dir_count(struct store_txn *t);
+
+/* ---- audit ---- */
+struct audit_rec {
+    uint64_t seq;
+    time_t when;
+    char user[64];
+    char action[48];                   /* "key.generate", "ca.create", "cert.issue", ... */
+    char object[256];
+    char result[32];                   /* "ok" */
+    char detail[512];
+    unsigned char prev_hash[32];       /* SHA-256 of the previous record's encoding */
+};
+/* Append a record in this write txn (seq, time, user, prev hash filled in here). */
+int store_audit_append(struct store_txn *t, const char *action, const char *object,
+                       const char *result, const char *detail) __attribute__((warn_unused_result));
+int store_audit_foreach(struct store_txn *t, int (*fn)(void *arg, const struct audit_rec *r),
+                        void *arg);
+/* Walk the chain: 1 intact; 0 with store_error() naming the first record altered, removed or
+ * reordered. */
+int store_audit_verify(struct store_txn *t) __attribute__((warn_unused_result));
+
+#endif

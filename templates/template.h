@@ -1,0 +1,230 @@
+/*
+ * template.h — the only header other folders include from templates/.
+ *
+ * templates/ owns everything about what goes INTO a certificate: the strict TOML reader (also used
+ * by ca/config.c), RFC 4514 names, SIDs and the other Microsoft encodings, the template loader and
+ * validator, and the policy evaluation (request + template -> issue plan, no I/O).
+ *
+ * Errors: functions return 1/0 or pointer/NULL; on failure tmpl_error() holds one operator-ready
+ * message "<object>: <rule>: <problem>; <what to do>" and tmpl_error_code() its exit-code class
+ * (1 refused by policy, 2 usage, 3 unreadable or malformed input, 4 system).
+ */
+#ifndef OFFCA_TEMPLATE_H
+#define OFFCA_TEMPLATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+/* Last error of the calling thread (never NULL; "" when none) and its exit-code class. */
+const char *tmpl_error(void);
+int tmpl_error_code(void);
+
+/* ==== TOML (toml.c) ============================================================================
+ * A strict reader for the TOML offca needs: tables, arrays of tables, dotted keys, basic and
+ * literal strings with escapes (multi-line strings too), integers, booleans, arrays, inline tables,
+ * comments. Floats and dates are refused with a clear message. Duplicate keys, redefined tables,
+ * invalid UTF-8, control characters are errors naming file:line:column.
+ * Consumers read what they know with the getters (each marks the node used) and then call
+ * toml_check_unused(), which reports the first key nobody read: an unknown key is an error. */
+#define MAX_TOML_BYTES (1024 * 1024)
+
+enum toml_type { TOML_STRING = 1, TOML_INTEGER, TOML_BOOL, TOML_ARRAY, TOML_TABLE };
+struct toml_node;                               /* opaque; owned by the document root */
+
+/* Parse text (len bytes, need not be NUL-terminated). filename is used in messages. */
+struct toml_node *toml_parse(const char *text, size_t len, const char *filename);
+/* Read a file through the bounded loader (refuses > MAX_TOML_BYTES before parsing), then parse. */
+struct toml_node *toml_load(const char *path);
+void toml_free(struct toml_node *root);
+
+enum toml_type toml_type(const struct toml_node *n);
+const char *toml_type_name(enum toml_type t);
+const char *toml_key(const struct toml_node *n);    /* own key ("" for array elements/root) */
+const char *toml_path(const struct toml_node *n);   /* full dotted path, e.g. "ca.issuing1.crl_period" */
+/* "file:line:column" of where the node was defined. */
+const char *toml_where(const struct toml_node *n);
+
+/* Table member by key (marks it used) or NULL when absent. */
+const struct toml_node *toml_get(const struct toml_node *table, const char *key);
+/* Number of members (table) or elements (array); entry i, in document order (marks it used). */
+size_t toml_count(const struct toml_node *n);
+const struct toml_node *toml_at(const struct toml_node *n, size_t i);
+
+/* Value accessors; call only on a node of that type. */
+const char *toml_str(const struct toml_node *n);
+int64_t toml_int(const struct toml_node *n);
+int toml_bool(const struct toml_node *n);
+
+/* Typed getters with messages: return 1 when the key is present with the right type (setting
+ * *out) or absent and not required (leaving *out alone); 0 with tmpl_error() set (class 3) when
+ * the type is wrong or a required key is missing: "ca.toml:12:1: key 'hsm.module': ...". */
+int toml_get_str(const struct toml_node *t, const char *key, int required, const char **out);
+int toml_get_int(const struct toml_node *t, const char *key, int required, int64_t *out);
+int toml_get_bool(const struct toml_node *t, const char *key, int required, int *out);
+/* Array of strings: *out points into the document (valid until toml_free); *n its length. The
+ * caller frees only the array itself with free(). */
+int toml_get_str_array(const struct toml_node *t, const char *key, int required,
+                       const char ***out, size_t *n);
+
+/* First member anywhere under root that no getter read: 0 with tmpl_error() =
+ * "FILE:L:C: key 'x.y': unknown key; check the spelling against <doc>" (class 3); 1 when none. */
+int toml_check_unused(const struct toml_node *root, const char *doc_hint)
+    __attribute__((warn_unused_result));
+
+/* Parse a duration "30d", "12h", "90m", "45s", "2w" (one unit) into seconds; 1 ok / 0 error. */
+int toml_parse_duration(const char *text, int64_t *seconds) __attribute__((warn_unused_result));
+
+/* ==== Names: RFC 4514 (dn.c) ===================================================================
+ * dn_parse("CN=Issuing CA 1,O=Contoso\, Ltd.,DC=contoso,DC=com"): the string lists the most
+ * specific RDN first (RFC 4514); the X509_NAME is in encoding order (DC=com first). Handles every
+ * escape (\, \+ \; \= \" \\ \< \> \#, leading '#' and spaces, trailing spaces, hex pairs \C3\A9),
+ * multi-valued RDNs with '+', attribute types by short name (CN, O, OU, C, ST, L, DC, E/emailAddress,
+ * serialNumber, UID, GN, SN, title, street, postalCode) or dotted OID. Values UTF8String, except C
+ * and serialNumber as PrintableString (and DC, E as IA5String). Refuses embedded NUL, invalid
+ * UTF-8, empty values, unknown types, C not 2 letters, over-long values (ub-* limits). */
+#define MAX_DN_CHARS 4096
+X509_NAME *dn_parse(const char *rfc4514);
+/* RFC 4514 string (most specific first), escaping exactly what RFC 4514 requires, so that
+ * dn_parse(dn_format(x)) encodes to the same DER. Caller frees with OPENSSL_free. */
+char *dn_format(const X509_NAME *name);
+/* The form Windows prints for altSecurityIdentities <I>/<S>: most-significant RDN first (encoding
+ * order), ", "-less comma join, Windows short names (S= for ST, E= for emailAddress). OPENSSL_free. */
+char *dn_format_ms(const X509_NAME *name);
+
+/* ==== SIDs and Microsoft encodings (sid.c, msfmt.c) ============================================
+ * See ../shared/design/ms-formats.md. */
+#define MAX_SID_CHARS 183
+#define SID_URL_PREFIX "tag:microsoft.com,2022-09-14:sid:"
+#define OID_NTDS_CA_SECURITY_EXT "1.3.6.1.4.1.311.25.2"
+#define OID_NTDS_OBJECTSID       "1.3.6.1.4.1.311.25.2.1"
+#define OID_MS_UPN               "1.3.6.1.4.1.311.20.2.3"
+#define OID_MS_TEMPLATE_NAME     "1.3.6.1.4.1.311.20.2"
+#define OID_MS_TEMPLATE_INFO     "1.3.6.1.4.1.311.21.7"
+#define OID_MS_APP_POLICIES      "1.3.6.1.4.1.311.21.10"
+#define OID_MS_CA_VERSION        "1.3.6.1.4.1.311.21.1"
+#define OID_MS_NEXT_CRL_PUBLISH  "1.3.6.1.4.1.311.21.4"
+#define OID_MS_SMARTCARD_LOGON   "1.3.6.1.4.1.311.20.2.2"
+
+/* Strict MS-DTYP 2.4.2.1 syntax check of a string SID (canonical form only). 1 ok / 0 with a
+ * message saying which rule failed (class 1 — a SID is policy input). */
+int sid_check(const char *sid) __attribute__((warn_unused_result));
+/* Binary objectSid (revision, count, 6-byte BE authority, LE sub-authorities) -> string SID. */
+int sid_from_binary(const unsigned char *bin, size_t len, char *out, size_t outlen)
+    __attribute__((warn_unused_result));
+/* The SID security extension 1.3.6.1.4.1.311.25.2, non-critical, DER byte-exact with Windows. */
+X509_EXTENSION *sid_ext_build(const char *sid);
+/* Read the SID from such an extension (checks its structure and the SID syntax). */
+int sid_ext_parse(const X509_EXTENSION *ext, char *out, size_t outlen)
+    __attribute__((warn_unused_result));
+/* "tag:microsoft.com,2022-09-14:sid:<SID>" into buf; 1 ok / 0 when it does not fit. */
+int sid_san_url(const char *sid, char *buf, size_t buflen);
+/* If uri is a SID SAN URL, copy the SID into out and return 1; 0 when it is not one; -1 when it
+ * has the prefix but a malformed SID (message set). */
+int sid_from_san_url(const char *uri, char *out, size_t outlen);
+
+/* UPN otherName (1.3.6.1.4.1.311.20.2.3, [0] EXPLICIT UTF8String) as a GENERAL_NAME. */
+GENERAL_NAME *ms_upn_name_build(const char *upn);
+/* If gn is a UPN otherName copy the UTF-8 UPN into out (1), not one (0), malformed (-1). */
+int ms_upn_name_parse(const GENERAL_NAME *gn, char *out, size_t outlen);
+/* Template name v1 (bare BMPString) and template information v2 extensions, non-critical. */
+X509_EXTENSION *ms_template_name_build(const char *name);
+X509_EXTENSION *ms_template_info_build(const char *oid, long major, long minor);
+/* Application policies 1.3.6.1.4.1.311.21.10 mirroring an EKU list (OIDs as dotted text). */
+X509_EXTENSION *ms_app_policies_build(const char *const *oids, size_t n);
+
+/* altSecurityIdentities strong mapping strings (ms-formats.md section 4); OPENSSL_free.
+ *   X509:<I>DC=com,DC=contoso,CN=Contoso Issuing CA<SR>3200000000007b09...  (serial bytes reversed)
+ *   X509:<SKI>hex   X509:<SHA1-PUKEY>hex (SHA-1 over the SubjectPublicKeyInfo DER) */
+char *ms_altsec_issuer_serial(const X509 *cert);
+char *ms_altsec_ski(const X509 *cert);
+char *ms_altsec_sha1_pukey(const X509 *cert);
+/* Same <I>..<SR>.. string from parts (issuer in ms form, serial as big-endian bytes): for tests
+ * and for records. */
+char *ms_altsec_issuer_serial_from(const char *issuer_ms, const unsigned char *serial, size_t n);
+
+/* ==== Templates and policy (tmpl_load.c, tmpl_policy.c, ext.c) ===============================
+ * One TOML file per template (see templates/shipped/ and README). A template that does not
+ * validate is rejected whole at load, with file:line:column. */
+#define MAX_TEMPLATES 256
+
+enum san_type { SAN_DNS = 0, SAN_UPN, SAN_EMAIL, SAN_URI, SAN_IP, SAN_TYPE_COUNT };
+/* "dns", "upn", "email", "uri", "ip" */
+const char *san_type_name(enum san_type t);
+/* Parse "dns:host.contoso.com", "upn:user@contoso.com", "email:a@b", "uri:...", "ip:10.0.0.1". */
+int san_parse(const char *text, enum san_type *type, char *value, size_t valuelen)
+    __attribute__((warn_unused_result));
+
+struct san {
+    enum san_type type;
+    char *value;                    /* UTF-8 text; IP addresses in their text form */
+};
+
+enum sid_policy { SID_FORBIDDEN = 0, SID_OPTIONAL, SID_REQUIRED };
+enum sid_form { SID_FORM_EXTENSION = 0, SID_FORM_SAN_URL, SID_FORM_BOTH };
+enum sid_source { SID_SRC_OPERATOR = 0, SID_SRC_REQUEST, SID_SRC_DIRECTORY };
+
+struct tmpl;                        /* opaque, immutable once loaded */
+struct tmpl_set;                    /* every template of a directory */
+
+struct tmpl *tmpl_load(const char *path);
+void tmpl_free(struct tmpl *t);
+/* Load every *.toml in dir; refuses the whole set if any one is invalid or names clash. */
+struct tmpl_set *tmpl_set_load(const char *dir);
+void tmpl_set_free(struct tmpl_set *s);
+size_t tmpl_set_count(const struct tmpl_set *s);
+const struct tmpl *tmpl_set_at(const struct tmpl_set *s, size_t i);
+/* NULL with a message listing the available names when absent (class 2). */
+const struct tmpl *tmpl_set_find(const struct tmpl_set *s, const char *name);
+
+const char *tmpl_get0_name(const struct tmpl *t);
+const char *tmpl_get0_description(const struct tmpl *t);
+const char *tmpl_get0_path(const struct tmpl *t);
+enum sid_policy tmpl_sid_policy(const struct tmpl *t);
+enum sid_source tmpl_sid_source(const struct tmpl *t);
+/* Human-readable multi-line description of every setting (for `offca template show`). */
+char *tmpl_describe(const struct tmpl *t);
+
+/* Directory lookup handed in by ca/: find the SID of the principal named by a UPN or DNS SAN.
+ * Return the number of matches (0, 1 or more; copy the SID only when exactly 1) or -1 on a store
+ * failure (the callee reports it). */
+typedef int (*tmpl_sid_lookup_fn)(void *arg, enum san_type type, const char *name,
+                                  char *sid, size_t sidlen);
+
+/* Everything policy needs, parsed once by ca/csr.c and the command line. All borrowed. */
+struct tmpl_request {
+    const char *source;                     /* for messages: "req.csr" or "manifest line 12" */
+    const X509_NAME *csr_subject;           /* subject in the CSR (may be empty) */
+    EVP_PKEY *pubkey;                       /* the requester's public key (signature verified) */
+    const STACK_OF(X509_EXTENSION) *csr_exts; /* extensions requested in the CSR, or NULL */
+    const X509_NAME *subject_override;      /* --subject, or NULL */
+    const struct san *op_sans;              /* --san values */
+    size_t n_op_sans;
+    const char *op_sid;                     /* --sid, or NULL */
+    int days;                               /* --days, or 0 for the template default */
+    tmpl_sid_lookup_fn lookup;              /* directory lookup, or NULL */
+    void *lookup_arg;
+};
+
+/* The decision: what the certificate will carry. ca/issue.c adds serial, validity dates, issuer,
+ * AKID, SKID, CDP and AIA; everything else comes from exts, in order. */
+struct tmpl_plan {
+    X509_NAME *subject;                     /* owned */
+    int days;
+    STACK_OF(X509_EXTENSION) *exts;         /* owned: basicConstraints, KU, EKU, SAN, SID, MS */
+    char *sid;                              /* owned, or NULL */
+    struct san *sans;                       /* owned: the final SAN list, for the store record */
+    size_t n_sans;
+    const char *template_name;              /* borrowed from the template */
+};
+
+/* Evaluate req against t: key type/size, subject policy, SAN policy, SID policy and form, EKU,
+ * KU, validity. NULL with tmpl_error() naming source, template, rule and fix (class 1 for policy
+ * refusals, 3 for malformed request content). No I/O besides req->lookup. */
+struct tmpl_plan *tmpl_check(const struct tmpl *t, const struct tmpl_request *req);
+void tmpl_plan_free(struct tmpl_plan *p);
+/* The key a template wants for the server-side (PKCS#12) flow: "rsa2048"/"p256"... allowed? */
+int tmpl_key_alg_allowed(const struct tmpl *t, const char *alg) __attribute__((warn_unused_result));
+
+#endif

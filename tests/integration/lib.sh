@@ -1,0 +1,36 @@
+# Shared helpers for integration scripts (bash). Source it; call t_done at the end.
+#   ok NAME / notok NAME [DETAIL]   record a result ("ok - NAME" / "not ok - NAME")
+#   expect_rc RC NAME -- CMD...     run CMD, record ok when its exit code is RC; keeps $OUT/$ERR
+#   expect_in TEXT NAME             ok when $ERR or $OUT contains TEXT
+#   softhsm_token LABEL             fresh SoftHSM token in $T (SOFTHSM2_CONF private), PIN in $T/pin
+#   skip_all REASON                 report a one-line skip and exit 0 with no failures
+set -u
+T=$(mktemp -d /tmp/offca-it.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+_pass=0; _fail=0
+OFFCA=${OFFCA:-$(cd "$(dirname "$0")/../.." && pwd)/build/offca}
+SOFTHSM_MODULE=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
+ok()    { _pass=$((_pass + 1)); echo "ok - $1"; }
+notok() { _fail=$((_fail + 1)); echo "not ok - $1"; [ $# -gt 1 ] && printf '#   %s\n' "$2"; return 0; }
+check() { # check NAME CONDITION-COMMAND...
+    local name=$1; shift
+    if "$@"; then ok "$name"; else notok "$name" "command: $*"; fi
+}
+expect_rc() { # expect_rc RC NAME -- CMD...
+    local want=$1 name=$2; shift 3
+    OUT=$("$@" 2>"$T/.err"); RC=$?; ERR=$(cat "$T/.err")
+    if [ "$RC" -eq "$want" ]; then ok "$name"; else notok "$name" "exit $RC, wanted $want; stderr: $ERR"; fi
+}
+expect_in() { # expect_in TEXT NAME: TEXT in the last command's stderr or stdout
+    case "$ERR$OUT" in *"$1"*) ok "$2" ;; *) notok "$2" "missing '$1' in: $ERR $OUT" ;; esac
+}
+skip_all() { echo "# skip: $1"; echo "# 0 passed, 0 failed"; exit 0; }
+softhsm_token() { # softhsm_token LABEL: a throwaway token; exports SOFTHSM2_CONF
+    [ -f "$SOFTHSM_MODULE" ] || skip_all "SoftHSM2 is not installed ($SOFTHSM_MODULE missing)"
+    mkdir -p "$T/tokens"
+    printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$T" >"$T/softhsm2.conf"
+    export SOFTHSM2_CONF="$T/softhsm2.conf"
+    softhsm2-util --init-token --free --label "$1" --so-pin 87654321 --pin 1234 >/dev/null
+    (umask 077; printf '1234\n' >"$T/pin")
+}
+t_done() { echo "# $_pass passed, $_fail failed"; [ "$_fail" -eq 0 ]; }
