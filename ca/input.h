@@ -1,0 +1,69 @@
+/*
+ * input.h — the untrusted inputs ca/ reads, one parser each, one file each:
+ *   fileio.c   bounded file loader and tight-mode atomic writer
+ *   csr.c      certificate requests (PEM or DER, exactly one, signature verified)
+ *   dircsv.c   AD exports (Export-Csv of Get-ADComputer / Get-ADUser)
+ *   manifest.c batch manifests (JSON lines)
+ * Each function returns 0 on success or an exit class (EXIT_INPUT, EXIT_POLICY, EXIT_SYSTEM from
+ * ca.h) with the message already reported once through report().
+ */
+#ifndef OFFCA_INPUT_H
+#define OFFCA_INPUT_H
+
+#include <stddef.h>
+#include <openssl/x509.h>
+
+#define MAX_INPUT_BYTES (1024 * 1024)       /* CSR, CSV line budget, manifest line, PEM files */
+#define MAX_CSV_BYTES   (64L * 1024 * 1024) /* a whole AD export */
+#define MAX_CSV_ROWS    1000000
+
+/* ---- fileio.c ---- */
+/* Read at most max bytes of path ("-" = stdin); a larger file is refused before parsing. *data is
+ * NUL-terminated (not counted in *len); caller frees with free(). */
+int file_load(const char *path, size_t max, unsigned char **data, size_t *len);
+/* Write atomically (temp in the same dir, fsync, rename, fsync dir) with mode (e.g. 0600, 0644);
+ * path "-" writes to stdout. An existing file is replaced only when overwrite is 1. */
+int file_write(const char *path, const void *data, size_t len, int mode, int overwrite);
+
+/* ---- csr.c ---- */
+struct csr {
+    X509_REQ *req;                        /* owned */
+    EVP_PKEY *pubkey;                     /* owned reference */
+    STACK_OF(X509_EXTENSION) *exts;       /* owned; requested extensions (may be empty) */
+    char source[256];                     /* file name, for messages */
+};
+/* Load one CSR (PEM "CERTIFICATE REQUEST"/"NEW CERTIFICATE REQUEST" or DER): refuses an empty
+ * file, > MAX_INPUT_BYTES, trailing bytes after the DER, two PEM blocks, a bad signature
+ * (proof of possession), duplicate requested extensions, a subject with an embedded NUL. */
+int csr_load(const char *path, struct csr **out);
+/* Same from memory (tests, fuzzing); source names it in messages. */
+int csr_parse(const unsigned char *data, size_t len, const char *source, struct csr **out);
+void csr_free(struct csr *c);
+
+/* ---- dircsv.c ---- */
+struct dir_entry;                         /* store.h */
+/* Parse an AD export: header row with any of SamAccountName, UserPrincipalName, DNSHostName,
+ * SID / objectSid (string SID, or binary objectSid as base64 or hex), any order and case, quoted
+ * fields with "" escapes, UTF-8 with or without BOM, CRLF or LF, "#TYPE" first line of
+ * Export-Csv skipped. Refuses the whole file on a bad SID, a row without SID or without any
+ * name, or two rows claiming the same principal (sam/upn/dns, case-insensitive), naming line. */
+int dircsv_parse(const char *data, size_t len, const char *source, struct dir_entry **out,
+                 size_t *n);
+void dircsv_free(struct dir_entry *e, size_t n);
+
+/* ---- manifest.c ---- */
+struct manifest_line {
+    char *csr;                            /* path, required */
+    char *sid;                            /* or NULL */
+    char **san;                           /* "dns:host..." strings */
+    size_t n_san;
+    char *out;                            /* output path, required */
+    char *subject;                        /* optional RFC 4514 override */
+};
+/* Parse one JSON-lines entry {"csr": "...", "sid": "...", "san": [...], "out": "...",
+ * "subject": "..."}: strict JSON (RFC 8259 strings with escapes), unknown keys refused. */
+int manifest_parse_line(const char *line, size_t len, const char *source, size_t lineno,
+                        struct manifest_line *out);
+void manifest_line_clear(struct manifest_line *m);
+
+#endif
