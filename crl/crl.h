@@ -22,16 +22,15 @@
 const char *crl_error(void);
 int crl_error_code(void);
 
-/* RFC 5280 5.3.1 reason codes; CRL_REASON_NONE = no reasonCode extension on the entry. */
-enum crl_reason {
-    CRL_REASON_NONE = -1, CRL_REASON_UNSPECIFIED = 0, CRL_REASON_KEY_COMPROMISE = 1,
-    CRL_REASON_CA_COMPROMISE = 2, CRL_REASON_AFFILIATION_CHANGED = 3, CRL_REASON_SUPERSEDED = 4,
-    CRL_REASON_CESSATION = 5, CRL_REASON_CERTIFICATE_HOLD = 6, CRL_REASON_REMOVE_FROM_CRL = 8,
-    CRL_REASON_PRIVILEGE_WITHDRAWN = 9, CRL_REASON_AA_COMPROMISE = 10
-};
+/* RFC 5280 5.3.1 reason codes: the values are OpenSSL's CRL_REASON_* macros from
+ * <openssl/x509v3.h> (CRL_REASON_NONE = -1 means no reasonCode extension on the entry;
+ * CRL_REASON_UNSPECIFIED 0 ... CRL_REASON_AA_COMPROMISE 10). */
+#include <openssl/x509v3.h>
+typedef int crl_reason_t;
+
 /* "keyCompromise" <-> CRL_REASON_KEY_COMPROMISE (RFC 5280 names). 1 ok / 0 unknown (class 2). */
-int crl_reason_parse(const char *name, enum crl_reason *out) __attribute__((warn_unused_result));
-const char *crl_reason_name(enum crl_reason r);
+int crl_reason_parse(const char *name, crl_reason_t *out) __attribute__((warn_unused_result));
+const char *crl_reason_name(crl_reason_t r);
 
 #define MAX_SERIAL_BYTES 20
 
@@ -40,7 +39,7 @@ struct crl_entry {
     unsigned char serial[MAX_SERIAL_BYTES];   /* big-endian, positive, minimal */
     size_t serial_len;
     time_t revoked_at;
-    enum crl_reason reason;                   /* CRL_REASON_NONE: no reasonCode */
+    crl_reason_t reason;                      /* CRL_REASON_NONE: no reasonCode */
     time_t invalidity;                        /* 0: no invalidityDate */
 };
 /* Fill *e with the next entry (ascending serial order): return 1, 0 at the end, -1 on error (the
