@@ -1,0 +1,269 @@
+/*
+ * fileio.c — the one bounded loader for untrusted files, and the atomic writer for outputs.
+ *
+ * Exit classes: a file that cannot be opened, is not a regular file, or is over the limit is
+ * unreadable input (EXIT_INPUT); a read or write error, or no memory, is EXIT_SYSTEM; an existing
+ * output file without overwrite is a usage error (EXIT_USAGE: choose another -o).
+ */
+#include "ca/ca.h"
+#include "ca/input.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_PATH_BYTES 4096
+#define READ_CHUNK     (64 * 1024)
+
+/* "1 MiB", "3.2 MiB", "512 KiB", "17 bytes" — sizes the operator can read. */
+static void size_text(unsigned long long n, char *buf, size_t len)
+{
+    const unsigned long long kib = 1024, mib = 1024 * 1024;
+
+    if (n >= mib && n % mib == 0)
+        snprintf(buf, len, "%llu MiB", n / mib);
+    else if (n >= mib)
+        snprintf(buf, len, "%.1f MiB", (double)n / (double)mib);
+    else if (n >= kib && n % kib == 0)
+        snprintf(buf, len, "%llu KiB", n / kib);
+    else if (n >= kib)
+        snprintf(buf, len, "%.1f KiB", (double)n / (double)kib);
+    else
+        snprintf(buf, len, "%llu bytes", n);
+}
+
+static void report_too_big(const char *path, unsigned long long size, int exact, size_t max)
+{
+    char have[32], lim[32];
+
+    size_text(size, have, sizeof(have));
+    size_text(max, lim, sizeof(lim));
+    report("%s: size limit: %s%s is over the %s limit for this input; check you passed the "
+           "right file", path, exact ? "" : "more than ", have, lim);
+}
+
+/* Read fd to EOF into a buffer of at most max bytes (+1 for the NUL). Returns 0 or an exit class;
+ * reports. hint is the expected size (0 when unknown, e.g. stdin). */
+static int read_all(int fd, const char *path, size_t max, size_t hint, unsigned char **data,
+                    size_t *len)
+{
+    unsigned char *buf = NULL, *nbuf;
+    size_t cap = hint + 1, used = 0;
+    ssize_t got;
+    int rc = EXIT_SYSTEM;
+
+    if (cap < 4096)
+        cap = 4096;
+    if (cap > max + 1)
+        cap = max + 1;
+    if ((buf = malloc(cap)) == NULL) {
+        report("%s: read: out of memory; free memory and retry", path);
+        goto out;
+    }
+    for (;;) {
+        if (used == cap - 1) {
+            if (used == max) {
+                /* one more byte decides: exactly max is fine, max+1 is refused */
+                unsigned char probe;
+                do
+                    got = read(fd, &probe, 1);
+                while (got < 0 && errno == EINTR);
+                if (got > 0) {
+                    report_too_big(path, (unsigned long long)max + 1, 0, max);
+                    rc = EXIT_INPUT;
+                    goto out;
+                }
+                if (got < 0)
+                    goto readerr;
+                break;
+            }
+            cap = (cap - 1) * 2 + 1 > max + 1 ? max + 1 : (cap - 1) * 2 + 1;
+            if ((nbuf = realloc(buf, cap)) == NULL) {
+                report("%s: read: out of memory; free memory and retry", path);
+                goto out;
+            }
+            buf = nbuf;
+        }
+        got = read(fd, buf + used, cap - 1 - used > READ_CHUNK ? READ_CHUNK : cap - 1 - used);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            goto readerr;
+        if (got == 0)
+            break;
+        used += (size_t)got;
+    }
+    buf[used] = '\0';
+    *data = buf;
+    *len = used;
+    buf = NULL;
+    rc = 0;
+    goto out;
+readerr:
+    report("%s: read: %s; check the file and the disk", path, strerror(errno));
+out:
+    free(buf);
+    return rc;
+}
+
+/*
+ * Load a whole untrusted file (path "-" = stdin) of at most max bytes. Only regular files are
+ * read (no FIFOs, devices or directories), and a file whose size is over max is refused before a
+ * byte is read. On success *data (caller free()s) is NUL-terminated and *len excludes the NUL;
+ * an empty file gives len 0. Returns 0 or an exit class, reported.
+ */
+int file_load(const char *path, size_t max, unsigned char **data, size_t *len)
+{
+    struct stat st;
+    int fd = -1, rc = EXIT_INPUT;
+
+    if (strcmp(path, "-") == 0)
+        return read_all(STDIN_FILENO, "stdin", max, 0, data, len);
+    /* O_NONBLOCK: opening a FIFO must not hang before fstat can refuse it */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        report("%s: open: %s; check the path and its permissions", path, strerror(errno));
+        goto out;
+    }
+    if (fstat(fd, &st) != 0) {
+        report("%s: stat: %s; check the file", path, strerror(errno));
+        rc = EXIT_SYSTEM;
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        report("%s: input: not a regular file (%s); pass a file, or '-' for stdin", path,
+               S_ISDIR(st.st_mode) ? "a directory" : "a device, FIFO or socket");
+        goto out;
+    }
+    if ((unsigned long long)st.st_size > (unsigned long long)max) {
+        report_too_big(path, (unsigned long long)st.st_size, 1, max);
+        goto out;
+    }
+    rc = read_all(fd, path, max, (size_t)st.st_size, data, len);
+out:
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* write(2) until done. 1 ok / 0 with errno set. */
+static int write_full(int fd, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    ssize_t w;
+
+    while (len > 0) {
+        w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return 0;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 1;
+}
+
+/* fsync the directory holding a renamed file, so the new name survives a crash. */
+static int dir_sync(const char *dir, const char *path)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int ok;
+
+    if (fd < 0) {
+        report("%s: open directory %s: %s; check its permissions", path, dir, strerror(errno));
+        return 0;
+    }
+    ok = fsync(fd) == 0 || errno == EINVAL;   /* some filesystems cannot fsync a directory */
+    if (!ok)
+        report("%s: fsync directory %s: %s; check the disk", path, dir, strerror(errno));
+    close(fd);
+    return ok;
+}
+
+/* Put tmp in place at path: rename (overwrite) or a no-replace move. 0 or an exit class. */
+static int put_in_place(const char *tmp, const char *path, int overwrite)
+{
+    if (overwrite) {
+        if (rename(tmp, path) == 0)
+            return 0;
+    } else {
+        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+            return 0;
+        /* filesystems without RENAME_NOREPLACE: link(2) also refuses an existing target */
+        if ((errno == EINVAL || errno == ENOSYS) && link(tmp, path) == 0) {
+            unlink(tmp);
+            return 0;
+        }
+        if (errno == EEXIST) {
+            report("%s: output: the file exists and was left as it was; remove it or choose "
+                   "another -o", path);
+            return EXIT_USAGE;
+        }
+    }
+    report("%s: rename: %s; check the directory and its permissions", path, strerror(errno));
+    return EXIT_SYSTEM;
+}
+
+/*
+ * Write data atomically to path with exactly mode (umask ignored): a temp file in the same
+ * directory (O_CREAT|O_EXCL), write, fsync, move into place, fsync the directory. An existing
+ * path is replaced only when overwrite is 1; otherwise it is left untouched and refused. On any
+ * failure the temp file is removed. path "-" writes to stdout. Returns 0 or an exit class.
+ */
+int file_write(const char *path, const void *data, size_t len, int mode, int overwrite)
+{
+    char tmp[MAX_PATH_BYTES], dircopy[MAX_PATH_BYTES];
+    const char *dir;
+    int fd = -1, rc = EXIT_SYSTEM, w;
+
+    if (strcmp(path, "-") == 0) {
+        fflush(stdout);
+        if (!write_full(STDOUT_FILENO, data, len)) {
+            report("stdout: write: %s; check where the output goes", strerror(errno));
+            return EXIT_SYSTEM;
+        }
+        return 0;
+    }
+    w = snprintf(dircopy, sizeof(dircopy), "%s", path);
+    if (w < 0 || (size_t)w >= sizeof(dircopy) || path[0] == '\0') {
+        report("%s: output: path is empty or too long; choose a shorter -o", path);
+        return EXIT_USAGE;
+    }
+    dir = dirname(dircopy);
+    w = snprintf(tmp, sizeof(tmp), "%s/.offca-tmp-XXXXXX", dir);
+    if (w < 0 || (size_t)w >= sizeof(tmp)) {
+        report("%s: output: path is too long; choose a shorter -o", path);
+        return EXIT_USAGE;
+    }
+    if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {   /* O_CREAT|O_EXCL, 0600 */
+        report("%s: create temp file in %s: %s; check the directory exists and is writable",
+               path, dir, strerror(errno));
+        return EXIT_SYSTEM;
+    }
+    if (fchmod(fd, (mode_t)mode) != 0 || !write_full(fd, data, len) || fsync(fd) != 0) {
+        report("%s: write: %s; check the disk", path, strerror(errno));
+        goto out;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        report("%s: close: %s; check the disk", path, strerror(errno));
+        goto out;
+    }
+    fd = -1;
+    if ((rc = put_in_place(tmp, path, overwrite)) != 0)
+        goto out;
+    tmp[0] = '\0';     /* moved: nothing to clean up any more */
+    rc = dir_sync(dir, path) ? 0 : EXIT_SYSTEM;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (tmp[0] != '\0')
+        unlink(tmp);
+    return rc;
+}
