@@ -46,7 +46,7 @@ int store_txn_commit(struct store_txn *t) __attribute__((warn_unused_result));
 void store_txn_abort(struct store_txn *t);      /* NULL is a no-op */
 
 /* ---- CAs ---- */
-enum ca_state { CA_ACTIVE = 0, CA_RETIRED = 1 };
+enum ca_state { CA_ACTIVE = 0, CA_RETIRED = 1, CA_PENDING = 2 };  /* PENDING: `ca csr` done, no cert */
 struct ca_rec {
     char name[MAX_CA_NAME + 1];
     char *key_uri;                     /* owned */
@@ -64,6 +64,9 @@ struct ca_rec {
 void ca_rec_clear(struct ca_rec *r);   /* frees owned members, zeroes */
 /* Insert; fails (0, message) when the name exists. */
 int store_ca_add(struct store_txn *t, const struct ca_rec *r) __attribute__((warn_unused_result));
+/* Overwrite an existing CA record (a pending CA getting its certificate at import); 0 when the
+ * name does not exist. */
+int store_ca_replace(struct store_txn *t, const struct ca_rec *r) __attribute__((warn_unused_result));
 /* 1 found (r filled, caller ca_rec_clear), 0 not found, -1 error. */
 int store_ca_get(struct store_txn *t, const char *name, struct ca_rec *r);
 /* Calls fn for each CA in name order; fn returns 1 to go on, 0 to stop. */
