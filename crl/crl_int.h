@@ -1,0 +1,38 @@
+/*
+ * crl_int.h — private to crl/: the thread's error, CRL loading for doctor, shared limits.
+ * Codes are the exit classes of crl.h: 1 policy, 2 usage, 3 malformed input, 4 system/IO.
+ */
+#ifndef OFFCA_CRL_INT_H
+#define OFFCA_CRL_INT_H
+
+#include <stddef.h>
+#include <time.h>
+#include <openssl/x509.h>
+
+#include "crl/crl.h"
+
+enum { CE_POLICY = 1, CE_USAGE = 2, CE_INPUT = 3, CE_SYSTEM = 4 };
+
+#define MAX_CRL_BYTES (1024L * 1024 * 1024)  /* a built or re-read CRL; 1M entries ~ 40 MB */
+#define MAX_URL_LEN 2048
+
+/* Replace the thread's error with a formatted message and class. */
+void crl_seterr(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Like crl_seterr, then append "; OpenSSL: <queue>" and empty the OpenSSL error queue. */
+void crl_seterr_ossl(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void crl_err_clear(void);
+
+/* Drain the OpenSSL error queue into buf ("" when empty). */
+void crl_ossl_drain(char *buf, size_t len);
+
+/* Read a whole file of at most max bytes (OPENSSL_malloc'd, caller OPENSSL_free). 0 with error. */
+unsigned char *crl_file_read(const char *path, long max, size_t *len);
+
+/* Parse a CRL from DER or PEM bytes (no trailing bytes). NULL with error (class 3). */
+X509_CRL *crl_parse(const unsigned char *buf, size_t len, const char *what);
+
+/* Get the CRL that url names: from src->crl_dir (file = last path segment of url) or, when
+ * src->fetch, over HTTP (OSSL_HTTP_get, timeout, MAX_FETCH_BYTES). NULL with error. */
+X509_CRL *crl_fetch(const char *url, const struct doctor_source *src);
+
+#endif

@@ -1,0 +1,144 @@
+/*
+ * fetch.c — get a CRL's bytes (a bounded file read, or an HTTP GET through OpenSSL's own
+ * OSSL_HTTP client: no hand-written HTTP) and parse them (DER or PEM, nothing trailing).
+ */
+#include "crl/crl.h"
+#include "crl/crl_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <openssl/bio.h>
+#include <openssl/http.h>
+#include <openssl/pem.h>
+
+#define MAX_PATH 4096
+
+/* Bounded whole-file read: regular files only, size checked before reading. */
+unsigned char *crl_file_read(const char *path, long max, size_t *len)
+{
+    struct stat st;
+    unsigned char *buf = NULL;
+    size_t off = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        crl_seterr(CE_INPUT, "%s: cannot read: %s; check the path", path,
+                   fd < 0 ? strerror(errno) : "not a regular file");
+        goto err;
+    }
+    if (st.st_size > max) {
+        crl_seterr(CE_INPUT, "%s: size limit: %lld bytes exceed %ld; this is not a CRL offca "
+                   "reads", path, (long long)st.st_size, max);
+        goto err;
+    }
+    if ((buf = OPENSSL_malloc((size_t)st.st_size + 1)) == NULL) {
+        crl_seterr(CE_SYSTEM, "%s: memory: cannot hold %lld bytes; free memory", path,
+                   (long long)st.st_size);
+        goto err;
+    }
+    while (off < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + off, (size_t)st.st_size - off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            crl_seterr(CE_SYSTEM, "%s: read failed: %s; check the file", path,
+                       n < 0 ? strerror(errno) : "file shrank while reading");
+            goto err;
+        }
+        off += (size_t)n;
+    }
+    close(fd);
+    *len = off;
+    return buf;
+err:
+    if (fd >= 0)
+        close(fd);
+    OPENSSL_free(buf);
+    return NULL;
+}
+
+/* DER, or PEM "X509 CRL"; the whole buffer must be the CRL (no trailing bytes). */
+X509_CRL *crl_parse(const unsigned char *buf, size_t len, const char *what)
+{
+    X509_CRL *crl = NULL;
+
+    if (len > 10 && memcmp(buf, "-----BEGIN", 10) == 0) {
+        BIO *bio = BIO_new_mem_buf(buf, (int)len);
+
+        crl = bio ? PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL) : NULL;
+        BIO_free(bio);
+    } else {
+        const unsigned char *p = buf;
+
+        crl = d2i_X509_CRL(NULL, &p, (long)len);
+        if (crl != NULL && p != buf + len) {
+            X509_CRL_free(crl);
+            crl_seterr(CE_INPUT, "%s: DER: %zu trailing bytes after the CRL; republish the "
+                       "file", what, (size_t)(buf + len - p));
+            return NULL;
+        }
+    }
+    if (crl == NULL)
+        crl_seterr_ossl(CE_INPUT, "%s: RFC 5280 5.1: not a CRL in DER or PEM; republish the "
+                        "file", what);
+    return crl;
+}
+
+static X509_CRL *fetch_http(const char *url, int timeout)
+{
+    BIO *mem = OSSL_HTTP_get(url, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0,
+                             (size_t)MAX_FETCH_BYTES, timeout > 0 ? timeout : 10);
+    X509_CRL *crl = NULL;
+    char *data = NULL;
+    long n;
+
+    if (mem == NULL) {
+        crl_seterr_ossl(CE_SYSTEM, "%s: HTTP GET failed (timeout %ds, limit %ld bytes); check "
+                        "the web server serving publish_dir and the URL", url,
+                        timeout > 0 ? timeout : 10, MAX_FETCH_BYTES);
+        return NULL;
+    }
+    if ((n = BIO_get_mem_data(mem, &data)) <= 0)
+        crl_seterr(CE_INPUT, "%s: HTTP: empty response; check the published file", url);
+    else
+        crl = crl_parse((const unsigned char *)data, (size_t)n, url);
+    BIO_free(mem);
+    return crl;
+}
+
+/* The CRL named by url, from src->crl_dir or over HTTP: see crl_int.h. */
+X509_CRL *crl_fetch(const char *url, const struct doctor_source *src)
+{
+    char path[MAX_PATH];
+    const char *seg;
+    size_t seglen;
+    unsigned char *der;
+    size_t len = 0;
+    X509_CRL *crl;
+
+    if (src->fetch)
+        return fetch_http(url, src->timeout_s);
+    if (src->crl_dir == NULL) {
+        crl_seterr(CE_USAGE, "%s: no CRL source: give a CRL directory or allow fetching", url);
+        return NULL;
+    }
+    seg = strrchr(url, '/');
+    seg = seg ? seg + 1 : url;
+    seglen = strcspn(seg, "?#");
+    if (seglen == 0 || (seglen <= 2 && seg[0] == '.')) {
+        crl_seterr(CE_INPUT, "%s: URL has no file name in its last path segment; point the "
+                   "CDP at a file such as http://HOST/NAME.crl", url);
+        return NULL;
+    }
+    snprintf(path, sizeof(path), "%s/%.*s", src->crl_dir, (int)seglen, seg);
+    if ((der = crl_file_read(path, MAX_FETCH_BYTES, &len)) == NULL)
+        return NULL;
+    crl = crl_parse(der, len, path);
+    OPENSSL_free(der);
+    return crl;
+}

@@ -1,0 +1,219 @@
+/*
+ * publish.c — write a CRL (or CA certificate) into the publish directory atomically, and read
+ * back what was published to prove it is the CRL we meant.
+ *
+ * A web server serves the directory while we write: a reader must see the old file or the new
+ * one, never half of one. So: temp file in the SAME directory (rename is atomic only within one
+ * file system), O_CREAT|O_EXCL, write all, fsync, rename over the target, fsync the directory
+ * (so the rename itself survives a crash). Any failure before the rename unlinks the temp file
+ * and leaves the old file as it was.
+ */
+#include "crl/crl.h"
+#include "crl/crl_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#define MAX_PATH 4096
+#define MAX_TEMP_TRIES 16
+
+static int name_check(const char *dir, const char *name)
+{
+    if (dir == NULL || name == NULL || name[0] == '\0' || strchr(name, '/') != NULL
+        || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+        crl_seterr(CE_USAGE, "publish: file name '%s': must be a plain file name inside the "
+                   "publish directory; fix the CA name", name ? name : "(null)");
+        return 0;
+    }
+    if (strlen(dir) + strlen(name) + 32 > MAX_PATH) {
+        crl_seterr(CE_USAGE, "publish: path: '%s/%s' is too long; use a shorter publish_dir",
+                   dir, name);
+        return 0;
+    }
+    return 1;
+}
+
+/* Create dir/.name.XXXXXXXX exclusively with exactly mode (umask does not apply). */
+static int temp_open(const char *dir, const char *name, int mode, char *tmp, size_t tmplen)
+{
+    int i, fd = -1;
+
+    for (i = 0; i < MAX_TEMP_TRIES && fd < 0; i++) {
+        unsigned char rnd[6];
+
+        if (RAND_bytes(rnd, sizeof(rnd)) <= 0)
+            memset(rnd, i, sizeof(rnd));
+        snprintf(tmp, tmplen, "%s/.%s.%02x%02x%02x%02x%02x%02x.tmp", dir, name, rnd[0], rnd[1],
+                 rnd[2], rnd[3], rnd[4], rnd[5]);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 07777);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0) {
+        crl_seterr(CE_SYSTEM, "publish: %s: cannot create a temporary file: %s; check that the "
+                   "publish directory exists and is writable by this user", dir, strerror(errno));
+        return -1;
+    }
+    if (fchmod(fd, (mode_t)(mode & 07777)) != 0) {
+        crl_seterr(CE_SYSTEM, "publish: %s: chmod %o: %s; check the file system", tmp,
+                   (unsigned)mode, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
+    return fd;
+}
+
+static int write_all(int fd, const unsigned char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return 0;
+        data += n;
+        len -= (size_t)n;
+    }
+    return 1;
+}
+
+static int dir_sync(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ok;
+
+    if (fd < 0)
+        return 0;
+    ok = fsync(fd) == 0 || errno == EINVAL;   /* some file systems cannot sync a directory */
+    close(fd);
+    return ok;
+}
+
+/* Atomically replace dir/name with data (see crl.h and the comment above). 1 ok / 0 (class 4);
+ * on failure before the rename the old file is untouched and no temp file is left. */
+int crl_publish_file(const char *dir, const char *name, const unsigned char *data, size_t len,
+                     int mode)
+{
+    char tmp[MAX_PATH], dst[MAX_PATH];
+    int fd = -1, ok = 0;
+
+    crl_err_clear();
+    if (!name_check(dir, name))
+        return 0;
+    if (data == NULL && len > 0) {
+        crl_seterr(CE_USAGE, "publish: %s: no data; fix the caller", name);
+        return 0;
+    }
+    snprintf(dst, sizeof(dst), "%s/%s", dir, name);
+    if ((fd = temp_open(dir, name, mode, tmp, sizeof(tmp))) < 0)
+        return 0;
+    if (!write_all(fd, data, len) || fsync(fd) != 0) {
+        crl_seterr(CE_SYSTEM, "publish: %s: write/fsync failed: %s; check free space on the "
+                   "publish file system", tmp, strerror(errno));
+        goto out;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        crl_seterr(CE_SYSTEM, "publish: %s: close failed: %s; check the publish file system",
+                   tmp, strerror(errno));
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, dst) != 0) {
+        crl_seterr(CE_SYSTEM, "publish: %s: rename failed: %s; check that it is not a "
+                   "directory and that the publish directory is writable", dst, strerror(errno));
+        goto out;
+    }
+    tmp[0] = '\0';                             /* renamed: nothing to clean up */
+    if (!dir_sync(dir)) {
+        crl_seterr(CE_SYSTEM, "publish: %s: fsync of the directory failed: %s; the new file "
+                   "is in place but may not survive a crash; check the file system", dir,
+                   strerror(errno));
+        goto out;
+    }
+    ok = 1;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (!ok && tmp[0] != '\0')
+        unlink(tmp);
+    return ok;
+}
+
+/* CRL number / delta base as uint64; 1 found, 0 absent, -1 malformed. */
+static int crl_int_ext(X509_CRL *crl, int nid, uint64_t *v)
+{
+    int crit = -1, rc;
+    ASN1_INTEGER *n = X509_CRL_get_ext_d2i(crl, nid, &crit, NULL);
+
+    if (n == NULL)
+        return crit == -1 ? 0 : -1;
+    rc = ASN1_INTEGER_get_uint64(v, n) ? 1 : -1;
+    ASN1_INTEGER_free(n);
+    return rc;
+}
+
+static int published_check(X509_CRL *crl, const char *path, X509 *issuer, uint64_t number,
+                           int is_delta)
+{
+    EVP_PKEY *key = X509_get0_pubkey(issuer);
+    uint64_t got = 0, base = 0;
+    int rc;
+
+    if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0) {
+        crl_seterr(CE_SYSTEM, "%s: RFC 5280 5.1.2.3: CRL issuer differs from the CA subject; "
+                   "another CA's CRL is in this file: check publish_dir", path);
+        return 0;
+    }
+    if (key == NULL || X509_CRL_verify(crl, key) <= 0) {
+        crl_seterr_ossl(CE_SYSTEM, "%s: signature: the published CRL does not verify with the "
+                        "CA key; check the token holds the key of this CA certificate", path);
+        return 0;
+    }
+    if ((rc = crl_int_ext(crl, NID_crl_number, &got)) != 1 || got != number) {
+        crl_seterr(CE_SYSTEM, "%s: RFC 5280 5.2.3: CRL number is %s, expected %llu; another "
+                   "process published in between: publish again", path,
+                   rc == 1 ? "different" : "missing", (unsigned long long)number);
+        return 0;
+    }
+    if ((rc = crl_int_ext(crl, NID_delta_crl, &base)) < 0 || rc != (is_delta ? 1 : 0)) {
+        crl_seterr(CE_SYSTEM, "%s: RFC 5280 5.2.4: the file is %s CRL, expected a %s CRL; "
+                   "check the file names (NAME.crl full, NAME+.crl delta)", path,
+                   rc == 1 ? "a delta" : rc == 0 ? "a full" : "a malformed",
+                   is_delta ? "delta" : "full");
+        return 0;
+    }
+    return 1;
+}
+
+/* Re-read path (bounded) and check issuer name, signature with issuer's key, CRL number and
+ * delta-ness. 1 ok / 0 with the reason (class 4: what we published is not what we meant). */
+int crl_verify_published(const char *path, X509 *issuer, uint64_t number, int is_delta)
+{
+    unsigned char *der = NULL;
+    size_t len = 0;
+    X509_CRL *crl = NULL;
+    int ok = 0;
+
+    crl_err_clear();
+    if (path == NULL || issuer == NULL) {
+        crl_seterr(CE_USAGE, "publish: verify: path and issuer are required; fix the caller");
+        return 0;
+    }
+    if ((der = crl_file_read(path, MAX_CRL_BYTES, &len)) == NULL)
+        goto out;
+    if ((crl = crl_parse(der, len, path)) == NULL)
+        goto out;
+    ok = published_check(crl, path, issuer, number, is_delta);
+out:
+    X509_CRL_free(crl);
+    OPENSSL_free(der);
+    return ok;
+}
