@@ -1,0 +1,152 @@
+/*
+ * app.c — lazy opening of config, store, HSM and templates for one invocation, and the
+ * translation of leaf errors into reports and exit classes.
+ */
+#include "ca/app.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/err.h>
+
+#include "crl/crl.h"
+
+int app_config(struct app *a)
+{
+    if (a->cfg)
+        return 0;
+    a->cfg = config_load(config_path_choose(a->config_arg));
+    return a->cfg ? 0 : EXIT_INPUT;
+}
+
+int app_store(struct app *a, int create)
+{
+    int rc;
+
+    if (a->store)
+        return 0;
+    if ((rc = app_config(a)) != 0)
+        return rc;
+    a->store = store_open(a->cfg->store_path, create);
+    return a->store ? 0 : fail_store();
+}
+
+int app_hsm(struct app *a)
+{
+    struct hsm_config hc;
+    int rc;
+
+    if (a->hsm)
+        return 0;
+    if ((rc = app_config(a)) != 0)
+        return rc;
+    memset(&hc, 0, sizeof(hc));
+    hc.module = a->cfg->hsm_module;
+    hc.token_label = a->cfg->hsm_token;
+    hc.token_serial = a->cfg->hsm_token_serial;
+    hc.pin_file = a->cfg->hsm_pin_file;
+    hc.allow_prompt = 1;
+    a->hsm = hsm_open(&hc);
+    return a->hsm ? 0 : fail_hsm();
+}
+
+int app_templates(struct app *a)
+{
+    int rc;
+
+    if (a->tmpls)
+        return 0;
+    if ((rc = app_config(a)) != 0)
+        return rc;
+    a->tmpls = tmpl_set_load(a->cfg->templates_dir);
+    return a->tmpls ? 0 : fail_tmpl();
+}
+
+void app_close(struct app *a)
+{
+    tmpl_set_free(a->tmpls);
+    hsm_close(a->hsm);
+    store_close(a->store);
+    config_free(a->cfg);
+    memset(a, 0, sizeof(*a));
+}
+
+time_t app_now(void)
+{
+    const char *s = getenv("OFFCA_TEST_NOW");
+    char *end;
+    long long v;
+
+    if (s && *s) {
+        v = strtoll(s, &end, 10);
+        if (*end == '\0' && v > 0)
+            return (time_t)v;
+    }
+    return time(NULL);
+}
+
+static int fail_with(const char *msg, int code, int fallback)
+{
+    report("%s", msg && *msg ? msg : "internal error without a message; please report it");
+    return code > 0 ? code : fallback;
+}
+
+int fail_hsm(void) { return fail_with(hsm_error(), hsm_error_code(), EXIT_SYSTEM); }
+int fail_tmpl(void) { return fail_with(tmpl_error(), tmpl_error_code(), EXIT_INPUT); }
+int fail_crl(void) { return fail_with(crl_error(), crl_error_code(), EXIT_SYSTEM); }
+int fail_store(void) { return fail_with(store_error(), EXIT_SYSTEM, EXIT_SYSTEM); }
+
+int txn_finish(struct store_txn *t, int ok)
+{
+    if (!ok) {
+        store_txn_abort(t);
+        return fail_store();
+    }
+    return store_txn_commit(t) ? 0 : fail_store();
+}
+
+const char *ossl_errstr(void)
+{
+    static char buf[1024];
+    unsigned long e;
+    size_t off = 0;
+
+    buf[0] = '\0';
+    while ((e = ERR_get_error()) != 0 && off < sizeof(buf) - 2) {
+        if (off)
+            buf[off++] = ';', buf[off] = '\0';
+        ERR_error_string_n(e, buf + off, sizeof(buf) - off);
+        off = strlen(buf);
+    }
+    return buf[0] ? buf : "no detail from OpenSSL";
+}
+
+int opt_next(int argc, char **argv, const char *cmd, const char *shortopts,
+             const struct option *longopts)
+{
+    int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+
+    if (c == '?' || c == ':') {
+        if (c == ':' || (optopt && strchr(shortopts, optopt)))
+            report("%s: option %s needs a value; see 'offca %s --help'", cmd,
+                   argv[optind - 1], cmd);
+        else
+            report("%s: unknown option '%s'; see 'offca %s --help'", cmd, argv[optind - 1], cmd);
+        return '?';
+    }
+    return c;
+}
+
+int opt_days(const char *cmd, const char *text, int *days)
+{
+    char *end;
+    long v = strtol(text, &end, 10);
+
+    if (*text == '\0' || *end != '\0' || v < 1 || v > 36500) {
+        report("%s: --days '%s': not a whole number of days from 1 to 36500; give e.g. --days 365",
+               cmd, text);
+        return EXIT_USAGE;
+    }
+    *days = (int)v;
+    return 0;
+}

@@ -1,0 +1,61 @@
+/*
+ * app.h — what one offca invocation holds: the config, and (opened on first use) the store, the
+ * HSM session and the templates. Commands ask for what they need; the first failure is reported
+ * there and its exit class returned, so a command stays a thin "parse options, call, print".
+ */
+#ifndef OFFCA_APP_H
+#define OFFCA_APP_H
+
+#include <stdio.h>
+#include <time.h>
+
+#include "ca/ca.h"
+#include "ca/config.h"
+#include "ca/store.h"
+#include "hsm/hsm.h"
+#include "templates/template.h"
+
+struct app {
+    const char *config_arg;        /* -c FILE, or NULL */
+    int json;                      /* --json */
+    struct config *cfg;
+    struct store *store;
+    struct hsm *hsm;
+    struct tmpl_set *tmpls;
+};
+
+/* Each returns 0 or an exit class (message reported). Results are cached in app. */
+int app_config(struct app *a);
+int app_store(struct app *a, int create);
+int app_hsm(struct app *a);
+int app_templates(struct app *a);
+void app_close(struct app *a);
+
+/* The time offca considers "now": time(NULL), or $OFFCA_TEST_NOW (seconds since the epoch) when
+ * set, for the cron-semantics tests. */
+time_t app_now(void);
+
+/* Report a leaf's failure and return its class: hsm_error()/tmpl_error()/crl_error()/store. */
+int fail_hsm(void);
+int fail_tmpl(void);
+int fail_crl(void);
+int fail_store(void);
+
+/* End a write transaction: commit when ok, else abort. Returns 0, or EXIT_SYSTEM with the store's
+ * message reported (nothing was changed). */
+int txn_finish(struct store_txn *t, int ok);
+
+/* Drain the OpenSSL error queue into text (for messages). */
+const char *ossl_errstr(void);
+
+/* Option parsing shared by commands: getopt_long with a leading ':' and messages that name the
+ * command. Returns the option character, -1 at the end, or '?' after reporting a usage error. */
+struct option;
+int opt_next(int argc, char **argv, const char *cmd, const char *shortopts,
+             const struct option *longopts);
+extern char *optarg;
+
+/* Parse a positive day count (1..36500) for --days. 0 ok / EXIT_USAGE. */
+int opt_days(const char *cmd, const char *text, int *days);
+
+#endif

@@ -1,0 +1,278 @@
+/*
+ * ca_create.c — self-signed roots and issuing CAs signed by a parent CA in the same token.
+ * RFC 5280 profile: basicConstraints CA:TRUE critical (+ pathLen), keyUsage keyCertSign, cRLSign,
+ * digitalSignature critical, SKID, and for issuing CAs AKID + CDP + AIA caIssuers pointing at the
+ * parent's CRL and certificate (NPS checks revocation of the issuing CA itself: without a CDP
+ * every logon fails with reason 258). Microsoft CA Version (V0.0) as AD CS writes it.
+ */
+#include "ca/ca_create.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "ca/app.h"
+#include "ca/issue.h"
+#include "crl/crl.h"
+#include "templates/template.h"
+
+static X509_EXTENSION *ext_from_conf(int nid, const char *value)
+{
+    return X509V3_EXT_nconf_nid(NULL, NULL, nid, value);
+}
+
+/* Microsoft CA Version 1.3.6.1.4.1.311.21.1 = INTEGER 0 ("V0.0"): DER 02 01 00. */
+static X509_EXTENSION *ms_ca_version(void)
+{
+    static const unsigned char v0[] = {0x02, 0x01, 0x00};
+    ASN1_OBJECT *obj = OBJ_txt2obj(OID_MS_CA_VERSION, 1);
+    ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+    X509_EXTENSION *e = NULL;
+
+    if (obj && os && ASN1_OCTET_STRING_set(os, v0, sizeof(v0)))
+        e = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, os);
+    ASN1_OBJECT_free(obj);
+    ASN1_OCTET_STRING_free(os);
+    return e;
+}
+
+static STACK_OF(X509_EXTENSION) *ca_extensions(int path_len)
+{
+    STACK_OF(X509_EXTENSION) *sk = sk_X509_EXTENSION_new_null();
+    char bc[64];
+    X509_EXTENSION *e[3];
+
+    if (path_len >= 0)
+        snprintf(bc, sizeof(bc), "critical,CA:TRUE,pathlen:%d", path_len);
+    else
+        snprintf(bc, sizeof(bc), "critical,CA:TRUE");
+    e[0] = ext_from_conf(NID_basic_constraints, bc);
+    e[1] = ext_from_conf(NID_key_usage, "critical,digitalSignature,keyCertSign,cRLSign");
+    e[2] = ms_ca_version();
+    for (int i = 0; i < 3; i++) {
+        if (sk == NULL || e[i] == NULL || !sk_X509_EXTENSION_push(sk, e[i])) {
+            for (int j = i; j < 3; j++)
+                X509_EXTENSION_free(e[j]);
+            sk_X509_EXTENSION_pop_free(sk, X509_EXTENSION_free);
+            return NULL;
+        }
+    }
+    return sk;
+}
+
+/* Default scheme by key: RSA -> PKCS#1 v1.5, EC -> ECDSA; hash by strength. */
+static void default_scheme(const struct hsm_key_info *k, const char **sig, const char **hash)
+{
+    if (*sig == NULL)
+        *sig = k->is_rsa ? "rsa-pkcs1" : "ecdsa";
+    if (*hash == NULL)
+        *hash = (!k->is_rsa && k->bits >= 384) ? "sha384" : "sha256";
+}
+
+static int check_scheme(const char *sig, const char *hash)
+{
+    enum hsm_sig s;
+
+    if (!hsm_sig_parse(sig, &s))
+        return fail_hsm();
+    if (strcmp(hash, "sha256") && strcmp(hash, "sha384") && strcmp(hash, "sha512")) {
+        report("--hash '%s': not one of sha256, sha384, sha512", hash);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Validity: now - clock_skew .. now + days, capped by the parent. An explicit --days that would
+ * outlive the parent is refused; the default is capped with a note. */
+static int validity(const struct ca_create_req *r, X509 *parent, int64_t skew,
+                    time_t *nb, time_t *na)
+{
+    time_t now = app_now();
+    int days = r->days ? r->days : (r->parent ? ISSUING_DEFAULT_DAYS : ROOT_DEFAULT_DAYS);
+    time_t pna = parent ? asn1_time_to_time(X509_get0_notAfter(parent)) : 0;
+    char when[32];
+
+    *nb = now - (time_t)skew;
+    *na = now + (time_t)days * 86400;
+    if (parent && *na > pna) {
+        time_iso(pna, when);
+        if (r->days) {
+            report("CA '%s': RFC 5280 path validation: %d days would outlive the parent '%s' "
+                   "(valid until %s); give --days %ld or less", r->name, r->days, r->parent, when,
+                   (long)((pna - now) / 86400));
+            return EXIT_POLICY;
+        }
+        fprintf(stderr, "offca: note: validity capped at the parent's end, %s\n", when);
+        *na = pna;
+    }
+    if (*na <= now) {
+        report("CA '%s': the parent '%s' has expired; renew the parent first", r->name, r->parent);
+        return EXIT_POLICY;
+    }
+    return 0;
+}
+
+static int issuing_urls(struct app *a, const struct ca_create_req *r, const char **cdp,
+                        const char **aia)
+{
+    const struct ca_cfg *pc = config_ca(a->cfg, r->parent);
+
+    *cdp = pc->cdp_url && *pc->cdp_url ? pc->cdp_url : NULL;
+    *aia = pc->aia_url && *pc->aia_url ? pc->aia_url : NULL;
+    if (r->no_cdp) {
+        report_warn("CA '%s': created WITHOUT a CDP (--no-cdp): Windows NPS checks revocation of "
+                    "the issuing CA too and will refuse every VPN/Wi-Fi logon (client error 853, "
+                    "NPS reason 258) until this CA is reissued with a CDP", r->name);
+        *cdp = *aia = NULL;
+        return 0;
+    }
+    if (*cdp == NULL) {
+        report("CA '%s': no CDP URL for parent '%s' ([ca.%s] cdp_url is empty): NPS would refuse "
+               "every logon (client error 853, reason 258 'unable to check revocation'); set "
+               "cdp_url or [publish] base_url, or pass --no-cdp if you really mean it",
+               r->name, r->parent, r->parent);
+        return EXIT_POLICY;
+    }
+    if (!crl_url_check(*cdp, "CDP") || (*aia && !crl_url_check(*aia, "AIA")))
+        return fail_crl();
+    return 0;
+}
+
+static int store_new_ca(struct app *a, const struct ca_create_req *r, X509 *x, const char *sig,
+                        const char *hash)
+{
+    struct store_txn *t = store_txn_begin(a->store, 1);
+    struct ca_rec rec;
+    char detail[512], *subj = dn_format(X509_get_subject_name(x));
+    int rc = EXIT_SYSTEM;
+
+    memset(&rec, 0, sizeof(rec));
+    snprintf(rec.name, sizeof(rec.name), "%s", r->name);
+    rec.key_uri = (char *)r->key_uri;
+    rec.parent = (char *)r->parent;
+    rec.is_root = r->parent == NULL;
+    rec.created = app_now();
+    snprintf(rec.sig, sizeof(rec.sig), "%s", sig);
+    snprintf(rec.hash, sizeof(rec.hash), "%s", hash);
+    if (t == NULL) {
+        rc = fail_store();
+        goto out;
+    }
+    if ((rec.cert_der = x509_to_der(x, &rec.cert_len)) == NULL)
+        goto out;
+    snprintf(detail, sizeof(detail), "subject=%s parent=%s key=%s", subj ? subj : "?",
+             r->parent ? r->parent : "(self-signed)", r->key_uri);
+    rc = txn_finish(t, store_ca_add(t, &rec) &&
+                           store_audit_append(t, "ca.create", r->name, "ok", detail));
+    t = NULL;
+out:
+    store_txn_abort(t);
+    free(rec.cert_der);
+    OPENSSL_free(subj);
+    return rc;
+}
+
+static int name_is_free(struct app *a, const char *name)
+{
+    struct store_txn *t = store_txn_begin(a->store, 0);
+    struct ca_rec rec;
+    int found;
+
+    if (t == NULL)
+        return fail_store();
+    found = store_ca_get(t, name, &rec);
+    store_txn_abort(t);
+    if (found < 0)
+        return fail_store();
+    if (found > 0) {
+        ca_rec_clear(&rec);
+        report("CA '%s': already exists; choose another name (see 'offca ca list')", name);
+        return EXIT_POLICY;
+    }
+    return 0;
+}
+
+static void print_summary(const char *name, X509 *x, const char *cdp, const char *aia)
+{
+    char nb[32], na[32], *subj = dn_format(X509_get_subject_name(x));
+
+    time_iso(asn1_time_to_time(X509_get0_notBefore(x)), nb);
+    time_iso(asn1_time_to_time(X509_get0_notAfter(x)), na);
+    printf("created CA '%s'\n  subject:  %s\n  valid:    %s .. %s\n  CDP:      %s\n  AIA:      "
+           "%s\n", name, subj ? subj : "?", nb, na, cdp ? cdp : "(none)", aia ? aia : "(none)");
+    OPENSSL_free(subj);
+}
+
+int ca_create(struct app *a, const struct ca_create_req *r)
+{
+    struct ca_signer parent;
+    struct hsm_key_info info;
+    X509_NAME *subject = NULL;
+    EVP_PKEY *key = NULL;
+    X509 *x = NULL;
+    STACK_OF(X509_EXTENSION) *exts = NULL;
+    unsigned char serial[SERIAL_BYTES];
+    const char *sig = r->sig, *hash = r->hash, *cdp = NULL, *aia = NULL;
+    struct cert_spec spec;
+    time_t nb, na;
+    int rc;
+
+    memset(&parent, 0, sizeof(parent));
+    if ((rc = ca_name_check(r->name)) != 0)
+        return rc;
+    if ((subject = dn_parse(r->subject)) == NULL)
+        return fail_tmpl();
+    if ((rc = app_store(a, 0)) != 0 || (rc = name_is_free(a, r->name)) != 0)
+        goto out;
+    if (r->parent && (rc = ca_signer_open(a, r->parent, &parent)) != 0)
+        goto out;
+    if ((rc = app_hsm(a)) != 0)
+        goto out;
+    if ((key = hsm_key_load(a->hsm, r->key_uri, config_ca(a->cfg, r->name)->allow_extractable_key,
+                            &info)) == NULL) {
+        rc = fail_hsm();
+        goto out;
+    }
+    default_scheme(&info, &sig, &hash);
+    if ((rc = check_scheme(sig, hash)) != 0 ||
+        (rc = validity(r, parent.cert, config_ca(a->cfg, r->name)->clock_skew, &nb, &na)) != 0 ||
+        (r->parent && (rc = issuing_urls(a, r, &cdp, &aia)) != 0))
+        goto out;
+    if ((exts = ca_extensions(r->parent ? r->path_len : -1)) == NULL || !serial_new(serial)) {
+        rc = EXIT_SYSTEM;
+        goto out;
+    }
+    memset(&spec, 0, sizeof(spec));
+    spec.subject = subject;
+    spec.pubkey = key;
+    spec.issuer = parent.cert;
+    spec.serial = serial;
+    spec.serial_len = sizeof(serial);
+    spec.not_before = nb;
+    spec.not_after = na;
+    spec.exts = exts;
+    spec.akid = r->parent != NULL;
+    spec.cdp_url = cdp;
+    spec.aia_url = aia;
+    if (r->parent) {
+        x = cert_build(&spec, a->hsm, parent.key, parent.sig, parent.hash, &rc);
+    } else {
+        enum hsm_sig s;
+        if (!hsm_sig_parse(sig, &s)) {
+            rc = fail_hsm();
+            goto out;
+        }
+        x = cert_build(&spec, a->hsm, key, s, hash, &rc);
+    }
+    if (x == NULL || (rc = store_new_ca(a, r, x, sig, hash)) != 0)
+        goto out;
+    print_summary(r->name, x, cdp, aia);
+out:
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    X509_free(x);
+    EVP_PKEY_free(key);
+    X509_NAME_free(subject);
+    ca_signer_close(&parent);
+    return rc;
+}

@@ -1,0 +1,508 @@
+/*
+ * cmd_ca.c — `offca ca ...`: options in, core calls (ca_create.c, ca_import.c), output.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "ca/app.h"
+#include "ca/ca_create.h"
+#include "ca/input.h"
+#include "ca/issue.h"
+#include "ca/json.h"
+#include "ca/verb.h"
+
+static const char HELP_CREATE_ROOT[] =
+    "usage: offca ca create-root NAME --key URI --subject DN [--days N]\n"
+    "                            [--sig rsa-pkcs1|rsa-pss|ecdsa] [--hash sha256|sha384|sha512]\n\n"
+    "Create a self-signed root CA with a key already in the token (see 'offca key generate').\n"
+    "basicConstraints CA:TRUE and keyUsage keyCertSign, cRLSign, digitalSignature (both\n"
+    "critical), SKID, Microsoft CA Version; no CDP or AIA (a root is trusted, not checked).\n"
+    "  --days N   validity (default 3650)\n"
+    "  --sig      how this CA signs (default: rsa-pkcs1 for RSA keys, ecdsa for EC keys)\n"
+    "  --hash     default sha256 (sha384 for P-384 keys)\n\n"
+    "Example:\n"
+    "  offca ca create-root root --key 'pkcs11:token=offca;object=root-2026;type=private' \\\n"
+    "      --subject 'CN=Contoso Root CA,O=Contoso\\, Ltd.,DC=contoso,DC=com' --days 7300\n";
+static const char HELP_CREATE_ISSUING[] =
+    "usage: offca ca create-issuing NAME --parent PARENT --key URI --subject DN [--days N]\n"
+    "                               [--path-len N] [--sig S] [--hash H] [--no-cdp]\n\n"
+    "Create an issuing CA signed by PARENT's key in the token: AKID, SKID, CDP\n"
+    "<base_url>/PARENT.crl and AIA caIssuers <base_url>/PARENT.crt (or [ca.PARENT] cdp_url /\n"
+    "aia_url). Windows NPS checks revocation of the issuing CA too, so a CDP is required;\n"
+    "--no-cdp creates it without one anyway (every NPS logon will then fail with reason 258).\n"
+    "Validity is capped by the parent's; an explicit --days beyond it is refused.\n"
+    "  --days N       default 1825\n  --path-len N   basicConstraints pathLenConstraint\n"
+    "  --sig, --hash  how this CA will sign what it issues (defaults by key type)\n\n"
+    "Example:\n"
+    "  offca ca create-issuing issuing1 --parent root \\\n"
+    "      --key 'pkcs11:token=offca;object=issuing-2026;type=private' \\\n"
+    "      --subject 'CN=Contoso Issuing CA 1,DC=contoso,DC=com' --path-len 0\n";
+static const char HELP_CSR[] =
+    "usage: offca ca csr NAME --key URI --subject DN -o FILE [--hash H]\n\n"
+    "For an issuing CA whose parent is outside offca: write a PKCS#10 request signed by the\n"
+    "token key (PEM, mode 0644) and record NAME as pending. Then have the parent sign it (with\n"
+    "an HTTP CDP and AIA!) and run 'offca ca import'. Running it again rewrites the request.\n\n"
+    "Example:\n"
+    "  offca ca csr issuing2 --key 'pkcs11:object=issuing2;type=private' \\\n"
+    "      --subject 'CN=Contoso Issuing CA 2,DC=contoso,DC=com' -o issuing2.csr\n";
+static const char HELP_IMPORT[] =
+    "usage: offca ca import NAME --cert FILE --chain FILE [--key URI]\n\n"
+    "Import the certificate the outside parent issued for 'offca ca csr NAME' (PEM or DER) and\n"
+    "the chain up to its root (PEM, root included). Checks the certificate carries the token\n"
+    "key and chains to the root; warns loudly when it has no CDP or AIA. --key names the key\n"
+    "when there was no 'ca csr' (a CA moved from elsewhere).\n\n"
+    "Example:\n  offca ca import issuing2 --cert issuing2.cer --chain adcs-root.pem\n";
+static const char HELP_LIST_CA[] =
+    "usage: offca [--json] ca list\n\nList the CAs: name, state, parent, subject, expiry.\n\n"
+    "Example:\n  offca ca list --json\n";
+static const char HELP_SHOW_CA[] =
+    "usage: offca [--json] ca show NAME\n\n"
+    "Show a CA: subject, issuer, serial, validity, key URI, signature scheme, the CDP/AIA in\n"
+    "its certificate and the URLs it writes into what it issues.\n\nExample:\n"
+    "  offca ca show issuing1\n";
+static const char HELP_EXPORT_CA[] =
+    "usage: offca ca export NAME [--chain] [--der] [-o FILE] [--ntauth]\n\n"
+    "Write the CA certificate (PEM by default) to FILE or stdout.\n"
+    "  --chain    the CA and every parent up to the root (PEM only)\n"
+    "  --der      DER instead of PEM (one certificate)\n"
+    "  --ntauth   print the certutil commands that publish the hierarchy to Active Directory\n\n"
+    "Example:\n  offca ca export issuing1 --chain -o chain.pem\n";
+
+static int create_common(struct app *a, int argc, char **argv, int issuing)
+{
+    static const struct option lo[] = {
+        {"key", 1, 0, 'k'}, {"subject", 1, 0, 's'}, {"days", 1, 0, 'd'}, {"sig", 1, 0, 'g'},
+        {"hash", 1, 0, 'h'}, {"parent", 1, 0, 'p'}, {"path-len", 1, 0, 'l'},
+        {"no-cdp", 0, 0, 'n'}, {0, 0, 0, 0}};
+    const char *cmd = issuing ? "ca create-issuing" : "ca create-root";
+    struct ca_create_req r;
+    int c, rc;
+
+    memset(&r, 0, sizeof(r));
+    r.path_len = -1;
+    while ((c = opt_next(argc, argv, cmd, ":", lo)) != -1) {
+        switch (c) {
+        case 'k': r.key_uri = optarg; break;
+        case 's': r.subject = optarg; break;
+        case 'd': if ((rc = opt_days(cmd, optarg, &r.days)) != 0) return rc; break;
+        case 'g': r.sig = optarg; break;
+        case 'h': r.hash = optarg; break;
+        case 'p': r.parent = optarg; break;
+        case 'l': r.path_len = atoi(optarg); break;
+        case 'n': r.no_cdp = 1; break;
+        default: return EXIT_USAGE;
+        }
+    }
+    if (optind + 1 != argc || !r.key_uri || !r.subject || (issuing && !r.parent)) {
+        report("%s: needs NAME, --key URI and --subject DN%s; see 'offca %s --help'", cmd,
+               issuing ? " and --parent PARENT" : "", cmd);
+        return EXIT_USAGE;
+    }
+    if (!issuing && (r.parent || r.path_len >= 0 || r.no_cdp)) {
+        report("%s: --parent, --path-len and --no-cdp are for 'ca create-issuing'", cmd);
+        return EXIT_USAGE;
+    }
+    r.name = argv[optind];
+    return ca_create(a, &r);
+}
+
+static int ca_create_root(struct app *a, int argc, char **argv) { return create_common(a, argc, argv, 0); }
+static int ca_create_issuing(struct app *a, int argc, char **argv) { return create_common(a, argc, argv, 1); }
+
+static int ca_csr(struct app *a, int argc, char **argv)
+{
+    static const struct option lo[] = {{"key", 1, 0, 'k'}, {"subject", 1, 0, 's'},
+                                       {"hash", 1, 0, 'h'}, {"out", 1, 0, 'o'}, {0, 0, 0, 0}};
+    const char *key = NULL, *subject = NULL, *hash = NULL, *out = NULL;
+    int c;
+
+    while ((c = opt_next(argc, argv, "ca csr", ":o:", lo)) != -1) {
+        switch (c) {
+        case 'k': key = optarg; break;
+        case 's': subject = optarg; break;
+        case 'h': hash = optarg; break;
+        case 'o': out = optarg; break;
+        default: return EXIT_USAGE;
+        }
+    }
+    if (optind + 1 != argc || !key || !subject || !out) {
+        report("ca csr: needs NAME, --key URI, --subject DN and -o FILE; see 'offca ca csr --help'");
+        return EXIT_USAGE;
+    }
+    return ca_make_csr(a, argv[optind], key, subject, hash, out);
+}
+
+static int ca_import_cmd(struct app *a, int argc, char **argv)
+{
+    static const struct option lo[] = {{"cert", 1, 0, 'c'}, {"chain", 1, 0, 'C'},
+                                       {"key", 1, 0, 'k'}, {0, 0, 0, 0}};
+    const char *cert = NULL, *chain = NULL, *key = NULL;
+    int c;
+
+    while ((c = opt_next(argc, argv, "ca import", ":", lo)) != -1) {
+        switch (c) {
+        case 'c': cert = optarg; break;
+        case 'C': chain = optarg; break;
+        case 'k': key = optarg; break;
+        default: return EXIT_USAGE;
+        }
+    }
+    if (optind + 1 != argc || !cert || !chain) {
+        report("ca import: needs NAME, --cert FILE and --chain FILE; see 'offca ca import --help'");
+        return EXIT_USAGE;
+    }
+    return ca_import(a, argv[optind], cert, chain, key);
+}
+
+static const char *state_name(enum ca_state s)
+{
+    return s == CA_ACTIVE ? "active" : s == CA_PENDING ? "pending" : "retired";
+}
+
+struct list_ctx {
+    struct app *a;
+    int n;
+};
+
+static int list_one(void *arg, const struct ca_rec *r)
+{
+    struct list_ctx *lc = arg;
+    X509 *x = r->cert_der ? der_to_x509(r->cert_der, r->cert_len) : NULL;
+    char *subj = x ? dn_format(X509_get_subject_name(x)) : NULL, na[32] = "-";
+
+    if (x)
+        time_iso(asn1_time_to_time(X509_get0_notAfter(x)), na);
+    if (lc->a->json) {
+        fputs(lc->n ? ",{" : "{", stdout);
+        json_kv(stdout, 1, "name", r->name);
+        json_kv(stdout, 0, "state", state_name(r->state));
+        json_kv(stdout, 0, "parent", r->parent);
+        json_kv(stdout, 0, "root", r->is_root ? "yes" : "no");
+        json_kv(stdout, 0, "subject", subj);
+        json_kv(stdout, 0, "not_after", x ? na : NULL);
+        json_kv(stdout, 0, "key", r->key_uri);
+        fputc('}', stdout);
+    } else {
+        printf("%-16s %-8s %-12s %s  %s\n", r->name, state_name(r->state),
+               r->is_root ? "(root)" : (r->parent ? r->parent : "(outside)"), na,
+               subj ? subj : "");
+    }
+    lc->n++;
+    OPENSSL_free(subj);
+    X509_free(x);
+    return 1;
+}
+
+static int json_flag(struct app *a, int argc, char **argv, int max_pos, const char *cmd)
+{
+    int pos = 0;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            a->json = 1;
+        else if (argv[i][0] == '-' || ++pos > max_pos) {
+            report("%s: unexpected argument '%s'; see 'offca %s --help'", cmd, argv[i], cmd);
+            return -1;
+        }
+    }
+    return pos;
+}
+
+static int ca_list(struct app *a, int argc, char **argv)
+{
+    struct list_ctx lc = {a, 0};
+    struct store_txn *t;
+    int rc;
+
+    if (json_flag(a, argc, argv, 0, "ca list") < 0)
+        return EXIT_USAGE;
+    if ((rc = app_store(a, 0)) != 0)
+        return rc;
+    if ((t = store_txn_begin(a->store, 0)) == NULL)
+        return fail_store();
+    if (a->json)
+        fputc('[', stdout);
+    rc = store_ca_foreach(t, list_one, &lc) ? 0 : fail_store();
+    store_txn_abort(t);
+    if (a->json)
+        fputs("]\n", stdout);
+    else if (lc.n == 0 && rc == 0)
+        printf("no CAs yet; create one with 'offca ca create-root'\n");
+    return rc;
+}
+
+static int get_ca(struct app *a, const char *name, struct ca_rec *r)
+{
+    struct store_txn *t;
+    int found, rc;
+
+    if ((rc = app_store(a, 0)) != 0)
+        return rc;
+    if ((t = store_txn_begin(a->store, 0)) == NULL)
+        return fail_store();
+    found = store_ca_get(t, name, r);
+    store_txn_abort(t);
+    if (found < 0)
+        return fail_store();
+    if (found == 0) {
+        report("CA '%s': not in the store; see 'offca ca list'", name);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* First URI of a CDP or AIA caIssuers extension, or NULL. */
+static const char *first_uri(X509 *x, int nid)
+{
+    static char buf[2][1024];
+    int slot = nid == NID_info_access;
+    void *ext = X509_get_ext_d2i(x, nid, NULL, NULL);
+    const GENERAL_NAME *gn = NULL;
+
+    if (ext == NULL)
+        return NULL;
+    if (nid == NID_crl_distribution_points) {
+        DIST_POINT *dp = sk_DIST_POINT_value(ext, 0);
+        if (dp && dp->distpoint && dp->distpoint->type == 0)
+            gn = sk_GENERAL_NAME_value(dp->distpoint->name.fullname, 0);
+    } else {
+        for (int i = 0; i < sk_ACCESS_DESCRIPTION_num(ext) && !gn; i++) {
+            ACCESS_DESCRIPTION *ad = sk_ACCESS_DESCRIPTION_value(ext, i);
+            if (OBJ_obj2nid(ad->method) == NID_ad_ca_issuers)
+                gn = ad->location;
+        }
+    }
+    buf[slot][0] = '\0';
+    if (gn && gn->type == GEN_URI)
+        snprintf(buf[slot], sizeof(buf[slot]), "%.*s", gn->d.uniformResourceIdentifier->length,
+                 (const char *)gn->d.uniformResourceIdentifier->data);
+    if (nid == NID_crl_distribution_points)
+        CRL_DIST_POINTS_free(ext);
+    else
+        AUTHORITY_INFO_ACCESS_free(ext);
+    return buf[slot][0] ? buf[slot] : NULL;
+}
+
+static void show_text(const struct ca_rec *r, X509 *x, const struct ca_cfg *cc)
+{
+    char *subj = dn_format(X509_get_subject_name(x)), *iss = dn_format(X509_get_issuer_name(x));
+    char nb[32], na[32], serial[2 * 20 + 1] = "";
+    const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
+    const char *cdp = first_uri(x, NID_crl_distribution_points);
+    const char *aia = first_uri(x, NID_info_access);
+
+    if (sn && sn->length <= 20)
+        serial_hex(sn->data, (size_t)sn->length, serial);
+    time_iso(asn1_time_to_time(X509_get0_notBefore(x)), nb);
+    time_iso(asn1_time_to_time(X509_get0_notAfter(x)), na);
+    printf("name:        %s (%s%s)\nsubject:     %s\nissuer:      %s\nserial:      %s\n"
+           "valid:       %s .. %s\nkey:         %s\nsigns with:  %s %s\nparent:      %s\n"
+           "its CDP:     %s\nits AIA:     %s\nissues with: CDP %s\n             AIA %s\n",
+           r->name, state_name(r->state), r->is_root ? ", root" : "", subj ? subj : "?",
+           iss ? iss : "?", serial, nb, na, r->key_uri, r->sig, r->hash,
+           r->parent ? r->parent : (r->is_root ? "(self-signed)" : "(outside offca)"),
+           cdp ? cdp : "(none)", aia ? aia : "(none)", cc->cdp_url, cc->aia_url);
+    OPENSSL_free(subj);
+    OPENSSL_free(iss);
+}
+
+static void show_json(const struct ca_rec *r, X509 *x, const struct ca_cfg *cc)
+{
+    char *subj = dn_format(X509_get_subject_name(x)), *iss = dn_format(X509_get_issuer_name(x));
+    char nb[32], na[32];
+
+    time_iso(asn1_time_to_time(X509_get0_notBefore(x)), nb);
+    time_iso(asn1_time_to_time(X509_get0_notAfter(x)), na);
+    fputc('{', stdout);
+    json_kv(stdout, 1, "name", r->name);
+    json_kv(stdout, 0, "state", state_name(r->state));
+    json_kv(stdout, 0, "subject", subj);
+    json_kv(stdout, 0, "issuer", iss);
+    json_kv(stdout, 0, "not_before", nb);
+    json_kv(stdout, 0, "not_after", na);
+    json_kv(stdout, 0, "key", r->key_uri);
+    json_kv(stdout, 0, "sig", r->sig);
+    json_kv(stdout, 0, "hash", r->hash);
+    json_kv(stdout, 0, "parent", r->parent);
+    json_kv(stdout, 0, "cdp", first_uri(x, NID_crl_distribution_points));
+    json_kv(stdout, 0, "aia", first_uri(x, NID_info_access));
+    json_kv(stdout, 0, "issues_cdp", cc->cdp_url);
+    json_kv(stdout, 0, "issues_aia", cc->aia_url);
+    fputs("}\n", stdout);
+    OPENSSL_free(subj);
+    OPENSSL_free(iss);
+}
+
+static int ca_show(struct app *a, int argc, char **argv)
+{
+    struct ca_rec r;
+    X509 *x;
+    int rc, pos = json_flag(a, argc, argv, 1, "ca show");
+    const char *name = NULL;
+
+    if (pos != 1) {
+        if (pos == 0)
+            report("ca show: needs NAME; see 'offca ca show --help'");
+        return EXIT_USAGE;
+    }
+    for (int i = 1; i < argc; i++)
+        if (argv[i][0] != '-')
+            name = argv[i];
+    if ((rc = get_ca(a, name, &r)) != 0)
+        return rc;
+    if (r.state == CA_PENDING || (x = der_to_x509(r.cert_der, r.cert_len)) == NULL) {
+        printf("name: %s (pending: waiting for 'offca ca import')\nkey:  %s\n", r.name, r.key_uri);
+        ca_rec_clear(&r);
+        return EXIT_OK;
+    }
+    if (a->json)
+        show_json(&r, x, config_ca(a->cfg, name));
+    else
+        show_text(&r, x, config_ca(a->cfg, name));
+    X509_free(x);
+    ca_rec_clear(&r);
+    return EXIT_OK;
+}
+
+/* Append the PEM of DER certificates to b. */
+static int pem_append(BIO *b, const unsigned char *der, size_t len)
+{
+    const unsigned char *p = der, *end = der + len;
+
+    while (p < end) {
+        X509 *x = d2i_X509(NULL, &p, (long)(end - p));
+        int ok = x && PEM_write_bio_X509(b, x);
+        X509_free(x);
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+/* PEM of the CA and, with chain, every parent in the store (and an imported CA's outside chain). */
+static int chain_pem(struct app *a, const struct ca_rec *first, int chain, BIO *b)
+{
+    struct ca_rec r;
+    int depth = 0, rc;
+
+    if (!pem_append(b, first->cert_der, first->cert_len))
+        return EXIT_SYSTEM;
+    if (!chain)
+        return 0;
+    if (first->chain_der && !pem_append(b, first->chain_der, first->chain_len))
+        return EXIT_SYSTEM;
+    for (const char *p = first->parent; p && depth < 16; depth++) {
+        if ((rc = get_ca(a, p, &r)) != 0)
+            return rc;
+        rc = pem_append(b, r.cert_der, r.cert_len) &&
+             (!r.chain_der || pem_append(b, r.chain_der, r.chain_len));
+        p = NULL;
+        if (rc && r.parent) {
+            static char next[MAX_CA_NAME + 1];
+            snprintf(next, sizeof(next), "%s", r.parent);
+            p = next;
+        }
+        ca_rec_clear(&r);
+        if (!rc)
+            return EXIT_SYSTEM;
+    }
+    return 0;
+}
+
+static void print_ntauth(const struct ca_rec *r, const char *file)
+{
+    printf("# Publish the hierarchy to Active Directory (run as an Enterprise Admin):\n");
+    if (r->is_root) {
+        printf("certutil -dspublish -f %s RootCA\n", file);
+    } else {
+        printf("# 1. each root:     certutil -dspublish -f ROOT.cer RootCA\n");
+        printf("certutil -dspublish -f %s SubCA\n", file);
+        printf("# 2. for certificate logon the issuing CA must be in NTAuth:\n");
+        printf("certutil -dspublish -f %s NTAuthCA\n", file);
+    }
+    printf("# then on a client: certutil -pulse (or gpupdate /force), and check with\n"
+           "# certutil -viewstore -enterprise NTAuth\n");
+}
+
+static int ca_export(struct app *a, int argc, char **argv)
+{
+    static const struct option lo[] = {{"chain", 0, 0, 'c'}, {"der", 0, 0, 'd'},
+                                       {"out", 1, 0, 'o'}, {"ntauth", 0, 0, 'n'}, {0, 0, 0, 0}};
+    int c, chain = 0, der = 0, ntauth = 0, rc;
+    const char *out = "-";
+    struct ca_rec r;
+    BIO *b = NULL;
+    char *data;
+    long len;
+
+    while ((c = opt_next(argc, argv, "ca export", ":o:", lo)) != -1) {
+        switch (c) {
+        case 'c': chain = 1; break;
+        case 'd': der = 1; break;
+        case 'o': out = optarg; break;
+        case 'n': ntauth = 1; break;
+        default: return EXIT_USAGE;
+        }
+    }
+    if (optind + 1 != argc || (chain && der)) {
+        report("ca export: needs NAME%s; see 'offca ca export --help'",
+               chain && der ? " (--chain is PEM only: a DER file holds one certificate)" : "");
+        return EXIT_USAGE;
+    }
+    if ((rc = get_ca(a, argv[optind], &r)) != 0)
+        return rc;
+    if (r.state == CA_PENDING) {
+        report("CA '%s': pending, no certificate yet; run 'offca ca import' first", r.name);
+        ca_rec_clear(&r);
+        return EXIT_USAGE;
+    }
+    if (ntauth) {
+        char file[MAX_CA_NAME + 8];
+        snprintf(file, sizeof(file), "%s.cer", r.name);
+        print_ntauth(&r, file);
+        ca_rec_clear(&r);
+        return EXIT_OK;
+    }
+    if (der) {
+        rc = file_write(out, r.cert_der, r.cert_len, 0644, 1);
+    } else if ((b = BIO_new(BIO_s_mem())) == NULL || (rc = chain_pem(a, &r, chain, b)) != 0) {
+        rc = rc ? rc : EXIT_SYSTEM;
+    } else {
+        len = BIO_get_mem_data(b, &data);
+        rc = file_write(out, data, (size_t)len, 0644, 1);
+    }
+    BIO_free(b);
+    ca_rec_clear(&r);
+    return rc;
+}
+
+static const struct verb CA_VERBS[] = {
+    {"create-root", ca_create_root, "create a self-signed root CA", HELP_CREATE_ROOT},
+    {"create-issuing", ca_create_issuing, "create an issuing CA under a CA in offca",
+     HELP_CREATE_ISSUING},
+    {"csr", ca_csr, "request for an issuing CA whose parent is outside offca", HELP_CSR},
+    {"import", ca_import_cmd, "import that CA's certificate and chain", HELP_IMPORT},
+    {"list", ca_list, "list the CAs", HELP_LIST_CA},
+    {"show", ca_show, "show one CA", HELP_SHOW_CA},
+    {"export", ca_export, "write a CA certificate or chain", HELP_EXPORT_CA},
+};
+
+const char HELP_CA[] =
+    "usage: offca ca SUBCOMMAND ...   (offca ca SUBCOMMAND --help)\n\n"
+    "  create-root NAME --key URI --subject DN [--days N] [--sig S] [--hash H]\n"
+    "  create-issuing NAME --parent P --key URI --subject DN [--days N] [--path-len N] [--no-cdp]\n"
+    "  csr NAME --key URI --subject DN -o FILE\n"
+    "  import NAME --cert FILE --chain FILE [--key URI]\n"
+    "  list [--json]\n  show NAME [--json]\n"
+    "  export NAME [--chain] [--der] [-o FILE] [--ntauth]\n\n"
+    "Example:\n  offca ca create-issuing issuing1 --parent root --key URI --subject 'CN=Issuing CA 1'\n";
+
+int cmd_ca(struct app *a, int argc, char **argv)
+{
+    return verb_dispatch(a, CA_VERBS, sizeof(CA_VERBS) / sizeof(CA_VERBS[0]), "ca", argc - 1,
+                         argv + 1);
+}

@@ -1,0 +1,100 @@
+/*
+ * issue.h — building and signing certificates (CA certificates and leaves alike), serials,
+ * and the validity arithmetic. The TBS is built with OpenSSL; the signature is one C_Sign in the
+ * token through hsm_sign_ctx_new().
+ */
+#ifndef OFFCA_ISSUE_H
+#define OFFCA_ISSUE_H
+
+#include <stddef.h>
+#include <time.h>
+#include <openssl/x509.h>
+
+#include "ca/store.h"
+#include "hsm/hsm.h"
+
+#define SERIAL_BYTES 20          /* 159 random bits, positive (RFC 5280 4.1.2.2: at most 20) */
+
+/* A fresh random serial from the OS CSPRNG (getrandom): SERIAL_BYTES, top bit clear, first byte
+ * non-zero (so the DER INTEGER is exactly SERIAL_BYTES long). 1 ok / 0. */
+int serial_new(unsigned char out[SERIAL_BYTES]);
+/* Hex (lowercase, no separators) <-> bytes. serial_parse accepts an optional "0x" and ':'s. */
+void serial_hex(const unsigned char *s, size_t n, char *out /* 2n+1 */);
+int serial_parse(const char *hex, unsigned char *out, size_t max, size_t *n)
+    __attribute__((warn_unused_result));
+
+struct cert_spec {
+    const X509_NAME *subject;
+    EVP_PKEY *pubkey;                     /* subject key (an HSM key for a self-signed root) */
+    X509 *issuer;                         /* NULL: self-signed */
+    const unsigned char *serial;
+    size_t serial_len;
+    time_t not_before, not_after;
+    const STACK_OF(X509_EXTENSION) *exts; /* added first, in order */
+    int akid;                             /* add AKID (keyIdentifier from the issuer's SKID) */
+    const char *cdp_url;                  /* CDP fullName URI, or NULL */
+    const char *aia_url;                  /* AIA caIssuers URI, or NULL */
+};
+
+/* Build the certificate (v3, SKID from the subject key, AKID, CDP, AIA after spec->exts), sign
+ * it with signkey in the token, then re-parse the DER and verify the signature with the issuer's
+ * public key as a self-check. NULL with the reason reported (returns the class in *rc). */
+X509 *cert_build(const struct cert_spec *spec, struct hsm *h, EVP_PKEY *signkey,
+                 enum hsm_sig sig, const char *hash, int *rc);
+
+/* A CA ready to sign: its record, certificate, token key and signature scheme. */
+struct app;
+struct ca_cfg;
+struct ca_signer {
+    struct ca_rec rec;
+    X509 *cert;
+    EVP_PKEY *key;
+    enum hsm_sig sig;
+    const char *hash;
+    const struct ca_cfg *cfg;
+};
+/* Look the CA up in the store (read txn of its own), parse its certificate, load its key from
+ * the token (warning on every use when the config allows an extractable key). 0 or exit class. */
+int ca_signer_open(struct app *a, const char *name, struct ca_signer *s);
+void ca_signer_close(struct ca_signer *s);
+/* CA names: [A-Za-z0-9_-]{1,64}. 0 or EXIT_USAGE (reported). */
+int ca_name_check(const char *name);
+
+/* ---- issuance of end-entity certificates (issue.c) ----
+ * prepare (policy + build + sign in the token; nothing stored) -> record a group in ONE write
+ * transaction (certificate records + audit) -> output only after the commit. */
+struct tmpl;
+struct tmpl_plan;
+struct san;
+struct issue_input {
+    const char *source;                   /* for messages: the CSR file or manifest line */
+    const X509_NAME *csr_subject;
+    EVP_PKEY *pubkey;                     /* the subscriber key (CSR or generated) */
+    const STACK_OF(X509_EXTENSION) *csr_exts;
+    const X509_NAME *subject_override;
+    const struct san *sans;
+    size_t n_sans;
+    const char *sid;
+    int days;
+};
+struct issued {
+    X509 *cert;
+    struct cert_rec rec;                  /* what the store records (owned members) */
+};
+/* Policy + certificate for one request. 0, or the exit class with the message reported. */
+int issue_prepare(struct app *a, struct ca_signer *s, const struct tmpl *t,
+                  const struct issue_input *in, struct issued *out);
+/* Record n prepared certificates in one write transaction with their audit records. */
+int issue_record(struct app *a, struct issued *v, size_t n);
+void issued_clear(struct issued *i);
+
+/* ASN1_TIME -> time_t (UTC). */
+time_t asn1_time_to_time(const ASN1_TIME *t);
+/* "2026-11-22T01:02:03Z" */
+void time_iso(time_t t, char out[32]);
+
+/* DER <-> X509 helpers. */
+X509 *der_to_x509(const unsigned char *der, size_t len);
+unsigned char *x509_to_der(X509 *x, size_t *len);   /* malloc'd: free() */
+
+#endif

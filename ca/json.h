@@ -1,0 +1,15 @@
+/*
+ * json.h — the few JSON writing helpers `--json` output needs (RFC 8259 string escaping).
+ */
+#ifndef OFFCA_JSON_H
+#define OFFCA_JSON_H
+
+#include <stdio.h>
+
+/* Write s as a JSON string (quoted, escaped; NULL writes null). */
+void json_str(FILE *f, const char *s);
+/* Write "key": "value" with a leading comma unless first. */
+void json_kv(FILE *f, int first, const char *key, const char *value);
+void json_kv_int(FILE *f, int first, const char *key, long long value);
+
+#endif
