@@ -1,0 +1,1396 @@
+/*
+ * toml.c — the strict TOML 1.0 reader behind template files and ca.toml (contract: template.h).
+ *
+ * One pass over bounded text: first the whole text is checked for UTF-8 and control characters,
+ * then parsed into a tree of nodes kept in document order. Deliberate refusals beyond TOML 1.0:
+ * floats and dates/times (offca has no use for them), "\u0000" in strings and control characters
+ * in keys (C strings and terminal messages), more than MAX_TOML_DEPTH levels or MAX_TOML_MEMBERS
+ * entries in one table/array (bounded recursion and lookup cost). A leading UTF-8 BOM is skipped.
+ */
+#include "templates/template.h"
+#include "templates/tmpl_err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_TOML_DEPTH   32     /* levels of tables/arrays below the root */
+#define MAX_TOML_MEMBERS 4096   /* entries of one table or array (member lookup is linear) */
+#define MAX_TOML_SHOWN   64     /* bytes of a bad token quoted back in a message */
+
+enum {
+    F_IMPLICIT = 1,             /* parent created by a [a.b] header; may be defined once later */
+    F_DEFINED = 2,              /* defined by a [header] (or the root) */
+    F_DOTTED = 4,               /* created by a dotted key; only dotted keys may add to it */
+    F_INLINE = 8,               /* inline table: immutable once closed */
+    F_AOT = 16,                 /* array created by [[header]] */
+    F_USED = 32,                /* read by a getter */
+};
+
+struct toml_node {
+    enum toml_type type;        /* 0 while its value is being parsed */
+    unsigned flags;
+    int depth, line, col;
+    size_t idx;                 /* position in the parent */
+    struct toml_node *parent;
+    char *key;
+    char *str;                  /* string value; the file name on the root */
+    int64_t num;                /* integer or boolean */
+    struct toml_node **kid;
+    size_t n, cap;
+    char *path, *where;         /* built on first request */
+};
+
+struct parser {
+    const char *s;
+    size_t len, pos, start;
+    size_t loc_off;             /* line/column cache: offsets are mostly asked in rising order */
+    int loc_line, loc_col;
+    struct toml_node *root, *cur;
+    char *ctx;                  /* path of the key whose value is being parsed, for messages */
+};
+
+struct buf {
+    char *b;
+    size_t n, cap;
+};
+
+struct key {
+    size_t n;
+    char *part[MAX_TOML_DEPTH];
+    size_t off[MAX_TOML_DEPTH];
+};
+
+static int parse_value(struct parser *p, struct toml_node *n);
+static int parse_keyval(struct parser *p, struct toml_node *t, int line_end);
+
+/* ---- positions and messages ------------------------------------------------------------------ */
+
+static void locate(struct parser *p, size_t off, int *line, int *col)
+{
+    if (off < p->loc_off) {
+        p->loc_off = p->start;
+        p->loc_line = 1;
+        p->loc_col = 1;
+    }
+    while (p->loc_off < off && p->loc_off < p->len) {
+        unsigned char c = (unsigned char)p->s[p->loc_off++];
+
+        if (c == '\n') {
+            p->loc_line++;
+            p->loc_col = 1;
+        } else if ((c & 0xC0) != 0x80) {
+            p->loc_col++;
+        }
+    }
+    *line = p->loc_line;
+    *col = p->loc_col;
+}
+
+__attribute__((format(printf, 3, 4)))
+static int perr(struct parser *p, size_t off, const char *fmt, ...)
+{
+    char msg[1024];
+    int line, col;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    locate(p, off, &line, &col);
+    if (p->ctx)
+        tmpl_seterr(TE_INPUT, "%s:%d:%d: key '%s': %s", p->root->str, line, col, p->ctx, msg);
+    else
+        tmpl_seterr(TE_INPUT, "%s:%d:%d: %s", p->root->str, line, col, msg);
+    return 0;
+}
+
+static int oom(void)
+{
+    tmpl_seterr(TE_SYSTEM, "toml: out of memory; free memory and retry");
+    return 0;
+}
+
+static int peek(const struct parser *p, size_t ahead)
+{
+    return p->pos + ahead < p->len ? (unsigned char)p->s[p->pos + ahead] : -1;
+}
+
+/* Bytes of the UTF-8 character at off (the text was validated first). */
+static int charlen(const struct parser *p, size_t off)
+{
+    unsigned char c = off < p->len ? (unsigned char)p->s[off] : 0;
+    int n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+
+    return off + (size_t)n <= p->len ? n : 1;
+}
+
+/* The character at the cursor, for "unexpected 'x'" messages. */
+static const char *shown_char(const struct parser *p, char out[8])
+{
+    int n = charlen(p, p->pos);
+
+    if (p->pos >= p->len)
+        return "end of file";
+    if (p->s[p->pos] == '\n' || p->s[p->pos] == '\r')
+        return "end of line";
+    memcpy(out, p->s + p->pos, (size_t)n);
+    out[n] = '\0';
+    return out;
+}
+
+/* ---- whole-text checks ----------------------------------------------------------------------- */
+
+/* Length of a valid UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates), or 0. */
+static int utf8_len(const unsigned char *s, size_t left)
+{
+    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+    int n, i;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+        n = 3;
+    else if (c >= 0xF0 && c <= 0xF4)
+        n = 4;
+    else
+        return 0;
+    if (c == 0xE0)
+        lo = 0xA0;
+    else if (c == 0xED)
+        hi = 0x9F;
+    else if (c == 0xF0)
+        lo = 0x90;
+    else if (c == 0xF4)
+        hi = 0x8F;
+    if ((size_t)n > left || s[1] < lo || s[1] > hi)
+        return 0;
+    for (i = 2; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    return n;
+}
+
+static int check_text(struct parser *p)
+{
+    size_t i = p->pos;
+
+    while (i < p->len) {
+        unsigned char c = (unsigned char)p->s[i];
+        int n;
+
+        if (c == '\r' && (i + 1 >= p->len || p->s[i + 1] != '\n'))
+            return perr(p, i, "carriage return without line feed; save the file with LF or CRLF "
+                        "line endings");
+        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F)
+            return perr(p, i, "control character U+%04X is not allowed; remove it (inside a "
+                        "\"basic string\" write it as an escape such as \\t)", c);
+        n = utf8_len((const unsigned char *)p->s + i, p->len - i);
+        if (n == 0)
+            return perr(p, i, "invalid UTF-8 (byte 0x%02X); save the file as UTF-8", c);
+        i += (size_t)n;
+    }
+    return 1;
+}
+
+/* ---- nodes ----------------------------------------------------------------------------------- */
+
+static struct toml_node *member(const struct toml_node *t, const char *key)
+{
+    size_t i;
+
+    for (i = 0; i < t->n; i++)
+        if (strcmp(t->kid[i]->key, key) == 0)
+            return t->kid[i];
+    return NULL;
+}
+
+static struct toml_node *node_add(struct parser *p, struct toml_node *parent, const char *key,
+                                  size_t off, enum toml_type type, unsigned flags)
+{
+    struct toml_node *n;
+
+    if (parent->depth >= MAX_TOML_DEPTH) {
+        perr(p, off, "nested deeper than %d levels; flatten the document", MAX_TOML_DEPTH);
+        return NULL;
+    }
+    if (parent->n >= MAX_TOML_MEMBERS) {
+        perr(p, off, "more than %d entries in one table or array; split it", MAX_TOML_MEMBERS);
+        return NULL;
+    }
+    if (parent->n == parent->cap) {
+        size_t cap = parent->cap ? parent->cap * 2 : 8;
+        struct toml_node **k = realloc(parent->kid, cap * sizeof(*k));
+
+        if (!k)
+            return oom(), NULL;
+        parent->kid = k;
+        parent->cap = cap;
+    }
+    if (!(n = calloc(1, sizeof(*n))) || !(n->key = strdup(key ? key : ""))) {
+        free(n);
+        return oom(), NULL;
+    }
+    n->type = type;
+    n->flags = flags;
+    n->parent = parent;
+    n->depth = parent->depth + 1;
+    n->idx = parent->n;
+    locate(p, off, &n->line, &n->col);
+    parent->kid[parent->n++] = n;
+    return n;
+}
+
+static int is_bare(int c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-';
+}
+
+/* base + "." + key, quoting a key that is not bare so the path stays unambiguous. */
+static char *path_join(const char *base, const char *key)
+{
+    size_t i, klen = strlen(key), blen = strlen(base), len;
+    int quote = klen == 0;
+    char *out;
+
+    for (i = 0; i < klen && !quote; i++)
+        quote = !is_bare((unsigned char)key[i]);
+    len = blen + 1 + klen + 2 * quote + 1;
+    if (!(out = malloc(len)))
+        return NULL;
+    snprintf(out, len, "%s%s%s%s%s", base, blen ? "." : "", quote ? "\"" : "", key,
+             quote ? "\"" : "");
+    return out;
+}
+
+void toml_free(struct toml_node *n)
+{
+    size_t i;
+
+    if (!n)
+        return;
+    for (i = 0; i < n->n; i++)
+        toml_free(n->kid[i]);
+    free(n->kid);
+    free(n->key);
+    free(n->str);
+    free(n->path);
+    free(n->where);
+    free(n);
+}
+
+/* ---- whitespace, comments, keys -------------------------------------------------------------- */
+
+static void skip_ws(struct parser *p)
+{
+    while (peek(p, 0) == ' ' || peek(p, 0) == '\t')
+        p->pos++;
+}
+
+static void skip_comment(struct parser *p)
+{
+    if (peek(p, 0) == '#')
+        while (p->pos < p->len && p->s[p->pos] != '\n' && p->s[p->pos] != '\r')
+            p->pos++;
+}
+
+/* Whitespace, newlines and comments (inside arrays). */
+static void skip_ws_nl(struct parser *p)
+{
+    for (;;) {
+        skip_ws(p);
+        skip_comment(p);
+        if (peek(p, 0) != '\n' && peek(p, 0) != '\r')
+            return;
+        p->pos++;
+    }
+}
+
+/* After a key = value or a header: only a comment may follow on the line. */
+static int end_of_line(struct parser *p, const char *after)
+{
+    char c[8];
+
+    skip_ws(p);
+    skip_comment(p);
+    if (p->pos >= p->len || peek(p, 0) == '\n' || peek(p, 0) == '\r')
+        return 1;
+    return perr(p, p->pos, "unexpected '%s' after the %s; put each key = value and each [table] "
+                "on its own line (comments start with #)", shown_char(p, c), after);
+}
+
+static int buf_put(struct buf *b, const char *src, size_t n)
+{
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 32;
+        char *nb;
+
+        while (cap < b->n + n + 1)
+            cap *= 2;
+        if (!(nb = realloc(b->b, cap)))
+            return oom();
+        b->b = nb;
+        b->cap = cap;
+    }
+    memcpy(b->b + b->n, src, n);
+    b->n += n;
+    b->b[b->n] = '\0';
+    return 1;
+}
+
+static int parse_basic(struct parser *p, struct buf *b);
+static int parse_literal(struct parser *p, struct buf *b);
+
+static int parse_key_part(struct parser *p, struct key *k)
+{
+    struct buf b = { 0 };
+    size_t start = p->pos, i;
+    char c[8];
+    int ok;
+
+    if (k->n >= MAX_TOML_DEPTH)
+        return perr(p, start, "more than %d parts in a dotted key; flatten the document",
+                    MAX_TOML_DEPTH);
+    if (peek(p, 0) == '"' || peek(p, 0) == '\'') {
+        if (peek(p, 1) == peek(p, 0) && peek(p, 2) == peek(p, 0))
+            return perr(p, start, "a multi-line string cannot be a key; use \"key\" or 'key'");
+        ok = peek(p, 0) == '"' ? parse_basic(p, &b) : parse_literal(p, &b);
+        if (ok && !b.b)
+            ok = buf_put(&b, "", 0);
+        for (i = 0; ok && i < b.n; i++)
+            if ((unsigned char)b.b[i] < 0x20)
+                ok = perr(p, start, "control character in a key; remove it");
+    } else {
+        while (is_bare(peek(p, 0)))
+            p->pos++;
+        if (p->pos == start)
+            return perr(p, start, "expected a key, found '%s'; bare keys use A-Z a-z 0-9 _ -, "
+                        "quote anything else", shown_char(p, c));
+        ok = buf_put(&b, p->s + start, p->pos - start);
+    }
+    if (!ok) {
+        free(b.b);
+        return 0;
+    }
+    k->part[k->n] = b.b;
+    k->off[k->n++] = start;
+    return 1;
+}
+
+static void key_clear(struct key *k)
+{
+    while (k->n > 0)
+        free(k->part[--k->n]);
+}
+
+/* key = part ( ws '.' ws part )* */
+static int parse_key(struct parser *p, struct key *k)
+{
+    for (;;) {
+        if (!parse_key_part(p, k))
+            return 0;
+        skip_ws(p);
+        if (peek(p, 0) != '.')
+            return 1;
+        p->pos++;
+        skip_ws(p);
+    }
+}
+
+/* The dotted path of key parts 0..upto under table t (for messages). */
+static char *key_path(const struct toml_node *t, const struct key *k, size_t upto)
+{
+    char *path = strdup(toml_path(t)), *next;
+    size_t i;
+
+    for (i = 0; path && i <= upto && i < k->n; i++) {
+        next = path_join(path, k->part[i]);
+        free(path);
+        path = next;
+    }
+    return path;
+}
+
+static int set_ctx(struct parser *p, const struct toml_node *t, const struct key *k, size_t upto)
+{
+    free(p->ctx);
+    if (!(p->ctx = key_path(t, k, upto)))
+        return oom();
+    return 1;
+}
+
+/* ---- strings --------------------------------------------------------------------------------- */
+
+static int put_utf8(struct buf *b, unsigned long cp)
+{
+    char u[4];
+    size_t n;
+
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xC0 | (cp >> 6));
+        u[1] = (char)(0x80 | (cp & 0x3F));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xE0 | (cp >> 12));
+        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        u[2] = (char)(0x80 | (cp & 0x3F));
+        n = 3;
+    } else {
+        u[0] = (char)(0xF0 | (cp >> 18));
+        u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        u[3] = (char)(0x80 | (cp & 0x3F));
+        n = 4;
+    }
+    return buf_put(b, u, n);
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* \uXXXX or \UXXXXXXXX at the cursor (on the backslash): a Unicode scalar value, not NUL. */
+static int parse_unicode_escape(struct parser *p, struct buf *b, int ndig)
+{
+    size_t at = p->pos;
+    unsigned long cp = 0;
+    int i, v;
+
+    for (i = 0; i < ndig; i++) {
+        if ((v = hexval(peek(p, 2 + (size_t)i))) < 0)
+            return perr(p, at, "\\%c needs exactly %d hex digits; write e.g. \\u00E9",
+                        p->s[at + 1], ndig);
+        cp = cp * 16 + (unsigned long)v;
+    }
+    if (cp >= 0xD800 && cp <= 0xDFFF)
+        return perr(p, at, "\\%c%0*lX is a UTF-16 surrogate, not a character; write the "
+                    "character itself or its \\U code point", p->s[at + 1], ndig, cp);
+    if (cp > 0x10FFFF)
+        return perr(p, at, "\\U%08lX is beyond U+10FFFF; use a valid code point", cp);
+    if (cp == 0)
+        return perr(p, at, "NUL (\\u0000) is not allowed in offca strings; remove it");
+    p->pos += 2 + (size_t)ndig;
+    return put_utf8(b, cp);
+}
+
+/* One escape sequence at the cursor (on the backslash). TOML 1.0 section "String". */
+static int parse_escape(struct parser *p, struct buf *b)
+{
+    static const char from[] = "btnfr\"\\", to[] = "\b\t\n\f\r\"\\";
+    const char *hit;
+    char c[8];
+    int e = peek(p, 1);
+
+    if (e < 0)
+        return perr(p, p->pos, "unterminated string: it ends with a backslash; close it");
+    if (e == '\n' || e == '\r')
+        return perr(p, p->pos, "a backslash cannot end the line of a single-line string; write "
+                    "\\\\ for a backslash or use \"\"\" for a multi-line string");
+    if (e == 'u' || e == 'U')
+        return parse_unicode_escape(p, b, e == 'u' ? 4 : 8);
+    if (e > 0 && (hit = strchr(from, e)) != NULL) {
+        p->pos += 2;
+        return buf_put(b, to + (hit - from), 1);
+    }
+    p->pos++;
+    shown_char(p, c);
+    p->pos--;
+    return perr(p, p->pos, "invalid escape '\\%s'; valid escapes are \\b \\t \\n \\f \\r \\\" "
+                "\\\\ \\uXXXX \\UXXXXXXXX (for backslashes use a 'literal string')", c);
+}
+
+/* "basic string" on one line; cursor on the opening quote. */
+static int parse_basic(struct parser *p, struct buf *b)
+{
+    size_t open = p->pos++;
+
+    for (;;) {
+        int c = peek(p, 0);
+
+        if (c < 0 || c == '\n' || c == '\r')
+            return perr(p, open, "unterminated string; close it with \" on the same line (use "
+                        "\"\"\" for a multi-line string)");
+        if (c == '"') {
+            p->pos++;
+            return b->b ? 1 : buf_put(b, "", 0);
+        }
+        if (c == '\\') {
+            if (!parse_escape(p, b))
+                return 0;
+            continue;
+        }
+        if (!buf_put(b, p->s + p->pos, 1))
+            return 0;
+        p->pos++;
+    }
+}
+
+/* 'literal string' on one line; cursor on the opening quote. */
+static int parse_literal(struct parser *p, struct buf *b)
+{
+    size_t open = p->pos++, start = p->pos;
+
+    while (peek(p, 0) >= 0 && peek(p, 0) != '\'' && peek(p, 0) != '\n' && peek(p, 0) != '\r')
+        p->pos++;
+    if (peek(p, 0) != '\'')
+        return perr(p, open, "unterminated string; close it with ' on the same line (use ''' "
+                    "for a multi-line string)");
+    p->pos++;
+    return buf_put(b, p->s + start, p->pos - 1 - start);
+}
+
+/* The run of quote characters q at the cursor inside a multi-line string: 1 closed, 0 error,
+ * -1 not a closing delimiter (quotes appended). */
+static int ml_quotes(struct parser *p, struct buf *b, int q)
+{
+    size_t run = 0;
+
+    while (peek(p, run) == q)
+        run++;
+    if (run < 3) {
+        p->pos += run;
+        return buf_put(b, p->s + p->pos - run, run) ? -1 : 0;
+    }
+    if (run > 5)
+        return perr(p, p->pos, "too many quotes at the end of a multi-line string; escape the "
+                    "extra ones");
+    if (!buf_put(b, p->s + p->pos, run - 3))
+        return 0;
+    p->pos += run;
+    return 1;
+}
+
+/* A backslash at the end of a line in a multi-line basic string: 1 when it was one (trimmed
+ * with all following whitespace and newlines), 0 when it is an ordinary escape. */
+static int line_ending_backslash(struct parser *p)
+{
+    size_t i = 1;
+
+    while (peek(p, i) == ' ' || peek(p, i) == '\t')
+        i++;
+    if (peek(p, i) != '\n' && peek(p, i) != '\r')
+        return 0;
+    p->pos += i;
+    while (peek(p, 0) == ' ' || peek(p, 0) == '\t' || peek(p, 0) == '\n' || peek(p, 0) == '\r')
+        p->pos++;
+    return 1;
+}
+
+/* """multi-line basic""" or '''multi-line literal'''; cursor on the first quote. CRLF in the
+ * text becomes LF; a newline right after the opening delimiter is trimmed. */
+static int parse_multiline(struct parser *p, struct buf *b)
+{
+    int q = peek(p, 0), r;
+    size_t open = p->pos;
+
+    p->pos += 3;
+    if (peek(p, 0) == '\r')
+        p->pos++;
+    if (peek(p, 0) == '\n')
+        p->pos++;
+    if (!buf_put(b, "", 0))
+        return 0;
+    for (;;) {
+        int c = peek(p, 0);
+
+        if (c < 0)
+            return perr(p, open, "unterminated multi-line string; close it with %s",
+                        q == '"' ? "\"\"\"" : "'''");
+        if (c == q) {
+            if ((r = ml_quotes(p, b, q)) >= 0)
+                return r;
+        } else if (c == '\\' && q == '"') {
+            if (!line_ending_backslash(p) && !parse_escape(p, b))
+                return 0;
+        } else if (c == '\r') {
+            p->pos++;
+        } else {
+            if (!buf_put(b, p->s + p->pos, 1))
+                return 0;
+            p->pos++;
+        }
+    }
+}
+
+static int parse_string(struct parser *p, struct toml_node *n)
+{
+    struct buf b = { 0 };
+    int q = peek(p, 0), ok;
+
+    if (peek(p, 1) == q && peek(p, 2) == q)
+        ok = parse_multiline(p, &b);
+    else
+        ok = q == '"' ? parse_basic(p, &b) : parse_literal(p, &b);
+    if (!ok) {
+        free(b.b);
+        return 0;
+    }
+    n->type = TOML_STRING;
+    n->str = b.b;
+    return 1;
+}
+
+/* ---- integers, booleans and what offca refuses ----------------------------------------------- */
+
+/* Digits of base with '_' only between digits, into *out, at most max. */
+static int parse_digits(struct parser *p, size_t at, const char *tok, int base, uint64_t max,
+                        uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t i;
+    int d;
+
+    for (i = 0; tok[i]; i++) {
+        if (tok[i] == '_') {
+            if (i == 0 || tok[i - 1] == '_' || tok[i + 1] == '\0')
+                return perr(p, at, "'_' in a number must sit between two digits; remove it");
+            continue;
+        }
+        d = hexval((unsigned char)tok[i]);
+        if (d < 0 || d >= base)
+            return perr(p, at, "invalid digit '%c' in a base-%d integer; fix the number",
+                        tok[i], base);
+        if (v > (max - (uint64_t)d) / (uint64_t)base)
+            return perr(p, at, "integer out of range (64-bit signed); use a smaller value");
+        v = v * (uint64_t)base + (uint64_t)d;
+    }
+    if (i == 0)
+        return perr(p, at, "integer without digits; write a number such as 42");
+    *out = v;
+    return 1;
+}
+
+static int parse_integer(struct parser *p, size_t at, const char *tok, struct toml_node *n)
+{
+    int neg = tok[0] == '-', sign = tok[0] == '-' || tok[0] == '+', base = 10;
+    const char *d = tok + sign;
+    uint64_t v = 0;
+
+    if (d[0] == '0' && (d[1] == 'x' || d[1] == 'o' || d[1] == 'b')) {
+        if (sign)
+            return perr(p, at, "a sign is not allowed on hex, octal or binary integers; "
+                        "remove it");
+        base = d[1] == 'x' ? 16 : d[1] == 'o' ? 8 : 2;
+        d += 2;
+    } else if (d[0] == '0' && d[1] != '\0') {
+        return perr(p, at, "leading zeros are not allowed in integers; write 0o17 for octal "
+                    "or drop the zeros");
+    }
+    if (!parse_digits(p, at, d, base, neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX, &v))
+        return 0;
+    n->type = TOML_INTEGER;
+    n->num = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
+    return 1;
+}
+
+static int looks_like_date(const char *t)
+{
+    size_t i = 0;
+
+    while (t[i] >= '0' && t[i] <= '9')
+        i++;
+    return strchr(t, ':') != NULL || (i == 4 && t[4] == '-');
+}
+
+static int looks_like_float(const char *t)
+{
+    const char *u = t + (t[0] == '+' || t[0] == '-');
+
+    if (strcmp(u, "inf") == 0 || strcmp(u, "nan") == 0)
+        return 1;
+    if (u[0] == '0' && (u[1] == 'x' || u[1] == 'o' || u[1] == 'b'))
+        return 0;
+    return (u[0] >= '0' && u[0] <= '9') && strpbrk(u, ".eE") != NULL;
+}
+
+/* A bare value: true, false or an integer; floats, dates and unquoted words are refused. */
+static int parse_bare(struct parser *p, struct toml_node *n)
+{
+    size_t at = p->pos, len;
+    char tok[MAX_TOML_SHOWN + 1], c[8];
+    int first;
+
+    while (is_bare(peek(p, 0)) || peek(p, 0) == '+' || peek(p, 0) == '.' || peek(p, 0) == ':')
+        p->pos++;
+    if ((len = p->pos - at) == 0)
+        return perr(p, at, "expected a value, found '%s'; write a value (strings need quotes)",
+                    shown_char(p, c));
+    if (len > MAX_TOML_SHOWN)
+        return perr(p, at, "value '%.*s...' is not a valid number (too long); strings need "
+                    "quotes",
+                    MAX_TOML_SHOWN, p->s + at);
+    memcpy(tok, p->s + at, len);
+    tok[len] = '\0';
+    if (strcmp(tok, "true") == 0 || strcmp(tok, "false") == 0) {
+        n->type = TOML_BOOL;
+        n->num = tok[0] == 't';
+        return 1;
+    }
+    first = (unsigned char)tok[0];
+    if (first >= '0' && first <= '9' && looks_like_date(tok))
+        return perr(p, at, "'%s' is a date/time: floats/dates are not used by offca; write "
+                    "durations as strings like \"7d\"", tok);
+    if (looks_like_float(tok))
+        return perr(p, at, "'%s' is a float: floats/dates are not used by offca; write "
+                    "durations as strings like \"7d\"", tok);
+    if (!(first >= '0' && first <= '9') && first != '+' && first != '-')
+        return perr(p, at, "invalid value '%s'; strings need quotes: write \"%s\"", tok, tok);
+    return parse_integer(p, at, tok, n);
+}
+
+/* ---- arrays and inline tables ---------------------------------------------------------------- */
+
+static int parse_array(struct parser *p, struct toml_node *a)
+{
+    size_t open = p->pos++;
+    struct toml_node *e;
+    char c[8];
+
+    a->type = TOML_ARRAY;
+    for (;;) {
+        skip_ws_nl(p);
+        if (p->pos >= p->len)
+            return perr(p, open, "unterminated array; close it with ']'");
+        if (peek(p, 0) == ']')
+            break;
+        if (!(e = node_add(p, a, "", p->pos, 0, 0)) || !parse_value(p, e))
+            return 0;
+        skip_ws_nl(p);
+        if (peek(p, 0) == ',') {
+            p->pos++;
+            continue;
+        }
+        if (peek(p, 0) == ']')
+            break;
+        if (p->pos >= p->len)
+            return perr(p, open, "unterminated array; close it with ']'");
+        return perr(p, p->pos, "expected ',' or ']' in the array, found '%s'; separate "
+                    "values with commas", shown_char(p, c));
+    }
+    p->pos++;
+    return 1;
+}
+
+/* { key = value, ... } on one line; immutable once closed (TOML 1.0 "Inline Table"). */
+static int parse_inline_table(struct parser *p, struct toml_node *t)
+{
+    size_t open = p->pos++;
+    char c[8];
+
+    t->type = TOML_TABLE;
+    t->flags |= F_DEFINED;
+    skip_ws(p);
+    while (peek(p, 0) != '}') {
+        if (peek(p, 0) < 0 || peek(p, 0) == '\n' || peek(p, 0) == '\r')
+            return perr(p, open, "unterminated inline table: it must close with '}' on the same "
+                        "line; use a [table] section for longer tables");
+        if (!parse_keyval(p, t, 0))
+            return 0;
+        skip_ws(p);
+        if (peek(p, 0) == ',') {
+            p->pos++;
+            skip_ws(p);
+            if (peek(p, 0) == '}')
+                return perr(p, p->pos, "trailing comma in an inline table; remove it");
+        } else if (peek(p, 0) != '}' && peek(p, 0) >= 0 && peek(p, 0) != '\n' &&
+                   peek(p, 0) != '\r') {
+            return perr(p, p->pos, "expected ',' or '}' in the inline table, found '%s'; "
+                        "separate pairs with commas", shown_char(p, c));
+        }
+    }
+    p->pos++;
+    t->flags |= F_INLINE;
+    return 1;
+}
+
+static int parse_value(struct parser *p, struct toml_node *n)
+{
+    int c = peek(p, 0);
+
+    if (c == '"' || c == '\'')
+        return parse_string(p, n);
+    if (c == '[')
+        return parse_array(p, n);
+    if (c == '{')
+        return parse_inline_table(p, n);
+    return parse_bare(p, n);
+}
+
+/* ---- keys, tables and the document ----------------------------------------------------------- */
+
+static const char *kind(const struct toml_node *n)
+{
+    if (n->type == TOML_TABLE && (n->flags & F_INLINE))
+        return "an inline table";
+    if (n->type == TOML_TABLE && (n->flags & F_DOTTED))
+        return "a table made by dotted keys";
+    if (n->type == TOML_TABLE)
+        return "a table";
+    if (n->type == TOML_ARRAY && (n->flags & F_AOT))
+        return "an array of tables";
+    return n->type == TOML_ARRAY ? "an array" : n->type == TOML_INTEGER ? "an integer" :
+           n->type == TOML_BOOL ? "a boolean" : "a string";
+}
+
+/* Walk/create the tables of dotted key parts 0..n-2 under t; only tables that dotted keys made
+ * (in this section) can be extended this way. */
+static struct toml_node *dotted_parent(struct parser *p, struct toml_node *t, const struct key *k)
+{
+    size_t i;
+
+    for (i = 0; i + 1 < k->n; i++) {
+        struct toml_node *m = member(t, k->part[i]);
+
+        if (!m) {
+            if (!(m = node_add(p, t, k->part[i], k->off[i], TOML_TABLE, F_DOTTED)))
+                return NULL;
+        } else if (m->type != TOML_TABLE || !(m->flags & F_DOTTED) || (m->flags & F_INLINE)) {
+            if (!set_ctx(p, t, k, i))
+                return NULL;
+            perr(p, k->off[i], "already %s (defined at %d:%d), a dotted key cannot add to it; "
+                 "move this key into that definition", kind(m), m->line, m->col);
+            return NULL;
+        }
+        t = m;
+    }
+    return t;
+}
+
+/* key = value into table t (the current section, or an inline table being read); line_end:
+ * only a comment may follow on the line (messages then still name the key). */
+static int parse_keyval(struct parser *p, struct toml_node *t, int line_end)
+{
+    struct key k = { 0 };
+    struct toml_node *parent, *dup, *n;
+    char *outer = p->ctx, c[8];
+    int ok = 0;
+
+    p->ctx = NULL;
+    if (!parse_key(p, &k) || !set_ctx(p, t, &k, k.n - 1))
+        goto out;
+    skip_ws(p);
+    if (peek(p, 0) != '=') {
+        perr(p, p->pos, "expected '=' after the key, found '%s'; write key = value",
+             shown_char(p, c));
+        goto out;
+    }
+    p->pos++;
+    skip_ws(p);
+    if (p->pos >= p->len || peek(p, 0) == '\n' || peek(p, 0) == '\r' || peek(p, 0) == '#') {
+        perr(p, p->pos, "missing value after '='; write a value (strings need quotes)");
+        goto out;
+    }
+    if (!(parent = dotted_parent(p, t, &k)))
+        goto out;
+    if ((dup = member(parent, k.part[k.n - 1])) != NULL) {
+        perr(p, k.off[k.n - 1], "duplicate key (first defined at %d:%d as %s); remove one of "
+             "them", dup->line, dup->col, kind(dup));
+        goto out;
+    }
+    if (!(n = node_add(p, parent, k.part[k.n - 1], k.off[k.n - 1], 0, 0)))
+        goto out;
+    ok = parse_value(p, n) && (!line_end || end_of_line(p, "value"));
+out:
+    key_clear(&k);
+    free(p->ctx);
+    p->ctx = outer;
+    return ok;
+}
+
+/* Intermediate tables of a [a.b.c] / [[a.b.c]] header: created implicitly (located at the
+ * header, which keeps locate() moving forward); arrays of tables lead into their last element. */
+static struct toml_node *header_parent(struct parser *p, const struct key *k, size_t open)
+{
+    struct toml_node *t = p->root, *m;
+    size_t i;
+
+    for (i = 0; i + 1 < k->n; i++) {
+        if (!(m = member(t, k->part[i]))) {
+            if (!(m = node_add(p, t, k->part[i], open, TOML_TABLE, F_IMPLICIT)))
+                return NULL;
+        } else if (m->type == TOML_ARRAY && (m->flags & F_AOT)) {
+            m = m->kid[m->n - 1];
+        } else if (m->type != TOML_TABLE || (m->flags & F_INLINE)) {
+            if (!set_ctx(p, t, k, i))
+                return NULL;
+            perr(p, k->off[i], "already %s (defined at %d:%d), it cannot be extended by a "
+                 "[table] header; rename one of them", kind(m), m->line, m->col);
+            return NULL;
+        }
+        t = m;
+    }
+    return t;
+}
+
+/* The table a [header] names: new, or an implicit one defined now. */
+static struct toml_node *header_table(struct parser *p, struct toml_node *t, const struct key *k,
+                                      size_t open)
+{
+    struct toml_node *m = member(t, k->part[k->n - 1]);
+
+    if (!m)
+        return node_add(p, t, k->part[k->n - 1], open, TOML_TABLE, F_DEFINED);
+    if (m->type == TOML_TABLE && m->flags == F_IMPLICIT) {
+        m->flags = F_DEFINED;
+        locate(p, open, &m->line, &m->col);
+        return m;
+    }
+    if (m->type == TOML_TABLE && (m->flags & F_DEFINED) && !(m->flags & F_INLINE))
+        perr(p, open, "table defined twice (first at %d:%d); merge the two sections",
+             m->line, m->col);
+    else if (m->type == TOML_ARRAY && (m->flags & F_AOT))
+        perr(p, open, "already an array of tables (at %d:%d); write [[...]] to add an element",
+             m->line, m->col);
+    else
+        perr(p, open, "already %s (defined at %d:%d), it cannot be redefined as a [table]; "
+             "rename one of them", kind(m), m->line, m->col);
+    return NULL;
+}
+
+/* A new element of the array of tables a [[header]] names. */
+static struct toml_node *header_aot(struct parser *p, struct toml_node *t, const struct key *k,
+                                    size_t open)
+{
+    struct toml_node *m = member(t, k->part[k->n - 1]);
+
+    if (!m && !(m = node_add(p, t, k->part[k->n - 1], open, TOML_ARRAY, F_AOT)))
+        return NULL;
+    if (m->type != TOML_ARRAY || !(m->flags & F_AOT)) {
+        perr(p, open, "already %s (defined at %d:%d), it cannot become an array of tables; "
+             "rename one of them", kind(m), m->line, m->col);
+        return NULL;
+    }
+    return node_add(p, m, "", open, TOML_TABLE, F_DEFINED);
+}
+
+/* [key] or [[key]]: makes the named table the current section. */
+static int parse_header(struct parser *p)
+{
+    size_t open = p->pos;
+    int aot = peek(p, 1) == '[';
+    struct key k = { 0 };
+    struct toml_node *t = NULL;
+    char c[8];
+
+    p->pos += aot ? 2 : 1;
+    skip_ws(p);
+    if (!parse_key(p, &k) || !set_ctx(p, p->root, &k, k.n - 1))
+        goto out;
+    skip_ws(p);
+    if (peek(p, 0) != ']' || (aot && peek(p, 1) != ']')) {
+        perr(p, p->pos, "expected '%s' to close the table header, found '%s'; write %s",
+             aot ? "]]" : "]", shown_char(p, c), aot ? "[[name]]" : "[name]");
+        goto out;
+    }
+    p->pos += aot ? 2 : 1;
+    if (!(t = header_parent(p, &k, open)))
+        goto out;
+    t = aot ? header_aot(p, t, &k, open) : header_table(p, t, &k, open);
+out:
+    key_clear(&k);
+    free(p->ctx);
+    p->ctx = NULL;
+    if (!t)
+        return 0;
+    p->cur = t;
+    return end_of_line(p, "table header");
+}
+
+static int parse_doc(struct parser *p)
+{
+    for (;;) {
+        skip_ws(p);
+        skip_comment(p);
+        if (p->pos >= p->len)
+            return 1;
+        if (peek(p, 0) == '\n' || peek(p, 0) == '\r') {
+            p->pos++;
+            continue;
+        }
+        if (peek(p, 0) == '[') {
+            if (!parse_header(p))
+                return 0;
+        } else if (!parse_keyval(p, p->cur, 1)) {
+            return 0;
+        }
+    }
+}
+
+/*
+ * Parse len bytes of TOML (need not be NUL-terminated); filename is used in messages.
+ * Returns the root table (free with toml_free) or NULL with tmpl_error() set (class 3).
+ */
+struct toml_node *toml_parse(const char *text, size_t len, const char *filename)
+{
+    struct parser p = { 0 };
+    struct toml_node *root = NULL, *ret = NULL;
+
+    tmpl_err_clear();
+    if (!(root = calloc(1, sizeof(*root))) || !(root->key = strdup("")) ||
+        !(root->str = strdup(filename ? filename : "<toml>"))) {
+        oom();
+        goto out;
+    }
+    root->type = TOML_TABLE;
+    root->flags = F_DEFINED | F_USED;
+    root->line = root->col = 1;
+    if (len > MAX_TOML_BYTES) {
+        tmpl_seterr(TE_INPUT, "%s: %zu bytes is more than the %d allowed; split the file",
+                    root->str, len, MAX_TOML_BYTES);
+        goto out;
+    }
+    p.s = text ? text : "";
+    p.len = text ? len : 0;
+    p.root = p.cur = root;
+    if (p.len >= 3 && memcmp(p.s, "\xEF\xBB\xBF", 3) == 0)
+        p.pos = 3;                      /* Windows editors write a BOM */
+    p.start = p.loc_off = p.pos;
+    p.loc_line = p.loc_col = 1;
+    if (!check_text(&p) || !parse_doc(&p))
+        goto out;
+    ret = root;
+    root = NULL;
+out:
+    free(p.ctx);
+    toml_free(root);
+    return ret;
+}
+
+/*
+ * Read path through the bounded loader (fstat size and the read itself capped at
+ * MAX_TOML_BYTES), then toml_parse. NULL with tmpl_error() set (class 3) on any failure.
+ */
+struct toml_node *toml_load(const char *path)
+{
+    struct toml_node *root = NULL;
+    struct stat st;
+    char *buf = NULL;
+    size_t got = 0;
+    ssize_t r;
+    int fd;
+
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        tmpl_seterr(TE_INPUT, "%s: cannot open: %s; check the path and its permissions", path,
+                    strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &st) != 0) {
+        tmpl_seterr(TE_INPUT, "%s: cannot read: %s; check the file", path, strerror(errno));
+        goto out;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        tmpl_seterr(TE_INPUT, "%s: is a directory; give the path of a TOML file", path);
+        goto out;
+    }
+    if (st.st_size > MAX_TOML_BYTES) {
+        tmpl_seterr(TE_INPUT, "%s: %lld bytes is more than the %d allowed; split the file",
+                    path, (long long)st.st_size, MAX_TOML_BYTES);
+        goto out;
+    }
+    if (!(buf = malloc(MAX_TOML_BYTES + 1))) {
+        oom();
+        goto out;
+    }
+    while (got <= MAX_TOML_BYTES) {
+        r = read(fd, buf + got, MAX_TOML_BYTES + 1 - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            tmpl_seterr(TE_INPUT, "%s: cannot read: %s; check the file", path, strerror(errno));
+            goto out;
+        }
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    root = toml_parse(buf, got, path);  /* refuses got > MAX_TOML_BYTES (the file grew) */
+out:
+    free(buf);
+    close(fd);
+    return root;
+}
+
+/* ---- accessors ------------------------------------------------------------------------------- */
+
+static void mark(const struct toml_node *n)
+{
+    ((struct toml_node *)n)->flags |= F_USED;   /* a cache bit: nodes are never really const */
+}
+
+enum toml_type toml_type(const struct toml_node *n) { return n->type; }
+const char *toml_key(const struct toml_node *n) { return n->key; }
+const char *toml_str(const struct toml_node *n) { return n->type == TOML_STRING ? n->str : ""; }
+int64_t toml_int(const struct toml_node *n) { return n->type == TOML_INTEGER ? n->num : 0; }
+int toml_bool(const struct toml_node *n) { return n->type == TOML_BOOL && n->num; }
+size_t toml_count(const struct toml_node *n) { return n ? n->n : 0; }
+
+/* Name of a type for messages ("string", "integer", ...). */
+const char *toml_type_name(enum toml_type t)
+{
+    switch (t) {
+    case TOML_STRING: return "string";
+    case TOML_INTEGER: return "integer";
+    case TOML_BOOL: return "boolean";
+    case TOML_ARRAY: return "array";
+    case TOML_TABLE: return "table";
+    }
+    return "nothing";
+}
+
+/* Full dotted path ("ca.root.crl_period", "san[2]"); built on first use, owned by the node. */
+const char *toml_path(const struct toml_node *n)
+{
+    struct toml_node *m = (struct toml_node *)n;
+    char idx[32];
+
+    if (!n->parent)
+        return "";
+    if (!n->path) {
+        if (n->parent->type == TOML_ARRAY) {
+            const char *pp = toml_path(n->parent);
+            size_t len = strlen(pp) + sizeof(idx);
+
+            snprintf(idx, sizeof(idx), "[%zu]", n->idx);
+            if ((m->path = malloc(len)) != NULL)
+                snprintf(m->path, len, "%s%s", pp, idx);
+        } else {
+            m->path = path_join(toml_path(n->parent), n->key);
+        }
+    }
+    return n->path ? n->path : n->key;
+}
+
+/* "file:line:column" where the node was defined; built on first use, owned by the node. */
+const char *toml_where(const struct toml_node *n)
+{
+    struct toml_node *m = (struct toml_node *)n;
+    const struct toml_node *root = n;
+    size_t len;
+
+    while (root->parent)
+        root = root->parent;
+    if (!n->where) {
+        len = strlen(root->str) + 32;
+        if ((m->where = malloc(len)) != NULL)
+            snprintf(m->where, len, "%s:%d:%d", root->str, n->line, n->col);
+    }
+    return n->where ? n->where : root->str;
+}
+
+/* Member key of table (marked used), or NULL when absent or when table is not a table. */
+const struct toml_node *toml_get(const struct toml_node *table, const char *key)
+{
+    const struct toml_node *n;
+
+    if (!table || table->type != TOML_TABLE || !key || !(n = member(table, key)))
+        return NULL;
+    mark(n);
+    return n;
+}
+
+/* Entry i of a table or array in document order (marked used), or NULL past the end. */
+const struct toml_node *toml_at(const struct toml_node *n, size_t i)
+{
+    if (!n || i >= n->n)
+        return NULL;
+    mark(n->kid[i]);
+    return n->kid[i];
+}
+
+static const char *type_a(enum toml_type t)
+{
+    switch (t) {
+    case TOML_INTEGER: return "an integer";
+    case TOML_ARRAY: return "an array";
+    case TOML_BOOL: return "a boolean";
+    case TOML_TABLE: return "a table";
+    default: return "a string";
+    }
+}
+
+static const char *example_of(enum toml_type t)
+{
+    switch (t) {
+    case TOML_STRING: return "\"...\"";
+    case TOML_INTEGER: return "42";
+    case TOML_BOOL: return "true or false";
+    case TOML_ARRAY: return "[ ... ]";
+    default: return "{ ... }";
+    }
+}
+
+/* Shared by the typed getters: *out = the node, or NULL when absent and not required. */
+static int get_typed(const struct toml_node *t, const char *key, int required,
+                     enum toml_type type, const struct toml_node **out)
+{
+    const struct toml_node *n;
+
+    if (t && t->type != TOML_TABLE) {
+        tmpl_seterr(TE_INPUT, "%s: key '%s': expected a table, found %s; write it as a [%s] "
+                    "section", toml_where(t), toml_path(t), kind(t), toml_path(t));
+        return 0;
+    }
+    if (!(n = toml_get(t, key))) {
+        if (!required) {
+            *out = NULL;
+            return 1;
+        }
+        if (!t || !t->parent)
+            tmpl_seterr(TE_INPUT, "%s: key '%s': required key is missing; add %s = %s",
+                        t ? t->str : "toml", key, key, example_of(type));
+        else
+            tmpl_seterr(TE_INPUT, "%s: key '%s.%s': required key is missing; add %s = %s to "
+                        "[%s]", toml_where(t), toml_path(t), key, key, example_of(type),
+                        toml_path(t));
+        return 0;
+    }
+    if (n->type != type) {
+        tmpl_seterr(TE_INPUT, "%s: key '%s': expected %s, found %s; write %s = %s",
+                    toml_where(n), toml_path(n), type_a(type), kind(n), key,
+                    example_of(type));
+        return 0;
+    }
+    *out = n;
+    return 1;
+}
+
+/* Typed getter for a string member (see template.h for the contract). */
+int toml_get_str(const struct toml_node *t, const char *key, int required, const char **out)
+{
+    const struct toml_node *n;
+
+    if (!get_typed(t, key, required, TOML_STRING, &n))
+        return 0;
+    if (n)
+        *out = n->str;
+    return 1;
+}
+
+/* Typed getter for an integer member. */
+int toml_get_int(const struct toml_node *t, const char *key, int required, int64_t *out)
+{
+    const struct toml_node *n;
+
+    if (!get_typed(t, key, required, TOML_INTEGER, &n))
+        return 0;
+    if (n)
+        *out = n->num;
+    return 1;
+}
+
+/* Typed getter for a boolean member. */
+int toml_get_bool(const struct toml_node *t, const char *key, int required, int *out)
+{
+    const struct toml_node *n;
+
+    if (!get_typed(t, key, required, TOML_BOOL, &n))
+        return 0;
+    if (n)
+        *out = n->num != 0;
+    return 1;
+}
+
+/* Array of strings; the caller frees *out (not the strings) with free(). */
+int toml_get_str_array(const struct toml_node *t, const char *key, int required,
+                       const char ***out, size_t *n)
+{
+    const struct toml_node *a;
+    const char **v;
+    size_t i;
+
+    if (!get_typed(t, key, required, TOML_ARRAY, &a))
+        return 0;
+    if (!a)
+        return 1;
+    for (i = 0; i < a->n; i++) {
+        mark(a->kid[i]);
+        if (a->kid[i]->type != TOML_STRING) {
+            tmpl_seterr(TE_INPUT, "%s: key '%s': expected a string, found %s; every element "
+                        "of %s must be a \"string\"", toml_where(a->kid[i]),
+                        toml_path(a->kid[i]), kind(a->kid[i]), key);
+            return 0;
+        }
+    }
+    if (!(v = calloc(a->n + 1, sizeof(*v))))
+        return oom();
+    for (i = 0; i < a->n; i++)
+        v[i] = a->kid[i]->str;
+    *out = v;
+    *n = a->n;
+    return 1;
+}
+
+static const struct toml_node *first_unused(const struct toml_node *n)
+{
+    const struct toml_node *r;
+    size_t i;
+
+    for (i = 0; i < n->n; i++) {
+        if (n->type == TOML_TABLE && !(n->kid[i]->flags & F_USED))
+            return n->kid[i];
+        if (n->kid[i]->type == TOML_TABLE || n->kid[i]->type == TOML_ARRAY)
+            if ((r = first_unused(n->kid[i])) != NULL)
+                return r;
+    }
+    return NULL;
+}
+
+/* 1 when every key under root was read; else 0 naming the first unread one (class 3). */
+int toml_check_unused(const struct toml_node *root, const char *doc_hint)
+{
+    const struct toml_node *n = root ? first_unused(root) : NULL;
+
+    if (!n)
+        return 1;
+    tmpl_seterr(TE_INPUT, "%s: key '%s': unknown key; check the spelling against %s",
+                toml_where(n), toml_path(n), doc_hint ? doc_hint : "the documentation");
+    return 0;
+}
+
+/* "30d" -> 2592000: one whole number and one unit (s, m, h, d, w), nothing else. */
+int toml_parse_duration(const char *text, int64_t *seconds)
+{
+    static const char units[] = "smhdw";
+    static const int64_t mult[] = { 1, 60, 3600, 86400, 604800 };
+    const char *u;
+    int64_t v = 0;
+    size_t i;
+
+    for (i = 0; text && text[i] >= '0' && text[i] <= '9'; i++) {
+        if (v > (INT64_MAX - (text[i] - '0')) / 10)
+            goto overflow;
+        v = v * 10 + (text[i] - '0');
+    }
+    if (!text || i == 0 || text[i] == '\0' || text[i + 1] != '\0' ||
+        !(u = strchr(units, text[i]))) {
+        tmpl_seterr(TE_INPUT, "duration '%.40s': not a whole number followed by one unit; "
+                    "write e.g. \"7d\" (units s, m, h, d, w; no sign, no spaces)",
+                    text ? text : "");
+        return 0;
+    }
+    if (v > INT64_MAX / mult[u - units])
+        goto overflow;
+    *seconds = v * mult[u - units];
+    return 1;
+overflow:
+    tmpl_seterr(TE_INPUT, "duration '%.40s': too large; use a smaller value", text);
+    return 0;
+}
