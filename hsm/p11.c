@@ -1,0 +1,489 @@
+/*
+ * p11.c — PKCS#11 module, token, session, login, objects, keygen and sign. The ONLY file in
+ * offca that calls C_* functions (PKCS#11 v2.40 base specification). CK_RV codes are turned
+ * into "<object>: <rule>: <problem>; <what to do>" text here and go no further.
+ */
+#include "hsm/hsm.h"
+#include "hsm/hsm_err.h"
+#include "hsm/p11.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+
+#define MAX_P11_MODULES 4          /* distinct modules one process may have open */
+
+struct p11 {
+    void *dl;
+    CK_FUNCTION_LIST_PTR f;
+    CK_SESSION_HANDLE session;
+    int has_session;
+    pid_t pid;
+    pthread_mutex_t lock;          /* one session: every operation on it is serialised */
+    char module[256];
+    char label[33];
+    char serial[17];
+};
+
+/* Module users: C_Finalize only when the last handle on a module closes. */
+static pthread_mutex_t modules_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct { CK_FUNCTION_LIST_PTR f; int refs; } modules[MAX_P11_MODULES];
+
+struct rv_info { CK_RV rv; const char *name; const char *hint; };
+
+static const struct rv_info rv_table[] = {
+    { CKR_OK, "CKR_OK", "" },
+    { CKR_PIN_INCORRECT, "CKR_PIN_INCORRECT", "check pin_file or OFFCA_PIN" },
+    { CKR_PIN_LOCKED, "CKR_PIN_LOCKED",
+      "unlock with the SO PIN: softhsm2-util/pkcs11-tool --init-pin --login --login-type so" },
+    { CKR_PIN_EXPIRED, "CKR_PIN_EXPIRED", "change the user PIN with the token's tools" },
+    { CKR_PIN_LEN_RANGE, "CKR_PIN_LEN_RANGE", "the PIN length is outside the token's range" },
+    { CKR_TOKEN_NOT_PRESENT, "CKR_TOKEN_NOT_PRESENT", "insert or connect the token" },
+    { CKR_TOKEN_NOT_RECOGNIZED, "CKR_TOKEN_NOT_RECOGNIZED", "check the module and the token" },
+    { CKR_DEVICE_REMOVED, "CKR_DEVICE_REMOVED", "reconnect the token and retry" },
+    { CKR_DEVICE_ERROR, "CKR_DEVICE_ERROR", "check the HSM's health and logs" },
+    { CKR_DEVICE_MEMORY, "CKR_DEVICE_MEMORY", "free space on the token" },
+    { CKR_HOST_MEMORY, "CKR_HOST_MEMORY", "the host is out of memory" },
+    { CKR_FUNCTION_FAILED, "CKR_FUNCTION_FAILED", "check the module's log (syslog for SoftHSM)" },
+    { CKR_GENERAL_ERROR, "CKR_GENERAL_ERROR", "check the module's configuration and log" },
+    { CKR_ARGUMENTS_BAD, "CKR_ARGUMENTS_BAD", "report this as an offca bug" },
+    { CKR_KEY_HANDLE_INVALID, "CKR_KEY_HANDLE_INVALID", "the key is gone; reload it by URI" },
+    { CKR_KEY_TYPE_INCONSISTENT, "CKR_KEY_TYPE_INCONSISTENT",
+      "the key type does not fit the signature scheme" },
+    { CKR_KEY_FUNCTION_NOT_PERMITTED, "CKR_KEY_FUNCTION_NOT_PERMITTED",
+      "the key lacks CKA_SIGN; generate a signing key" },
+    { CKR_KEY_SIZE_RANGE, "CKR_KEY_SIZE_RANGE", "the token does not support this key size" },
+    { CKR_SESSION_HANDLE_INVALID, "CKR_SESSION_HANDLE_INVALID", "re-run offca" },
+    { CKR_SESSION_CLOSED, "CKR_SESSION_CLOSED", "re-run offca" },
+    { CKR_SESSION_READ_ONLY, "CKR_SESSION_READ_ONLY", "the token is write-protected" },
+    { CKR_TOKEN_WRITE_PROTECTED, "CKR_TOKEN_WRITE_PROTECTED", "the token is write-protected" },
+    { CKR_USER_NOT_LOGGED_IN, "CKR_USER_NOT_LOGGED_IN", "re-run offca to log in again" },
+    { CKR_USER_ALREADY_LOGGED_IN, "CKR_USER_ALREADY_LOGGED_IN", "" },
+    { CKR_USER_PIN_NOT_INITIALIZED, "CKR_USER_PIN_NOT_INITIALIZED",
+      "set the user PIN with the SO PIN: pkcs11-tool --init-pin" },
+    { CKR_USER_TYPE_INVALID, "CKR_USER_TYPE_INVALID", "report this as an offca bug" },
+    { CKR_MECHANISM_INVALID, "CKR_MECHANISM_INVALID",
+      "the token does not support this mechanism; pick another scheme or key type" },
+    { CKR_MECHANISM_PARAM_INVALID, "CKR_MECHANISM_PARAM_INVALID",
+      "the token refuses these mechanism parameters (hash/MGF/salt)" },
+    { CKR_TEMPLATE_INCONSISTENT, "CKR_TEMPLATE_INCONSISTENT", "the token refuses the key template" },
+    { CKR_TEMPLATE_INCOMPLETE, "CKR_TEMPLATE_INCOMPLETE", "the token refuses the key template" },
+    { CKR_ATTRIBUTE_TYPE_INVALID, "CKR_ATTRIBUTE_TYPE_INVALID", "the object lacks this attribute" },
+    { CKR_ATTRIBUTE_VALUE_INVALID, "CKR_ATTRIBUTE_VALUE_INVALID", "the token refuses a value" },
+    { CKR_ATTRIBUTE_SENSITIVE, "CKR_ATTRIBUTE_SENSITIVE", "the attribute is secret" },
+    { CKR_DATA_LEN_RANGE, "CKR_DATA_LEN_RANGE", "the input is too long for this key" },
+    { CKR_BUFFER_TOO_SMALL, "CKR_BUFFER_TOO_SMALL", "report this as an offca bug" },
+    { CKR_OPERATION_ACTIVE, "CKR_OPERATION_ACTIVE", "re-run offca" },
+    { CKR_CRYPTOKI_NOT_INITIALIZED, "CKR_CRYPTOKI_NOT_INITIALIZED", "re-run offca" },
+    { CKR_CRYPTOKI_ALREADY_INITIALIZED, "CKR_CRYPTOKI_ALREADY_INITIALIZED", "" },
+    { CKR_CANT_LOCK, "CKR_CANT_LOCK", "the module cannot do OS locking; use another module" },
+    { CKR_SLOT_ID_INVALID, "CKR_SLOT_ID_INVALID", "re-run offca" },
+    { CKR_FUNCTION_NOT_SUPPORTED, "CKR_FUNCTION_NOT_SUPPORTED", "the module lacks this function" },
+};
+
+const char *p11_rv_name(CK_RV rv)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(rv_table) / sizeof(rv_table[0]); i++)
+        if (rv_table[i].rv == rv)
+            return rv_table[i].name;
+    return NULL;
+}
+
+static const char *rv_hint(CK_RV rv)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(rv_table) / sizeof(rv_table[0]); i++)
+        if (rv_table[i].rv == rv)
+            return rv_table[i].hint;
+    return "see the module's documentation for this code";
+}
+
+/* "token 'x': C_Sign: CKR_DEVICE_ERROR (0x30): failed; check the HSM's health and logs" */
+static void rv_seterr(const struct p11 *p, const char *fn, CK_RV rv)
+{
+    const char *name = p11_rv_name(rv);
+    char num[32];
+
+    snprintf(num, sizeof(num), "CKR_0x%08lx", (unsigned long)rv);
+    hsm_seterr(HE_SYSTEM, "token '%s': %s: %s: failed; %s", p->label[0] ? p->label : p->module,
+               fn, name ? name : num, rv_hint(rv));
+}
+
+/* Copy a blank-padded PKCS#11 string into a C string without the padding. */
+static void pad_trim(char *dst, size_t dstlen, const unsigned char *src, size_t srclen)
+{
+    size_t n = srclen < dstlen - 1 ? srclen : dstlen - 1;
+
+    memcpy(dst, src, n);
+    while (n > 0 && (dst[n - 1] == ' ' || dst[n - 1] == '\0'))
+        n--;
+    dst[n] = '\0';
+}
+
+/* offca never forks after opening the HSM: a child would share sessions with its parent. */
+static int p11_fork_check(const struct p11 *p)
+{
+    if (getpid() == p->pid)
+        return 1;
+    hsm_seterr(HE_SYSTEM, "token '%s': fork: handle opened by process %ld used in process %ld; "
+               "open the HSM after fork(), or spawn helpers with posix_spawn/exec",
+               p->label, (long)p->pid, (long)getpid());
+    return 0;
+}
+
+static int module_ref(CK_FUNCTION_LIST_PTR f, int delta)
+{
+    int i, refs = -1, slot = -1;
+
+    pthread_mutex_lock(&modules_lock);
+    for (i = 0; i < MAX_P11_MODULES; i++) {
+        if (modules[i].f == f) { slot = i; break; }
+        if (modules[i].f == NULL && slot < 0) slot = i;
+    }
+    if (slot >= 0) {
+        modules[slot].f = f;
+        modules[slot].refs += delta;
+        refs = modules[slot].refs;
+        if (refs <= 0) { modules[slot].f = NULL; modules[slot].refs = 0; }
+    }
+    pthread_mutex_unlock(&modules_lock);
+    return refs;
+}
+
+static int p11_module_load(struct p11 *p, const char *module)
+{
+    CK_C_GetFunctionList getfl;
+    CK_C_INITIALIZE_ARGS args;
+    CK_RV rv;
+
+    snprintf(p->module, sizeof(p->module), "%s", module);
+    p->dl = dlopen(module, RTLD_NOW | RTLD_LOCAL);
+    if (p->dl == NULL) {
+        hsm_seterr(HE_SYSTEM, "module '%s': dlopen: %s; check hsm.module in ca.toml", module,
+                   dlerror());
+        return 0;
+    }
+    *(void **)&getfl = dlsym(p->dl, "C_GetFunctionList");
+    if (getfl == NULL || getfl(&p->f) != CKR_OK || p->f == NULL) {
+        hsm_seterr(HE_SYSTEM, "module '%s': C_GetFunctionList: missing or failed; "
+                   "is this a PKCS#11 module?", module);
+        return 0;
+    }
+    memset(&args, 0, sizeof(args));
+    args.flags = CKF_OS_LOCKING_OK;
+    rv = p->f->C_Initialize(&args);
+    /* SoftHSM leaves "ENGINE_by_id rdrand" junk in the OpenSSL queue (provider-notes pitfall 9). */
+    ERR_clear_error();
+    if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+        rv_seterr(p, "C_Initialize", rv);
+        p->f = NULL;
+        return 0;
+    }
+    module_ref(p->f, +1);
+    return 1;
+}
+
+static int token_matches(const CK_TOKEN_INFO *ti, const char *label, const char *serial,
+                         char *lbuf, size_t lsize, char *sbuf, size_t ssize)
+{
+    pad_trim(lbuf, lsize, ti->label, sizeof(ti->label));
+    pad_trim(sbuf, ssize, ti->serialNumber, sizeof(ti->serialNumber));
+    if (label != NULL && strcmp(label, lbuf) != 0)
+        return 0;
+    return serial == NULL || strcmp(serial, sbuf) == 0;
+}
+
+/* Find the slot whose token has this label/serial; list the labels present when none does. */
+static int p11_token_find(struct p11 *p, const char *label, const char *serial, CK_SLOT_ID *out)
+{
+    CK_SLOT_ID slots[MAX_P11_SLOTS];
+    CK_ULONG n = MAX_P11_SLOTS, i;
+    CK_TOKEN_INFO ti;
+    char present[1024] = "", want[HSM_MAX_LABEL + 32], l[33], s[17];
+    CK_RV rv;
+
+    rv = p->f->C_GetSlotList(CK_TRUE, slots, &n);
+    if (rv != CKR_OK) {
+        rv_seterr(p, "C_GetSlotList", rv);
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (p->f->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
+            continue;
+        if (token_matches(&ti, label, serial, l, sizeof(l), s, sizeof(s))) {
+            memcpy(p->label, l, sizeof(p->label));
+            memcpy(p->serial, s, sizeof(p->serial));
+            *out = slots[i];
+            return 1;
+        }
+        snprintf(present + strlen(present), sizeof(present) - strlen(present), "%s'%s' (serial %s)",
+                 present[0] ? ", " : "", l, s);
+    }
+    if (label != NULL)
+        snprintf(want, sizeof(want), "'%s'", label);
+    else
+        snprintf(want, sizeof(want), "with serial '%s'", serial);
+    hsm_seterr(HE_SYSTEM, "module '%s': token %s: not found (tokens present: %s); "
+               "check token_label/token_serial in ca.toml or initialise the token",
+               p->module, want, present[0] ? present : "none");
+    return 0;
+}
+
+struct p11 *p11_open(const char *module, const char *token_label, const char *token_serial)
+{
+    struct p11 *p = NULL, *ret = NULL;
+    CK_SLOT_ID slot;
+    CK_RV rv;
+
+    if (module == NULL || (token_label == NULL && token_serial == NULL)) {
+        hsm_seterr(HE_USAGE, "hsm: config: module and token_label or token_serial are required; "
+                   "set them in ca.toml");
+        return NULL;
+    }
+    p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        hsm_seterr(HE_SYSTEM, "hsm: memory: allocation failed; retry");
+        return NULL;
+    }
+    p->pid = getpid();
+    pthread_mutex_init(&p->lock, NULL);
+    if (!p11_module_load(p, module) || !p11_token_find(p, token_label, token_serial, &slot))
+        goto out;
+    rv = p->f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &p->session);
+    if (rv != CKR_OK) {
+        rv_seterr(p, "C_OpenSession", rv);
+        goto out;
+    }
+    p->has_session = 1;
+    ret = p;
+    p = NULL;
+out:
+    p11_close(p);
+    return ret;
+}
+
+static int pin_flags_check(struct p11 *p)
+{
+    CK_SESSION_INFO si;
+    CK_TOKEN_INFO ti;
+    CK_RV rv;
+
+    if ((rv = p->f->C_GetSessionInfo(p->session, &si)) != CKR_OK ||
+        (rv = p->f->C_GetTokenInfo(si.slotID, &ti)) != CKR_OK) {
+        rv_seterr(p, "C_GetTokenInfo", rv);
+        return 0;
+    }
+    if (ti.flags & CKF_USER_PIN_LOCKED) {
+        hsm_seterr(HE_SYSTEM, "token '%s': CKF_USER_PIN_LOCKED: the user PIN is locked, login not "
+                   "attempted; unlock with the SO PIN: softhsm2-util --init-pin or pkcs11-tool "
+                   "--init-pin --login --login-type so", p->label);
+        return 0;
+    }
+    if (ti.flags & CKF_USER_PIN_FINAL_TRY) {
+        hsm_seterr(HE_SYSTEM, "token '%s': CKF_USER_PIN_FINAL_TRY: one more wrong PIN locks the "
+                   "token, login not attempted; check the PIN out of band, or reset it with the "
+                   "SO PIN: pkcs11-tool --init-pin --login --login-type so", p->label);
+        return 0;
+    }
+    if (!(ti.flags & CKF_USER_PIN_INITIALIZED)) {
+        hsm_seterr(HE_SYSTEM, "token '%s': CKF_USER_PIN_INITIALIZED: no user PIN is set; set it "
+                   "with the SO PIN: pkcs11-tool --init-pin --login --login-type so", p->label);
+        return 0;
+    }
+    return 1;
+}
+
+int p11_login(struct p11 *p, const char *pin, size_t pin_len)
+{
+    int ok = 0;
+    CK_RV rv;
+
+    if (!p11_fork_check(p))
+        return 0;
+    pthread_mutex_lock(&p->lock);
+    if (!pin_flags_check(p))
+        goto out;
+    /* Exactly one attempt: a wrong PIN costs the operator a try on the token's counter. */
+    rv = p->f->C_Login(p->session, CKU_USER, (CK_UTF8CHAR_PTR)pin, (CK_ULONG)pin_len);
+    if (rv == CKR_PIN_INCORRECT) {
+        hsm_seterr(HE_SYSTEM, "token '%s': CKR_PIN_INCORRECT: wrong PIN (1 attempt used, not "
+                   "retried); check pin_file or OFFCA_PIN", p->label);
+        goto out;
+    }
+    if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
+        rv_seterr(p, "C_Login", rv);
+        goto out;
+    }
+    ok = 1;
+out:
+    pthread_mutex_unlock(&p->lock);
+    return ok;
+}
+
+void p11_close(struct p11 *p)
+{
+    if (p == NULL)
+        return;
+    if (p->f != NULL && p->pid == getpid()) {
+        int last = module_ref(p->f, 0) == 1;
+
+        if (p->has_session) {
+            if (last)
+                p->f->C_Logout(p->session);   /* logs out every session of the token */
+            p->f->C_CloseSession(p->session);
+        }
+        if (module_ref(p->f, -1) <= 0)
+            p->f->C_Finalize(NULL);
+    }
+    /* Sanitizer builds keep the module mapped so leak reports stay symbolised. */
+    if (p->dl != NULL && getenv("OFFCA_SANITIZER") == NULL)
+        dlclose(p->dl);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+const char *p11_get0_label(const struct p11 *p) { return p->label; }
+const char *p11_get0_serial(const struct p11 *p) { return p->serial; }
+
+int p11_find(struct p11 *p, CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out, size_t max,
+             size_t *count)
+{
+    CK_ULONG got = 0;
+    CK_RV rv;
+    int ok = 0;
+
+    if (!p11_fork_check(p))
+        return 0;
+    pthread_mutex_lock(&p->lock);
+    if ((rv = p->f->C_FindObjectsInit(p->session, tmpl, n)) != CKR_OK) {
+        rv_seterr(p, "C_FindObjectsInit", rv);
+        goto out;
+    }
+    rv = p->f->C_FindObjects(p->session, out, (CK_ULONG)max, &got);
+    p->f->C_FindObjectsFinal(p->session);
+    if (rv != CKR_OK) {
+        rv_seterr(p, "C_FindObjects", rv);
+        goto out;
+    }
+    *count = got;
+    ok = 1;
+out:
+    pthread_mutex_unlock(&p->lock);
+    return ok;
+}
+
+static int attr_read(struct p11 *p, CK_OBJECT_HANDLE o, CK_ATTRIBUTE *a)
+{
+    CK_RV rv;
+
+    if (!p11_fork_check(p))
+        return 0;
+    pthread_mutex_lock(&p->lock);
+    rv = p->f->C_GetAttributeValue(p->session, o, a, 1);
+    pthread_mutex_unlock(&p->lock);
+    if (rv != CKR_OK || a->ulValueLen == CK_UNAVAILABLE_INFORMATION) {
+        rv_seterr(p, "C_GetAttributeValue", rv == CKR_OK ? CKR_ATTRIBUTE_TYPE_INVALID : rv);
+        hsm_err_prefix("attribute 0x%lx", (unsigned long)a->type);
+        return 0;
+    }
+    return 1;
+}
+
+int p11_attr_get(struct p11 *p, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, unsigned char **val,
+                 size_t *len)
+{
+    CK_ATTRIBUTE a = { type, NULL, 0 };
+    unsigned char *buf = NULL;
+    int ok = 0;
+
+    if (!attr_read(p, o, &a))
+        goto out;
+    if (a.ulValueLen > MAX_P11_ATTR) {
+        hsm_seterr(HE_SYSTEM, "token '%s': attribute 0x%lx: %lu bytes exceeds MAX_P11_ATTR; "
+                   "check the object", p->label, (unsigned long)type, a.ulValueLen);
+        goto out;
+    }
+    if ((buf = OPENSSL_malloc(a.ulValueLen + 1)) == NULL)
+        goto out;
+    a.pValue = buf;
+    if (!attr_read(p, o, &a))
+        goto out;
+    *val = buf;
+    *len = a.ulValueLen;
+    buf = NULL;
+    ok = 1;
+out:
+    OPENSSL_free(buf);
+    return ok;
+}
+
+int p11_attr_bool(struct p11 *p, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, int *out)
+{
+    CK_BBOOL b = CK_FALSE;
+    CK_ATTRIBUTE a = { type, &b, sizeof(b) };
+
+    if (!attr_read(p, o, &a))
+        return 0;
+    *out = b == CK_TRUE;
+    return 1;
+}
+
+int p11_attr_ulong(struct p11 *p, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, CK_ULONG *out)
+{
+    CK_ULONG v = 0;
+    CK_ATTRIBUTE a = { type, &v, sizeof(v) };
+
+    if (!attr_read(p, o, &a))
+        return 0;
+    *out = v;
+    return 1;
+}
+
+int p11_keypair_gen(struct p11 *p, CK_MECHANISM *mech, CK_ATTRIBUTE *pub, CK_ULONG npub,
+                    CK_ATTRIBUTE *priv, CK_ULONG npriv)
+{
+    CK_OBJECT_HANDLE hpub, hpriv;
+    CK_RV rv;
+
+    if (!p11_fork_check(p))
+        return 0;
+    pthread_mutex_lock(&p->lock);
+    rv = p->f->C_GenerateKeyPair(p->session, mech, pub, npub, priv, npriv, &hpub, &hpriv);
+    pthread_mutex_unlock(&p->lock);
+    if (rv != CKR_OK) {
+        rv_seterr(p, "C_GenerateKeyPair", rv);
+        return 0;
+    }
+    return 1;
+}
+
+int p11_sign(struct p11 *p, CK_OBJECT_HANDLE key, CK_MECHANISM *mech, const unsigned char *in,
+             size_t inlen, unsigned char *sig, size_t *siglen)
+{
+    CK_ULONG len = (CK_ULONG)*siglen;
+    CK_RV rv;
+
+    if (!p11_fork_check(p))
+        return 0;
+    /* Held across SignInit..Sign: one operation per session at a time. */
+    pthread_mutex_lock(&p->lock);
+    rv = p->f->C_SignInit(p->session, mech, key);
+    if (rv == CKR_OK)
+        rv = p->f->C_Sign(p->session, (CK_BYTE_PTR)in, (CK_ULONG)inlen, sig, &len);
+    pthread_mutex_unlock(&p->lock);
+    if (rv != CKR_OK) {
+        rv_seterr(p, "C_Sign", rv);
+        return 0;
+    }
+    *siglen = len;
+    return 1;
+}
