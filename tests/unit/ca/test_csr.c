@@ -161,7 +161,7 @@ static const struct mem_case mem_cases[] = {
       "DEK-Info: AES-128-CBC,00000000000000000000000000000000\n\nAAAA\n"
       "-----END CERTIFICATE REQUEST-----\n", "PEM headers" },
     { "empty PEM body", "-----BEGIN CERTIFICATE REQUEST-----\n-----END CERTIFICATE REQUEST-----\n",
-      "" },
+      "the block does not decode" },
     { "text that is not a request", "hello world\n", "not a certificate request" },
     { "single NUL byte", "\0", "not a certificate request" },
 };
