@@ -35,4 +35,11 @@ X509_CRL *crl_parse(const unsigned char *buf, size_t len, const char *what);
  * src->fetch, over HTTP (OSSL_HTTP_get, timeout, MAX_FETCH_BYTES). NULL with error. */
 X509_CRL *crl_fetch(const char *url, const struct doctor_source *src);
 
+/* doctor internals: the certificate's label (subject CN, else the one-line subject) and the
+ * leaf-only checks (EKU for EAP-TLS, SID strong mapping for AD logon). */
+void doctor_cert_label(X509 *x, char *buf, size_t len);
+void doctor_leaf_check(struct doctor_report *r, X509 *leaf, const char *label);
+/* MS-DTYP 2.4.2.1 SID string syntax: 1 well-formed / 0. */
+int doctor_sid_check(const char *s, size_t len) __attribute__((warn_unused_result));
+
 #endif

@@ -94,8 +94,9 @@ static X509_CRL *fetch_http(const char *url, int timeout)
     BIO *mem = OSSL_HTTP_get(url, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0,
                              (size_t)MAX_FETCH_BYTES, timeout > 0 ? timeout : 10);
     X509_CRL *crl = NULL;
-    char *data = NULL;
-    long n;
+    unsigned char *data = NULL, *grown;
+    size_t n = 0, cap = 0;
+    int got;
 
     if (mem == NULL) {
         crl_seterr_ossl(CE_SYSTEM, "%s: HTTP GET failed (timeout %ds, limit %ld bytes); check "
@@ -103,11 +104,25 @@ static X509_CRL *fetch_http(const char *url, int timeout)
                         timeout > 0 ? timeout : 10, MAX_FETCH_BYTES);
         return NULL;
     }
-    if ((n = BIO_get_mem_data(mem, &data)) <= 0)
-        crl_seterr(CE_INPUT, "%s: HTTP: empty response; check the published file", url);
+    /* the response BIO may be memory or a stream: read it either way, bounded */
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 65536;
+            if (cap > (size_t)MAX_FETCH_BYTES + 1 || (grown = OPENSSL_realloc(data, cap)) == NULL)
+                break;
+            data = grown;
+        }
+        if ((got = BIO_read(mem, data + n, (int)(cap - n))) <= 0)
+            break;
+        n += (size_t)got;
+    }
+    if (n == 0 || n > (size_t)MAX_FETCH_BYTES)
+        crl_seterr(CE_INPUT, "%s: HTTP: %s response; check the published file", url,
+                   n == 0 ? "empty" : "oversized");
     else
-        crl = crl_parse((const unsigned char *)data, (size_t)n, url);
-    BIO_free(mem);
+        crl = crl_parse(data, n, url);
+    OPENSSL_free(data);
+    BIO_free_all(mem);
     return crl;
 }
 

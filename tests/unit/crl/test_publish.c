@@ -1,0 +1,159 @@
+/*
+ * test_publish.c — atomic publication (old or new full content, never partial; failures leave
+ * the old file and no temp file) and the read-back check of a published CRL.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "crl/crl.h"
+#include "tests/unit/crl/crl_test_util.h"
+#include "tests/unit/support/capture.h"
+
+#define T0 1767225600
+
+static size_t dir_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t n = 0;
+
+    while (d && (e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.' || (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."));
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void file_equals(const char *path, const unsigned char *want, size_t len)
+{
+    unsigned char buf[256];
+    FILE *f = fopen(path, "rb");
+    size_t n;
+
+    assert_non_null(f);
+    n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    assert_int_equal(n, len);
+    assert_memory_equal(buf, want, len);
+}
+
+static void test_publish_replace(void **state)
+{
+    char dir[256], path[300];
+    struct stat st;
+
+    assert_true(tmpdir_make(dir, sizeof(dir)));
+    snprintf(path, sizeof(path), "%s/CA.crl", dir);
+    assert_true(crl_publish_file(dir, "CA.crl", (const unsigned char *)"old content", 11, 0644));
+    file_equals(path, (const unsigned char *)"old content", 11);
+    assert_true(crl_publish_file(dir, "CA.crl", (const unsigned char *)"new", 3, 0640));
+    file_equals(path, (const unsigned char *)"new", 3);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0640);     /* exact mode, whatever the umask */
+    assert_int_equal(dir_entries(dir), 1);          /* no temp file left */
+    assert_true(crl_publish_file(dir, "empty.crl", NULL, 0, 0600));
+    tmpdir_remove(dir);
+}
+
+static void test_publish_fail(void **state)
+{
+    static const struct {
+        const char *name;        /* relative to the temp dir; "-" = the dir itself */
+        const char *sub, *file;
+        int code;
+        const char *want;
+    } t[] = {
+        { "dir is a regular file", "afile", "CA.crl", 4, "cannot create a temporary file" },
+        { "dir missing", "nodir", "CA.crl", 4, "cannot create a temporary file" },
+        { "target is a directory", "-", "adir", 4, "rename failed" },
+        { "name with slash", "-", "../CA.crl", 2, "plain file name" },
+        { "name dot-dot", "-", "..", 2, "plain file name" },
+    };
+    char dir[256], sub[300], path[300];
+    size_t i;
+    FILE *f;
+
+    assert_true(tmpdir_make(dir, sizeof(dir)));
+    snprintf(path, sizeof(path), "%s/afile", dir);
+    assert_non_null(f = fopen(path, "w"));
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/adir", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        if (strcmp(t[i].sub, "-") == 0)
+            snprintf(sub, sizeof(sub), "%s", dir);
+        else
+            snprintf(sub, sizeof(sub), "%s/%s", dir, t[i].sub);
+        if (crl_publish_file(sub, t[i].file, (const unsigned char *)"x", 1, 0644))
+            fail_msg("%s: published", t[i].name);
+        if (strstr(crl_error(), t[i].want) == NULL)
+            fail_msg("%s: '%s' lacks '%s'", t[i].name, crl_error(), t[i].want);
+        assert_int_equal(crl_error_code(), t[i].code);
+    }
+    assert_int_equal(dir_entries(dir), 2);          /* afile, adir: no temp left behind */
+    tmpdir_remove(dir);
+}
+
+static int no_entries(void *arg, struct crl_entry *e) { return 0; }
+
+static void test_verify_published(void **state)
+{
+    static const char *const exts[] = { "basicConstraints=critical,CA:TRUE",
+        "keyUsage=critical,keyCertSign,cRLSign", "subjectKeyIdentifier=hash", NULL };
+    struct tcert c = { "Pub CA", 1, T0 - 86400, T0 + 86400 * 365, exts, NULL, NULL, 0 };
+    struct tcert c2 = { "Other CA", 2, T0 - 86400, T0 + 86400 * 365, exts, NULL, NULL, 0 };
+    EVP_PKEY *k = tkey_new(TK_EC), *k2 = tkey_new(TK_EC);
+    X509 *ca = tcert_new(&c, k, NULL, k), *other = tcert_new(&c2, k2, NULL, k2);
+    struct crl_params p = { ca, 5, T0, T0 + 86400, 0, -1, 1, 4, NULL, NULL };
+    char dir[256], path[300];
+    unsigned char *der;
+    size_t len = 0;
+
+    assert_true(tmpdir_make(dir, sizeof(dir)));
+    assert_non_null(der = crl_build(&p, no_entries, NULL, tsign_ctx(k, TK_EC), &len));
+    assert_true(crl_publish_file(dir, "Pub+.crl", der, len, 0644));
+    snprintf(path, sizeof(path), "%s/Pub+.crl", dir);
+    assert_true(crl_verify_published(path, ca, 5, 1));
+    assert_false(crl_verify_published(path, ca, 6, 1));
+    assert_non_null(strstr(crl_error(), "CRL number is different, expected 6"));
+    assert_false(crl_verify_published(path, ca, 5, 0));
+    assert_non_null(strstr(crl_error(), "the file is a delta CRL, expected a full CRL"));
+    assert_false(crl_verify_published(path, other, 5, 1));
+    assert_non_null(strstr(crl_error(), "CRL issuer differs"));
+    der[len - 1] ^= 1;                              /* break the signature */
+    assert_true(crl_publish_file(dir, "Pub+.crl", der, len, 0644));
+    assert_false(crl_verify_published(path, ca, 5, 1));
+    assert_non_null(strstr(crl_error(), "does not verify with the CA key"));
+    assert_true(crl_publish_file(dir, "Pub+.crl", der, len - 1, 0644));
+    assert_false(crl_verify_published(path, ca, 5, 1));
+    assert_non_null(strstr(crl_error(), "not a CRL"));
+    snprintf(path, sizeof(path), "%s/missing.crl", dir);
+    assert_false(crl_verify_published(path, ca, 5, 1));
+    assert_non_null(strstr(crl_error(), "cannot read"));
+    OPENSSL_free(der);
+    X509_free(ca);
+    X509_free(other);
+    EVP_PKEY_free(k);
+    EVP_PKEY_free(k2);
+    tmpdir_remove(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_publish_replace),
+        cmocka_unit_test(test_publish_fail),
+        cmocka_unit_test(test_verify_published),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
