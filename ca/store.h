@@ -4,10 +4,10 @@
  * One LMDB environment at [store] path (directory 0700, files 0600) with named databases:
  *   meta       "schema" -> version (an unknown version is a clear error, never a crash)
  *   cas        name -> CA record
- *   certs      ca '\0' serial -> certificate record
+ *   certs      ca '\0' len serial -> certificate record
  *   serials    serial -> ca name (find a certificate by serial alone)
- *   by_expiry  not_after(8 BE) ca '\0' serial -> "" (expiry listings without a full scan)
- *   revoked    ca '\0' serial -> revocation record (ordered by serial within a CA: CRL order)
+ *   by_expiry  not_after(8 BE, offset 2^63) ca '\0' len serial -> "" (expiry without a full scan)
+ *   revoked    ca '\0' len serial -> revocation record (ordered by serial within a CA: CRL order)
  *   crl_state  ca -> last CRL number, this/next update, next publish, published hashes, dirty flag
  *   directory  principal key ("upn:..", "dns:..", "sam:..", lowercased) -> SID
  *   audit      sequence (8 BE) -> hash-chained record
