@@ -55,6 +55,9 @@ int opt_next(int argc, char **argv, const char *cmd, const char *shortopts,
              const struct option *longopts);
 extern char *optarg;
 
+/* Find an issued certificate by serial text (cmd_certs.c). 0 or exit class (reported). */
+int cert_lookup(struct app *a, const char *serial_text, struct cert_rec *r);
+
 /* Parse a positive day count (1..36500) for --days. 0 ok / EXIT_USAGE. */
 int opt_days(const char *cmd, const char *text, int *days);
 

@@ -1,0 +1,247 @@
+/*
+ * cmd_doctor.c — `offca doctor`: offca's own CAs checked the way Windows NPS will judge them
+ * (CDP/AIA present, the CRL behind each CDP published, verifying, fresh), plus key and expiry
+ * checks; or `--chain FILE` for any chain, with CRLs from a directory or fetched over HTTP.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <openssl/pem.h>
+
+#include "ca/app.h"
+#include "ca/input.h"
+#include "ca/issue.h"
+#include "ca/json.h"
+#include "ca/verb.h"
+#include "crl/crl.h"
+
+#define EXPIRY_WARN_DAYS 90
+#define MAX_CHAIN 16
+
+const char HELP_DOCTOR[] =
+    "usage: offca [--json] doctor [--ca NAME]\n"
+    "       offca [--json] doctor --chain FILE [--crl-dir DIR | --fetch] [--timeout S]\n\n"
+    "Without --chain: check offca's own CAs: every non-root CA certificate carries an HTTP CDP\n"
+    "and AIA; the CRL behind each CDP is published in [publish] dir, verifies, and is not past\n"
+    "Next CRL Publish or nextUpdate; CA certificates near expiry (90 days); CA keys that\n"
+    "became extractable.\n"
+    "With --chain FILE (PEM, leaf first, up to the root; any CA's, e.g. a Cloud PKI chain):\n"
+    "check it as NPS does: each non-root certificate has an HTTP CDP and AIA, the CRL behind it\n"
+    "is present (--crl-dir: file named as the URL's last segment; --fetch: downloaded with a\n"
+    "timeout and a size cap), signed by the issuer, issuer has cRLSign, fresh, IDP matching\n"
+    "the CDP, the leaf not revoked, EKU fit for client authentication, SID well-formed for AD\n"
+    "logon certificates.\n"
+    "Each finding: severity, certificate, rule, problem, what to do.\n"
+    "Exit codes: 0 no errors; 1 errors found; 2 usage; 3 unreadable chain; 4 store/HSM.\n\n"
+    "Examples:\n  offca doctor\n  offca doctor --chain client-chain.pem --fetch\n";
+
+static const char *sev_name(enum doctor_sev s)
+{
+    static const char *n[] = {"ok", "info", "warning", "ERROR"};
+    return n[s];
+}
+
+static void print_report(struct app *a, const struct doctor_report *r)
+{
+    if (a->json)
+        fputc('[', stdout);
+    for (size_t i = 0; i < r->n; i++) {
+        const struct doctor_finding *f = &r->f[i];
+        if (a->json) {
+            fputs(i ? ",{" : "{", stdout);
+            json_kv(stdout, 1, "severity", sev_name(f->sev));
+            json_kv(stdout, 0, "certificate", f->cert);
+            json_kv(stdout, 0, "rule", f->rule);
+            json_kv(stdout, 0, "problem", f->problem);
+            json_kv(stdout, 0, "fix", f->fix);
+            fputc('}', stdout);
+        } else {
+            printf("%-7s %s: %s: %s%s%s\n", sev_name(f->sev), f->cert, f->rule, f->problem,
+                   f->fix[0] ? "; " : "", f->fix);
+        }
+    }
+    if (a->json)
+        fputs("]\n", stdout);
+    else
+        printf("%zu error(s), %zu warning(s)\n", doctor_report_count(r, DOCTOR_ERROR),
+               doctor_report_count(r, DOCTOR_WARN));
+}
+
+static int doctor_chain_file(struct app *a, const char *file, struct doctor_source *src,
+                             struct doctor_report *rep)
+{
+    STACK_OF(X509) *chain = sk_X509_new_null();
+    unsigned char *data = NULL;
+    size_t len = 0;
+    BIO *b = NULL;
+    X509 *x;
+    int rc;
+
+    if ((rc = file_load(file, MAX_INPUT_BYTES, &data, &len)) != 0)
+        goto out;
+    if ((b = BIO_new_mem_buf(data, (int)len)) != NULL)
+        while (sk_X509_num(chain) < MAX_CHAIN && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)))
+            sk_X509_push(chain, x);
+    if (sk_X509_num(chain) == 0) {
+        report("%s: no PEM certificates found; give the chain as PEM, leaf first", file);
+        rc = EXIT_INPUT;
+        goto out;
+    }
+    rc = doctor_check_chain(chain, src, rep) ? 0 : fail_crl();
+out:
+    BIO_free(b);
+    free(data);
+    sk_X509_pop_free(chain, X509_free);
+    return rc;
+}
+
+/* The chain of an offca CA from the store: the CA, its parents, an imported CA's chain. */
+static int ca_chain(struct app *a, const char *name, STACK_OF(X509) *chain)
+{
+    struct store_txn *t = store_txn_begin(a->store, 0);
+    char cur[MAX_CA_NAME + 1];
+    struct ca_rec r;
+    int depth = 0, found = 1;
+
+    if (t == NULL)
+        return fail_store();
+    snprintf(cur, sizeof(cur), "%s", name);
+    while (depth++ < MAX_CHAIN && (found = store_ca_get(t, cur, &r)) == 1) {
+        X509 *x = der_to_x509(r.cert_der, r.cert_len);
+        const unsigned char *p = r.chain_der, *end = p + r.chain_len;
+        if (x)
+            sk_X509_push(chain, x);
+        while (p && p < end && (x = d2i_X509(NULL, &p, (long)(end - p))) != NULL)
+            sk_X509_push(chain, x);
+        found = r.parent != NULL;
+        if (found)
+            snprintf(cur, sizeof(cur), "%s", r.parent);
+        ca_rec_clear(&r);
+        if (!found)
+            break;
+    }
+    store_txn_abort(t);
+    return found < 0 ? fail_store() : 0;
+}
+
+static void own_checks(struct app *a, const struct ca_rec *r, X509 *x, time_t now,
+                       struct doctor_report *rep)
+{
+    struct hsm_key_info info;
+    EVP_PKEY *k;
+    time_t na = asn1_time_to_time(X509_get0_notAfter(x));
+
+    if (na - now < (time_t)EXPIRY_WARN_DAYS * 86400)
+        doctor_add(rep, na < now ? DOCTOR_ERROR : DOCTOR_WARN, r->name, "CA certificate expiry",
+                   "renew the CA (new key, new certificate) well before it expires",
+                   "expires in %ld days", (long)((na - now) / 86400));
+    if (app_hsm(a) != 0)
+        return;
+    if ((k = hsm_key_load(a->hsm, r->key_uri, 1, &info)) == NULL) {
+        doctor_add(rep, DOCTOR_ERROR, r->name, "CA key", "check 'offca key list' and the URI",
+                   "%s", hsm_error());
+        return;
+    }
+    if (info.extractable || !info.sensitive)
+        doctor_add(rep, DOCTOR_ERROR, r->name, "CA key protection",
+                   "move the CA to a key generated with 'offca key generate'",
+                   "key %s is %s", r->key_uri, info.extractable ? "EXTRACTABLE" : "not sensitive");
+    EVP_PKEY_free(k);
+}
+
+struct own_ctx {
+    struct app *a;
+    const char *only;
+    struct doctor_source *src;
+    struct doctor_report *rep;
+    int rc;
+};
+
+static int own_one(void *arg, const struct ca_rec *r)
+{
+    struct own_ctx *c = arg;
+    STACK_OF(X509) *chain;
+
+    if ((c->only && strcmp(c->only, r->name)) || r->state != CA_ACTIVE)
+        return 1;
+    if ((chain = sk_X509_new_null()) == NULL)
+        return 0;
+    if ((c->rc = ca_chain(c->a, r->name, chain)) == 0 && sk_X509_num(chain) > 0) {
+        own_checks(c->a, r, sk_X509_value(chain, 0), c->src->now, c->rep);
+        if (!doctor_check_chain(chain, c->src, c->rep))
+            c->rc = fail_crl();
+    }
+    sk_X509_pop_free(chain, X509_free);
+    return c->rc == 0;
+}
+
+/* A CA's own CRL (what it publishes for what it issued) must exist and be fresh. */
+static int own_crls(void *arg, const struct ca_rec *r)
+{
+    struct own_ctx *c = arg;
+    char path[4096];
+
+    if ((c->only && strcmp(c->only, r->name)) || r->state != CA_ACTIVE)
+        return 1;
+    snprintf(path, sizeof(path), "%s/%s.crl", c->a->cfg->publish_dir, r->name);
+    if (access(path, R_OK) != 0)
+        doctor_add(c->rep, DOCTOR_ERROR, r->name, "NPS revocation check (reason 258)",
+                   "run 'offca crl publish' (and keep it in cron hourly)",
+                   "no CRL published at %s: every certificate this CA issued fails the NPS "
+                   "revocation check", path);
+    return 1;
+}
+
+int cmd_doctor(struct app *a, int argc, char **argv)
+{
+    static const struct option lo[] = {{"ca", 1, 0, 'c'}, {"chain", 1, 0, 'C'},
+                                       {"crl-dir", 1, 0, 'd'}, {"fetch", 0, 0, 'f'},
+                                       {"timeout", 1, 0, 't'}, {"json", 0, 0, 'j'},
+                                       {0, 0, 0, 0}};
+    struct doctor_source src = {NULL, 0, 10, app_now()};
+    struct doctor_report rep = {NULL, 0, 0};
+    struct own_ctx oc = {a, NULL, &src, &rep, 0};
+    const char *chain = NULL;
+    struct store_txn *t;
+    int c, rc;
+
+    while ((c = opt_next(argc, argv, "doctor", ":", lo)) != -1) {
+        switch (c) {
+        case 'c': oc.only = optarg; break;
+        case 'C': chain = optarg; break;
+        case 'd': src.crl_dir = optarg; break;
+        case 'f': src.fetch = 1; break;
+        case 't': src.timeout_s = atoi(optarg); break;
+        case 'j': a->json = 1; break;
+        default: return EXIT_USAGE;
+        }
+    }
+    if (optind != argc || (chain && oc.only) || (src.crl_dir && src.fetch) ||
+        (!chain && (src.crl_dir || src.fetch))) {
+        report("doctor: --chain FILE takes --crl-dir DIR or --fetch; --ca is for offca's own "
+               "CAs; see 'offca doctor --help'");
+        return EXIT_USAGE;
+    }
+    if (chain) {
+        rc = doctor_chain_file(a, chain, &src, &rep);
+    } else {
+        if ((rc = app_store(a, 0)) != 0)
+            return rc;
+        src.crl_dir = a->cfg->publish_dir;
+        if ((t = store_txn_begin(a->store, 0)) == NULL)
+            return fail_store();
+        if (!store_ca_foreach(t, own_one, &oc) && oc.rc == 0)
+            oc.rc = fail_store();
+        store_ca_foreach(t, own_crls, &oc);
+        store_txn_abort(t);
+        rc = oc.rc;
+    }
+    if (rc == 0) {
+        print_report(a, &rep);
+        rc = doctor_report_count(&rep, DOCTOR_ERROR) ? EXIT_POLICY : EXIT_OK;
+    }
+    doctor_report_free(&rep);
+    return rc;
+}

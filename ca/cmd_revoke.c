@@ -1,0 +1,112 @@
+/*
+ * cmd_revoke.c — `offca revoke` and `offca unrevoke`: one transaction each (certificate record,
+ * revoked index, CRL dirty flag, audit record). The next `offca crl publish` puts it on the CRL.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ca/app.h"
+#include "ca/issue.h"
+#include "ca/verb.h"
+#include "crl/crl.h"
+
+const char HELP_REVOKE[] =
+    "usage: offca revoke --ca NAME --serial HEX [--reason REASON] [--invalidity-date RFC3339]\n\n"
+    "Revoke a certificate NAME issued (an issuing CA too: revoke it from its parent). REASON is\n"
+    "one of unspecified, keyCompromise, caCompromise, affiliationChanged, superseded,\n"
+    "cessationOfOperation, certificateHold, privilegeWithdrawn (default: no reason code).\n"
+    "--invalidity-date is when the key is known or suspected compromised, e.g.\n"
+    "2026-11-01T00:00:00Z. Then publish: offca crl publish --ca NAME.\n\n"
+    "Example:\n  offca revoke --ca issuing1 --serial 4f1c...e2 --reason keyCompromise\n";
+const char HELP_UNREVOKE[] =
+    "usage: offca unrevoke --ca NAME --serial HEX\n\n"
+    "Release a certificate from certificateHold (only that reason can be undone); it leaves\n"
+    "the next CRL.\n\nExample:\n  offca unrevoke --ca issuing1 --serial 4f1c...e2\n";
+
+/* RFC 3339 "YYYY-MM-DDTHH:MM:SSZ" (UTC only). */
+static int parse_rfc3339(const char *s, time_t *out)
+{
+    struct tm tm;
+    const char *end;
+
+    memset(&tm, 0, sizeof(tm));
+    end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (end == NULL || *end != '\0')
+        return 0;
+    *out = timegm(&tm);
+    return *out > 0;
+}
+
+static int serial_arg(const char *text, unsigned char *serial, size_t *n)
+{
+    if (!serial_parse(text, serial, MAX_STORE_SERIAL, n)) {
+        report("--serial '%s': not a hex serial number of at most 20 bytes; copy it from "
+               "'offca list'", text);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int revoke_common(struct app *a, int argc, char **argv, int undo)
+{
+    static const struct option lo[] = {{"ca", 1, 0, 'c'}, {"serial", 1, 0, 's'},
+                                       {"reason", 1, 0, 'r'}, {"invalidity-date", 1, 0, 'i'},
+                                       {0, 0, 0, 0}};
+    const char *cmd = undo ? "unrevoke" : "revoke", *ca = NULL, *sn = NULL;
+    unsigned char serial[MAX_STORE_SERIAL];
+    crl_reason_t reason = CRL_REASON_NONE;
+    time_t inval = 0;
+    struct store_txn *t;
+    char detail[128];
+    size_t n = 0;
+    int c, rc, ok;
+
+    while ((c = opt_next(argc, argv, cmd, ":", lo)) != -1) {
+        if (c == 'c') {
+            ca = optarg;
+        } else if (c == 's') {
+            sn = optarg;
+        } else if (c == 'r' && !undo) {
+            if (!crl_reason_parse(optarg, &reason))
+                return fail_crl();
+        } else if (c == 'i' && !undo) {
+            if (!parse_rfc3339(optarg, &inval)) {
+                report("revoke --invalidity-date '%s': not RFC 3339 UTC; write e.g. "
+                       "2026-11-01T00:00:00Z", optarg);
+                return EXIT_USAGE;
+            }
+        } else {
+            if (c != '?')
+                report("%s: option not allowed here; see 'offca %s --help'", cmd, cmd);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc || !ca || !sn) {
+        report("%s: needs --ca NAME and --serial HEX; see 'offca %s --help'", cmd, cmd);
+        return EXIT_USAGE;
+    }
+    if ((rc = serial_arg(sn, serial, &n)) != 0 || (rc = app_store(a, 0)) != 0)
+        return rc;
+    if ((t = store_txn_begin(a->store, 1)) == NULL)
+        return fail_store();
+    snprintf(detail, sizeof(detail), "ca=%s reason=%s", ca,
+             reason == CRL_REASON_NONE ? "none" : crl_reason_name(reason));
+    ok = undo ? store_unrevoke(t, ca, serial, n)
+              : store_revoke(t, ca, serial, n, reason, app_now(), inval);
+    if (!ok) {
+        store_txn_abort(t);
+        report("%s", store_error());
+        return EXIT_POLICY;
+    }
+    if ((rc = txn_finish(t, store_audit_append(t, undo ? "cert.unrevoke" : "cert.revoke", sn,
+                                               "ok", detail))) != 0)
+        return rc;
+    printf("%s %s of CA '%s'; publish with 'offca crl publish --ca %s'\n",
+           undo ? "released from hold:" : "revoked:", sn, ca, ca);
+    return EXIT_OK;
+}
+
+int cmd_revoke(struct app *a, int argc, char **argv) { return revoke_common(a, argc, argv, 0); }
+int cmd_unrevoke(struct app *a, int argc, char **argv) { return revoke_common(a, argc, argv, 1); }

@@ -1,0 +1,309 @@
+/*
+ * publish.c — CRL publication for cron: decide, build + sign + record (one write txn), publish
+ * (temp, fsync, rename, fsync dir), verify the published file. An flock on the publish
+ * directory serialises overlapping runs (the second waits).
+ */
+#include "ca/publish.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+
+#include "ca/app.h"
+#include "ca/input.h"
+#include "ca/issue.h"
+#include "crl/crl.h"
+
+enum { PUB_BASE = 1, PUB_DELTA = 2 };
+
+struct rev_walk {
+    struct store_rev_iter *it;
+    uint64_t min_changed;         /* delta: only entries changed at or after the base */
+};
+
+static int next_entry(void *arg, struct crl_entry *e)
+{
+    struct rev_walk *w = arg;
+    struct store_rev_entry re;
+    int r;
+
+    while ((r = store_rev_iter_next(w->it, &re)) == 1 && re.changed_in < w->min_changed)
+        ;
+    if (r != 1) {
+        if (r < 0)
+            report("%s", store_error());
+        return r;
+    }
+    memcpy(e->serial, re.serial, re.serial_len);
+    e->serial_len = re.serial_len;
+    e->revoked_at = re.revoked_at;
+    e->reason = re.reason;
+    e->invalidity = re.invalidity;
+    return 1;
+}
+
+static void crl_path(struct app *a, const char *name, int delta, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s/%s%s.crl", a->cfg->publish_dir, name, delta ? "+" : "");
+}
+
+/* 1 when the published base CRL is the one the store recorded. */
+static int file_matches(struct app *a, const char *name, const struct crl_state *st)
+{
+    unsigned char *data = NULL, md[32];
+    size_t len = 0;
+    char path[MAX_PUBLISH_PATH];
+    int same;
+
+    crl_path(a, name, 0, path, sizeof(path));
+    if (access(path, R_OK) != 0 || file_load(path, 512L * 1024 * 1024, &data, &len) != 0)
+        return 0;
+    same = EVP_Digest(data, len, md, NULL, EVP_sha256(), NULL) &&
+           memcmp(md, st->base_sha256, 32) == 0;
+    free(data);
+    return same;
+}
+
+static int decide(struct app *a, const char *name, const struct crl_state *st, int force)
+{
+    const struct ca_cfg *cc = config_ca(a->cfg, name);
+    time_t now = app_now();
+    int what = 0;
+
+    if (force || st->last_number == 0 || now >= st->next_publish || !file_matches(a, name, st))
+        what |= PUB_BASE;
+    if (cc->delta_period > 0) {
+        if (st->dirty || now >= st->delta_next_publish || (what & PUB_BASE))
+            what |= PUB_DELTA;
+    } else if (st->dirty) {
+        what |= PUB_BASE;
+    }
+    return what;
+}
+
+/* The Freshest CRL / delta location: the CDP with "+" before ".crl" (AD CS's convention). */
+static void delta_url(const char *cdp, char *buf, size_t n)
+{
+    size_t len = strlen(cdp);
+
+    if (len > 4 && strcmp(cdp + len - 4, ".crl") == 0)
+        snprintf(buf, n, "%.*s+.crl", (int)(len - 4), cdp);
+    else
+        snprintf(buf, n, "%s+", cdp);
+}
+
+struct built {
+    unsigned char *der;
+    size_t len;
+    uint64_t number;
+};
+
+/* Build + sign one CRL inside the write txn and record the new state there. */
+static int build_one(struct app *a, struct ca_signer *s, struct store_txn *t,
+                     struct crl_state *st, int delta, struct built *out)
+{
+    const struct ca_cfg *cc = s->cfg;
+    struct crl_params p;
+    struct rev_walk w = {NULL, delta ? st->last_base_number : 0};
+    char fresh[1024];
+    time_t now = app_now();
+    int64_t period = delta ? cc->delta_period : cc->crl_period;
+    EVP_MD_CTX *md;
+
+    memset(&p, 0, sizeof(p));
+    p.issuer = s->cert;
+    p.number = st->last_number + 1;
+    p.this_update = now - (time_t)cc->clock_skew;
+    p.next_publish = now + (time_t)period;
+    p.next_update = p.next_publish + (time_t)cc->crl_overlap;
+    p.ca_version = 0;
+    p.is_delta = delta;
+    p.base_number = st->last_base_number;
+    if (cc->crl_idp && !s->rec.is_root)
+        p.idp_url = cc->cdp_url;
+    if (!delta && cc->delta_period > 0) {
+        delta_url(cc->cdp_url, fresh, sizeof(fresh));
+        p.freshest_url = fresh;
+    }
+    if ((md = hsm_sign_ctx_new(a->hsm, s->key, s->sig, s->hash)) == NULL)
+        return fail_hsm();
+    if ((w.it = store_rev_iter_new(t, s->rec.name)) == NULL) {
+        EVP_MD_CTX_free(md);
+        return fail_store();
+    }
+    out->der = crl_build(&p, next_entry, &w, md, &out->len);
+    store_rev_iter_free(w.it);
+    if (out->der == NULL)
+        return fail_crl();
+    out->number = p.number;
+    st->last_number = p.number;
+    if (delta) {
+        st->delta_this_update = p.this_update;
+        st->delta_next_publish = p.next_publish;
+    } else {
+        st->last_base_number = p.number;
+        st->this_update = p.this_update;
+        st->next_update = p.next_update;
+        st->next_publish = p.next_publish;
+        EVP_Digest(out->der, out->len, st->base_sha256, NULL, EVP_sha256(), NULL);
+    }
+    return 0;
+}
+
+static int build_due(struct app *a, struct ca_signer *s, int what, struct built b[2])
+{
+    struct store_txn *t = store_txn_begin(a->store, 1);
+    struct crl_state st;
+    char detail[96];
+    int rc = 0, ok;
+
+    if (t == NULL)
+        return fail_store();
+    memset(&st, 0, sizeof(st));
+    if (store_crl_state_get(t, s->rec.name, &st) < 0) {
+        store_txn_abort(t);
+        return fail_store();
+    }
+    if ((what & PUB_BASE) && (rc = build_one(a, s, t, &st, 0, &b[0])) == 0)
+        st.dirty = 0;
+    if (rc == 0 && (what & PUB_DELTA) && (rc = build_one(a, s, t, &st, 1, &b[1])) == 0)
+        st.dirty = 0;
+    if (rc) {
+        store_txn_abort(t);
+        return rc;
+    }
+    snprintf(detail, sizeof(detail), "base=%llu delta=%llu",
+             (unsigned long long)b[0].number, (unsigned long long)b[1].number);
+    ok = store_crl_state_put(t, s->rec.name, &st) &&
+         store_audit_append(t, "crl.publish", s->rec.name, "ok", detail);
+    return txn_finish(t, ok);
+}
+
+static int publish_file(struct app *a, struct ca_signer *s, const struct built *b, int delta)
+{
+    char name[MAX_CA_NAME + 8], path[MAX_PUBLISH_PATH];
+
+    snprintf(name, sizeof(name), "%s%s.crl", s->rec.name, delta ? "+" : "");
+    crl_path(a, s->rec.name, delta, path, sizeof(path));
+    if (!crl_publish_file(a->cfg->publish_dir, name, b->der, b->len, CRL_FILE_MODE) ||
+        !crl_verify_published(path, s->cert, b->number, delta))
+        return fail_crl();
+    return 0;
+}
+
+/* NAME.crt (DER) for AIA: written when missing or different. */
+static int publish_cert(struct app *a, struct ca_signer *s)
+{
+    char name[MAX_CA_NAME + 8], path[MAX_PUBLISH_PATH];
+    unsigned char *cur = NULL;
+    size_t len = 0;
+    int same;
+
+    snprintf(name, sizeof(name), "%s.crt", s->rec.name);
+    snprintf(path, sizeof(path), "%s/%s", a->cfg->publish_dir, name);
+    same = access(path, R_OK) == 0 && file_load(path, MAX_INPUT_BYTES, &cur, &len) == 0 &&
+           len == s->rec.cert_len && memcmp(cur, s->rec.cert_der, len) == 0;
+    free(cur);
+    if (!same && !crl_publish_file(a->cfg->publish_dir, name, s->rec.cert_der, s->rec.cert_len,
+                                   CRL_FILE_MODE))
+        return fail_crl();
+    return 0;
+}
+
+static int publish_ca(struct app *a, const char *name, int force)
+{
+    struct store_txn *t = store_txn_begin(a->store, 0);
+    struct built b[2] = {{NULL, 0, 0}, {NULL, 0, 0}};
+    struct ca_signer s;
+    struct crl_state st;
+    int what, rc;
+
+    if (t == NULL)
+        return fail_store();
+    memset(&st, 0, sizeof(st));
+    rc = store_crl_state_get(t, name, &st);
+    store_txn_abort(t);
+    if (rc < 0)
+        return fail_store();
+    if ((what = decide(a, name, &st, force)) == 0) {
+        printf("%s: CRL %llu is current (next publish due %s); nothing to do\n", name,
+               (unsigned long long)st.last_number, "later");
+        return 0;
+    }
+    if ((rc = ca_signer_open(a, name, &s)) != 0)
+        return rc;
+    if ((rc = build_due(a, &s, what, b)) == 0 && (rc = publish_cert(a, &s)) == 0 &&
+        (!b[0].der || (rc = publish_file(a, &s, &b[0], 0)) == 0) &&
+        (!b[1].der || (rc = publish_file(a, &s, &b[1], 1)) == 0)) {
+        if (b[0].der)
+            printf("%s: published CRL %llu\n", name, (unsigned long long)b[0].number);
+        if (b[1].der)
+            printf("%s: published delta CRL %llu\n", name, (unsigned long long)b[1].number);
+    }
+    OPENSSL_free(b[0].der);
+    OPENSSL_free(b[1].der);
+    ca_signer_close(&s);
+    return rc;
+}
+
+struct name_list {
+    char names[64][MAX_CA_NAME + 1];
+    size_t n;
+};
+
+static int collect(void *arg, const struct ca_rec *r)
+{
+    struct name_list *l = arg;
+
+    if (r->state == CA_ACTIVE && l->n < 64)
+        snprintf(l->names[l->n++], MAX_CA_NAME + 1, "%s", r->name);
+    return 1;
+}
+
+static int lock_publish_dir(struct app *a)
+{
+    char path[MAX_PUBLISH_PATH];
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/.offca-publish.lock", a->cfg->publish_dir);
+    if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 || flock(fd, LOCK_EX) != 0) {
+        report("publish dir %s: cannot create or lock %s; check it exists and is writable by "
+               "this user", a->cfg->publish_dir, path);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;         /* closed at exit: the lock lasts for the run */
+}
+
+int publish_run(struct app *a, const char *name, int force)
+{
+    struct name_list l;
+    struct store_txn *t;
+    int rc, worst = 0;
+
+    memset(&l, 0, sizeof(l));
+    if ((rc = app_store(a, 0)) != 0)
+        return rc;
+    if (lock_publish_dir(a) < 0)
+        return EXIT_SYSTEM;
+    if (name) {
+        snprintf(l.names[0], sizeof(l.names[0]), "%s", name);
+        l.n = 1;
+    } else {
+        if ((t = store_txn_begin(a->store, 0)) == NULL)
+            return fail_store();
+        rc = store_ca_foreach(t, collect, &l);
+        store_txn_abort(t);
+        if (!rc)
+            return fail_store();
+    }
+    for (size_t i = 0; i < l.n; i++)
+        if ((rc = publish_ca(a, l.names[i], force)) != 0 && !worst)
+            worst = rc;
+    return worst;
+}
