@@ -26,6 +26,63 @@ static void ext_ossl_err(const struct plan_ctx *c, const char *what)
                 buf);
 }
 
+/* ---- keyUsage and EKU names (the template vocabulary) ------------------------------------- */
+
+static const char *const ku_names[TKU_BIT_COUNT] = {
+    "digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment", "keyAgreement",
+};
+
+static const struct { const char *name; const char *oid; } eku_names[] = {
+    { "serverAuth", "1.3.6.1.5.5.7.3.1" }, { "clientAuth", "1.3.6.1.5.5.7.3.2" },
+    { "codeSigning", "1.3.6.1.5.5.7.3.3" }, { "emailProtection", "1.3.6.1.5.5.7.3.4" },
+    { "timeStamping", "1.3.6.1.5.5.7.3.8" }, { "OCSPSigning", "1.3.6.1.5.5.7.3.9" },
+    { "smartcardLogon", OID_MS_SMARTCARD_LOGON },
+};
+
+/* keyUsage bit for a template name, or -1. */
+int tmpl_ku_bit(const char *name)
+{
+    for (int i = 0; i < TKU_BIT_COUNT; i++)
+        if (strcmp(ku_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+/* Template name of keyUsage bit i. */
+const char *tmpl_ku_name(int bit)
+{
+    return bit >= 0 && bit < TKU_BIT_COUNT ? ku_names[bit] : "?";
+}
+
+/* EKU name or dotted OID -> canonical dotted OID text; 0 when neither. */
+int tmpl_eku_oid(const char *name, char *out, size_t outlen)
+{
+    ASN1_OBJECT *obj;
+    int n;
+
+    for (size_t i = 0; i < sizeof(eku_names) / sizeof(eku_names[0]); i++)
+        if (strcmp(eku_names[i].name, name) == 0) {
+            snprintf(out, outlen, "%s", eku_names[i].oid);
+            return 1;
+        }
+    if (name[0] < '0' || name[0] > '2' || strspn(name, "0123456789.") != strlen(name))
+        return 0;
+    if ((obj = OBJ_txt2obj(name, 1)) == NULL)
+        return 0;
+    n = OBJ_obj2txt(out, (int)outlen, obj, 1);
+    ASN1_OBJECT_free(obj);
+    return n > 0 && (size_t)n < outlen;
+}
+
+/* Template name of an EKU OID ("clientAuth"), or the OID itself. */
+const char *tmpl_eku_name(const char *oid)
+{
+    for (size_t i = 0; i < sizeof(eku_names) / sizeof(eku_names[0]); i++)
+        if (strcmp(eku_names[i].oid, oid) == 0)
+            return eku_names[i].name;
+    return oid;
+}
+
 /* ---- basicConstraints (critical, CA:FALSE — end-entity only) -------------------------------- */
 
 static int build_bc(struct plan_ctx *c, X509_EXTENSION **out)

@@ -116,11 +116,12 @@ int ext_read_request(struct plan_ctx *c) __attribute__((warn_unused_result));
 /* Build the plan's extensions through the table, in order; NULL with the error set. */
 STACK_OF(X509_EXTENSION) *ext_build_all(struct plan_ctx *c);
 
-/* keyUsage / EKU name tables shared by the loader and describe. */
+/* keyUsage / EKU name tables (ext.c), used by the loader and describe. */
 int tmpl_ku_bit(const char *name);
 const char *tmpl_ku_name(int bit);
 /* Dotted OID for an EKU name or dotted text into out; 0 when unknown. */
 int tmpl_eku_oid(const char *name, char *out, size_t outlen);
+const char *tmpl_eku_name(const char *oid);
 
 /* SAN value syntax (tmpl_policy.c), also used for op_sans; 1 ok / 0 with error (class 1). */
 int tmpl_san_value_check(const struct plan_ctx *c, enum san_type type, const char *value)

@@ -87,62 +87,8 @@ static const struct { const char *name; int nid; } attr_names[] = {
     { "street", NID_streetAddress }, { "postalCode", NID_postalCode },
 };
 
-static const char *const ku_names[TKU_BIT_COUNT] = {
-    "digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment", "keyAgreement",
-};
-
-static const struct { const char *name; const char *oid; } eku_names[] = {
-    { "serverAuth", "1.3.6.1.5.5.7.3.1" }, { "clientAuth", "1.3.6.1.5.5.7.3.2" },
-    { "codeSigning", "1.3.6.1.5.5.7.3.3" }, { "emailProtection", "1.3.6.1.5.5.7.3.4" },
-    { "timeStamping", "1.3.6.1.5.5.7.3.8" }, { "OCSPSigning", "1.3.6.1.5.5.7.3.9" },
-    { "smartcardLogon", OID_MS_SMARTCARD_LOGON },
-};
-
 static const char *const curve_names[] = { "P-256", "P-384", "P-521" };
 static const int curve_nids[] = { NID_X9_62_prime256v1, NID_secp384r1, NID_secp521r1 };
-
-/* keyUsage bit for a template name, or -1. */
-int tmpl_ku_bit(const char *name)
-{
-    for (int i = 0; i < TKU_BIT_COUNT; i++)
-        if (strcmp(ku_names[i], name) == 0)
-            return i;
-    return -1;
-}
-
-/* Template name of keyUsage bit i. */
-const char *tmpl_ku_name(int bit)
-{
-    return bit >= 0 && bit < TKU_BIT_COUNT ? ku_names[bit] : "?";
-}
-
-/* EKU name or dotted OID -> canonical dotted OID text; 0 when neither. */
-int tmpl_eku_oid(const char *name, char *out, size_t outlen)
-{
-    ASN1_OBJECT *obj;
-    int n;
-
-    for (size_t i = 0; i < sizeof(eku_names) / sizeof(eku_names[0]); i++)
-        if (strcmp(eku_names[i].name, name) == 0) {
-            snprintf(out, outlen, "%s", eku_names[i].oid);
-            return 1;
-        }
-    if (name[0] < '0' || name[0] > '2' || strspn(name, "0123456789.") != strlen(name))
-        return 0;
-    if ((obj = OBJ_txt2obj(name, 1)) == NULL)
-        return 0;
-    n = OBJ_obj2txt(out, (int)outlen, obj, 1);
-    ASN1_OBJECT_free(obj);
-    return n > 0 && (size_t)n < outlen;
-}
-
-static const char *eku_display(const char *oid)
-{
-    for (size_t i = 0; i < sizeof(eku_names) / sizeof(eku_names[0]); i++)
-        if (strcmp(eku_names[i].oid, oid) == 0)
-            return eku_names[i].name;
-    return oid;
-}
 
 /* ---- small typed readers -------------------------------------------------------------------- */
 
@@ -197,57 +143,15 @@ static int ld_strs(const struct toml_node *tbl, const char *key, const char ***o
 
 /* ---- sections ------------------------------------------------------------------------------- */
 
-static int ld_key(struct ld *l)
+/* key.curves into t->curves (NIDs). */
+static int ld_key_curves(struct ld *l, const struct toml_node *k)
 {
-    const struct toml_node *k = toml_get(l->root, "key");
     const char **v = NULL;
     size_t n = 0;
     int ok = 0;
 
-    l->t->allow_rsa = l->t->allow_ec = 1;
-    l->t->rsa_min_bits = 2048;
-    l->t->rsa_max_bits = 4096;
-    l->t->curves[0] = NID_X9_62_prime256v1;
-    l->t->curves[1] = NID_secp384r1;
-    l->t->n_curves = 2;
-    if (k == NULL)
-        return 1;
-    if (toml_type(k) != TOML_TABLE) {
-        ld_err(l, k, "key: must be a table; write [key]");
-        return 0;
-    }
-    if (!ld_strs(k, "types", &v, &n))
-        goto out;
-    if (v != NULL) {
-        l->t->allow_rsa = l->t->allow_ec = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (strcmp(v[i], "rsa") == 0)
-                l->t->allow_rsa = 1;
-            else if (strcmp(v[i], "ec") == 0)
-                l->t->allow_ec = 1;
-            else {
-                ld_err(l, toml_get(k, "types"), "key.types: '%s' is not a key type; use \"rsa\" "
-                       "and/or \"ec\"", v[i]);
-                goto out;
-            }
-        }
-        if (n == 0) {
-            ld_err(l, toml_get(k, "types"), "key.types: empty; list \"rsa\" and/or \"ec\"");
-            goto out;
-        }
-        free(v);
-        v = NULL;
-    }
-    if (!ld_long(l, k, "rsa_min_bits", MIN_RSA_BITS, MAX_RSA_BITS, &l->t->rsa_min_bits) ||
-        !ld_long(l, k, "rsa_max_bits", MIN_RSA_BITS, MAX_RSA_BITS, &l->t->rsa_max_bits))
-        goto out;
-    if (l->t->rsa_min_bits > l->t->rsa_max_bits) {
-        ld_err(l, toml_get(k, "rsa_min_bits"), "key: rsa_min_bits %ld is above rsa_max_bits %ld; "
-               "swap or fix them", l->t->rsa_min_bits, l->t->rsa_max_bits);
-        goto out;
-    }
     if (!ld_strs(k, "curves", &v, &n))
-        goto out;
+        return 0;
     if (v != NULL) {
         if (n == 0 || n > MAX_TMPL_CURVES) {
             ld_err(l, toml_get(k, "curves"), "key.curves: list 1 to %d curves", MAX_TMPL_CURVES);
@@ -267,20 +171,84 @@ static int ld_key(struct ld *l)
             l->t->curves[l->t->n_curves++] = curve_nids[j];
         }
     }
-    if (toml_get(k, "curves") != NULL && !l->t->allow_ec) {
-        ld_err(l, toml_get(k, "curves"), "key.curves: set but \"ec\" is not in key.types; add it "
-               "or remove curves");
-        goto out;
-    }
-    if ((toml_get(k, "rsa_min_bits") != NULL || toml_get(k, "rsa_max_bits") != NULL) &&
-        !l->t->allow_rsa) {
-        ld_err(l, k, "key: RSA sizes set but \"rsa\" is not in key.types; add it or remove them");
-        goto out;
+    ok = 1;
+out:
+    free(v);
+    return ok;
+}
+
+/* key.types: "rsa" and/or "ec". */
+static int ld_key_types(struct ld *l, const struct toml_node *k)
+{
+    const char **v = NULL;
+    size_t n = 0;
+    int ok = 0;
+
+    if (!ld_strs(k, "types", &v, &n))
+        return 0;
+    if (v != NULL) {
+        l->t->allow_rsa = l->t->allow_ec = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(v[i], "rsa") == 0)
+                l->t->allow_rsa = 1;
+            else if (strcmp(v[i], "ec") == 0)
+                l->t->allow_ec = 1;
+            else {
+                ld_err(l, toml_get(k, "types"), "key.types: '%s' is not a key type; use \"rsa\" "
+                       "and/or \"ec\"", v[i]);
+                goto out;
+            }
+        }
+        if (n == 0) {
+            ld_err(l, toml_get(k, "types"), "key.types: empty; list \"rsa\" and/or \"ec\"");
+            goto out;
+        }
     }
     ok = 1;
 out:
     free(v);
     return ok;
+}
+
+static int ld_key(struct ld *l)
+{
+    const struct toml_node *k = toml_get(l->root, "key");
+
+    l->t->allow_rsa = l->t->allow_ec = 1;
+    l->t->rsa_min_bits = 2048;
+    l->t->rsa_max_bits = 4096;
+    l->t->curves[0] = NID_X9_62_prime256v1;
+    l->t->curves[1] = NID_secp384r1;
+    l->t->n_curves = 2;
+    if (k == NULL)
+        return 1;
+    if (toml_type(k) != TOML_TABLE) {
+        ld_err(l, k, "key: must be a table; write [key]");
+        return 0;
+    }
+    if (!ld_key_types(l, k))
+        return 0;
+    if (!ld_long(l, k, "rsa_min_bits", MIN_RSA_BITS, MAX_RSA_BITS, &l->t->rsa_min_bits) ||
+        !ld_long(l, k, "rsa_max_bits", MIN_RSA_BITS, MAX_RSA_BITS, &l->t->rsa_max_bits))
+        return 0;
+    if (l->t->rsa_min_bits > l->t->rsa_max_bits) {
+        ld_err(l, toml_get(k, "rsa_min_bits"), "key: rsa_min_bits %ld is above rsa_max_bits %ld; "
+               "swap or fix them", l->t->rsa_min_bits, l->t->rsa_max_bits);
+        return 0;
+    }
+    if (!ld_key_curves(l, k))
+        return 0;
+    if (toml_get(k, "curves") != NULL && !l->t->allow_ec) {
+        ld_err(l, toml_get(k, "curves"), "key.curves: set but \"ec\" is not in key.types; add it "
+               "or remove curves");
+        return 0;
+    }
+    if ((toml_get(k, "rsa_min_bits") != NULL || toml_get(k, "rsa_max_bits") != NULL) &&
+        !l->t->allow_rsa) {
+        ld_err(l, k, "key: RSA sizes set but \"rsa\" is not in key.types; add it or remove them");
+        return 0;
+    }
+    return 1;
 }
 
 static int ld_validity(struct ld *l)
@@ -367,7 +335,7 @@ static int ld_eku(struct ld *l)
         for (size_t j = 0; j < l->t->n_eku_req; j++)
             if (strcmp(l->t->eku_opt[i], l->t->eku_req[j]) == 0) {
                 ld_err(l, toml_get(e, "optional"), "eku: '%s' is both required and optional; "
-                       "keep it in one list", eku_display(l->t->eku_opt[i]));
+                       "keep it in one list", tmpl_eku_name(l->t->eku_opt[i]));
                 return 0;
             }
     return 1;
@@ -929,7 +897,7 @@ static void describe_eku(BIO *b, const char *label, const char (*v)[MAX_OID_CHAR
 {
     BIO_printf(b, "%s", label);
     for (size_t i = 0; i < n; i++)
-        BIO_printf(b, "%s%s", i ? ", " : " ", eku_display(v[i]));
+        BIO_printf(b, "%s%s", i ? ", " : " ", tmpl_eku_name(v[i]));
     BIO_printf(b, "%s\n", n == 0 ? " (none)" : "");
 }
 
@@ -955,7 +923,7 @@ static void describe_body(BIO *b, const struct tmpl *t)
     BIO_printf(b, "key_usage:");
     for (int i = 0; i < TKU_BIT_COUNT; i++)
         if (t->ku & (1u << i))
-            BIO_printf(b, " %s", ku_names[i]);
+            BIO_printf(b, " %s", tmpl_ku_name(i));
     BIO_printf(b, " (critical)\nsubject:  ");
     for (size_t i = 0; i < t->n_attrs; i++) {
         BIO_printf(b, " %s%s", t->attrs[i].name, t->attrs[i].required ? "(required)" : "");

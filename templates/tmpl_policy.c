@@ -223,7 +223,10 @@ static int check_subject(struct plan_ctx *c, X509_NAME **out)
         const struct tmpl_attr *a = attr_by_nid(t, nid);
 
         if (a == NULL) {
-            OBJ_obj2txt(buf, sizeof(buf), X509_NAME_ENTRY_get_object(e), 0);
+            if (nid != NID_undef)
+                snprintf(buf, 128, "%s", OBJ_nid2sn(nid));
+            else
+                OBJ_obj2txt(buf, 128, X509_NAME_ENTRY_get_object(e), 1);
             plan_seterr(c, TE_POLICY, "subject", "attribute %s is not allowed (allowed: %s); "
                         "remove it", buf, allowed_attrs(t, buf + 128, 128));
             return 0;
