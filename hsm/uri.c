@@ -1,13 +1,14 @@
 /*
  * uri.c — the RFC 7512 PKCS#11 URI subset offca uses: path attributes token, serial, object, id
  * and type, percent-decoded. A PIN never goes in a URI (pin-value/pin-source refused); unknown
- * attributes, duplicates and bad %XX are refused too.
+ * attributes, duplicates and bad %XX are refused too. The scheme is case-insensitive (RFC 3986 3.1).
  */
 #include "hsm/hsm.h"
 #include "hsm/hsm_err.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define URI_SCHEME "pkcs11:"
 
@@ -138,7 +139,7 @@ int hsm_uri_parse(const char *text, struct hsm_uri *out)
     const char *p, *end;
 
     memset(&u, 0, sizeof(u));
-    if (text == NULL || strncmp(text, URI_SCHEME, strlen(URI_SCHEME)) != 0) {
+    if (text == NULL || strncasecmp(text, URI_SCHEME, strlen(URI_SCHEME)) != 0) {
         hsm_seterr(HE_INPUT, "pkcs11 URI: RFC 7512 2.3: does not start with 'pkcs11:'; write "
                    "pkcs11:token=...;object=...");
         return 0;
