@@ -11,6 +11,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -103,6 +104,49 @@ static void test_publish_fail(void **state)
     tmpdir_remove(dir);
 }
 
+/* A reader racing a writer sees the old or the new full content, never a mix or a prefix. */
+static void test_publish_race(void **state)
+{
+    static unsigned char a[200000], b[150000];
+    static unsigned char got[200001];
+    char dir[256], path[300];
+    pid_t pid;
+    int i, st, seen_a = 0, seen_b = 0;
+
+    memset(a, 'A', sizeof(a));
+    memset(b, 'B', sizeof(b));
+    assert_true(tmpdir_make(dir, sizeof(dir)));
+    snprintf(path, sizeof(path), "%s/CA.crl", dir);
+    assert_true(crl_publish_file(dir, "CA.crl", a, sizeof(a), 0644));
+    if ((pid = fork()) == 0) {
+        for (i = 0; i < 200; i++)
+            if (!crl_publish_file(dir, "CA.crl", i % 2 ? a : b, i % 2 ? sizeof(a) : sizeof(b),
+                                  0644))
+                _exit(1);
+        _exit(0);
+    }
+    assert_true(pid > 0);
+    for (i = 0; i < 2000; i++) {
+        FILE *f = fopen(path, "rb");
+        size_t n;
+
+        assert_non_null(f);
+        n = fread(got, 1, sizeof(got), f);
+        fclose(f);
+        if (n == sizeof(a) && memcmp(got, a, n) == 0)
+            seen_a++;
+        else if (n == sizeof(b) && memcmp(got, b, n) == 0)
+            seen_b++;
+        else
+            fail_msg("reader saw a partial or mixed file of %zu bytes", n);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_true(seen_a + seen_b == 2000);
+    assert_int_equal(dir_entries(dir), 1);
+    tmpdir_remove(dir);
+}
+
 static int no_entries(void *arg, struct crl_entry *e) { return 0; }
 
 static void test_verify_published(void **state)
@@ -152,6 +196,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_publish_replace),
         cmocka_unit_test(test_publish_fail),
+        cmocka_unit_test(test_publish_race),
         cmocka_unit_test(test_verify_published),
     };
 
