@@ -953,7 +953,7 @@ static void describe_body(BIO *b, const struct tmpl *t)
     BIO_printf(b, "; application policies %s\n", yn(t->ms_app_policies));
 }
 
-/* Multi-line text of every setting, for `offca template show`. Caller frees with OPENSSL_free. */
+/* Multi-line text of every setting, for `offca template show`. Caller frees with free(). */
 char *tmpl_describe(const struct tmpl *t)
 {
     BIO *b = BIO_new(BIO_s_mem());
@@ -965,7 +965,7 @@ char *tmpl_describe(const struct tmpl *t)
     describe_body(b, t);
     if ((len = BIO_get_mem_data(b, &data)) <= 0)
         goto out;
-    ret = OPENSSL_strndup(data, (size_t)len);
+    ret = strndup(data, (size_t)len);
 out:
     if (ret == NULL)
         tmpl_seterr(TE_SYSTEM, "template %s: describe: out of memory", t->name);

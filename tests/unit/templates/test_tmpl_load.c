@@ -63,7 +63,7 @@ static void test_shipped_each_loads(void **state)
         assert_non_null(d);
         if (strstr(d, shipped[i].describe_frag) == NULL)
             fail_msg("%s: describe lacks '%s':\n%s", shipped[i].name, shipped[i].describe_frag, d);
-        OPENSSL_free(d);
+        free(d);
         tmpl_free(t);
     }
 }
@@ -120,7 +120,7 @@ static void test_good_minimal_defaults(void **state)
     assert_non_null(strstr(d, "RSA 2048..4096 bits; EC prime256v1 secp384r1"));
     assert_non_null(strstr(d, "default 30 days, 1..30"));
     assert_non_null(strstr(d, "subject:   CN;"));
-    OPENSSL_free(d);
+    free(d);
     tmpl_free(t);
     t = tmpl_load(GOOD "/web.toml");
     if (t == NULL)
