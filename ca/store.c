@@ -216,9 +216,17 @@ static uint64_t get_be(const unsigned char *b, int n)
     return v;
 }
 
-static void enc_u8(struct enc *e, unsigned v) { unsigned char b = (unsigned char)v; enc_raw(e, &b, 1); }
-static void enc_u32(struct enc *e, uint32_t v) { unsigned char b[4]; put_be(b, v, 4); enc_raw(e, b, 4); }
-static void enc_u64(struct enc *e, uint64_t v) { unsigned char b[8]; put_be(b, v, 8); enc_raw(e, b, 8); }
+static void enc_int(struct enc *e, uint64_t v, int n)
+{
+    unsigned char b[8];
+
+    put_be(b, v, n);
+    enc_raw(e, b, (size_t)n);
+}
+
+static void enc_u8(struct enc *e, unsigned v) { enc_int(e, v, 1); }
+static void enc_u32(struct enc *e, uint32_t v) { enc_int(e, v, 4); }
+static void enc_u64(struct enc *e, uint64_t v) { enc_int(e, v, 8); }
 static void enc_time(struct enc *e, time_t t) { enc_u64(e, (uint64_t)(int64_t)t); }
 
 static void enc_bytes(struct enc *e, const void *p, size_t n)

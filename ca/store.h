@@ -76,8 +76,8 @@ int store_ca_foreach(struct store_txn *t, int (*fn)(void *arg, const struct ca_r
 enum cert_status { CERT_VALID = 0, CERT_REVOKED = 1 };   /* expired is computed from not_after */
 struct cert_rec {
     char ca[MAX_CA_NAME + 1];
-    unsigned char serial[MAX_STORE_SERIAL];
-    size_t serial_len;
+    unsigned char serial[MAX_STORE_SERIAL];   /* big-endian; stored and returned canonical: DER */
+    size_t serial_len;                        /* INTEGER contents (0x00 added when top bit set) */
     unsigned char *der;                /* owned */
     size_t der_len;
     char *template_name;               /* owned */
@@ -124,6 +124,7 @@ struct store_rev_entry {
     int reason;
     uint64_t changed_in;               /* CRL number after which it changed (for deltas) */
 };
+/* Free the iterator before ending its txn (after, it is dead: next gives -1, free still needed). */
 struct store_rev_iter *store_rev_iter_new(struct store_txn *t, const char *ca);
 /* 1 entry, 0 end, -1 error. */
 int store_rev_iter_next(struct store_rev_iter *it, struct store_rev_entry *e);

@@ -552,7 +552,7 @@ static void test_cert_foreach_expiring(void **state)
     store_close(s);
 }
 
-/* ---- revocation -------------------------------------------------------------------------------- */
+/* ---- revocation ------------------------------------------------------------------------------ */
 
 static const unsigned char S1[] = { 0x11 }, S2[] = { 0x22 }, S3[] = { 0x33 }, SX[] = { 0x44 };
 
