@@ -277,6 +277,38 @@ static void test_sign_x509(void **state)
     }
 }
 
+/* An outside relying party: `openssl verify` accepts the self-signed certificates. */
+static void test_openssl_verify(void **state)
+{
+    static const struct sign_case cli[] = {
+        { "rsa", HSM_SIG_RSA_PSS, "sha256", NID_rsassaPss },
+        { "ec384", HSM_SIG_ECDSA, "sha384", NID_ecdsa_with_SHA384 },
+    };
+    char path[160], cmd[512];
+    size_t i;
+
+    NEED_SOFTHSM();
+    if (system("command -v openssl >/dev/null") != 0)
+        skip();
+    for (i = 0; i < sizeof(cli) / sizeof(cli[0]); i++) {
+        EVP_PKEY *key = load(cli[i].label);
+        EVP_MD_CTX *ctx = hsm_sign_ctx_new(fx.h, key, cli[i].sig, cli[i].hash);
+        X509 *x = self_signed(key, ctx);
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/cert%zu.pem", fx.dir, i);
+        assert_non_null(f = fopen(path, "w"));
+        assert_int_equal(PEM_write_X509(f, x), 1);
+        fclose(f);
+        snprintf(cmd, sizeof(cmd), "openssl verify -CAfile %s %s >/dev/null 2>&1", path, path);
+        if (system(cmd) != 0)
+            fail_msg("openssl verify refused %s", path);
+        X509_free(x);
+        EVP_MD_CTX_free(ctx);
+        EVP_PKEY_free(key);
+    }
+}
+
 /* Many signatures over random data, checked in software: catches DigestInfo and short r/s. */
 static void sign_loop(const char *label, enum hsm_sig sig, const char *hash)
 {
@@ -539,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_keygen_refused),
         cmocka_unit_test(test_key_list),
         cmocka_unit_test(test_sign_x509),
+        cmocka_unit_test(test_openssl_verify),
         cmocka_unit_test(test_sign_loop_rsa),
         cmocka_unit_test(test_sign_loop_pss),
         cmocka_unit_test(test_sign_loop_ecdsa),
