@@ -854,6 +854,7 @@ static const char *kind(const struct toml_node *n)
  * (in this section) can be extended this way. */
 static struct toml_node *dotted_parent(struct parser *p, struct toml_node *t, const struct key *k)
 {
+    const struct toml_node *base = t;
     size_t i;
 
     for (i = 0; i + 1 < k->n; i++) {
@@ -863,7 +864,7 @@ static struct toml_node *dotted_parent(struct parser *p, struct toml_node *t, co
             if (!(m = node_add(p, t, k->part[i], k->off[i], TOML_TABLE, F_DOTTED)))
                 return NULL;
         } else if (m->type != TOML_TABLE || !(m->flags & F_DOTTED) || (m->flags & F_INLINE)) {
-            if (!set_ctx(p, t, k, i))
+            if (!set_ctx(p, base, k, i))
                 return NULL;
             perr(p, k->off[i], "already %s (defined at %d:%d), a dotted key cannot add to it; "
                  "move this key into that definition", kind(m), m->line, m->col);
@@ -929,7 +930,7 @@ static struct toml_node *header_parent(struct parser *p, const struct key *k, si
         } else if (m->type == TOML_ARRAY && (m->flags & F_AOT)) {
             m = m->kid[m->n - 1];
         } else if (m->type != TOML_TABLE || (m->flags & F_INLINE)) {
-            if (!set_ctx(p, t, k, i))
+            if (!set_ctx(p, p->root, k, i))
                 return NULL;
             perr(p, k->off[i], "already %s (defined at %d:%d), it cannot be extended by a "
                  "[table] header; rename one of them", kind(m), m->line, m->col);
