@@ -113,10 +113,10 @@ test-asan-inner: $(B)/offca $(UNIT_BIN)
 
 # ---- demo, bench, install -----------------------------------------------------------------------
 demo: deps $(B)/offca
-	@sh tools/demo.sh $(B)/offca
+	@bash tools/demo.sh $(B)/offca
 
 bench: deps $(B)/offca
-	@sh tools/bench.sh $(B)
+	@bash tools/bench.sh $(B)
 
 install: $(B)/offca
 	install -d -m 0755 $(DESTDIR)$(PREFIX)/bin
