@@ -287,6 +287,8 @@ int publish_run(struct app *a, const char *name, int force)
     int rc, worst = 0;
 
     memset(&l, 0, sizeof(l));
+    if (name && (rc = ca_name_check(name)) != 0)
+        return rc;
     if ((rc = app_store(a, 0)) != 0)
         return rc;
     if (lock_publish_dir(a) < 0)
