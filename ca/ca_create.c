@@ -139,6 +139,36 @@ static int issuing_urls(struct app *a, const struct ca_create_req *r, const char
     return 0;
 }
 
+/* An issuing CA's certificate is also a certificate its parent issued: record it under the
+ * parent like any other, so `offca revoke --ca PARENT --serial ...` and the parent's CRL cover it
+ * (NPS checks the issuing CA's revocation through the parent's CRL). */
+static int record_under_parent(struct store_txn *t, const struct ca_create_req *r, X509 *x)
+{
+    const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
+    struct cert_rec c;
+    int ok;
+
+    memset(&c, 0, sizeof(c));
+    if (sn->length > MAX_STORE_SERIAL)
+        return 0;
+    snprintf(c.ca, sizeof(c.ca), "%s", r->parent);
+    memcpy(c.serial, sn->data, (size_t)sn->length);
+    c.serial_len = (size_t)sn->length;
+    c.template_name = "(CA certificate)";
+    c.subject = dn_format(X509_get_subject_name(x));
+    c.sans = "";
+    c.not_before = asn1_time_to_time(X509_get0_notBefore(x));
+    c.not_after = asn1_time_to_time(X509_get0_notAfter(x));
+    c.issued_at = app_now();
+    c.status = CERT_VALID;
+    c.reason = -1;
+    c.der = x509_to_der(x, &c.der_len);
+    ok = c.subject && c.der && store_cert_add(t, &c);
+    OPENSSL_free(c.subject);
+    free(c.der);
+    return ok;
+}
+
 static int store_new_ca(struct app *a, const struct ca_create_req *r, X509 *x, const char *sig,
                         const char *hash)
 {
@@ -163,7 +193,7 @@ static int store_new_ca(struct app *a, const struct ca_create_req *r, X509 *x, c
         goto out;
     snprintf(detail, sizeof(detail), "subject=%s parent=%s key=%s", subj ? subj : "?",
              r->parent ? r->parent : "(self-signed)", r->key_uri);
-    rc = txn_finish(t, store_ca_add(t, &rec) &&
+    rc = txn_finish(t, store_ca_add(t, &rec) && (!r->parent || record_under_parent(t, r, x)) &&
                            store_audit_append(t, "ca.create", r->name, "ok", detail));
     t = NULL;
 out:

@@ -35,6 +35,9 @@ expect_rc 0 "create-issuing P-384 under it" -- oc ca create-issuing issuing --pa
 oc ca export root -o "$T/root.pem"; oc ca export issuing -o "$T/issuing.pem"
 expect_rc 0 "openssl verify -x509_strict accepts the chain" -- \
     openssl verify -x509_strict -CAfile "$T/root.pem" "$T/issuing.pem"
+ISERIAL=$(openssl x509 -in "$T/issuing.pem" -noout -serial | cut -d= -f2 | tr A-F a-f)
+expect_rc 0 "the issuing CA certificate is recorded under its parent" -- oc list --ca root
+check "list --ca root shows the issuing CA's serial" grep -q "^$ISERIAL " <<<"$OUT"
 TXT=$(openssl x509 -in "$T/issuing.pem" -noout -text)
 check "issuing: CDP is <base_url>/root.crl" grep -q "URI:http://127.0.0.1:18080/pki/root.crl" <<<"$TXT"
 check "issuing: AIA caIssuers is <base_url>/root.crt" grep -q "CA Issuers - URI:http://127.0.0.1:18080/pki/root.crt" <<<"$TXT"
