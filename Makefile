@@ -88,24 +88,30 @@ $(B)/tests/ca/%: tests/unit/ca/%.c $(ALL_LIBS) $(TEST_SUPPORT)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
 
+# A test-only PKCS#11 module wrapping SoftHSM that misbehaves on command (tests/shim/p11shim.c).
+SHIM := $(B)/tests/p11shim.so
+$(SHIM): tests/shim/p11shim.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O1 -g -fPIC -shared $(WARN) -D_GNU_SOURCE $(PKG_CFLAGS) -o $@ $< -ldl
+
 # ---- tests --------------------------------------------------------------------------------------
 # tools/run-tests.sh runs every unit binary and every tests/integration/t_*.sh, sums the counts and
 # prints the one closing line; it exits non-zero when anything failed.
 test: deps
-	@$(MAKE) --no-print-directory $(B)/offca $(UNIT_BIN)
+	@$(MAKE) --no-print-directory $(B)/offca $(SHIM) $(UNIT_BIN)
 	@sh tools/run-tests.sh $(B) $(UNIT_BIN)
 
 unit: $(UNIT_BIN)
 	@OFFCA_SKIP_INTEGRATION=1 sh tools/run-tests.sh $(B) $(UNIT_BIN)
 
-integration: $(B)/offca
+integration: $(B)/offca $(SHIM)
 	@sh tools/run-tests.sh $(B)
 
 asan: deps
 	@$(MAKE) --no-print-directory B=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test-asan-inner
 
-test-asan-inner: $(B)/offca $(UNIT_BIN)
+test-asan-inner: $(B)/offca $(SHIM) $(UNIT_BIN)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

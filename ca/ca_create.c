@@ -264,6 +264,10 @@ int ca_create(struct app *a, const struct ca_create_req *r)
         rc = fail_hsm();
         goto out;
     }
+    if (info.extractable || !info.sensitive)
+        report_warn("CA '%s': key %s is extractable or not sensitive (allowed by "
+                    "allow_extractable_key); move the CA to a non-extractable key", r->name,
+                    r->key_uri);
     default_scheme(&info, &sig, &hash);
     if ((rc = check_scheme(sig, hash)) != 0 ||
         (rc = validity(r, parent.cert, config_ca(a->cfg, r->name)->clock_skew, &nb, &na)) != 0 ||

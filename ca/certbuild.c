@@ -190,8 +190,13 @@ X509 *cert_build(const struct cert_spec *spec, struct hsm *h, EVP_PKEY *signkey,
         goto fail;
     }
     if (X509_sign_ctx(x, md) <= 0) {
-        report("certificate: signing in the token failed: %s; check the token and "
-               "'offca key list'", ossl_errstr());
+        /* The provider leaves the token's own reason in hsm_error(); OpenSSL only knows that
+         * the signature failed. */
+        if (*hsm_error())
+            report("certificate: signing in the token failed: %s", hsm_error());
+        else
+            report("certificate: signing in the token failed: %s; check the token and "
+                   "'offca key list'", ossl_errstr());
         goto fail;
     }
     EVP_MD_CTX_free(md);
