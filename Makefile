@@ -41,7 +41,7 @@ UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 TEST_SUPPORT := $(patsubst %.c,$(B)/%.o,$(wildcard tests/unit/support/*.c))
 
-.PHONY: all deps test unit integration demo asan bench fuzz install clean help check-deps
+.PHONY: all deps test unit integration demo asan bench fuzz install clean help test-asan-inner
 
 all: $(B)/offca
 
@@ -52,6 +52,7 @@ help:
 	@echo "make demo         end-to-end run on a throwaway SoftHSM token under ./demo/"
 	@echo "make asan         the whole test suite under ASan+UBSan"
 	@echo "make bench        benchmarks against openssl ca; writes bench/RESULTS.md"
+	@echo "make fuzz         libFuzzer targets, FUZZ_SECONDS per target (default 60)"
 	@echo "make install      install offca to \$$(DESTDIR)\$$(PREFIX)/bin"
 
 # ---- dependencies -------------------------------------------------------------------------------
@@ -120,6 +121,12 @@ test-asan-inner: $(B)/offca $(SHIM) $(UNIT_BIN)
 # ---- demo, bench, install -----------------------------------------------------------------------
 demo: deps $(B)/offca
 	@bash tools/demo.sh $(B)/offca
+
+# libFuzzer targets (clang), bounded time per target; not part of `make test` (which replays the
+# committed regression corpora through tests/unit/*/test_fuzz_replay.c instead).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@bash tools/fuzz.sh $(FUZZ_SECONDS)
 
 bench: deps $(B)/offca
 	@bash tools/bench.sh $(B)
