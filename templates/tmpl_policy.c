@@ -475,45 +475,71 @@ static int csr_sid(struct plan_ctx *c, const char **out)
     return 1;
 }
 
-/* sid_source = "directory": look the principal up by the first UPN SAN, else the first DNS SAN.
- * The SID then belongs to the principal the SAN names by construction, which is what the KDC
- * checks for strong mapping (KB5014754, MS-PKCA 3.1.5.2.1.6). */
-static int sid_from_directory(struct plan_ctx *c)
+/* One directory lookup for sid_from_directory: a SID into found (first match) or a check that
+ * it agrees with the one found before. *first names the SAN that gave it. 1 ok / 0 error set. */
+static int dir_lookup_one(struct plan_ctx *c, const struct san *who, char *found, size_t n,
+                          const struct san **first)
 {
-    const struct san *who = NULL;
-    int n;
+    char sid[MAX_SID_CHARS + 1];
+    int r;
 
-    for (size_t i = 0; i < c->n_sans && who == NULL; i++)
-        if (c->sans[i].type == SAN_UPN)
-            who = &c->sans[i];
-    for (size_t i = 0; i < c->n_sans && who == NULL; i++)
-        if (c->sans[i].type == SAN_DNS)
-            who = &c->sans[i];
-    if (who == NULL)
-        return 1;           /* nobody to look up: "required" reports it */
     if (c->req->lookup == NULL) {
         plan_seterr(c, TE_USAGE, "sid", "the template takes the SID from the directory but no "
                     "directory was given; report this as a bug");
         return 0;
     }
-    n = c->req->lookup(c->req->lookup_arg, who->type, who->value, c->sid_buf,
-                       sizeof(c->sid_buf));
-    if (n < 0) {
+    r = c->req->lookup(c->req->lookup_arg, who->type, who->value, sid, sizeof(sid));
+    if (r < 0) {
         plan_seterr(c, TE_SYSTEM, "sid", "the directory lookup of %s:%s failed; see the store "
                     "message and retry", san_type_name(who->type), who->value);
         return 0;
     }
-    if (n > 1) {
+    if (r > 1) {
         plan_seterr(c, TE_POLICY, "sid", "%d directory entries match %s:%s, the SID is ambiguous; "
-                    "fix the directory import", n, san_type_name(who->type), who->value);
+                    "fix the directory import", r, san_type_name(who->type), who->value);
         return 0;
     }
-    if (n == 0 && c->t->sid == SID_REQUIRED) {
+    if (r == 1 && *first == NULL) {
+        snprintf(found, n, "%s", sid);
+        *first = who;
+    } else if (r == 1 && strcmp(found, sid) != 0) {
+        plan_seterr(c, TE_POLICY, "sid", "%s:%s and %s:%s name different directory entries (%s, "
+                    "%s), the SID is ambiguous; request one principal per certificate",
+                    san_type_name((*first)->type), (*first)->value, san_type_name(who->type),
+                    who->value, found, sid);
+        return 0;
+    }
+    return 1;
+}
+
+/* sid_source = "directory": look up every UPN SAN (users), or when there is none every DNS SAN
+ * (devices). Names not in the directory are ignored, but all that are found must name ONE
+ * principal: the KDC maps the certificate by its SAN and the SID must belong to that account
+ * (KB5014754, MS-PKCA 3.1.5.2.1.6), so SANs of two principals make the SID ambiguous. */
+static int sid_from_directory(struct plan_ctx *c)
+{
+    const struct san *first = NULL, *asked = NULL;
+    enum san_type kind = SAN_DNS;
+
+    for (size_t i = 0; i < c->n_sans; i++)
+        if (c->sans[i].type == SAN_UPN)
+            kind = SAN_UPN;
+    for (size_t i = 0; i < c->n_sans; i++) {
+        if (c->sans[i].type != kind)
+            continue;
+        if (asked == NULL)
+            asked = &c->sans[i];
+        if (!dir_lookup_one(c, &c->sans[i], c->sid_buf, sizeof(c->sid_buf), &first))
+            return 0;
+    }
+    if (asked == NULL)
+        return 1;           /* nobody to look up: "required" reports it */
+    if (first == NULL && c->t->sid == SID_REQUIRED) {
         plan_seterr(c, TE_POLICY, "sid", "no directory entry for %s:%s; run 'offca directory "
-                    "import FILE.csv'", san_type_name(who->type), who->value);
+                    "import FILE.csv'", san_type_name(asked->type), asked->value);
         return 0;
     }
-    if (n == 1)
+    if (first != NULL)
         c->sid = c->sid_buf;
     return 1;
 }

@@ -54,7 +54,8 @@ struct pcase {
     const char *op_sans;            /* --san values, "dns:a|ip:b" */
     const char *op_sid;             /* --sid */
     int days;
-    int dir;                        /* fake directory: matches (0, 1 -> SID_A, 2); -1 no lookup */
+    int dir;                        /* fake directory: matches (0, 1 -> SID_A, 2); -1 no lookup;
+                                     * 3: pc1 -> SID_A, other names -> SID_B; 4: only pc1 -> SID_A */
     /* expectations: code 0 = accepted */
     int code;
     const char *frag;
@@ -111,6 +112,14 @@ static const struct pcase cases[] = {
               "FILE.csv'" },
     { "directory ambiguous", DEV, RSA2048, PC, PCD, .dir = 2, .code = 1,
       .frag = "2 directory entries match dns:pc1.contoso.com, the SID is ambiguous" },
+    { "directory: SANs of two principals", DEV, RSA2048, PC, PCD "|dns:pc2.contoso.com", .dir = 3,
+      .code = 1, .frag = "sid: dns:pc1.contoso.com and dns:pc2.contoso.com name different "
+      "directory entries (" SID_A ", " SID_B "), the SID is ambiguous" },
+    { "directory: second principal first", DEV, RSA2048, PC, "dns:pc2.contoso.com|" PCD, .dir = 3,
+      .code = 1, .frag = "dns:pc2.contoso.com and dns:pc1.contoso.com name different" },
+    { "directory: alias not in the directory", DEV, RSA2048, PC, "dns:www.contoso.com|" PCD,
+      .dir = 4, .want_eku = CLIENT, .want_san = "dns:www.contoso.com|" PCD, .want_sid = SID_A,
+      .want_ku = DS | KE, .want_days = 365 },
     { "--sid with directory template", DEV, RSA2048, PC, PCD, .op_sid = SID_A, .dir = 1, .code = 2,
       .frag = "--sid is not accepted: this template takes the SID from the directory" },
     { "csr SID ext agrees with directory", DEV, RSA2048, PC, PCD, SID_A, .dir = 1,
@@ -378,6 +387,11 @@ static int fake_lookup(void *arg, enum san_type type, const char *name, char *si
     struct fake_dir *d = arg;
 
     snprintf(d->asked, sizeof(d->asked), "%s:%s", san_type_name(type), name);
+    if (d->matches >= 3) {
+        int pc1 = strcmp(name, "pc1.contoso.com") == 0;
+        snprintf(sid, sidlen, "%s", pc1 ? SID_A : SID_B);
+        return pc1 || d->matches == 3;
+    }
     if (d->matches == 1)
         snprintf(sid, sidlen, "%s", SID_A);
     return d->matches;
