@@ -177,6 +177,22 @@ static int own_one(void *arg, const struct ca_rec *r)
     return c->rc == 0;
 }
 
+/* Each CA's chain repeats its parents (the root is in every chain): keep each finding once, in
+ * first-seen order. Quadratic, and fine: offca's own CAs give a few dozen findings. */
+static void report_dedupe(struct doctor_report *r)
+{
+    size_t i, j, n = 0;
+
+    for (i = 0; i < r->n; i++) {
+        for (j = 0; j < n; j++)
+            if (memcmp(&r->f[j], &r->f[i], sizeof(r->f[i])) == 0)
+                break;
+        if (j == n)
+            r->f[n++] = r->f[i];
+    }
+    r->n = n;
+}
+
 /* A CA's own CRL (what it publishes for what it issued) must exist and be fresh. */
 static int own_crls(void *arg, const struct ca_rec *r)
 {
@@ -236,6 +252,7 @@ int cmd_doctor(struct app *a, int argc, char **argv)
             oc.rc = fail_store();
         store_ca_foreach(t, own_crls, &oc);
         store_txn_abort(t);
+        report_dedupe(&rep);
         rc = oc.rc;
     }
     if (rc == 0) {

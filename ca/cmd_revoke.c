@@ -19,11 +19,16 @@ const char HELP_REVOKE[] =
     "cessationOfOperation, certificateHold, privilegeWithdrawn (default: no reason code).\n"
     "--invalidity-date is when the key is known or suspected compromised, e.g.\n"
     "2026-11-01T00:00:00Z. Then publish: offca crl publish --ca NAME.\n\n"
+    "Exit codes: 0 revoked; 1 refused, nothing changed (unknown serial for NAME, another CA's\n"
+    "serial, already revoked); 2 usage (bad option, bad serial syntax, CA NAME not in the\n"
+    "store); 4 store failure.\n\n"
     "Example:\n  offca revoke --ca issuing1 --serial 4f1c...e2 --reason keyCompromise\n";
 const char HELP_UNREVOKE[] =
     "usage: offca unrevoke --ca NAME --serial HEX\n\n"
     "Release a certificate from certificateHold (only that reason can be undone); it leaves\n"
-    "the next CRL.\n\nExample:\n  offca unrevoke --ca issuing1 --serial 4f1c...e2\n";
+    "the next CRL (a delta CRL lists it as removeFromCRL).\n\n"
+    "Exit codes: 0 released; 1 refused, nothing changed (unknown serial, not on hold); 2 usage\n"
+    "(bad option or serial syntax, CA NAME not in the store); 4 store failure.\n\nExample:\n  offca unrevoke --ca issuing1 --serial 4f1c...e2\n";
 
 /* RFC 3339 "YYYY-MM-DDTHH:MM:SSZ" (UTC only). */
 static int parse_rfc3339(const char *s, time_t *out)
@@ -49,6 +54,23 @@ static int serial_arg(const char *text, unsigned char *serial, size_t *n)
     return 0;
 }
 
+/* --ca NAME must be a CA in the store: a usage error otherwise, as in every command. */
+static int ca_in_store(struct store_txn *t, const char *cmd, const char *ca)
+{
+    struct ca_rec r;
+    int found = store_ca_get(t, ca, &r);
+
+    if (found < 0)
+        return fail_store();
+    if (found == 0) {
+        report("%s --ca %s: CA '%s' is not in the store; see 'offca ca list' for the CAs there",
+               cmd, ca, ca);
+        return EXIT_USAGE;
+    }
+    ca_rec_clear(&r);
+    return 0;
+}
+
 static int revoke_common(struct app *a, int argc, char **argv, int undo)
 {
     static const struct option lo[] = {{"ca", 1, 0, 'c'}, {"serial", 1, 0, 's'},
@@ -71,6 +93,11 @@ static int revoke_common(struct app *a, int argc, char **argv, int undo)
         } else if (c == 'r' && !undo) {
             if (!crl_reason_parse(optarg, &reason))
                 return fail_crl();
+            if (reason == CRL_REASON_REMOVE_FROM_CRL) {
+                report("revoke --reason removeFromCRL: not a revocation reason (RFC 5280 "
+                       "5.3.1); to take a held certificate off the CRL use 'offca unrevoke'");
+                return EXIT_USAGE;
+            }
         } else if (c == 'i' && !undo) {
             if (!parse_rfc3339(optarg, &inval)) {
                 report("revoke --invalidity-date '%s': not RFC 3339 UTC; write e.g. "
@@ -87,18 +114,25 @@ static int revoke_common(struct app *a, int argc, char **argv, int undo)
         report("%s: needs --ca NAME and --serial HEX; see 'offca %s --help'", cmd, cmd);
         return EXIT_USAGE;
     }
-    if ((rc = serial_arg(sn, serial, &n)) != 0 || (rc = app_store(a, 0)) != 0)
+    if ((rc = serial_arg(sn, serial, &n)) != 0 || (rc = ca_name_check(ca)) != 0 ||
+        (rc = app_store(a, 0)) != 0)
         return rc;
     if ((t = store_txn_begin(a->store, 1)) == NULL)
         return fail_store();
+    if ((rc = ca_in_store(t, cmd, ca)) != 0) {
+        store_txn_abort(t);
+        return rc;
+    }
     snprintf(detail, sizeof(detail), "ca=%s reason=%s", ca,
              reason == CRL_REASON_NONE ? "none" : crl_reason_name(reason));
     ok = undo ? store_unrevoke(t, ca, serial, n)
               : store_revoke(t, ca, serial, n, reason, app_now(), inval);
     if (!ok) {
+        /* refusals (unknown, foreign, already revoked, not on hold) are policy; LMDB is not */
+        rc = store_error_code() == STORE_ERR_REFUSED ? EXIT_POLICY : EXIT_SYSTEM;
         store_txn_abort(t);
         report("%s", store_error());
-        return EXIT_POLICY;
+        return rc;
     }
     if ((rc = txn_finish(t, store_audit_append(t, undo ? "cert.unrevoke" : "cert.revoke", sn,
                                                "ok", detail))) != 0)

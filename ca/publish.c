@@ -6,10 +6,12 @@
 #include "ca/publish.h"
 
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <syslog.h>
 #include <unistd.h>
 #include <openssl/evp.h>
 
@@ -22,8 +24,18 @@ enum { PUB_BASE = 1, PUB_DELTA = 2 };
 
 struct rev_walk {
     struct store_rev_iter *it;
+    int delta;
     uint64_t min_changed;         /* delta: only entries changed at or after the base */
 };
+
+/* The entries a CRL lists: a base CRL every revoked certificate but no removeFromCRL tombstone;
+ * a delta CRL everything changed since its base, tombstones included (RFC 5280 5.2.4). */
+static int listed(const struct rev_walk *w, const struct store_rev_entry *re)
+{
+    if (w->delta)
+        return re->changed_in >= w->min_changed;
+    return re->reason != CRL_REASON_REMOVE_FROM_CRL;
+}
 
 static int next_entry(void *arg, struct crl_entry *e)
 {
@@ -31,7 +43,7 @@ static int next_entry(void *arg, struct crl_entry *e)
     struct store_rev_entry re;
     int r;
 
-    while ((r = store_rev_iter_next(w->it, &re)) == 1 && re.changed_in < w->min_changed)
+    while ((r = store_rev_iter_next(w->it, &re)) == 1 && !listed(w, &re))
         ;
     if (r != 1) {
         if (r < 0)
@@ -68,15 +80,20 @@ static int file_matches(struct app *a, const char *name, const struct crl_state 
     return same;
 }
 
-static int decide(struct app *a, const char *name, const struct crl_state *st, int force)
+/* What is due for CA name (PUB_BASE | PUB_DELTA), and when the next publication falls due. */
+static int decide(struct app *a, const char *name, const struct crl_state *st, int force,
+                  time_t *due)
 {
     const struct ca_cfg *cc = config_ca(a->cfg, name);
     time_t now = app_now();
     int what = 0;
 
+    *due = st->next_publish;
     if (force || st->last_number == 0 || now >= st->next_publish || !file_matches(a, name, st))
         what |= PUB_BASE;
     if (cc->delta_period > 0) {
+        if (st->delta_next_publish < *due)
+            *due = st->delta_next_publish;
         if (st->dirty || now >= st->delta_next_publish || (what & PUB_BASE))
             what |= PUB_DELTA;
     } else if (st->dirty) {
@@ -108,7 +125,7 @@ static int build_one(struct app *a, struct ca_signer *s, struct store_txn *t,
 {
     const struct ca_cfg *cc = s->cfg;
     struct crl_params p;
-    struct rev_walk w = {NULL, delta ? st->last_base_number : 0};
+    struct rev_walk w = {NULL, delta, delta ? st->last_base_number : 0};
     char fresh[1024];
     time_t now = app_now();
     int64_t period = delta ? cc->delta_period : cc->crl_period;
@@ -214,24 +231,73 @@ static int publish_cert(struct app *a, struct ca_signer *s)
     return 0;
 }
 
-static int publish_ca(struct app *a, const char *name, int force)
+/* The CA must be in the store and active before anything is decided for it. */
+static int ca_known(struct store_txn *t, const char *name)
+{
+    struct ca_rec r;
+    int found = store_ca_get(t, name, &r), state = found == 1 ? (int)r.state : -1;
+
+    if (found == 1)
+        ca_rec_clear(&r);
+    if (found < 0)
+        return fail_store();
+    if (found == 0) {
+        report("crl publish --ca %s: CA '%s' is not in the store; see 'offca ca list' for the "
+               "CAs there", name, name);
+        return EXIT_USAGE;
+    }
+    if (state != CA_ACTIVE) {
+        report("crl publish --ca %s: CA '%s' is %s, not active; only active CAs publish CRLs",
+               name, name, state == CA_PENDING ? "pending (no certificate yet)" : "retired");
+        return EXIT_POLICY;
+    }
+    return 0;
+}
+
+/* Read the CA's CRL state (after checking the CA exists). 0 or the exit class. */
+static int state_read(struct app *a, const char *name, struct crl_state *st)
 {
     struct store_txn *t = store_txn_begin(a->store, 0);
-    struct built b[2] = {{NULL, 0, 0}, {NULL, 0, 0}};
-    struct ca_signer s;
-    struct crl_state st;
-    int what, rc;
+    int rc;
 
     if (t == NULL)
         return fail_store();
-    memset(&st, 0, sizeof(st));
-    rc = store_crl_state_get(t, name, &st);
+    memset(st, 0, sizeof(*st));
+    if ((rc = ca_known(t, name)) == 0 && store_crl_state_get(t, name, st) < 0)
+        rc = fail_store();
     store_txn_abort(t);
-    if (rc < 0)
-        return fail_store();
-    if ((what = decide(a, name, &st, force)) == 0) {
-        printf("%s: CRL %llu is current (next publish due %s); nothing to do\n", name,
-               (unsigned long long)st.last_number, "later");
+    return rc;
+}
+
+/* One line on stdout, and in syslog for the cron log. */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    printf("%s\n", msg);
+    syslog(LOG_INFO, "%s", msg);
+}
+
+static int publish_ca(struct app *a, const char *name, int force)
+{
+    struct built b[2] = {{NULL, 0, 0}, {NULL, 0, 0}};
+    struct ca_signer s;
+    struct crl_state st;
+    char when[32];
+    time_t due;
+    int what, rc;
+
+    if ((rc = state_read(a, name, &st)) != 0)
+        return rc;
+    if ((what = decide(a, name, &st, force, &due)) == 0) {
+        time_iso(due, when);
+        say("%s: CRL %llu is current (next publish due %s); nothing to do", name,
+            (unsigned long long)st.last_number, when);
         return 0;
     }
     if ((rc = ca_signer_open(a, name, &s)) != 0)
@@ -240,9 +306,9 @@ static int publish_ca(struct app *a, const char *name, int force)
         (!b[0].der || (rc = publish_file(a, &s, &b[0], 0)) == 0) &&
         (!b[1].der || (rc = publish_file(a, &s, &b[1], 1)) == 0)) {
         if (b[0].der)
-            printf("%s: published CRL %llu\n", name, (unsigned long long)b[0].number);
+            say("%s: published CRL %llu", name, (unsigned long long)b[0].number);
         if (b[1].der)
-            printf("%s: published delta CRL %llu\n", name, (unsigned long long)b[1].number);
+            say("%s: published delta CRL %llu", name, (unsigned long long)b[1].number);
     }
     OPENSSL_free(b[0].der);
     OPENSSL_free(b[1].der);

@@ -84,9 +84,12 @@ struct sn {                            /* a canonical serial */
 /* ---- errors ---------------------------------------------------------------------------------- */
 
 static _Thread_local char err_msg[MAX_STORE_ERR];
+static _Thread_local int err_code = STORE_ERR_SYSTEM;
 
 const char *store_error(void) { return err_msg; }
+int store_error_code(void) { return err_code; }
 
+/* Every message is a system failure (class 4) unless refuse() says the request was refused. */
 static void __attribute__((format(printf, 1, 2))) seterr(const char *fmt, ...)
 {
     va_list ap;
@@ -94,6 +97,14 @@ static void __attribute__((format(printf, 1, 2))) seterr(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err_msg, sizeof(err_msg), fmt, ap);
     va_end(ap);
+    err_code = STORE_ERR_SYSTEM;
+}
+
+/* The last message was a refusal (the request conflicts with what is stored). Returns 0. */
+static int refuse(void)
+{
+    err_code = STORE_ERR_REFUSED;
+    return 0;
 }
 
 struct code_text {
@@ -1463,12 +1474,12 @@ static int reason_ok(int reason)
     if (reason == REASON_REMOVE) {
         seterr("store: revoke: reason removeFromCRL (8) is not a revocation reason; use "
                "'unrevoke' to take a certificate off hold");
-        return 0;
+        return refuse();
     }
     if (reason < -1 || reason > 10 || reason == 7) {
         seterr("store: revoke: reason code %d is not an RFC 5280 5.3.1 CRLReason; use one of "
                "0-6, 9, 10 (or -1 for none)", reason);
-        return 0;
+        return refuse();
     }
     return 1;
 }
@@ -1489,16 +1500,18 @@ static int rev_target(struct store_txn *t, const char *ca, const struct sn *sn, 
                t->s->path, hex, owner, ca);
     else
         seterr("store %s: certificate %s: unknown serial for CA '%s'; check the serial "
-               "(offca cert list)", t->s->path, hex, ca);
-    return 0;
+               "(offca list --ca %s)", t->s->path, hex, ca, ca);
+    return refuse();
 }
 
-/* Write the changed cert record, the revoked entry (or its removal) and the dirty CRL state. */
+/* Write the changed cert record, the revoked entry (a revocation or a removeFromCRL tombstone)
+ * and the dirty CRL state. */
 static int rev_write(struct store_txn *t, const struct cert_rec *r, const struct sn *sn,
                      const struct store_rev_entry *re)
 {
     unsigned char k[MAX_CS_KEY];
     struct enc ce = { 0 }, rv = { 0 }, se = { 0 };
+    struct store_rev_entry e2;
     struct crl_state st;
     size_t kn = key_cs(k, r->ca, sn);
     int ok = 0;
@@ -1508,17 +1521,15 @@ static int rev_write(struct store_txn *t, const struct cert_rec *r, const struct
     st.dirty = 1;
     cert_encode(&ce, r, sn);
     crl_state_encode(&se, &st);
-    if (re) {
-        struct store_rev_entry e2 = *re;
-        e2.changed_in = st.last_number;
-        rev_encode(&rv, &e2);
-    }
+    e2 = *re;
+    e2.changed_in = st.last_number;
+    rev_encode(&rv, &e2);
     if (ce.bad || rv.bad || se.bad) {
         code_err(t->s->path, "revoked", ENOMEM);
         goto out;
     }
     if (!db_put_more(t, DB_CERTS, k, kn, ce.p, ce.len, 0) ||
-        !(re ? db_put_more(t, DB_REVOKED, k, kn, rv.p, rv.len, 0) : db_del(t, DB_REVOKED, k, kn)) ||
+        !db_put_more(t, DB_REVOKED, k, kn, rv.p, rv.len, 0) ||
         !db_put_more(t, DB_CRLSTATE, r->ca, strlen(r->ca), se.p, se.len, 0))
         goto out;
     ok = 1;
@@ -1554,7 +1565,7 @@ int store_revoke(struct store_txn *t, const char *ca, const unsigned char *seria
                "do", t->s->path, hex, ca, r.reason, r.reason == REASON_HOLD ?
                ", on certificateHold: give another reason to revoke it for good" : "");
         cert_rec_clear(&r);
-        return 0;
+        return refuse();
     }
     memset(&re, 0, sizeof(re));
     r.status = CERT_REVOKED;
@@ -1567,12 +1578,15 @@ int store_revoke(struct store_txn *t, const char *ca, const unsigned char *seria
 }
 
 /*
- * Take a certificateHold entry off the CRL (removeFromCRL): the certificate is valid again and
- * leaves the revoked index; the CA's CRL is marked dirty. 0 with a message unless it is on hold.
+ * Take a certificateHold entry off the CRL (removeFromCRL, RFC 5280 5.3.1): the certificate is
+ * valid again; its revoked entry becomes a tombstone (reason removeFromCRL, the original
+ * revocation date, changed_in = the CA's last CRL number) that base CRLs skip and the next delta
+ * CRL lists. The CA's CRL is marked dirty. 0 with a message (class 1) unless it is on hold.
  */
 int store_unrevoke(struct store_txn *t, const char *ca, const unsigned char *serial, size_t n)
 {
     char hex[2 * MAX_STORE_SERIAL + 1];
+    struct store_rev_entry re;
     struct cert_rec r;
     struct sn sn;
     int ok;
@@ -1586,13 +1600,16 @@ int store_unrevoke(struct store_txn *t, const char *ca, const unsigned char *ser
                "a held certificate can be taken off the CRL", t->s->path, hex, ca,
                r.status == CERT_REVOKED ? "revoked" : "valid", r.reason);
         cert_rec_clear(&r);
-        return 0;
+        return refuse();
     }
+    memset(&re, 0, sizeof(re));
+    re.revoked_at = r.revoked_at;
+    re.reason = REASON_REMOVE;
     r.status = CERT_VALID;
     r.revoked_at = 0;
     r.invalidity = 0;
     r.reason = -1;
-    ok = rev_write(t, &r, &sn, NULL);
+    ok = rev_write(t, &r, &sn, &re);
     cert_rec_clear(&r);
     return ok;
 }
@@ -1680,11 +1697,17 @@ void store_rev_iter_free(struct store_rev_iter *it)
 
 static int count_one(struct store_txn *t, const MDB_val *k, const MDB_val *v, void *ctx)
 {
-    (*(uint64_t *)ctx)++;
+    struct store_rev_entry e;
+
+    (void)k;
+    if (rev_decode(v, &e) != NULL)
+        return corrupt(t, "revoked", "entry", "malformed record") - 1;
+    *(uint64_t *)ctx += e.reason != REASON_REMOVE;
     return 1;
 }
 
-/* Number of revoked entries of ca (a cursor walk); 0 also on error (store_error() says). */
+/* Number of certificates of ca that are revoked (removeFromCRL tombstones not counted; a cursor
+ * walk); 0 also on error (store_error() says). */
 uint64_t store_rev_count(struct store_txn *t, const char *ca)
 {
     uint64_t n = 0;

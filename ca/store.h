@@ -33,6 +33,11 @@ struct store;                          /* opaque: the environment and its databa
 struct store_txn;                      /* opaque: one read or write transaction */
 
 const char *store_error(void);
+/* The exit class of the last failure: STORE_ERR_REFUSED (1) when the request conflicts with what
+ * is stored (unknown or foreign serial, already revoked, not on hold, not a revocation reason),
+ * STORE_ERR_SYSTEM (4) for everything else (LMDB, I/O, memory, corruption). */
+enum { STORE_ERR_REFUSED = 1, STORE_ERR_SYSTEM = 4 };
+int store_error_code(void);
 
 /* Open the environment at dir. create=1 makes the directory (0700) and the databases if missing;
  * create=0 refuses a missing store with "run 'offca init'". Checks the schema version. */
@@ -112,10 +117,13 @@ uint64_t store_cert_count(struct store_txn *t);
  * already revoked (certificateHold may be changed to another reason). Marks the CA's CRL dirty. */
 int store_revoke(struct store_txn *t, const char *ca, const unsigned char *serial, size_t n,
                  int reason, time_t when, time_t invalidity) __attribute__((warn_unused_result));
-/* Take a certificateHold entry off (removeFromCRL); 0 unless it is on hold. Marks dirty. */
+/* Take a certificateHold entry off; 0 unless it is on hold. Its revoked entry stays as a
+ * tombstone with reason removeFromCRL (8) and changed_in = the CA's last CRL number: base CRLs
+ * skip tombstones, the next delta CRL lists it as removeFromCRL. Marks dirty. */
 int store_unrevoke(struct store_txn *t, const char *ca, const unsigned char *serial, size_t n)
     __attribute__((warn_unused_result));
-/* Revoked entries of one CA in ascending serial order (the CRL order): a cursor you pull. */
+/* Revoked entries of one CA in ascending serial order (the CRL order): a cursor you pull. It
+ * also yields removeFromCRL tombstones (reason 8) left by store_unrevoke: a base CRL skips them. */
 struct store_rev_iter;
 struct store_rev_entry {
     unsigned char serial[MAX_STORE_SERIAL];
@@ -129,7 +137,7 @@ struct store_rev_iter *store_rev_iter_new(struct store_txn *t, const char *ca);
 /* 1 entry, 0 end, -1 error. */
 int store_rev_iter_next(struct store_rev_iter *it, struct store_rev_entry *e);
 void store_rev_iter_free(struct store_rev_iter *it);
-uint64_t store_rev_count(struct store_txn *t, const char *ca);
+uint64_t store_rev_count(struct store_txn *t, const char *ca);   /* tombstones not counted */
 
 /* ---- CRL state ---- */
 struct crl_state {

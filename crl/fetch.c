@@ -91,7 +91,10 @@ X509_CRL *crl_parse(const unsigned char *buf, size_t len, const char *what)
 
 static X509_CRL *fetch_http(const char *url, int timeout)
 {
-    BIO *mem = OSSL_HTTP_get(url, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0,
+    /* expect_asn1 = 1: OpenSSL reads the whole DER body (RFC 5280 4.2.1.13: an HTTP CDP serves
+     * DER) into a memory BIO. With 0 it hands back the non-blocking socket itself, and reading
+     * that before the body arrives gives an empty CRL now and then. */
+    BIO *mem = OSSL_HTTP_get(url, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, 1,
                              (size_t)MAX_FETCH_BYTES, timeout > 0 ? timeout : 10);
     X509_CRL *crl = NULL;
     unsigned char *data = NULL, *grown;
@@ -104,7 +107,7 @@ static X509_CRL *fetch_http(const char *url, int timeout)
                         timeout > 0 ? timeout : 10, MAX_FETCH_BYTES);
         return NULL;
     }
-    /* the response BIO may be memory or a stream: read it either way, bounded */
+    /* a memory BIO holding the body: copy it out, bounded */
     for (;;) {
         if (n == cap) {
             cap = cap ? cap * 2 : 65536;

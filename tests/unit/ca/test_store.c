@@ -610,8 +610,11 @@ static void test_revoke_rules(void **state)
                                                    steps[i].reason, 5000 + (time_t)i, 0);
         if (ok != steps[i].ok)
             fail_msg("step %zu: %d (%s)", i, ok, store_error());
-        if (!ok)
+        if (!ok) {
             HAS(store_error(), steps[i].frag);
+            /* every one of these is a refusal (exit class 1), never a store failure */
+            assert_int_equal(store_error_code(), STORE_ERR_REFUSED);
+        }
         assert_true(store_txn_commit(t));
     }
     t = store_txn_begin(s, 0);
@@ -679,6 +682,60 @@ static void test_revoke_crl_state(void **state)
     assert_int_equal(store_rev_iter_next(it, &e), -1);
     HAS(store_error(), "transaction has ended");
     store_rev_iter_free(it);
+    store_close(s);
+}
+
+/* Unrevoke leaves a removeFromCRL tombstone changed in the CA's current CRL number (the next
+ * delta lists it); the certificate is valid, the count ignores it, a new revocation replaces it;
+ * a store failure is class 4, not a refusal. */
+static void test_unrevoke_tombstone(void **state)
+{
+    struct store *s = fresh();
+    struct store_txn *t;
+    struct crl_state st;
+    struct store_rev_iter *it;
+    struct store_rev_entry e;
+    struct cert_rec r;
+
+    rev_setup(s);
+    t = store_txn_begin(s, 1);
+    assert_true(store_revoke(t, "ca", S2, 1, 6, 300, 0));
+    memset(&st, 0, sizeof(st));
+    st.last_number = 4;
+    st.last_base_number = 3;
+    assert_true(store_crl_state_put(t, "ca", &st));
+    assert_true(store_unrevoke(t, "ca", S2, 1));
+    assert_int_equal(store_crl_state_get(t, "ca", &st), 1);
+    assert_int_equal(st.dirty, 1);
+    it = store_rev_iter_new(t, "ca");
+    assert_int_equal(store_rev_iter_next(it, &e), 1);
+    assert_int_equal(e.serial[0], 0x22);
+    assert_int_equal(e.reason, 8);
+    assert_int_equal(e.changed_in, 4);
+    assert_int_equal(e.revoked_at, 300);
+    assert_int_equal(e.invalidity, 0);
+    assert_int_equal(store_rev_iter_next(it, &e), 0);
+    store_rev_iter_free(it);
+    assert_int_equal(store_rev_count(t, "ca"), 0);
+    assert_int_equal(store_cert_get(t, "ca", S2, 1, &r), 1);
+    assert_int_equal(r.status, CERT_VALID);
+    assert_int_equal(r.reason, -1);
+    cert_rec_clear(&r);
+    assert_false(store_unrevoke(t, "ca", S2, 1));
+    HAS(store_error(), "not on certificateHold (valid");
+    assert_int_equal(store_error_code(), STORE_ERR_REFUSED);
+    assert_true(store_revoke(t, "ca", S2, 1, 1, 400, 0));   /* the tombstone is replaced */
+    assert_int_equal(store_rev_count(t, "ca"), 1);
+    it = store_rev_iter_new(t, "ca");
+    assert_int_equal(store_rev_iter_next(it, &e), 1);
+    assert_int_equal(e.reason, 1);
+    assert_int_equal(e.revoked_at, 400);
+    store_rev_iter_free(it);
+    assert_true(store_txn_commit(t));
+    t = store_txn_begin(s, 0);                               /* read-only: a write fails */
+    assert_false(store_revoke(t, "ca", S3, 1, 1, 500, 0));
+    assert_int_equal(store_error_code(), STORE_ERR_SYSTEM);
+    store_txn_abort(t);
     store_close(s);
 }
 
@@ -1082,6 +1139,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cert_foreach_expiring, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoke_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoke_crl_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unrevoke_tombstone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rev_iter_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bulk_revoked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_directory, setup, teardown),
