@@ -1,0 +1,65 @@
+#!/bin/bash
+# tools/bench.sh BUILD_DIR — `make bench`: run every benchmark and write bench/RESULTS.md.
+# Each benchmark is a tools/bench-<name>.sh BUILD_DIR FRAGMENT.md script that writes its own
+# section (table, method, exact commands) to FRAGMENT.md; this driver records the machine and
+# versions around them. Work files live in bench/work/ (gitignored). No timed assertions: a
+# benchmark fails only when a tool fails or an output is invalid, never because it is slow.
+#   BENCH_ONLY="crl"   run a subset (default: all of BENCHES below)
+#   BENCH_RUNS=3       runs per measurement (medians); each script documents its own knobs
+set -euo pipefail
+B=$(realpath "${1:-build}")
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+BENCHES="crl"                        # later: sign (C_Sign ceiling, batch rate, latency), ...
+ONLY=${BENCH_ONLY:-$BENCHES}
+OUT=$REPO/bench/RESULTS.md
+W=$REPO/bench/work
+mkdir -p "$W"
+
+machine() {
+    echo "## Machine"
+    echo
+    echo "- CPUs: $(nproc) ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo))"
+    echo "- Memory: $(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+    echo "- Kernel: $(uname -srm)"
+    echo "- Load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (shared machine: compare ratios, not absolute times)"
+    echo
+    echo "## Versions"
+    echo
+    echo "- offca: $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$REPO" diff --quiet HEAD -- ca crl hsm templates 2>/dev/null || echo ' + uncommitted changes in ca/ crl/ hsm/ templates/')"
+    echo "- OpenSSL: $(openssl version)"
+    echo "- SoftHSM: $(softhsm2-util --version 2>/dev/null || echo unknown)"
+    echo "- libp11 pkcs11 engine: $(dpkg-query -W -f='${Version}' libengine-pkcs11-openssl 2>/dev/null || echo unknown)"
+    echo "- LMDB: $(dpkg-query -W -f='${Version}' liblmdb0 2>/dev/null || echo unknown)"
+    echo "- gcc: $(cc --version | head -n1)"
+    echo "- offca build: $B/offca ($(grep -m1 -o 'OPT *?= *[^#]*' "$REPO/Makefile" | sed 's/  */ /g'))"
+}
+
+START=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+MACHINE=$(machine)
+FRAGS=()
+for b in $ONLY; do
+    s=$REPO/tools/bench-$b.sh
+    [ -f "$s" ] || { echo "bench: no $s" >&2; exit 2; }
+    echo "bench: running $b" >&2
+    bash "$s" "$B" "$W/$b.md" >/dev/null
+    FRAGS+=("$W/$b.md")
+done
+{
+    echo "# offca benchmarks"
+    echo
+    echo "Written by \`make bench\` (tools/bench.sh). Started $START, finished $(date -u '+%Y-%m-%d %H:%M:%S UTC')."
+    echo "Run: \`make bench\` (or \`bash tools/bench.sh build\`; BENCH_ONLY, BENCH_RUNS and each script's"
+    echo "knobs as documented at the top of tools/bench*.sh)."
+    echo
+    echo "$MACHINE"
+    for f in "${FRAGS[@]}"; do
+        echo
+        cat "$f"
+    done
+    if [ -f "$REPO/bench/NOTES.md" ]; then
+        echo
+        cat "$REPO/bench/NOTES.md"
+    fi
+} >"$OUT"
+echo "bench: wrote $OUT" >&2
+grep '^|' "$OUT"
