@@ -1,0 +1,106 @@
+#!/bin/bash
+# Issue 5, concurrency: 4 `offca sign --batch` processes issue 250 certificates each into ONE store
+# at the same time, all through the same SoftHSM token and CA key. Proven: every process exits 0,
+# 1,000 certificates with 1,000 distinct serials, exactly one record and one cert.issue audit
+# record per serial (the same serials), audit sequence numbers without gaps or repeats, the audit
+# chain verifies, every output file verifies with openssl and is the certificate the store holds.
+. "$(dirname "$0")/common.sh"
+P=4; PER=${CONC_PER:-250}; TOTAL=$((P * PER))
+offca_setup offca-conc
+oc init >/dev/null
+oc key generate --label ca --alg p256 >/dev/null
+oc ca create-root ca --key "pkcs11:token=offca-conc;object=ca;type=private" \
+    --subject 'CN=Concurrency Test CA' --days 3650 >/dev/null
+oc ca export ca -o "$T/ca.pem"
+mkdir -p "$T/csr"
+for i in 1 2 3 4; do
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/k$i.key" 2>/dev/null
+    openssl req -new -key "$T/k$i.key" -subj "/CN=conc$i" -out "$T/csr/$i.csr" 2>/dev/null
+done
+for p in $(seq 1 $P); do
+    mkdir -p "$T/out$p"
+    for i in $(seq 1 "$PER"); do
+        printf '{"csr":"%s/csr/%d.csr","san":["dns:p%d-%d.example.com"],"out":"%s/out%d/%d.pem"}\n' \
+            "$T" $(( (i % 4) + 1 )) "$p" "$i" "$T" "$p" "$i"
+    done >"$T/m$p.jsonl"
+done
+audit_before=$(oc --json audit list | grep -o '"seq":' | wc -l)
+
+# SoftHSM 2.6.1 race (not offca's): a process whose C_Initialize scans the token directory while
+# another process's C_Login rewrites token.object does not see the token at all and fails with
+# "token '...': not found" (see the report; offca could re-initialise and retry). Such a process
+# must have failed cleanly (exit 4, no certificate written); it is started again, in parallel
+# with the others that raced, for at most 5 rounds. Any other failure fails the test.
+RACE="token 'offca-conc': not found"
+raced=0; todo=$(seq 1 $P); declare -A rc_of
+start=$(date +%s%N)
+for round in 1 2 3 4 5; do
+    [ -n "$todo" ] || break
+    declare -A pid_of=()
+    for p in $todo; do
+        (exec "$OFFCA" -c "$T/ca.toml" sign --ca ca --template vpn-server --batch "$T/m$p.jsonl" \
+            >"$T/run$p.out" 2>"$T/run$p.err") &
+        pid_of[$p]=$!
+    done
+    # bounded wait: a deadlock must fail the test, not hang `make test`
+    deadline=$(( $(date +%s) + 60 ))
+    while [ "$(date +%s)" -lt "$deadline" ] && kill -0 "${pid_of[@]}" 2>/dev/null; do sleep 0.2; done
+    for pid in "${pid_of[@]}"; do kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"; done
+    next=""
+    for p in $todo; do
+        wait "${pid_of[$p]}"; rc_of[$p]=$?
+        if [ "${rc_of[$p]}" -eq 4 ] && grep -q "$RACE" "$T/run$p.err"; then
+            raced=$((raced + 1)); next="$next $p"
+            check "round $round, process $p hit the SoftHSM start-up race: wrote no certificate" \
+                test -z "$(find "$T/out$p" -name '*.pem')"
+        fi
+    done
+    todo=$next
+done
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+for p in $(seq 1 $P); do
+    check "process $p exits 0" test "${rc_of[$p]}" -eq 0
+    check "process $p reports $PER issued, 0 failed" grep -q ": $PER issued, 0 skipped (output exists), 0 failed" "$T/run$p.out"
+    check "process $p wrote nothing to stderr" test ! -s "$T/run$p.err"
+    [ -s "$T/run$p.err" ] && sed 's/^/#   /' "$T/run$p.err" | head -5
+done
+
+oc --json list --ca ca | grep -o '"serial":"[0-9a-f]*"' | cut -d'"' -f4 | sort >"$T/store.txt"
+check "$TOTAL records in the store" test "$(wc -l <"$T/store.txt")" -eq "$TOTAL"
+check "$TOTAL distinct serials" test "$(sort -u "$T/store.txt" | wc -l)" -eq "$TOTAL"
+oc --json audit list >"$T/audit.json"
+grep -o '"action":"cert.issue","object":"[0-9a-f]*"' "$T/audit.json" | cut -d'"' -f8 | sort >"$T/audit.txt"
+check "$TOTAL cert.issue audit records" test "$(wc -l <"$T/audit.txt")" -eq "$TOTAL"
+check "audit records name exactly the stored serials" cmp -s "$T/audit.txt" "$T/store.txt"
+grep -o '"seq":[0-9]*' "$T/audit.json" | cut -d: -f2 >"$T/seq.txt"
+check "audit sequence numbers run 1..N without gap or repeat" \
+    test "$(cat "$T/seq.txt")" = "$(seq 1 $((audit_before + TOTAL)))"
+expect_rc 0 "audit verify passes" -- oc audit verify
+
+cat "$T"/out*/*.pem >"$T/all.pem"
+openssl crl2pkcs7 -nocrl -certfile "$T/all.pem" | openssl pkcs7 -print_certs -text -noout |
+    awk '/Serial Number:/ { if ($3 == "") { getline; gsub(/[ :]/, ""); print tolower($0) }
+                            else print $3 }' | sort >"$T/files.txt"
+check "$TOTAL output files" test "$(find "$T"/out* -name '*.pem' | wc -l)" -eq "$TOTAL"
+check "the output files carry exactly the stored serials" cmp -s "$T/files.txt" "$T/store.txt"
+openssl verify -x509_strict -CAfile "$T/ca.pem" "$T"/out*/*.pem >"$T/verify.out" 2>&1
+check "openssl verify -x509_strict accepts all $TOTAL" test "$(grep -c ': OK$' "$T/verify.out")" -eq "$TOTAL"
+# the processes really ran at the same time: their commits interleave in the audit log
+for p in $(seq 1 $P); do
+    cat "$T/out$p"/*.pem | openssl crl2pkcs7 -nocrl -certfile /dev/stdin |
+        openssl pkcs7 -print_certs -text -noout |
+        awk -v p="$p" '/Serial Number:/ { getline; gsub(/[ :]/, ""); print tolower($0), p }'
+done | sort >"$T/owner.txt"
+switches=$(grep -o '"action":"cert.issue","object":"[0-9a-f]*"' "$T/audit.json" | cut -d'"' -f8 |
+    awk 'NR == FNR { own[$1] = $2; next } { if (NR > 1 && own[$1] != last) n++; last = own[$1] }
+         END { print n + 0 }' "$T/owner.txt" -)
+# (at least one process's commits are split by another's; more with fewer start-up races)
+check "the processes' commits interleave in the audit log ($switches switches)" test "$switches" -ge 2
+# the certificate the store holds is byte for byte the file that was written (one sample per process)
+for p in $(seq 1 $P); do
+    s=$(openssl x509 -in "$T/out$p/$PER.pem" -noout -serial | cut -d= -f2 | tr A-F a-f)
+    oc export "$s" -o "$T/exp$p.pem" >/dev/null 2>&1
+    check "process $p: offca export of its last serial equals the file written" cmp -s "$T/exp$p.pem" "$T/out$p/$PER.pem"
+done
+echo "# figures: $TOTAL certificates by $P concurrent processes in $ms ms; $switches switches between processes in the audit order; $raced start-up races with SoftHSM (process re-run)"
+t_done
