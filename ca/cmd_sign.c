@@ -4,6 +4,7 @@
  * their transaction committed.
  */
 #include <getopt.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,16 +151,47 @@ static unsigned char *cert_bytes(X509 *x, int der, size_t *len)
     return copy;
 }
 
+/* Refuse an output path before anything is issued: an existing file is never replaced, and its
+ * directory must be writable (a certificate that cannot be written after the commit is issued
+ * all the same). 0 or EXIT_USAGE, reported. */
+static int out_check(const char *out, const char *where)
+{
+    char dir[4096];
+
+    if (out == NULL || strcmp(out, "-") == 0)
+        return 0;
+    if (access(out, F_OK) == 0) {
+        report("%s: %s: exists; remove it or choose another output file (nothing was issued)",
+               where, out);
+        return EXIT_USAGE;
+    }
+    snprintf(dir, sizeof(dir), "%s", out);
+    if (access(dirname(dir), W_OK | X_OK) != 0) {
+        report("%s: %s: the directory is missing or not writable; create it or choose another "
+               "output file (nothing was issued)", where, out);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Write an issued (committed) certificate; when that fails, say how to get it from the store. */
 static int write_cert(X509 *x, const char *out, int der)
 {
     size_t len = 0;
     unsigned char *data = cert_bytes(x, der, &len);
+    char hex[2 * MAX_STORE_SERIAL + 1];
     int rc;
 
     if (data == NULL)
         return EXIT_SYSTEM;
     rc = file_write(out ? out : "-", data, len, 0644, 0);
     free(data);
+    if (rc != 0) {
+        const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
+        serial_hex(ASN1_STRING_get0_data(sn), (size_t)ASN1_STRING_length(sn), hex);
+        report("certificate %s was issued and recorded, but not written; get it with 'offca "
+               "export %s -o FILE' (do not sign the request again)", hex, hex);
+    }
     return rc;
 }
 
@@ -173,10 +205,8 @@ static int sign_one(struct app *a, struct ca_signer *s, const struct tmpl *t,
     int rc;
 
     memset(&is, 0, sizeof(is));
-    if (o->out && strcmp(o->out, "-") != 0 && access(o->out, F_OK) == 0) {
-        report("%s: exists; remove it or choose another -o (nothing was issued)", o->out);
-        return EXIT_USAGE;
-    }
+    if ((rc = out_check(o->out, "sign -o")) != 0)
+        return rc;
     if ((rc = csr_load(o->csr, &csr)) != 0)
         return rc;
     if (o->subject && (subj = dn_parse(o->subject)) == NULL) {
@@ -251,6 +281,7 @@ static int batch_entry(struct batch *b, const struct manifest_line *m, const cha
         b->skipped++;          /* written by an earlier run: its certificate is in the store */
         return 0;
     }
+    rc = out_check(m->out, where);
     for (size_t i = 0; i < m->n_san && rc == 0; i++)
         rc = add_san(&o, m->san[i], where);
     if (rc == 0 && m->subject && (subj = dn_parse(m->subject)) == NULL)

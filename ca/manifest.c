@@ -12,6 +12,7 @@
 #include "ca/ca.h"
 #include "ca/input.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,17 +60,28 @@ static void jws(struct jp *j)
         j->p++;
 }
 
+/* 1 when the literal word (true, false, null) starts at p and is not part of a longer word. */
+static int jlit(const struct jp *j, const char *word)
+{
+    size_t n = strlen(word);
+
+    return (size_t)(j->end - j->p) >= n && memcmp(j->p, word, n) == 0 &&
+           ((size_t)(j->end - j->p) == n || !isalnum((unsigned char)j->p[n]));
+}
+
 /* What the value at p is, for type errors. */
 static const char *jtype(const struct jp *j)
 {
     if (j->p == j->end)
         return "nothing (the line ends)";
+    if (jlit(j, "true") || jlit(j, "false"))
+        return "a boolean";
+    if (jlit(j, "null"))
+        return "null";
     switch (*j->p) {
     case '"': return "a string";
     case '[': return "an array";
     case '{': return "an object";
-    case 't': case 'f': return "a boolean";
-    case 'n': return "null";
     case '-': case '0': case '1': case '2': case '3': case '4':
     case '5': case '6': case '7': case '8': case '9': return "a number";
     default: return "something that is not JSON";

@@ -373,12 +373,24 @@ int tmpl_san_value_check(const struct plan_ctx *c, enum san_type type, const cha
 
 /* ---- SAN list ------------------------------------------------------------------------------- */
 
+/* Two SAN values name the same thing: DNS names (RFC 4343), UPNs (AD) and, in practice, mail
+ * addresses compare ASCII case-insensitively; URIs and IP addresses exactly. */
+static int san_same(const struct san *a, const struct san *b)
+{
+    if (a->type != b->type)
+        return 0;
+    if (a->type == SAN_DNS || a->type == SAN_UPN || a->type == SAN_EMAIL)
+        return strcasecmp(a->value, b->value) == 0;
+    return strcmp(a->value, b->value) == 0;
+}
+
+/* Add one SAN to the plan unless an equal one is there (the first spelling wins). */
 static int san_add(struct plan_ctx *c, struct tmpl_plan *p, const struct san *s)
 {
     char *v;
 
     for (size_t i = 0; i < p->n_sans; i++)
-        if (p->sans[i].type == s->type && strcmp(p->sans[i].value, s->value) == 0)
+        if (san_same(&p->sans[i], s))
             return 1;
     if (!(c->t->san_allowed & (1u << s->type))) {
         plan_seterr(c, TE_POLICY, "san", "%s:%s: %s names are not allowed by this template; "

@@ -27,13 +27,17 @@ done
 
 hexof() { xxd -p | tr -d '\n'; }
 # The SID Extension built here from the string, independently of offca (short-form lengths).
+tlv() { # tlv TAG HEX: DER TLV with a definite length (short or 0x81/0x82 long form)
+    local n=$((${#2} / 2))
+    if [ $n -lt 128 ]; then printf '%s%02x%s' "$1" $n "$2"
+    elif [ $n -lt 256 ]; then printf '%s81%02x%s' "$1" $n "$2"
+    else printf '%s82%04x%s' "$1" $n "$2"; fi
+}
 sid_ext_hex() {
     local h
-    h=$(printf '04%02x%s' ${#1} "$(printf %s "$1" | hexof)")
-    h=$(printf 'a0%02x%s' $((${#h} / 2)) "$h"); h="060a2b060104018237190201$h"
-    h=$(printf 'a0%02x%s' $((${#h} / 2)) "$h"); h=$(printf '30%02x%s' $((${#h} / 2)) "$h")
-    h=$(printf '04%02x%s' $((${#h} / 2)) "$h"); h="06092b0601040182371902$h"
-    printf '30%02x%s' $((${#h} / 2)) "$h"
+    h=$(tlv 04 "$(printf %s "$1" | hexof)")
+    h=$(tlv a0 "060a2b060104018237190201$(tlv a0 "$h")")
+    tlv 30 "06092b0601040182371902$(tlv 04 "$(tlv 30 "$h")")"
 }
 # ext_hex CERT OID: the whole Extension (SEQUENCE) as DER hex, cut out at the offsets
 # openssl asn1parse reports; empty when the certificate has no such extension.
@@ -216,6 +220,23 @@ expect_rc 1 "sid_source request: CSR without a SID refused" -- oc2 sign --ca iss
 expect_in "sid" "no-SID message names the sid"
 check "nothing written for the refused request" test ! -e "$T/none.pem"
 
+# a template that accepts any SID (not only domain SIDs): the longest SIDs need long-form lengths
+sed -e 's/^name = .*/name = "any-sid"/' -e 's/^sid_source = .*/&\nsid_domain_only = false/' \
+    "$T/tmpl/intune-device-manual.toml" >"$T/tmpl/any-sid.toml"
+LONG="S-1-4294967295$(for i in $(seq 15); do printf -- -4294967295; done)"
+expect_rc 0 "a ${#LONG}-character SID (15 sub-authorities)" -- oc2 sign --ca issuing --template any-sid \
+    --csr "$T/pc42-ec.csr" --sid "$LONG" -o "$T/long-sid.pem"
+check "long SID: extension byte-exact with long-form lengths" test \
+    "$(ext_hex "$T/long-sid.pem" 1.3.6.1.4.1.311.25.2)" = "$(sid_ext_hex "$LONG")"
+check "long SID: the extension length really is long-form" bash -c "[[ '$(sid_ext_hex "$LONG")' == 3081* ]]"
+expect_rc 0 "long SID certificate verifies" -- openssl verify -x509_strict -CAfile "$T/root.pem" -untrusted "$T/issuing.pem" "$T/long-sid.pem"
+expect_rc 0 "hex identifier authority S-1-0x100000000000-1 accepted and kept canonical" -- oc2 sign \
+    --ca issuing --template any-sid --csr "$T/pc42-ec.csr" --sid S-1-0x100000000000-1 -o "$T/hex-sid.pem"
+check "hex SID: extension byte-exact" test "$(ext_hex "$T/hex-sid.pem" 1.3.6.1.4.1.311.25.2)" = "$(sid_ext_hex S-1-0x100000000000-1)"
+expect_rc 0 "a --san differing from the CSR's only in case" -- oc sign --ca issuing \
+    --template intune-device-manual --csr "$T/pc42-rsa.csr" --sid "$SID" --san dns:PC42.Contoso.com -o "$T/case.pem"
+check "one DNS name, not two spellings of it" test "$(ext_txt "$T/case.pem" subjectAltName)" = "-|DNS:PC42.Contoso.com"
+
 # ---- directory: no match, ambiguous, re-import replaces ----
 csr "$T/pc99.csr" "$T/2048.key" /CN=pc99.contoso.com DNS.1=pc99.contoso.com
 expect_rc 1 "directory: no entry for the DNS name refused" -- oc sign --ca issuing \
@@ -261,7 +282,7 @@ check "mapping --json X509SKI" test "$(jq -r .X509SKI <<<"$OUT")" = "X509:<SKI>$
 # ---- list / show / export ----
 expect_rc 0 "list --json" -- oc --json list
 NCERT=$(jq length <<<"$OUT")
-check "list --json: the 19 leaves issued so far and the issuing CA" test "$NCERT" = 20
+check "list --json: the 22 leaves issued so far and the issuing CA" test "$NCERT" = 23
 check "list --json: each leaf carries template and sid" test \
     "$(jq -r '[.[]|select(.template=="intune-device")|.sid]|unique|join(",")' <<<"$OUT")" = "$SID"
 expect_rc 0 "list --status valid" -- oc list --status valid
@@ -308,16 +329,26 @@ leaf "PKCS#12 vpn-server" "$T/gw.pem" "TLS Web Server Authentication" "$RSAKU" "
 check "PKCS#12: RSA-2048 key" bash -c "openssl pkey -in '$T/gw.key' -noout -text | grep -q '2048 bit'"
 KEYTAIL=$(openssl pkey -in "$T/gw.key" -outform DER | tail -c 48 | hexof)
 check "PKCS#12: no piece of the private key in the store" bash -c "! xxd -p '$T/store/data.mdb' | tr -d '\n' | grep -q '$KEYTAIL'"
+cp "$T/pfx.pass" "$T/pfx.pass.2"
 chmod 644 "$T/pfx.pass"
 expect_rc 3 "--pfx-pass-file readable by others refused" -- oc sign --ca issuing --template vpn-server \
     --generate-key p256 --subject CN=gw2.contoso.com --san dns:gw2.contoso.com --pfx "$T/gw2.p12" --pfx-pass-file "$T/pfx.pass"
 expect_in "0600" "pass-file mode message"
 check "no PKCS#12 written" test ! -e "$T/gw2.p12"
 
+expect_rc 0 "--generate-key p256 --pfx with --sid (intune-device-manual)" -- oc sign --ca issuing \
+    --template intune-device-manual --generate-key p256 --subject CN=pc45.contoso.com \
+    --san dns:pc45.contoso.com --sid "$SID" --pfx "$T/pc45.p12" --pfx-pass-file "$T/pfx.pass.2"
+openssl pkcs12 -in "$T/pc45.p12" -passin file:"$T/pfx.pass.2" -nokeys -clcerts -out "$T/pc45.pem" 2>/dev/null
+openssl pkcs12 -in "$T/pc45.p12" -passin file:"$T/pfx.pass.2" -nocerts -nodes -out "$T/pc45.key" 2>/dev/null
+leaf "PKCS#12 p256" "$T/pc45.pem" "TLS Web Client Authentication" "Digital Signature" "DNS:pc45.contoso.com" "$SID"
+check "PKCS#12 p256: P-256 key that matches" test "$(openssl pkey -in "$T/pc45.key" -pubout)" = "$(openssl x509 -in "$T/pc45.pem" -noout -pubkey)"
+check "PKCS#12 p256: prime256v1" bash -c "openssl pkey -in '$T/pc45.key' -noout -text | grep -q 'NIST CURVE: P-256'"
+
 # ---- audit ----
 expect_rc 0 "audit list --json" -- oc audit list --json
-check "audit: one cert.issue record per issued leaf" test \
-    "$(jq '[.[]|select(.action=="cert.issue" and .result=="ok")]|length' <<<"$OUT")" = $((NCERT))
+check "audit: one cert.issue record per issued leaf (listed leaves + 2 PKCS#12)" test \
+    "$(jq '[.[]|select(.action=="cert.issue" and .result=="ok")]|length' <<<"$OUT")" = $((NCERT - 1 + 2))
 check "audit: the directory imports recorded" test "$(jq '[.[]|select(.action|test("dir"))]|length' <<<"$OUT")" = 2
 ser=$(openssl x509 -in "$T/dev-rsa.pem" -noout -serial | cut -d= -f2 | tr A-F a-f)
 check "audit: the issue record names serial, template and SID" test \

@@ -135,6 +135,8 @@ bad 2 "exactly one of --csr, --batch, --generate-key" "--csr and --batch togethe
     oc sign --ca issuing --template intune-device-manual --csr "$T/ok.csr" --batch "$T/ok.csr"
 bad 2 "exists" "-o onto an existing file" -- oc sign --ca issuing --template intune-device-manual \
     --sid "$SID" --csr "$T/ok.csr" -o "$T/good.pem"
+bad 2 "the directory is missing or not writable" "-o into a missing directory (refused before issuing)" -- \
+    oc sign --ca issuing --template intune-device-manual --sid "$SID" --csr "$T/ok.csr" -o "$T/nodir/x.pem"
 check "the existing file is untouched" bash -c "openssl x509 -in '$T/good.pem' -noout"
 
 # ---- directory CSV: refused whole, the old data stays ----

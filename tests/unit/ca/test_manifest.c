@@ -100,6 +100,10 @@ struct bad_case {
 static const struct bad_case bad_cases[] = {
     { "not JSON", "csr=a.csr out=a.pem", 0, "not a JSON object (got something that is not JSON)" },
     { "an array, not an object", "[\"a.csr\"]", 0, "not a JSON object (got an array)" },
+    { "a sentence starting with t", "this line is not JSON", 0,
+      "not a JSON object (got something that is not JSON)" },
+    { "a bare true", "true", 0, "not a JSON object (got a boolean)" },
+    { "nullable is not null", "nullable", 0, "not a JSON object (got something that is not JSON)" },
     { "empty line", "", 0, "not a JSON object (got nothing (the line ends))" },
     { "comment line (caller skips these)", "# a comment", 0, "not a JSON object" },
     { "truncated after a value", OK_START, 0, "expected ',' or '}' after a value; got nothing "

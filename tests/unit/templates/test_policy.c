@@ -135,6 +135,13 @@ static const struct pcase cases[] = {
     { "op and csr SAN deduplicated", DEV, RSA2048, PC, PCD, .op_sans = PCD "|dns:pc1",
       .dir = 1, .want_eku = CLIENT, .want_san = PCD "|dns:pc1", .want_sid = SID_A,
       .want_ku = DS | KE, .want_days = 365 },
+    { "DNS SAN differing only in case deduplicated", DEV, RSA2048, PC, PCD,
+      .op_sans = "dns:PC1.Contoso.COM", .dir = 1, .want_eku = CLIENT,
+      .want_san = "dns:PC1.Contoso.COM", .want_sid = SID_A, .want_ku = DS | KE, .want_days = 365 },
+    { "UPN SAN differing only in case deduplicated", USR, RSA2048, AL, ALU,
+      .op_sans = "upn:Alice@Contoso.com", .dir = 1, .want_eku = CLIENT,
+      .want_san = "upn:Alice@Contoso.com|uri:tag:microsoft.com,2022-09-14:sid:" SID_A,
+      .want_sid = SID_A, .want_ku = DS | KE, .want_days = 365 },
     { "too many SANs", DEV, RSA2048, PC, "dns:a.contoso.com|dns:b.contoso.com|dns:c.contoso.com|"
       "dns:d.contoso.com|dns:e.contoso.com", .dir = 1, .code = 1,
       .frag = "san: more than 4 names; request at most 4" },
