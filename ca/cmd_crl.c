@@ -18,10 +18,12 @@ static const char HELP_CRL_PUBLISH[] =
     "when revocations changed, its Next CRL Publish time has come, the published file is not\n"
     "the one recorded, or --force; otherwise one line says nothing was due (exit 0).\n"
     "Files appear atomically (temp, fsync, rename) and are read back and verified. Overlapping\n"
-    "runs wait for each other. Messages also go to syslog.\n\n"
-    "Exit codes: 0 ok (published or nothing due); 4 HSM, store or file failure.\n\n"
+    "runs wait for each other. Every line also goes to syslog (user.info; errors user.err).\n\n"
+    "Exit codes: 0 ok (published, or nothing due: one line per CA with its next publish\n"
+    "time); 1 --ca names a pending or retired CA; 2 usage (bad option, --ca not in the\n"
+    "store); 4 HSM, store or file failure (the next run publishes again).\n\n"
     "Examples:\n  offca crl publish\n  offca crl publish --ca issuing1 --force\n"
-    "  crontab: 7 * * * * offca -c /etc/offca/ca.toml crl publish  (see tools/offca.cron)\n";
+    "  cron:    tools/offca.cron (hourly), or systemd: tools/offca-crl.service + .timer\n";
 
 static int crl_publish(struct app *a, int argc, char **argv)
 {

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "ca/app.h"
 #include "ca/input.h"
@@ -193,20 +195,82 @@ static void report_dedupe(struct doctor_report *r)
     r->n = n;
 }
 
-/* A CA's own CRL (what it publishes for what it issued) must exist and be fresh. */
+#define RULE_258 "NPS revocation check (reason 258)"
+
+/* Microsoft Next CRL Publish (1.3.6.1.4.1.311.21.4) of crl, or 0 when absent. */
+static time_t crl_next_publish(X509_CRL *crl)
+{
+    ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.4.1.311.21.4", 1);
+    int i = oid ? X509_CRL_get_ext_by_OBJ(crl, oid, -1) : -1;
+    ASN1_OCTET_STRING *v = i >= 0 ? X509_EXTENSION_get_data(X509_CRL_get_ext(crl, i)) : NULL;
+    const unsigned char *p = v ? ASN1_STRING_get0_data(v) : NULL;
+    ASN1_TIME *t = p ? d2i_ASN1_TIME(NULL, &p, ASN1_STRING_length(v)) : NULL;
+    time_t when = t ? asn1_time_to_time(t) : 0;
+
+    ASN1_TIME_free(t);
+    ASN1_OBJECT_free(oid);
+    return when;
+}
+
+/* One CRL a CA publishes (NAME.crl or NAME+.crl): present, signed by the CA, fresh. */
+static void own_crl_file(struct own_ctx *c, const struct ca_rec *r, X509 *ca, const char *file)
+{
+    char path[4096];
+    unsigned char *data = NULL;
+    const unsigned char *p;
+    size_t len = 0;
+    X509_CRL *crl = NULL;
+    time_t now = c->src->now, nu, np;
+
+    snprintf(path, sizeof(path), "%s/%s", c->a->cfg->publish_dir, file);
+    if (access(path, R_OK) != 0 || file_load(path, 1024L * 1024 * 1024, &data, &len) != 0) {
+        doctor_add(c->rep, DOCTOR_ERROR, r->name, RULE_258,
+                   "run 'offca crl publish' (and keep it in cron hourly)", "no CRL published at "
+                   "%s: every certificate this CA issued fails the NPS revocation check", path);
+        goto out;
+    }
+    p = data;
+    if ((crl = d2i_X509_CRL(NULL, &p, (long)len)) == NULL || p != data + len ||
+        X509_CRL_verify(crl, X509_get0_pubkey(ca)) != 1) {
+        ERR_clear_error();
+        doctor_add(c->rep, DOCTOR_ERROR, r->name, RULE_258, "run 'offca crl publish': it "
+                   "republishes a file that is not the one it recorded",
+                   "%s is not a DER CRL signed by this CA: Windows treats it as no CRL", path);
+        goto out;
+    }
+    nu = X509_CRL_get0_nextUpdate(crl) ? asn1_time_to_time(X509_CRL_get0_nextUpdate(crl)) : 0;
+    np = crl_next_publish(crl);
+    if (nu && now >= nu)
+        doctor_add(c->rep, DOCTOR_ERROR, r->name, RULE_258, "run 'offca crl publish' now and "
+                   "check the cron job / offca-crl.timer", "%s expired (nextUpdate passed): NPS "
+                   "refuses every logon with a certificate of this CA", path);
+    else if (np && now >= np)
+        doctor_add(c->rep, DOCTOR_WARN, r->name, "Microsoft Next CRL Publish",
+                   "check that the hourly cron job / offca-crl.timer runs", "%s is past its Next "
+                   "CRL Publish time: the publisher is late, clients are refetching", path);
+out:
+    X509_CRL_free(crl);
+    free(data);
+}
+
+/* What a CA publishes for what it issued: its CRL (and delta) must exist, verify, be fresh. */
 static int own_crls(void *arg, const struct ca_rec *r)
 {
     struct own_ctx *c = arg;
-    char path[4096];
+    char file[MAX_CA_NAME + 8];
+    X509 *ca;
 
     if ((c->only && strcmp(c->only, r->name)) || r->state != CA_ACTIVE)
         return 1;
-    snprintf(path, sizeof(path), "%s/%s.crl", c->a->cfg->publish_dir, r->name);
-    if (access(path, R_OK) != 0)
-        doctor_add(c->rep, DOCTOR_ERROR, r->name, "NPS revocation check (reason 258)",
-                   "run 'offca crl publish' (and keep it in cron hourly)",
-                   "no CRL published at %s: every certificate this CA issued fails the NPS "
-                   "revocation check", path);
+    if ((ca = der_to_x509(r->cert_der, r->cert_len)) == NULL)
+        return 1;          /* own_one already reported an unreadable CA certificate */
+    snprintf(file, sizeof(file), "%s.crl", r->name);
+    own_crl_file(c, r, ca, file);
+    if (config_ca(c->a->cfg, r->name)->delta_period > 0) {
+        snprintf(file, sizeof(file), "%s+.crl", r->name);
+        own_crl_file(c, r, ca, file);
+    }
+    X509_free(ca);
     return 1;
 }
 

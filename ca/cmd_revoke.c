@@ -71,62 +71,80 @@ static int ca_in_store(struct store_txn *t, const char *cmd, const char *ca)
     return 0;
 }
 
-static int revoke_common(struct app *a, int argc, char **argv, int undo)
+struct rev_req {
+    int undo;
+    const char *cmd, *ca, *sn;
+    unsigned char serial[MAX_STORE_SERIAL];
+    size_t n;
+    crl_reason_t reason;
+    time_t inval;
+};
+
+/* One option of revoke/unrevoke into q. 0 or EXIT_USAGE (reported). */
+static int revoke_opt(struct rev_req *q, int c)
+{
+    if (c == 'c') {
+        q->ca = optarg;
+    } else if (c == 's') {
+        q->sn = optarg;
+    } else if (c == 'r' && !q->undo) {
+        if (!crl_reason_parse(optarg, &q->reason))
+            return fail_crl();
+        if (q->reason == CRL_REASON_REMOVE_FROM_CRL) {
+            report("revoke --reason removeFromCRL: not a revocation reason (RFC 5280 5.3.1); to "
+                   "take a held certificate off the CRL use 'offca unrevoke'");
+            return EXIT_USAGE;
+        }
+    } else if (c == 'i' && !q->undo) {
+        if (!parse_rfc3339(optarg, &q->inval)) {
+            report("revoke --invalidity-date '%s': not RFC 3339 UTC; write e.g. "
+                   "2026-11-01T00:00:00Z", optarg);
+            return EXIT_USAGE;
+        }
+    } else {
+        if (c != '?')
+            report("%s: option not allowed here; see 'offca %s --help'", q->cmd, q->cmd);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int revoke_parse(struct rev_req *q, int argc, char **argv)
 {
     static const struct option lo[] = {{"ca", 1, 0, 'c'}, {"serial", 1, 0, 's'},
                                        {"reason", 1, 0, 'r'}, {"invalidity-date", 1, 0, 'i'},
                                        {0, 0, 0, 0}};
-    const char *cmd = undo ? "unrevoke" : "revoke", *ca = NULL, *sn = NULL;
-    unsigned char serial[MAX_STORE_SERIAL];
-    crl_reason_t reason = CRL_REASON_NONE;
-    time_t inval = 0;
-    struct store_txn *t;
-    char detail[128];
-    size_t n = 0;
-    int c, rc, ok;
+    int c, rc;
 
-    while ((c = opt_next(argc, argv, cmd, ":", lo)) != -1) {
-        if (c == 'c') {
-            ca = optarg;
-        } else if (c == 's') {
-            sn = optarg;
-        } else if (c == 'r' && !undo) {
-            if (!crl_reason_parse(optarg, &reason))
-                return fail_crl();
-            if (reason == CRL_REASON_REMOVE_FROM_CRL) {
-                report("revoke --reason removeFromCRL: not a revocation reason (RFC 5280 "
-                       "5.3.1); to take a held certificate off the CRL use 'offca unrevoke'");
-                return EXIT_USAGE;
-            }
-        } else if (c == 'i' && !undo) {
-            if (!parse_rfc3339(optarg, &inval)) {
-                report("revoke --invalidity-date '%s': not RFC 3339 UTC; write e.g. "
-                       "2026-11-01T00:00:00Z", optarg);
-                return EXIT_USAGE;
-            }
-        } else {
-            if (c != '?')
-                report("%s: option not allowed here; see 'offca %s --help'", cmd, cmd);
-            return EXIT_USAGE;
-        }
-    }
-    if (optind != argc || !ca || !sn) {
-        report("%s: needs --ca NAME and --serial HEX; see 'offca %s --help'", cmd, cmd);
+    while ((c = opt_next(argc, argv, q->cmd, ":", lo)) != -1)
+        if ((rc = revoke_opt(q, c)) != 0)
+            return rc;
+    if (optind != argc || !q->ca || !q->sn) {
+        report("%s: needs --ca NAME and --serial HEX; see 'offca %s --help'", q->cmd, q->cmd);
         return EXIT_USAGE;
     }
-    if ((rc = serial_arg(sn, serial, &n)) != 0 || (rc = ca_name_check(ca)) != 0 ||
-        (rc = app_store(a, 0)) != 0)
+    if ((rc = serial_arg(q->sn, q->serial, &q->n)) != 0)
         return rc;
-    if ((t = store_txn_begin(a->store, 1)) == NULL)
+    return ca_name_check(q->ca);
+}
+
+/* One write transaction: the CA exists, the store's revocation rules, the audit record. */
+static int revoke_apply(struct app *a, const struct rev_req *q)
+{
+    struct store_txn *t = store_txn_begin(a->store, 1);
+    char detail[128];
+    int rc, ok;
+
+    if (t == NULL)
         return fail_store();
-    if ((rc = ca_in_store(t, cmd, ca)) != 0) {
+    if ((rc = ca_in_store(t, q->cmd, q->ca)) != 0) {
         store_txn_abort(t);
         return rc;
     }
-    snprintf(detail, sizeof(detail), "ca=%s reason=%s", ca,
-             reason == CRL_REASON_NONE ? "none" : crl_reason_name(reason));
-    ok = undo ? store_unrevoke(t, ca, serial, n)
-              : store_revoke(t, ca, serial, n, reason, app_now(), inval);
+    snprintf(detail, sizeof(detail), "ca=%s reason=%s", q->ca,
+             q->reason == CRL_REASON_NONE ? "none" : crl_reason_name(q->reason));
+    ok = q->undo ? store_unrevoke(t, q->ca, q->serial, q->n)
+                 : store_revoke(t, q->ca, q->serial, q->n, q->reason, app_now(), q->inval);
     if (!ok) {
         /* refusals (unknown, foreign, already revoked, not on hold) are policy; LMDB is not */
         rc = store_error_code() == STORE_ERR_REFUSED ? EXIT_POLICY : EXIT_SYSTEM;
@@ -134,11 +152,24 @@ static int revoke_common(struct app *a, int argc, char **argv, int undo)
         report("%s", store_error());
         return rc;
     }
-    if ((rc = txn_finish(t, store_audit_append(t, undo ? "cert.unrevoke" : "cert.revoke", sn,
-                                               "ok", detail))) != 0)
+    return txn_finish(t, store_audit_append(t, q->undo ? "cert.unrevoke" : "cert.revoke", q->sn,
+                                            "ok", detail));
+}
+
+static int revoke_common(struct app *a, int argc, char **argv, int undo)
+{
+    struct rev_req q;
+    int rc;
+
+    memset(&q, 0, sizeof(q));
+    q.undo = undo;
+    q.cmd = undo ? "unrevoke" : "revoke";
+    q.reason = CRL_REASON_NONE;
+    if ((rc = revoke_parse(&q, argc, argv)) != 0 || (rc = app_store(a, 0)) != 0 ||
+        (rc = revoke_apply(a, &q)) != 0)
         return rc;
     printf("%s %s of CA '%s'; publish with 'offca crl publish --ca %s'\n",
-           undo ? "released from hold:" : "revoked:", sn, ca, ca);
+           undo ? "released from hold:" : "revoked:", q.sn, q.ca, q.ca);
     return EXIT_OK;
 }
 

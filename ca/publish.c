@@ -13,7 +13,9 @@
 #include <sys/file.h>
 #include <syslog.h>
 #include <unistd.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/x509v3.h>
 
 #include "ca/app.h"
 #include "ca/input.h"
@@ -80,6 +82,34 @@ static int file_matches(struct app *a, const char *name, const struct crl_state 
     return same;
 }
 
+/* 1 when the published delta CRL carries the CA's last CRL number: with deltas on, every run
+ * that publishes ends with a delta, so anything else is a run killed between the base and the
+ * delta (a delta left pointing at an older base) or a file changed behind our back. */
+static int delta_matches(struct app *a, const char *name, const struct crl_state *st)
+{
+    unsigned char *data = NULL;
+    const unsigned char *p;
+    size_t len = 0;
+    char path[MAX_PUBLISH_PATH];
+    X509_CRL *crl = NULL;
+    ASN1_INTEGER *num = NULL;
+    uint64_t n = 0;
+    int same = 0;
+
+    crl_path(a, name, 1, path, sizeof(path));
+    if (access(path, R_OK) != 0 || file_load(path, 512L * 1024 * 1024, &data, &len) != 0)
+        return 0;
+    p = data;
+    if ((crl = d2i_X509_CRL(NULL, &p, (long)len)) != NULL &&
+        (num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL)) != NULL)
+        same = ASN1_INTEGER_get_uint64(&n, num) && n == st->last_number;
+    ERR_clear_error();
+    ASN1_INTEGER_free(num);
+    X509_CRL_free(crl);
+    free(data);
+    return same;
+}
+
 /* What is due for CA name (PUB_BASE | PUB_DELTA), and when the next publication falls due. */
 static int decide(struct app *a, const char *name, const struct crl_state *st, int force,
                   time_t *due)
@@ -94,7 +124,8 @@ static int decide(struct app *a, const char *name, const struct crl_state *st, i
     if (cc->delta_period > 0) {
         if (st->delta_next_publish < *due)
             *due = st->delta_next_publish;
-        if (st->dirty || now >= st->delta_next_publish || (what & PUB_BASE))
+        if (st->dirty || now >= st->delta_next_publish || (what & PUB_BASE) ||
+            !delta_matches(a, name, st))
             what |= PUB_DELTA;
     } else if (st->dirty) {
         what |= PUB_BASE;
@@ -359,6 +390,11 @@ int publish_run(struct app *a, const char *name, int force)
         return rc;
     if (lock_publish_dir(a) < 0)
         return EXIT_SYSTEM;
+    if ((rc = crl_publish_sweep(a->cfg->publish_dir)) > 0)
+        report_warn("publish dir %s: removed %d temporary file(s) left by an interrupted run",
+                    a->cfg->publish_dir, rc);
+    else if (rc < 0)
+        return fail_crl();
     if (name) {
         snprintf(l.names[0], sizeof(l.names[0]), "%s", name);
         l.n = 1;

@@ -71,6 +71,11 @@ unsigned char *crl_build(const struct crl_params *p, crl_next_fn next, void *arg
 int crl_publish_file(const char *dir, const char *name, const unsigned char *data, size_t len,
                      int mode) __attribute__((warn_unused_result));
 
+/* Remove the temp files (".NAME.<12 hex>.tmp") that publishers killed before their rename left
+ * in dir. Only while holding the publishers' lock: a running publisher's temp file looks the
+ * same. Returns how many were removed, or -1 (class 4) when dir cannot be listed. */
+int crl_publish_sweep(const char *dir);
+
 /* Read back dir/name and check it is a CRL signed by issuer with this number (and delta-ness).
  * 1 ok / 0 with the reason. */
 int crl_verify_published(const char *path, X509 *issuer, uint64_t number, int is_delta)

@@ -11,6 +11,8 @@
 #include "crl/crl.h"
 #include "crl/crl_int.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -68,6 +70,39 @@ static int temp_open(const char *dir, const char *name, int mode, char *tmp, siz
         return -1;
     }
     return fd;
+}
+
+/* ".NAME.<12 hex>.tmp": the names temp_open makes. */
+static int is_temp_name(const char *n)
+{
+    size_t len = strlen(n), i;
+
+    if (n[0] != '.' || len < 1 + 1 + 1 + 12 + 4 || strcmp(n + len - 4, ".tmp") != 0 ||
+        n[len - 4 - 12 - 1] != '.')
+        return 0;
+    for (i = len - 4 - 12; i < len - 4; i++)
+        if (!isxdigit((unsigned char)n[i]) || isupper((unsigned char)n[i]))
+            return 0;
+    return 1;
+}
+
+/* Remove the temp files a killed publisher left in dir: see crl.h. */
+int crl_publish_sweep(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+
+    if (d == NULL) {
+        crl_seterr(CE_SYSTEM, "publish: %s: cannot list: %s; check the publish directory", dir,
+                   strerror(errno));
+        return -1;
+    }
+    while ((e = readdir(d)) != NULL)
+        if (is_temp_name(e->d_name) && unlinkat(dirfd(d), e->d_name, 0) == 0)
+            n++;
+    closedir(d);
+    return n;
 }
 
 static int write_all(int fd, const unsigned char *data, size_t len)

@@ -65,6 +65,49 @@ static void test_publish_replace(void **state)
     tmpdir_remove(dir);
 }
 
+/* The sweep removes exactly the names a killed publisher leaves (".NAME.<12 hex>.tmp") and
+ * nothing that merely looks close; a missing directory is an error with the path in it. */
+static void test_publish_sweep(void **state)
+{
+    static const struct {
+        const char *name;
+        int removed;
+    } files[] = {
+        { ".CA.crl.0a1b2c3d4e5f.tmp", 1 },
+        { ".CA+.crl.00112233aabb.tmp", 1 },
+        { ".CA.crt.ffffffffffff.tmp", 1 },
+        { "CA.crl", 0 },                        /* the published file */
+        { ".offca-publish.lock", 0 },
+        { ".CA.crl.0A1B2C3D4E5F.tmp", 0 },      /* upper case: not ours */
+        { ".CA.crl.0a1b2c3d4e.tmp", 0 },        /* 10 hex digits */
+        { "CA.crl.0a1b2c3d4e5f.tmp", 0 },       /* not hidden */
+        { ".CA.crl.0a1b2c3d4e5g.tmp", 0 },
+        { ".CA.crl.0a1b2c3d4e5f.tmpx", 0 },
+    };
+    char dir[256], path[400];
+    size_t i;
+
+    assert_true(tmpdir_make(dir, sizeof(dir)));
+    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        FILE *f;
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i].name);
+        assert_non_null(f = fopen(path, "w"));
+        fclose(f);
+    }
+    assert_int_equal(crl_publish_sweep(dir), 3);
+    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i].name);
+        if ((access(path, F_OK) == 0) != !files[i].removed)
+            fail_msg("%s: %s", files[i].name, files[i].removed ? "not removed" : "removed");
+    }
+    assert_int_equal(crl_publish_sweep(dir), 0);
+    tmpdir_remove(dir);
+    snprintf(path, sizeof(path), "%s/missing", dir);
+    assert_int_equal(crl_publish_sweep(path), -1);
+    assert_non_null(strstr(crl_error(), path));
+    assert_int_equal(crl_error_code(), 4);
+}
+
 static void test_publish_fail(void **state)
 {
     static const struct {
@@ -195,6 +238,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_publish_replace),
+        cmocka_unit_test(test_publish_sweep),
         cmocka_unit_test(test_publish_fail),
         cmocka_unit_test(test_publish_race),
         cmocka_unit_test(test_verify_published),
