@@ -12,7 +12,7 @@ PKGS    := libcrypto lmdb p11-kit-1
 # Debian 12 packages the project needs (build, tests, demo, benchmarks).
 DEPS_PKGS := build-essential pkg-config libssl-dev openssl liblmdb-dev lmdb-utils libcmocka-dev \
              libp11-kit-dev softhsm2 opensc gnutls-bin libengine-pkcs11-openssl python3 \
-             clang valgrind time
+             clang valgrind time strace gdb
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs libcrypto lmdb 2>/dev/null)
