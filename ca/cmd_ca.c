@@ -413,19 +413,42 @@ static int chain_pem(struct app *a, const struct ca_rec *first, int chain, BIO *
     return 0;
 }
 
-static void print_ntauth(const struct ca_rec *r, const char *file)
+/* The certutil steps that publish a hierarchy to AD: every root to RootCA, every CA below it to
+ * SubCA, and the CA itself to NTAuthCA (certificate logon needs the issuing CA there). Walks the
+ * parents in the store; an imported CA's outside root is named from its chain's last certificate. */
+static int print_ntauth(struct app *a, const struct ca_rec *first)
 {
-    printf("# Publish the hierarchy to Active Directory (run as an Enterprise Admin):\n");
-    if (r->is_root) {
-        printf("certutil -dspublish -f %s RootCA\n", file);
-    } else {
-        printf("# 1. each root:     certutil -dspublish -f ROOT.cer RootCA\n");
-        printf("certutil -dspublish -f %s SubCA\n", file);
-        printf("# 2. for certificate logon the issuing CA must be in NTAuth:\n");
-        printf("certutil -dspublish -f %s NTAuthCA\n", file);
+    char names[16][MAX_CA_NAME + 1], parent[MAX_CA_NAME + 1] = "";
+    int n = 0, top_is_root = first->is_root, rc;
+    struct ca_rec r;
+
+    snprintf(names[n++], sizeof(names[0]), "%s", first->name);
+    if (first->parent)
+        snprintf(parent, sizeof(parent), "%s", first->parent);
+    while (parent[0] && n < 16) {
+        if ((rc = get_ca(a, parent, &r)) != 0)
+            return rc;
+        snprintf(names[n++], sizeof(names[0]), "%s", r.name);
+        top_is_root = r.is_root;
+        snprintf(parent, sizeof(parent), "%s", r.parent ? r.parent : "");
+        ca_rec_clear(&r);
     }
-    printf("# then on a client: certutil -pulse (or gpupdate /force), and check with\n"
+    printf("# Publish the hierarchy to Active Directory (as an Enterprise Admin, on a domain-joined\n"
+           "# machine; copy the .cer files there first):\n");
+    for (int i = n - 1; i >= 0; i--)
+        printf("offca ca export %s --der -o %s.cer\n", names[i], names[i]);
+    if (!top_is_root)
+        printf("# %s's root is outside offca: publish that root as RootCA from its own CA\n",
+               names[n - 1]);
+    for (int i = n - 1; i >= 0; i--)
+        printf("certutil -dspublish -f %s.cer %s\n", names[i],
+               i == n - 1 && top_is_root ? "RootCA" : "SubCA");
+    if (!first->is_root)
+        printf("# certificate logon (smart card, Windows Hello, KDC) needs the issuing CA in "
+               "NTAuth:\ncertutil -dspublish -f %s.cer NTAuthCA\n", first->name);
+    printf("# then on a client: certutil -pulse (or gpupdate /force); check with\n"
            "# certutil -viewstore -enterprise NTAuth\n");
+    return 0;
 }
 
 static int ca_export(struct app *a, int argc, char **argv)
@@ -461,11 +484,9 @@ static int ca_export(struct app *a, int argc, char **argv)
         return EXIT_USAGE;
     }
     if (ntauth) {
-        char file[MAX_CA_NAME + 8];
-        snprintf(file, sizeof(file), "%s.cer", r.name);
-        print_ntauth(&r, file);
+        rc = print_ntauth(a, &r);
         ca_rec_clear(&r);
-        return EXIT_OK;
+        return rc;
     }
     if (der) {
         rc = file_write(out, r.cert_der, r.cert_len, 0644, 1);

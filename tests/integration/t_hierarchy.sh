@@ -128,4 +128,10 @@ expect_rc 0 "ca import (no CDP: warns)" -- oc ca import ext2 --cert "$T/ext2.pem
 expect_in "NO CDP" "import warns loudly about the missing CDP"
 expect_rc 1 "import of a certificate for another key refused" -- oc ca import issuing-x \
     --cert "$T/issuing.pem" --chain "$T/root.pem" --key "$(URI ext)"
+expect_rc 0 "ca export --ntauth for the issuing CA" -- oc ca export issuing --ntauth
+check "ntauth: the root goes to RootCA" grep -q "^certutil -dspublish -f root.cer RootCA$" <<<"$OUT"
+check "ntauth: the issuing CA goes to SubCA" grep -q "^certutil -dspublish -f issuing.cer SubCA$" <<<"$OUT"
+check "ntauth: the issuing CA goes to NTAuthCA" grep -q "^certutil -dspublish -f issuing.cer NTAuthCA$" <<<"$OUT"
+expect_rc 0 "ca export --ntauth for an imported CA" -- oc ca export ext2 --ntauth
+check "ntauth: an outside root is not published as RootCA by offca" bash -c "! grep -q '^certutil.*RootCA' <<<'$OUT'"
 t_done
