@@ -137,6 +137,29 @@ int opt_next(int argc, char **argv, const char *cmd, const char *shortopts,
     return c;
 }
 
+int args_json(struct app *a, int argc, char **argv, const char *cmd, const char *what,
+              const char **pos)
+{
+    int n = 0;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            a->json = 1;
+        } else if (what && argv[i][0] != '-' && n == 0) {
+            *pos = argv[i];
+            n++;
+        } else {
+            report("%s: unexpected argument '%s'; see 'offca %s --help'", cmd, argv[i], cmd);
+            return EXIT_USAGE;
+        }
+    }
+    if (what && n == 0) {
+        report("%s: needs %s; see 'offca %s --help'", cmd, what, cmd);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
 int opt_days(const char *cmd, const char *text, int *days)
 {
     char *end;

@@ -58,6 +58,12 @@ extern char *optarg;
 /* Find an issued certificate by serial text (cmd_certs.c). 0 or exit class (reported). */
 int cert_lookup(struct app *a, const char *serial_text, struct cert_rec *r);
 
+/* For commands (cmd: "ca show") whose only option is --json: accept --json anywhere and exactly one positional
+ * argument when what names it ("NAME", "SERIAL"; *pos set), none when what is NULL.
+ * 0 or EXIT_USAGE (reported). */
+int args_json(struct app *a, int argc, char **argv, const char *cmd, const char *what,
+              const char **pos);
+
 /* Parse a positive day count (1..36500) for --days. 0 ok / EXIT_USAGE. */
 int opt_days(const char *cmd, const char *text, int *days);
 

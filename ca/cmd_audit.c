@@ -54,15 +54,10 @@ static int audit_list(struct app *a, int argc, char **argv)
     struct store_txn *t;
     int rc;
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") != 0) {
-            report("audit list: unexpected argument '%s'", argv[i]);
-            return EXIT_USAGE;
-        }
-        c.json = 1;
-    }
-    if ((rc = app_store(a, 0)) != 0)
+    if ((rc = args_json(a, argc, argv, "audit list", NULL, NULL)) != 0 ||
+        (rc = app_store(a, 0)) != 0)
         return rc;
+    c.json = a->json;
     if ((t = store_txn_begin(a->store, 0)) == NULL)
         return fail_store();
     if (c.json)

@@ -197,30 +197,14 @@ static int list_one(void *arg, const struct ca_rec *r)
     return 1;
 }
 
-static int json_flag(struct app *a, int argc, char **argv, int max_pos, const char *cmd)
-{
-    int pos = 0;
-
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
-            a->json = 1;
-        else if (argv[i][0] == '-' || ++pos > max_pos) {
-            report("%s: unexpected argument '%s'; see 'offca %s --help'", cmd, argv[i], cmd);
-            return -1;
-        }
-    }
-    return pos;
-}
-
 static int ca_list(struct app *a, int argc, char **argv)
 {
     struct list_ctx lc = {a, 0};
     struct store_txn *t;
     int rc;
 
-    if (json_flag(a, argc, argv, 0, "ca list") < 0)
-        return EXIT_USAGE;
-    if ((rc = app_store(a, 0)) != 0)
+    if ((rc = args_json(a, argc, argv, "ca list", NULL, NULL)) != 0 ||
+        (rc = app_store(a, 0)) != 0)
         return rc;
     if ((t = store_txn_begin(a->store, 0)) == NULL)
         return fail_store();
@@ -341,18 +325,11 @@ static int ca_show(struct app *a, int argc, char **argv)
 {
     struct ca_rec r;
     X509 *x;
-    int rc, pos = json_flag(a, argc, argv, 1, "ca show");
     const char *name = NULL;
+    int rc;
 
-    if (pos != 1) {
-        if (pos == 0)
-            report("ca show: needs NAME; see 'offca ca show --help'");
-        return EXIT_USAGE;
-    }
-    for (int i = 1; i < argc; i++)
-        if (argv[i][0] != '-')
-            name = argv[i];
-    if ((rc = get_ca(a, name, &r)) != 0)
+    if ((rc = args_json(a, argc, argv, "ca show", "NAME", &name)) != 0 ||
+        (rc = get_ca(a, name, &r)) != 0)
         return rc;
     if (r.state == CA_PENDING || (x = der_to_x509(r.cert_der, r.cert_len)) == NULL) {
         printf("name: %s (pending: waiting for 'offca ca import')\nkey:  %s\n", r.name, r.key_uri);

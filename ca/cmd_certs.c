@@ -150,26 +150,6 @@ int cert_lookup(struct app *a, const char *text, struct cert_rec *r)
     return 0;
 }
 
-static int one_serial(struct app *a, int argc, char **argv, const char *cmd, const char **serial)
-{
-    *serial = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
-            a->json = 1;
-        } else if (argv[i][0] != '-' && *serial == NULL) {
-            *serial = argv[i];
-        } else {
-            report("%s: unexpected argument '%s'; see 'offca %s --help'", cmd, argv[i], cmd);
-            return EXIT_USAGE;
-        }
-    }
-    if (*serial == NULL) {
-        report("%s: needs SERIAL; see 'offca %s --help'", cmd, cmd);
-        return EXIT_USAGE;
-    }
-    return 0;
-}
-
 int cmd_show(struct app *a, int argc, char **argv)
 {
     struct cert_rec r;
@@ -177,7 +157,7 @@ int cmd_show(struct app *a, int argc, char **argv)
     char hex[2 * MAX_STORE_SERIAL + 1], nb[32], na[32], ra[32] = "";
     int rc;
 
-    if ((rc = one_serial(a, argc, argv, "show", &serial)) != 0 ||
+    if ((rc = args_json(a, argc, argv, "show", "SERIAL", &serial)) != 0 ||
         (rc = cert_lookup(a, serial, &r)) != 0)
         return rc;
     serial_hex(r.serial, r.serial_len, hex);

@@ -69,21 +69,8 @@ static int dir_show(struct app *a, int argc, char **argv)
     struct store_txn *t;
     int found, rc;
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
-            a->json = 1;
-        else if (name == NULL && argv[i][0] != '-')
-            name = argv[i];
-        else {
-            report("directory show: unexpected argument '%s'", argv[i]);
-            return EXIT_USAGE;
-        }
-    }
-    if (name == NULL) {
-        report("directory show: needs NAME; see 'offca directory show --help'");
-        return EXIT_USAGE;
-    }
-    if ((rc = app_store(a, 0)) != 0)
+    if ((rc = args_json(a, argc, argv, "directory show", "NAME", &name)) != 0 ||
+        (rc = app_store(a, 0)) != 0)
         return rc;
     if ((t = store_txn_begin(a->store, 0)) == NULL)
         return fail_store();

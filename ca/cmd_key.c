@@ -59,15 +59,7 @@ static int key_list(struct app *a, int argc, char **argv)
     size_t n = 0;
     int rc;
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
-            a->json = 1;
-        } else {
-            report("key list: unexpected argument '%s'; see 'offca key list --help'", argv[i]);
-            return EXIT_USAGE;
-        }
-    }
-    if ((rc = app_hsm(a)) != 0)
+    if ((rc = args_json(a, argc, argv, "key list", NULL, NULL)) != 0 || (rc = app_hsm(a)) != 0)
         return rc;
     if (!hsm_key_list(a->hsm, &k, &n))
         return fail_hsm();

@@ -48,21 +48,8 @@ int cmd_mapping(struct app *a, int argc, char **argv)
     X509 *x = NULL;
     int rc;
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
-            a->json = 1;
-        else if (serial == NULL && argv[i][0] != '-')
-            serial = argv[i];
-        else {
-            report("mapping: unexpected argument '%s'; see 'offca mapping --help'", argv[i]);
-            return EXIT_USAGE;
-        }
-    }
-    if (serial == NULL) {
-        report("mapping: needs SERIAL; see 'offca mapping --help'");
-        return EXIT_USAGE;
-    }
-    if ((rc = cert_lookup(a, serial, &r)) != 0)
+    if ((rc = args_json(a, argc, argv, "mapping", "SERIAL", &serial)) != 0 ||
+        (rc = cert_lookup(a, serial, &r)) != 0)
         return rc;
     rc = EXIT_SYSTEM;
     if ((x = der_to_x509(r.der, r.der_len)) == NULL || (is = ms_altsec_issuer_serial(x)) == NULL ||

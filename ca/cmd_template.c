@@ -25,14 +25,8 @@ static int tmpl_list(struct app *a, int argc, char **argv)
 {
     int rc;
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") != 0) {
-            report("template list: unexpected argument '%s'", argv[i]);
-            return EXIT_USAGE;
-        }
-        a->json = 1;
-    }
-    if ((rc = app_templates(a)) != 0)
+    if ((rc = args_json(a, argc, argv, "template list", NULL, NULL)) != 0 ||
+        (rc = app_templates(a)) != 0)
         return rc;
     if (a->json)
         fputc('[', stdout);
