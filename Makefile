@@ -87,13 +87,16 @@ $(B)/tests/crl/%: tests/unit/crl/%.c $(LIB_CRL) $(TEST_SUPPORT)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
 $(B)/tests/ca/%: tests/unit/ca/%.c $(ALL_LIBS) $(TEST_SUPPORT)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter-out tests/fuzz/%,$^) $(CMOCKA_LIBS) $(LDLIBS)
 
 # A test-only PKCS#11 module wrapping SoftHSM that misbehaves on command (tests/shim/p11shim.c).
 SHIM := $(B)/tests/p11shim.so
 $(SHIM): tests/shim/p11shim.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O1 -g -fPIC -shared $(WARN) -D_GNU_SOURCE $(PKG_CFLAGS) -o $@ $< -ldl
+
+# test_fuzz_replay.c #includes the fuzz targets (one translation unit): rebuild when they change.
+$(B)/tests/ca/test_fuzz_replay: tests/fuzz/targets.c tests/fuzz/targets.h
 
 # ---- tests --------------------------------------------------------------------------------------
 # tools/run-tests.sh runs every unit binary and every tests/integration/t_*.sh, sums the counts and

@@ -257,8 +257,10 @@ static int is_hex(const char *v, size_t n)
     return 1;
 }
 
-/* Strict base64 (RFC 4648 4): alphabet only, padding only at the end. Bytes into out. */
-static int b64_decode(const char *v, size_t n, unsigned char *out, size_t *outlen)
+/* Strict base64 (RFC 4648 4): alphabet only, padding only at the end. At most outmax bytes into
+ * out (a 92-character value decodes to 69 bytes: the scratch buffer holds it, out may not). */
+static int b64_decode(const char *v, size_t n, unsigned char *out, size_t outmax,
+                      size_t *outlen)
 {
     unsigned char tmp[(MAX_SID_BIN_BYTES + 2) / 3 * 3];
     size_t i, pad = 0;
@@ -274,6 +276,8 @@ static int b64_decode(const char *v, size_t n, unsigned char *out, size_t *outle
             return 0;
     got = EVP_DecodeBlock(tmp, (const unsigned char *)v, (int)n);
     if (got < 0 || (size_t)got < pad)
+        return 0;
+    if ((size_t)got - pad > outmax)
         return 0;
     *outlen = (size_t)got - pad;
     memcpy(out, tmp, *outlen);
@@ -301,7 +305,7 @@ static int sid_decode(const char *v, char *sid, size_t sidlen, char *why, size_t
             sscanf(v + 2 * i, "%2x", &b);
             bin[blen++] = (unsigned char)b;
         }
-    } else if (!b64_decode(v, n, bin, &blen)) {
+    } else if (!b64_decode(v, n, bin, sizeof(bin), &blen)) {
         snprintf(why, whylen, "'%.60s' is not a SID: expected S-1-..., or a binary objectSid as "
                  "hex or base64; export the objectSid or SID attribute unchanged", v);
         return 0;

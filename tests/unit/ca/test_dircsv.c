@@ -128,6 +128,12 @@ static const struct bad_case bad_cases[] = {
     { "hex objectSid of odd length",
       "SamAccountName,objectSid\na,010500000000000515000000dcf4dc3b833d2b46828ba6285104000\n", 0,
       "mem.csv:2:", "is not a SID" },
+    /* Found by fuzzing: 92 unpadded base64 characters decode to 69 bytes, one more than the
+     * largest binary SID; it used to overrun the decoder's 68-byte buffer. */
+    { "base64 objectSid of 69 bytes (over the 68-byte maximum)",
+      "SamAccountName,objectSid\na,"
+      "AQUAAAAAAAUVAAAA3PTcO4M9K0aCi6YoUQQAAAEFAAAAAAAFFQAAANz03DuDPStGgoumKFEEAAABBQAAAAAABRUAAADc"
+      "\n", 0, "mem.csv:2:", "column objectSid" },
     { "base64 objectSid with bad padding",
       "SamAccountName,objectSid\na,AQUAAAAAAAUVAAAA3PTcO4M9K0aCi6YoUQQAAA=\n", 0, "mem.csv:2:",
       "is not a SID" },
