@@ -6,9 +6,12 @@
  * floats and dates/times (offca has no use for them), "\u0000" in strings and control characters
  * in keys (C strings and terminal messages), more than MAX_TOML_DEPTH levels or MAX_TOML_MEMBERS
  * entries in one table/array (bounded recursion and lookup cost). A leading UTF-8 BOM is skipped.
+ * String literals are scanned in toml_string.c; reading the tree (getters, unknown keys,
+ * durations) is toml_get.c; the node layout they share is toml_int.h.
  */
 #include "templates/template.h"
 #include "templates/tmpl_err.h"
+#include "templates/toml_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,43 +25,6 @@
 #define MAX_TOML_DEPTH   32     /* levels of tables/arrays below the root */
 #define MAX_TOML_MEMBERS 4096   /* entries of one table or array (member lookup is linear) */
 #define MAX_TOML_SHOWN   64     /* bytes of a bad token quoted back in a message */
-
-enum {
-    F_IMPLICIT = 1,             /* parent created by a [a.b] header; may be defined once later */
-    F_DEFINED = 2,              /* defined by a [header] (or the root) */
-    F_DOTTED = 4,               /* created by a dotted key; only dotted keys may add to it */
-    F_INLINE = 8,               /* inline table: immutable once closed */
-    F_AOT = 16,                 /* array created by [[header]] */
-    F_USED = 32,                /* read by a getter */
-};
-
-struct toml_node {
-    enum toml_type type;        /* 0 while its value is being parsed */
-    unsigned flags;
-    int depth, line, col;
-    size_t idx;                 /* position in the parent */
-    struct toml_node *parent;
-    char *key;
-    char *str;                  /* string value; the file name on the root */
-    int64_t num;                /* integer or boolean */
-    struct toml_node **kid;
-    size_t n, cap;
-    char *path, *where;         /* built on first request */
-};
-
-struct parser {
-    const char *s;
-    size_t len, pos, start;
-    size_t loc_off;             /* line/column cache: offsets are mostly asked in rising order */
-    int loc_line, loc_col;
-    struct toml_node *root, *cur;
-    char *ctx;                  /* path of the key whose value is being parsed, for messages */
-};
-
-struct buf {
-    char *b;
-    size_t n, cap;
-};
 
 struct key {
     size_t n;
@@ -93,7 +59,7 @@ static void locate(struct parser *p, size_t off, int *line, int *col)
 }
 
 __attribute__((format(printf, 3, 4)))
-static int perr(struct parser *p, size_t off, const char *fmt, ...)
+int toml_perr(struct parser *p, size_t off, const char *fmt, ...)
 {
     char msg[1024];
     int line, col;
@@ -110,13 +76,13 @@ static int perr(struct parser *p, size_t off, const char *fmt, ...)
     return 0;
 }
 
-static int oom(void)
+int toml_oom(void)
 {
     tmpl_seterr(TE_SYSTEM, "toml: out of memory; free memory and retry");
     return 0;
 }
 
-static int peek(const struct parser *p, size_t ahead)
+int toml_peek(const struct parser *p, size_t ahead)
 {
     return p->pos + ahead < p->len ? (unsigned char)p->s[p->pos + ahead] : -1;
 }
@@ -131,7 +97,7 @@ static int charlen(const struct parser *p, size_t off)
 }
 
 /* The character at the cursor, for "unexpected 'x'" messages. */
-static const char *shown_char(const struct parser *p, char out[8])
+const char *toml_shown_char(const struct parser *p, char out[8])
 {
     int n = charlen(p, p->pos);
 
@@ -187,14 +153,14 @@ static int check_text(struct parser *p)
         int n;
 
         if (c == '\r' && (i + 1 >= p->len || p->s[i + 1] != '\n'))
-            return perr(p, i, "carriage return without line feed; save the file with LF or CRLF "
+            return toml_perr(p, i, "carriage return without line feed; save the file with LF or CRLF "
                         "line endings");
         if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F)
-            return perr(p, i, "control character U+%04X is not allowed; remove it (inside a "
+            return toml_perr(p, i, "control character U+%04X is not allowed; remove it (inside a "
                         "\"basic string\" write it as an escape such as \\t)", c);
         n = utf8_len((const unsigned char *)p->s + i, p->len - i);
         if (n == 0)
-            return perr(p, i, "invalid UTF-8 (byte 0x%02X); save the file as UTF-8", c);
+            return toml_perr(p, i, "invalid UTF-8 (byte 0x%02X); save the file as UTF-8", c);
         i += (size_t)n;
     }
     return 1;
@@ -202,7 +168,7 @@ static int check_text(struct parser *p)
 
 /* ---- nodes ----------------------------------------------------------------------------------- */
 
-static struct toml_node *member(const struct toml_node *t, const char *key)
+struct toml_node *toml_member(const struct toml_node *t, const char *key)
 {
     size_t i;
 
@@ -218,11 +184,11 @@ static struct toml_node *node_add(struct parser *p, struct toml_node *parent, co
     struct toml_node *n;
 
     if (parent->depth >= MAX_TOML_DEPTH) {
-        perr(p, off, "nested deeper than %d levels; flatten the document", MAX_TOML_DEPTH);
+        toml_perr(p, off, "nested deeper than %d levels; flatten the document", MAX_TOML_DEPTH);
         return NULL;
     }
     if (parent->n >= MAX_TOML_MEMBERS) {
-        perr(p, off, "more than %d entries in one table or array; split it", MAX_TOML_MEMBERS);
+        toml_perr(p, off, "more than %d entries in one table or array; split it", MAX_TOML_MEMBERS);
         return NULL;
     }
     if (parent->n == parent->cap) {
@@ -230,13 +196,13 @@ static struct toml_node *node_add(struct parser *p, struct toml_node *parent, co
         struct toml_node **k = realloc(parent->kid, cap * sizeof(*k));
 
         if (!k)
-            return oom(), NULL;
+            return toml_oom(), NULL;
         parent->kid = k;
         parent->cap = cap;
     }
     if (!(n = calloc(1, sizeof(*n))) || !(n->key = strdup(key ? key : ""))) {
         free(n);
-        return oom(), NULL;
+        return toml_oom(), NULL;
     }
     n->type = type;
     n->flags = flags;
@@ -255,7 +221,7 @@ static int is_bare(int c)
 }
 
 /* base + "." + key, quoting a key that is not bare so the path stays unambiguous. */
-static char *path_join(const char *base, const char *key)
+char *toml_path_join(const char *base, const char *key)
 {
     size_t i, klen = strlen(key), blen = strlen(base), len;
     int quote = klen == 0;
@@ -291,13 +257,13 @@ void toml_free(struct toml_node *n)
 
 static void skip_ws(struct parser *p)
 {
-    while (peek(p, 0) == ' ' || peek(p, 0) == '\t')
+    while (toml_peek(p, 0) == ' ' || toml_peek(p, 0) == '\t')
         p->pos++;
 }
 
 static void skip_comment(struct parser *p)
 {
-    if (peek(p, 0) == '#')
+    if (toml_peek(p, 0) == '#')
         while (p->pos < p->len && p->s[p->pos] != '\n' && p->s[p->pos] != '\r')
             p->pos++;
 }
@@ -308,7 +274,7 @@ static void skip_ws_nl(struct parser *p)
     for (;;) {
         skip_ws(p);
         skip_comment(p);
-        if (peek(p, 0) != '\n' && peek(p, 0) != '\r')
+        if (toml_peek(p, 0) != '\n' && toml_peek(p, 0) != '\r')
             return;
         p->pos++;
     }
@@ -321,13 +287,13 @@ static int end_of_line(struct parser *p, const char *after)
 
     skip_ws(p);
     skip_comment(p);
-    if (p->pos >= p->len || peek(p, 0) == '\n' || peek(p, 0) == '\r')
+    if (p->pos >= p->len || toml_peek(p, 0) == '\n' || toml_peek(p, 0) == '\r')
         return 1;
-    return perr(p, p->pos, "unexpected '%s' after the %s; put each key = value and each [table] "
-                "on its own line (comments start with #)", shown_char(p, c), after);
+    return toml_perr(p, p->pos, "unexpected '%s' after the %s; put each key = value and each [table] "
+                "on its own line (comments start with #)", toml_shown_char(p, c), after);
 }
 
-static int buf_put(struct buf *b, const char *src, size_t n)
+int toml_buf_put(struct buf *b, const char *src, size_t n)
 {
     if (b->n + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 32;
@@ -336,7 +302,7 @@ static int buf_put(struct buf *b, const char *src, size_t n)
         while (cap < b->n + n + 1)
             cap *= 2;
         if (!(nb = realloc(b->b, cap)))
-            return oom();
+            return toml_oom();
         b->b = nb;
         b->cap = cap;
     }
@@ -346,8 +312,6 @@ static int buf_put(struct buf *b, const char *src, size_t n)
     return 1;
 }
 
-static int parse_basic(struct parser *p, struct buf *b);
-static int parse_literal(struct parser *p, struct buf *b);
 
 static int parse_key_part(struct parser *p, struct key *k)
 {
@@ -357,24 +321,24 @@ static int parse_key_part(struct parser *p, struct key *k)
     int ok;
 
     if (k->n >= MAX_TOML_DEPTH)
-        return perr(p, start, "more than %d parts in a dotted key; flatten the document",
+        return toml_perr(p, start, "more than %d parts in a dotted key; flatten the document",
                     MAX_TOML_DEPTH);
-    if (peek(p, 0) == '"' || peek(p, 0) == '\'') {
-        if (peek(p, 1) == peek(p, 0) && peek(p, 2) == peek(p, 0))
-            return perr(p, start, "a multi-line string cannot be a key; use \"key\" or 'key'");
-        ok = peek(p, 0) == '"' ? parse_basic(p, &b) : parse_literal(p, &b);
+    if (toml_peek(p, 0) == '"' || toml_peek(p, 0) == '\'') {
+        if (toml_peek(p, 1) == toml_peek(p, 0) && toml_peek(p, 2) == toml_peek(p, 0))
+            return toml_perr(p, start, "a multi-line string cannot be a key; use \"key\" or 'key'");
+        ok = toml_peek(p, 0) == '"' ? toml_parse_basic(p, &b) : toml_parse_literal(p, &b);
         if (ok && !b.b)
-            ok = buf_put(&b, "", 0);
+            ok = toml_buf_put(&b, "", 0);
         for (i = 0; ok && i < b.n; i++)
             if ((unsigned char)b.b[i] < 0x20)
-                ok = perr(p, start, "control character in a key; remove it");
+                ok = toml_perr(p, start, "control character in a key; remove it");
     } else {
-        while (is_bare(peek(p, 0)))
+        while (is_bare(toml_peek(p, 0)))
             p->pos++;
         if (p->pos == start)
-            return perr(p, start, "expected a key, found '%s'; bare keys use A-Z a-z 0-9 _ -, "
-                        "quote anything else", shown_char(p, c));
-        ok = buf_put(&b, p->s + start, p->pos - start);
+            return toml_perr(p, start, "expected a key, found '%s'; bare keys use A-Z a-z 0-9 _ -, "
+                        "quote anything else", toml_shown_char(p, c));
+        ok = toml_buf_put(&b, p->s + start, p->pos - start);
     }
     if (!ok) {
         free(b.b);
@@ -398,7 +362,7 @@ static int parse_key(struct parser *p, struct key *k)
         if (!parse_key_part(p, k))
             return 0;
         skip_ws(p);
-        if (peek(p, 0) != '.')
+        if (toml_peek(p, 0) != '.')
             return 1;
         p->pos++;
         skip_ws(p);
@@ -412,7 +376,7 @@ static char *key_path(const struct toml_node *t, const struct key *k, size_t upt
     size_t i;
 
     for (i = 0; path && i <= upto && i < k->n; i++) {
-        next = path_join(path, k->part[i]);
+        next = toml_path_join(path, k->part[i]);
         free(path);
         path = next;
     }
@@ -423,228 +387,7 @@ static int set_ctx(struct parser *p, const struct toml_node *t, const struct key
 {
     free(p->ctx);
     if (!(p->ctx = key_path(t, k, upto)))
-        return oom();
-    return 1;
-}
-
-/* ---- strings --------------------------------------------------------------------------------- */
-
-static int put_utf8(struct buf *b, unsigned long cp)
-{
-    char u[4];
-    size_t n;
-
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xC0 | (cp >> 6));
-        u[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xE0 | (cp >> 12));
-        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        u[0] = (char)(0xF0 | (cp >> 18));
-        u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    return buf_put(b, u, n);
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* \uXXXX or \UXXXXXXXX at the cursor (on the backslash): a Unicode scalar value, not NUL. */
-static int parse_unicode_escape(struct parser *p, struct buf *b, int ndig)
-{
-    size_t at = p->pos;
-    unsigned long cp = 0;
-    int i, v;
-
-    for (i = 0; i < ndig; i++) {
-        if ((v = hexval(peek(p, 2 + (size_t)i))) < 0)
-            return perr(p, at, "\\%c needs exactly %d hex digits; write e.g. \\u00E9",
-                        p->s[at + 1], ndig);
-        cp = cp * 16 + (unsigned long)v;
-    }
-    if (cp >= 0xD800 && cp <= 0xDFFF)
-        return perr(p, at, "\\%c%0*lX is a UTF-16 surrogate, not a character; write the "
-                    "character itself or its \\U code point", p->s[at + 1], ndig, cp);
-    if (cp > 0x10FFFF)
-        return perr(p, at, "\\U%08lX is beyond U+10FFFF; use a valid code point", cp);
-    if (cp == 0)
-        return perr(p, at, "NUL (\\u0000) is not allowed in offca strings; remove it");
-    p->pos += 2 + (size_t)ndig;
-    return put_utf8(b, cp);
-}
-
-/* One escape sequence at the cursor (on the backslash). TOML 1.0 section "String". */
-static int parse_escape(struct parser *p, struct buf *b)
-{
-    static const char from[] = "btnfr\"\\", to[] = "\b\t\n\f\r\"\\";
-    const char *hit;
-    char c[8];
-    int e = peek(p, 1);
-
-    if (e < 0)
-        return perr(p, p->pos, "unterminated string: it ends with a backslash; close it");
-    if (e == '\n' || e == '\r')
-        return perr(p, p->pos, "a backslash cannot end the line of a single-line string; write "
-                    "\\\\ for a backslash or use \"\"\" for a multi-line string");
-    if (e == 'u' || e == 'U')
-        return parse_unicode_escape(p, b, e == 'u' ? 4 : 8);
-    if (e > 0 && (hit = strchr(from, e)) != NULL) {
-        p->pos += 2;
-        return buf_put(b, to + (hit - from), 1);
-    }
-    p->pos++;
-    shown_char(p, c);
-    p->pos--;
-    return perr(p, p->pos, "invalid escape '\\%s'; valid escapes are \\b \\t \\n \\f \\r \\\" "
-                "\\\\ \\uXXXX \\UXXXXXXXX (for backslashes use a 'literal string')", c);
-}
-
-/* "basic string" on one line; cursor on the opening quote. */
-static int parse_basic(struct parser *p, struct buf *b)
-{
-    size_t open = p->pos++;
-
-    for (;;) {
-        int c = peek(p, 0);
-
-        if (c < 0 || c == '\n' || c == '\r')
-            return perr(p, open, "unterminated string; close it with \" on the same line (use "
-                        "\"\"\" for a multi-line string)");
-        if (c == '"') {
-            p->pos++;
-            return b->b ? 1 : buf_put(b, "", 0);
-        }
-        if (c == '\\') {
-            if (!parse_escape(p, b))
-                return 0;
-            continue;
-        }
-        if (!buf_put(b, p->s + p->pos, 1))
-            return 0;
-        p->pos++;
-    }
-}
-
-/* 'literal string' on one line; cursor on the opening quote. */
-static int parse_literal(struct parser *p, struct buf *b)
-{
-    size_t open = p->pos++, start = p->pos;
-
-    while (peek(p, 0) >= 0 && peek(p, 0) != '\'' && peek(p, 0) != '\n' && peek(p, 0) != '\r')
-        p->pos++;
-    if (peek(p, 0) != '\'')
-        return perr(p, open, "unterminated string; close it with ' on the same line (use ''' "
-                    "for a multi-line string)");
-    p->pos++;
-    return buf_put(b, p->s + start, p->pos - 1 - start);
-}
-
-/* The run of quote characters q at the cursor inside a multi-line string: 1 closed, 0 error,
- * -1 not a closing delimiter (quotes appended). */
-static int ml_quotes(struct parser *p, struct buf *b, int q)
-{
-    size_t run = 0;
-
-    while (peek(p, run) == q)
-        run++;
-    if (run < 3) {
-        p->pos += run;
-        return buf_put(b, p->s + p->pos - run, run) ? -1 : 0;
-    }
-    if (run > 5)
-        return perr(p, p->pos, "too many quotes at the end of a multi-line string; escape the "
-                    "extra ones");
-    if (!buf_put(b, p->s + p->pos, run - 3))
-        return 0;
-    p->pos += run;
-    return 1;
-}
-
-/* A backslash at the end of a line in a multi-line basic string: 1 when it was one (trimmed
- * with all following whitespace and newlines), 0 when it is an ordinary escape. */
-static int line_ending_backslash(struct parser *p)
-{
-    size_t i = 1;
-
-    while (peek(p, i) == ' ' || peek(p, i) == '\t')
-        i++;
-    if (peek(p, i) != '\n' && peek(p, i) != '\r')
-        return 0;
-    p->pos += i;
-    while (peek(p, 0) == ' ' || peek(p, 0) == '\t' || peek(p, 0) == '\n' || peek(p, 0) == '\r')
-        p->pos++;
-    return 1;
-}
-
-/* """multi-line basic""" or '''multi-line literal'''; cursor on the first quote. CRLF in the
- * text becomes LF; a newline right after the opening delimiter is trimmed. */
-static int parse_multiline(struct parser *p, struct buf *b)
-{
-    int q = peek(p, 0), r;
-    size_t open = p->pos;
-
-    p->pos += 3;
-    if (peek(p, 0) == '\r')
-        p->pos++;
-    if (peek(p, 0) == '\n')
-        p->pos++;
-    if (!buf_put(b, "", 0))
-        return 0;
-    for (;;) {
-        int c = peek(p, 0);
-
-        if (c < 0)
-            return perr(p, open, "unterminated multi-line string; close it with %s",
-                        q == '"' ? "\"\"\"" : "'''");
-        if (c == q) {
-            if ((r = ml_quotes(p, b, q)) >= 0)
-                return r;
-        } else if (c == '\\' && q == '"') {
-            if (!line_ending_backslash(p) && !parse_escape(p, b))
-                return 0;
-        } else if (c == '\r') {
-            p->pos++;
-        } else {
-            if (!buf_put(b, p->s + p->pos, 1))
-                return 0;
-            p->pos++;
-        }
-    }
-}
-
-static int parse_string(struct parser *p, struct toml_node *n)
-{
-    struct buf b = { 0 };
-    int q = peek(p, 0), ok;
-
-    if (peek(p, 1) == q && peek(p, 2) == q)
-        ok = parse_multiline(p, &b);
-    else
-        ok = q == '"' ? parse_basic(p, &b) : parse_literal(p, &b);
-    if (!ok) {
-        free(b.b);
-        return 0;
-    }
-    n->type = TOML_STRING;
-    n->str = b.b;
+        return toml_oom();
     return 1;
 }
 
@@ -661,19 +404,19 @@ static int parse_digits(struct parser *p, size_t at, const char *tok, int base, 
     for (i = 0; tok[i]; i++) {
         if (tok[i] == '_') {
             if (i == 0 || tok[i - 1] == '_' || tok[i + 1] == '\0')
-                return perr(p, at, "'_' in a number must sit between two digits; remove it");
+                return toml_perr(p, at, "'_' in a number must sit between two digits; remove it");
             continue;
         }
-        d = hexval((unsigned char)tok[i]);
+        d = toml_hexval((unsigned char)tok[i]);
         if (d < 0 || d >= base)
-            return perr(p, at, "invalid digit '%c' in a base-%d integer; fix the number",
+            return toml_perr(p, at, "invalid digit '%c' in a base-%d integer; fix the number",
                         tok[i], base);
         if (v > (max - (uint64_t)d) / (uint64_t)base)
-            return perr(p, at, "integer out of range (64-bit signed); use a smaller value");
+            return toml_perr(p, at, "integer out of range (64-bit signed); use a smaller value");
         v = v * (uint64_t)base + (uint64_t)d;
     }
     if (i == 0)
-        return perr(p, at, "integer without digits; write a number such as 42");
+        return toml_perr(p, at, "integer without digits; write a number such as 42");
     *out = v;
     return 1;
 }
@@ -686,12 +429,12 @@ static int parse_integer(struct parser *p, size_t at, const char *tok, struct to
 
     if (d[0] == '0' && (d[1] == 'x' || d[1] == 'o' || d[1] == 'b')) {
         if (sign)
-            return perr(p, at, "a sign is not allowed on hex, octal or binary integers; "
+            return toml_perr(p, at, "a sign is not allowed on hex, octal or binary integers; "
                         "remove it");
         base = d[1] == 'x' ? 16 : d[1] == 'o' ? 8 : 2;
         d += 2;
     } else if (d[0] == '0' && d[1] != '\0') {
-        return perr(p, at, "leading zeros are not allowed in integers; write 0o17 for octal "
+        return toml_perr(p, at, "leading zeros are not allowed in integers; write 0o17 for octal "
                     "or drop the zeros");
     }
     if (!parse_digits(p, at, d, base, neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX, &v))
@@ -728,13 +471,13 @@ static int parse_bare(struct parser *p, struct toml_node *n)
     char tok[MAX_TOML_SHOWN + 1], c[8];
     int first;
 
-    while (is_bare(peek(p, 0)) || peek(p, 0) == '+' || peek(p, 0) == '.' || peek(p, 0) == ':')
+    while (is_bare(toml_peek(p, 0)) || toml_peek(p, 0) == '+' || toml_peek(p, 0) == '.' || toml_peek(p, 0) == ':')
         p->pos++;
     if ((len = p->pos - at) == 0)
-        return perr(p, at, "expected a value, found '%s'; write a value (strings need quotes)",
-                    shown_char(p, c));
+        return toml_perr(p, at, "expected a value, found '%s'; write a value (strings need quotes)",
+                    toml_shown_char(p, c));
     if (len > MAX_TOML_SHOWN)
-        return perr(p, at, "value '%.*s...' is not a valid number (too long); strings need "
+        return toml_perr(p, at, "value '%.*s...' is not a valid number (too long); strings need "
                     "quotes",
                     MAX_TOML_SHOWN, p->s + at);
     memcpy(tok, p->s + at, len);
@@ -746,13 +489,13 @@ static int parse_bare(struct parser *p, struct toml_node *n)
     }
     first = (unsigned char)tok[0];
     if (first >= '0' && first <= '9' && looks_like_date(tok))
-        return perr(p, at, "'%s' is a date/time: floats/dates are not used by offca; write "
+        return toml_perr(p, at, "'%s' is a date/time: floats/dates are not used by offca; write "
                     "durations as strings like \"7d\"", tok);
     if (looks_like_float(tok))
-        return perr(p, at, "'%s' is a float: floats/dates are not used by offca; write "
+        return toml_perr(p, at, "'%s' is a float: floats/dates are not used by offca; write "
                     "durations as strings like \"7d\"", tok);
     if (!(first >= '0' && first <= '9') && first != '+' && first != '-')
-        return perr(p, at, "invalid value '%s'; strings need quotes: write \"%s\"", tok, tok);
+        return toml_perr(p, at, "invalid value '%s'; strings need quotes: write \"%s\"", tok, tok);
     return parse_integer(p, at, tok, n);
 }
 
@@ -768,22 +511,22 @@ static int parse_array(struct parser *p, struct toml_node *a)
     for (;;) {
         skip_ws_nl(p);
         if (p->pos >= p->len)
-            return perr(p, open, "unterminated array; close it with ']'");
-        if (peek(p, 0) == ']')
+            return toml_perr(p, open, "unterminated array; close it with ']'");
+        if (toml_peek(p, 0) == ']')
             break;
         if (!(e = node_add(p, a, "", p->pos, 0, 0)) || !parse_value(p, e))
             return 0;
         skip_ws_nl(p);
-        if (peek(p, 0) == ',') {
+        if (toml_peek(p, 0) == ',') {
             p->pos++;
             continue;
         }
-        if (peek(p, 0) == ']')
+        if (toml_peek(p, 0) == ']')
             break;
         if (p->pos >= p->len)
-            return perr(p, open, "unterminated array; close it with ']'");
-        return perr(p, p->pos, "expected ',' or ']' in the array, found '%s'; separate "
-                    "values with commas", shown_char(p, c));
+            return toml_perr(p, open, "unterminated array; close it with ']'");
+        return toml_perr(p, p->pos, "expected ',' or ']' in the array, found '%s'; separate "
+                    "values with commas", toml_shown_char(p, c));
     }
     p->pos++;
     return 1;
@@ -798,22 +541,22 @@ static int parse_inline_table(struct parser *p, struct toml_node *t)
     t->type = TOML_TABLE;
     t->flags |= F_DEFINED;
     skip_ws(p);
-    while (peek(p, 0) != '}') {
-        if (peek(p, 0) < 0 || peek(p, 0) == '\n' || peek(p, 0) == '\r')
-            return perr(p, open, "unterminated inline table: it must close with '}' on the same "
+    while (toml_peek(p, 0) != '}') {
+        if (toml_peek(p, 0) < 0 || toml_peek(p, 0) == '\n' || toml_peek(p, 0) == '\r')
+            return toml_perr(p, open, "unterminated inline table: it must close with '}' on the same "
                         "line; use a [table] section for longer tables");
         if (!parse_keyval(p, t, 0))
             return 0;
         skip_ws(p);
-        if (peek(p, 0) == ',') {
+        if (toml_peek(p, 0) == ',') {
             p->pos++;
             skip_ws(p);
-            if (peek(p, 0) == '}')
-                return perr(p, p->pos, "trailing comma in an inline table; remove it");
-        } else if (peek(p, 0) != '}' && peek(p, 0) >= 0 && peek(p, 0) != '\n' &&
-                   peek(p, 0) != '\r') {
-            return perr(p, p->pos, "expected ',' or '}' in the inline table, found '%s'; "
-                        "separate pairs with commas", shown_char(p, c));
+            if (toml_peek(p, 0) == '}')
+                return toml_perr(p, p->pos, "trailing comma in an inline table; remove it");
+        } else if (toml_peek(p, 0) != '}' && toml_peek(p, 0) >= 0 && toml_peek(p, 0) != '\n' &&
+                   toml_peek(p, 0) != '\r') {
+            return toml_perr(p, p->pos, "expected ',' or '}' in the inline table, found '%s'; "
+                        "separate pairs with commas", toml_shown_char(p, c));
         }
     }
     p->pos++;
@@ -823,10 +566,10 @@ static int parse_inline_table(struct parser *p, struct toml_node *t)
 
 static int parse_value(struct parser *p, struct toml_node *n)
 {
-    int c = peek(p, 0);
+    int c = toml_peek(p, 0);
 
     if (c == '"' || c == '\'')
-        return parse_string(p, n);
+        return toml_parse_string(p, n);
     if (c == '[')
         return parse_array(p, n);
     if (c == '{')
@@ -836,7 +579,7 @@ static int parse_value(struct parser *p, struct toml_node *n)
 
 /* ---- keys, tables and the document ----------------------------------------------------------- */
 
-static const char *kind(const struct toml_node *n)
+const char *toml_kind(const struct toml_node *n)
 {
     if (n->type == TOML_TABLE && (n->flags & F_INLINE))
         return "an inline table";
@@ -858,7 +601,7 @@ static struct toml_node *dotted_parent(struct parser *p, struct toml_node *t, co
     size_t i;
 
     for (i = 0; i + 1 < k->n; i++) {
-        struct toml_node *m = member(t, k->part[i]);
+        struct toml_node *m = toml_member(t, k->part[i]);
 
         if (!m) {
             if (!(m = node_add(p, t, k->part[i], k->off[i], TOML_TABLE, F_DOTTED)))
@@ -866,8 +609,8 @@ static struct toml_node *dotted_parent(struct parser *p, struct toml_node *t, co
         } else if (m->type != TOML_TABLE || !(m->flags & F_DOTTED) || (m->flags & F_INLINE)) {
             if (!set_ctx(p, base, k, i))
                 return NULL;
-            perr(p, k->off[i], "already %s (defined at %d:%d), a dotted key cannot add to it; "
-                 "move this key into that definition", kind(m), m->line, m->col);
+            toml_perr(p, k->off[i], "already %s (defined at %d:%d), a dotted key cannot add to it; "
+                 "move this key into that definition", toml_kind(m), m->line, m->col);
             return NULL;
         }
         t = m;
@@ -888,22 +631,22 @@ static int parse_keyval(struct parser *p, struct toml_node *t, int line_end)
     if (!parse_key(p, &k) || !set_ctx(p, t, &k, k.n - 1))
         goto out;
     skip_ws(p);
-    if (peek(p, 0) != '=') {
-        perr(p, p->pos, "expected '=' after the key, found '%s'; write key = value",
-             shown_char(p, c));
+    if (toml_peek(p, 0) != '=') {
+        toml_perr(p, p->pos, "expected '=' after the key, found '%s'; write key = value",
+             toml_shown_char(p, c));
         goto out;
     }
     p->pos++;
     skip_ws(p);
-    if (p->pos >= p->len || peek(p, 0) == '\n' || peek(p, 0) == '\r' || peek(p, 0) == '#') {
-        perr(p, p->pos, "missing value after '='; write a value (strings need quotes)");
+    if (p->pos >= p->len || toml_peek(p, 0) == '\n' || toml_peek(p, 0) == '\r' || toml_peek(p, 0) == '#') {
+        toml_perr(p, p->pos, "missing value after '='; write a value (strings need quotes)");
         goto out;
     }
     if (!(parent = dotted_parent(p, t, &k)))
         goto out;
-    if ((dup = member(parent, k.part[k.n - 1])) != NULL) {
-        perr(p, k.off[k.n - 1], "duplicate key (first defined at %d:%d as %s); remove one of "
-             "them", dup->line, dup->col, kind(dup));
+    if ((dup = toml_member(parent, k.part[k.n - 1])) != NULL) {
+        toml_perr(p, k.off[k.n - 1], "duplicate key (first defined at %d:%d as %s); remove one of "
+             "them", dup->line, dup->col, toml_kind(dup));
         goto out;
     }
     if (!(n = node_add(p, parent, k.part[k.n - 1], k.off[k.n - 1], 0, 0)))
@@ -924,7 +667,7 @@ static struct toml_node *header_parent(struct parser *p, const struct key *k, si
     size_t i;
 
     for (i = 0; i + 1 < k->n; i++) {
-        if (!(m = member(t, k->part[i]))) {
+        if (!(m = toml_member(t, k->part[i]))) {
             if (!(m = node_add(p, t, k->part[i], open, TOML_TABLE, F_IMPLICIT)))
                 return NULL;
         } else if (m->type == TOML_ARRAY && (m->flags & F_AOT)) {
@@ -932,8 +675,8 @@ static struct toml_node *header_parent(struct parser *p, const struct key *k, si
         } else if (m->type != TOML_TABLE || (m->flags & F_INLINE)) {
             if (!set_ctx(p, p->root, k, i))
                 return NULL;
-            perr(p, k->off[i], "already %s (defined at %d:%d), it cannot be extended by a "
-                 "[table] header; rename one of them", kind(m), m->line, m->col);
+            toml_perr(p, k->off[i], "already %s (defined at %d:%d), it cannot be extended by a "
+                 "[table] header; rename one of them", toml_kind(m), m->line, m->col);
             return NULL;
         }
         t = m;
@@ -945,7 +688,7 @@ static struct toml_node *header_parent(struct parser *p, const struct key *k, si
 static struct toml_node *header_table(struct parser *p, struct toml_node *t, const struct key *k,
                                       size_t open)
 {
-    struct toml_node *m = member(t, k->part[k->n - 1]);
+    struct toml_node *m = toml_member(t, k->part[k->n - 1]);
 
     if (!m)
         return node_add(p, t, k->part[k->n - 1], open, TOML_TABLE, F_DEFINED);
@@ -955,14 +698,14 @@ static struct toml_node *header_table(struct parser *p, struct toml_node *t, con
         return m;
     }
     if (m->type == TOML_TABLE && (m->flags & F_DEFINED) && !(m->flags & F_INLINE))
-        perr(p, open, "table defined twice (first at %d:%d); merge the two sections",
+        toml_perr(p, open, "table defined twice (first at %d:%d); merge the two sections",
              m->line, m->col);
     else if (m->type == TOML_ARRAY && (m->flags & F_AOT))
-        perr(p, open, "already an array of tables (at %d:%d); write [[...]] to add an element",
+        toml_perr(p, open, "already an array of tables (at %d:%d); write [[...]] to add an element",
              m->line, m->col);
     else
-        perr(p, open, "already %s (defined at %d:%d), it cannot be redefined as a [table]; "
-             "rename one of them", kind(m), m->line, m->col);
+        toml_perr(p, open, "already %s (defined at %d:%d), it cannot be redefined as a [table]; "
+             "rename one of them", toml_kind(m), m->line, m->col);
     return NULL;
 }
 
@@ -970,13 +713,13 @@ static struct toml_node *header_table(struct parser *p, struct toml_node *t, con
 static struct toml_node *header_aot(struct parser *p, struct toml_node *t, const struct key *k,
                                     size_t open)
 {
-    struct toml_node *m = member(t, k->part[k->n - 1]);
+    struct toml_node *m = toml_member(t, k->part[k->n - 1]);
 
     if (!m && !(m = node_add(p, t, k->part[k->n - 1], open, TOML_ARRAY, F_AOT)))
         return NULL;
     if (m->type != TOML_ARRAY || !(m->flags & F_AOT)) {
-        perr(p, open, "already %s (defined at %d:%d), it cannot become an array of tables; "
-             "rename one of them", kind(m), m->line, m->col);
+        toml_perr(p, open, "already %s (defined at %d:%d), it cannot become an array of tables; "
+             "rename one of them", toml_kind(m), m->line, m->col);
         return NULL;
     }
     return node_add(p, m, "", open, TOML_TABLE, F_DEFINED);
@@ -986,7 +729,7 @@ static struct toml_node *header_aot(struct parser *p, struct toml_node *t, const
 static int parse_header(struct parser *p)
 {
     size_t open = p->pos;
-    int aot = peek(p, 1) == '[';
+    int aot = toml_peek(p, 1) == '[';
     struct key k = { 0 };
     struct toml_node *t = NULL;
     char c[8];
@@ -996,9 +739,9 @@ static int parse_header(struct parser *p)
     if (!parse_key(p, &k) || !set_ctx(p, p->root, &k, k.n - 1))
         goto out;
     skip_ws(p);
-    if (peek(p, 0) != ']' || (aot && peek(p, 1) != ']')) {
-        perr(p, p->pos, "expected '%s' to close the table header, found '%s'; write %s",
-             aot ? "]]" : "]", shown_char(p, c), aot ? "[[name]]" : "[name]");
+    if (toml_peek(p, 0) != ']' || (aot && toml_peek(p, 1) != ']')) {
+        toml_perr(p, p->pos, "expected '%s' to close the table header, found '%s'; write %s",
+             aot ? "]]" : "]", toml_shown_char(p, c), aot ? "[[name]]" : "[name]");
         goto out;
     }
     p->pos += aot ? 2 : 1;
@@ -1022,11 +765,11 @@ static int parse_doc(struct parser *p)
         skip_comment(p);
         if (p->pos >= p->len)
             return 1;
-        if (peek(p, 0) == '\n' || peek(p, 0) == '\r') {
+        if (toml_peek(p, 0) == '\n' || toml_peek(p, 0) == '\r') {
             p->pos++;
             continue;
         }
-        if (peek(p, 0) == '[') {
+        if (toml_peek(p, 0) == '[') {
             if (!parse_header(p))
                 return 0;
         } else if (!parse_keyval(p, p->cur, 1)) {
@@ -1047,7 +790,7 @@ struct toml_node *toml_parse(const char *text, size_t len, const char *filename)
     tmpl_err_clear();
     if (!(root = calloc(1, sizeof(*root))) || !(root->key = strdup("")) ||
         !(root->str = strdup(filename ? filename : "<toml>"))) {
-        oom();
+        toml_oom();
         goto out;
     }
     root->type = TOML_TABLE;
@@ -1107,7 +850,7 @@ struct toml_node *toml_load(const char *path)
         goto out;
     }
     if (!(buf = malloc(MAX_TOML_BYTES + 1))) {
-        oom();
+        toml_oom();
         goto out;
     }
     while (got <= MAX_TOML_BYTES) {
@@ -1127,271 +870,4 @@ out:
     free(buf);
     close(fd);
     return root;
-}
-
-/* ---- accessors ------------------------------------------------------------------------------- */
-
-static void mark(const struct toml_node *n)
-{
-    ((struct toml_node *)n)->flags |= F_USED;   /* a cache bit: nodes are never really const */
-}
-
-enum toml_type toml_type(const struct toml_node *n) { return n->type; }
-const char *toml_key(const struct toml_node *n) { return n->key; }
-const char *toml_str(const struct toml_node *n) { return n->type == TOML_STRING ? n->str : ""; }
-int64_t toml_int(const struct toml_node *n) { return n->type == TOML_INTEGER ? n->num : 0; }
-int toml_bool(const struct toml_node *n) { return n->type == TOML_BOOL && n->num; }
-size_t toml_count(const struct toml_node *n) { return n ? n->n : 0; }
-
-/* Name of a type for messages ("string", "integer", ...). */
-const char *toml_type_name(enum toml_type t)
-{
-    switch (t) {
-    case TOML_STRING: return "string";
-    case TOML_INTEGER: return "integer";
-    case TOML_BOOL: return "boolean";
-    case TOML_ARRAY: return "array";
-    case TOML_TABLE: return "table";
-    }
-    return "nothing";
-}
-
-/* Full dotted path ("ca.root.crl_period", "san[2]"); built on first use, owned by the node. */
-const char *toml_path(const struct toml_node *n)
-{
-    struct toml_node *m = (struct toml_node *)n;
-    char idx[32];
-
-    if (!n->parent)
-        return "";
-    if (!n->path) {
-        if (n->parent->type == TOML_ARRAY) {
-            const char *pp = toml_path(n->parent);
-            size_t len = strlen(pp) + sizeof(idx);
-
-            snprintf(idx, sizeof(idx), "[%zu]", n->idx);
-            if ((m->path = malloc(len)) != NULL)
-                snprintf(m->path, len, "%s%s", pp, idx);
-        } else {
-            m->path = path_join(toml_path(n->parent), n->key);
-        }
-    }
-    return n->path ? n->path : n->key;
-}
-
-/* "file:line:column" where the node was defined; built on first use, owned by the node. */
-const char *toml_where(const struct toml_node *n)
-{
-    struct toml_node *m = (struct toml_node *)n;
-    const struct toml_node *root = n;
-    size_t len;
-
-    while (root->parent)
-        root = root->parent;
-    if (!n->where) {
-        len = strlen(root->str) + 32;
-        if ((m->where = malloc(len)) != NULL)
-            snprintf(m->where, len, "%s:%d:%d", root->str, n->line, n->col);
-    }
-    return n->where ? n->where : root->str;
-}
-
-/* Member key of table (marked used), or NULL when absent or when table is not a table. */
-const struct toml_node *toml_get(const struct toml_node *table, const char *key)
-{
-    const struct toml_node *n;
-
-    if (!table || table->type != TOML_TABLE || !key || !(n = member(table, key)))
-        return NULL;
-    mark(n);
-    return n;
-}
-
-/* Entry i of a table or array in document order (marked used), or NULL past the end. */
-const struct toml_node *toml_at(const struct toml_node *n, size_t i)
-{
-    if (!n || i >= n->n)
-        return NULL;
-    mark(n->kid[i]);
-    return n->kid[i];
-}
-
-static const char *type_a(enum toml_type t)
-{
-    switch (t) {
-    case TOML_INTEGER: return "an integer";
-    case TOML_ARRAY: return "an array";
-    case TOML_BOOL: return "a boolean";
-    case TOML_TABLE: return "a table";
-    default: return "a string";
-    }
-}
-
-static const char *example_of(enum toml_type t)
-{
-    switch (t) {
-    case TOML_STRING: return "\"...\"";
-    case TOML_INTEGER: return "42";
-    case TOML_BOOL: return "true or false";
-    case TOML_ARRAY: return "[ ... ]";
-    default: return "{ ... }";
-    }
-}
-
-/* Shared by the typed getters: *out = the node, or NULL when absent and not required. */
-static int get_typed(const struct toml_node *t, const char *key, int required,
-                     enum toml_type type, const struct toml_node **out)
-{
-    const struct toml_node *n;
-
-    if (t && t->type != TOML_TABLE) {
-        tmpl_seterr(TE_INPUT, "%s: key '%s': expected a table, found %s; write it as a [%s] "
-                    "section", toml_where(t), toml_path(t), kind(t), toml_path(t));
-        return 0;
-    }
-    if (!(n = toml_get(t, key))) {
-        if (!required) {
-            *out = NULL;
-            return 1;
-        }
-        if (!t || !t->parent)
-            tmpl_seterr(TE_INPUT, "%s: key '%s': required key is missing; add %s = %s",
-                        t ? t->str : "toml", key, key, example_of(type));
-        else
-            tmpl_seterr(TE_INPUT, "%s: key '%s.%s': required key is missing; add %s = %s to "
-                        "[%s]", toml_where(t), toml_path(t), key, key, example_of(type),
-                        toml_path(t));
-        return 0;
-    }
-    if (n->type != type) {
-        tmpl_seterr(TE_INPUT, "%s: key '%s': expected %s, found %s; write %s = %s",
-                    toml_where(n), toml_path(n), type_a(type), kind(n), key,
-                    example_of(type));
-        return 0;
-    }
-    *out = n;
-    return 1;
-}
-
-/* Typed getter for a string member (see template.h for the contract). */
-int toml_get_str(const struct toml_node *t, const char *key, int required, const char **out)
-{
-    const struct toml_node *n;
-
-    if (!get_typed(t, key, required, TOML_STRING, &n))
-        return 0;
-    if (n)
-        *out = n->str;
-    return 1;
-}
-
-/* Typed getter for an integer member. */
-int toml_get_int(const struct toml_node *t, const char *key, int required, int64_t *out)
-{
-    const struct toml_node *n;
-
-    if (!get_typed(t, key, required, TOML_INTEGER, &n))
-        return 0;
-    if (n)
-        *out = n->num;
-    return 1;
-}
-
-/* Typed getter for a boolean member. */
-int toml_get_bool(const struct toml_node *t, const char *key, int required, int *out)
-{
-    const struct toml_node *n;
-
-    if (!get_typed(t, key, required, TOML_BOOL, &n))
-        return 0;
-    if (n)
-        *out = n->num != 0;
-    return 1;
-}
-
-/* Array of strings; the caller frees *out (not the strings) with free(). */
-int toml_get_str_array(const struct toml_node *t, const char *key, int required,
-                       const char ***out, size_t *n)
-{
-    const struct toml_node *a;
-    const char **v;
-    size_t i;
-
-    if (!get_typed(t, key, required, TOML_ARRAY, &a))
-        return 0;
-    if (!a)
-        return 1;
-    for (i = 0; i < a->n; i++) {
-        mark(a->kid[i]);
-        if (a->kid[i]->type != TOML_STRING) {
-            tmpl_seterr(TE_INPUT, "%s: key '%s': expected a string, found %s; every element "
-                        "of %s must be a \"string\"", toml_where(a->kid[i]),
-                        toml_path(a->kid[i]), kind(a->kid[i]), key);
-            return 0;
-        }
-    }
-    if (!(v = calloc(a->n + 1, sizeof(*v))))
-        return oom();
-    for (i = 0; i < a->n; i++)
-        v[i] = a->kid[i]->str;
-    *out = v;
-    *n = a->n;
-    return 1;
-}
-
-static const struct toml_node *first_unused(const struct toml_node *n)
-{
-    const struct toml_node *r;
-    size_t i;
-
-    for (i = 0; i < n->n; i++) {
-        if (n->type == TOML_TABLE && !(n->kid[i]->flags & F_USED))
-            return n->kid[i];
-        if (n->kid[i]->type == TOML_TABLE || n->kid[i]->type == TOML_ARRAY)
-            if ((r = first_unused(n->kid[i])) != NULL)
-                return r;
-    }
-    return NULL;
-}
-
-/* 1 when every key under root was read; else 0 naming the first unread one (class 3). */
-int toml_check_unused(const struct toml_node *root, const char *doc_hint)
-{
-    const struct toml_node *n = root ? first_unused(root) : NULL;
-
-    if (!n)
-        return 1;
-    tmpl_seterr(TE_INPUT, "%s: key '%s': unknown key; check the spelling against %s",
-                toml_where(n), toml_path(n), doc_hint ? doc_hint : "the documentation");
-    return 0;
-}
-
-/* "30d" -> 2592000: one whole number and one unit (s, m, h, d, w), nothing else. */
-int toml_parse_duration(const char *text, int64_t *seconds)
-{
-    static const char units[] = "smhdw";
-    static const int64_t mult[] = { 1, 60, 3600, 86400, 604800 };
-    const char *u;
-    int64_t v = 0;
-    size_t i;
-
-    for (i = 0; text && text[i] >= '0' && text[i] <= '9'; i++) {
-        if (v > (INT64_MAX - (text[i] - '0')) / 10)
-            goto overflow;
-        v = v * 10 + (text[i] - '0');
-    }
-    if (!text || i == 0 || text[i] == '\0' || text[i + 1] != '\0' ||
-        !(u = strchr(units, text[i]))) {
-        tmpl_seterr(TE_INPUT, "duration '%.40s': not a whole number followed by one unit; "
-                    "write e.g. \"7d\" (units s, m, h, d, w; no sign, no spaces)",
-                    text ? text : "");
-        return 0;
-    }
-    if (v > INT64_MAX / mult[u - units])
-        goto overflow;
-    *seconds = v * mult[u - units];
-    return 1;
-overflow:
-    tmpl_seterr(TE_INPUT, "duration '%.40s': too large; use a smaller value", text);
-    return 0;
 }
