@@ -19,13 +19,22 @@
 
 #define MAX_P11_MODULES 4          /* distinct modules one process may have open */
 
+/* Session pool (provider-notes pitfalls 12-14): session 0 is opened first and logged in; helper
+ * sessions are opened on demand, one per concurrent caller, and are logged in already (login
+ * state is per application and token). Helpers are closed, never logged out: C_Logout on any
+ * session logs them all out. An operation takes an idle session for its whole C_*Init..C_*Final
+ * sequence and gives it back; the pool lock is never held across a C_* call that does work. */
 struct p11 {
     void *dl;
     CK_FUNCTION_LIST_PTR f;
-    CK_SESSION_HANDLE session;
-    int has_session;
+    CK_SLOT_ID slot;
+    CK_SESSION_HANDLE sess[MAX_P11_SESSIONS];
+    int busy[MAX_P11_SESSIONS];
+    size_t n_sess;                 /* sess[0..n_sess) are open */
+    size_t max_sess;               /* limit for this handle (token's max, or MAX_P11_SESSIONS) */
     pid_t pid;
-    pthread_mutex_t lock;          /* one session: every operation on it is serialised */
+    pthread_mutex_t lock;          /* guards sess/busy/n_sess */
+    pthread_cond_t idle;           /* signalled when a session is given back */
     char module[256];
     char label[33];
     char serial[17];
@@ -54,6 +63,8 @@ static const struct rv_info rv_table[] = {
     { CKR_GENERAL_ERROR, "CKR_GENERAL_ERROR", "check the module's configuration and log" },
     { CKR_ARGUMENTS_BAD, "CKR_ARGUMENTS_BAD", "report this as an offca bug" },
     { CKR_KEY_HANDLE_INVALID, "CKR_KEY_HANDLE_INVALID", "the key is gone; reload it by URI" },
+    { CKR_OBJECT_HANDLE_INVALID, "CKR_OBJECT_HANDLE_INVALID",
+      "the key is gone from the token; check 'offca key list' and the CA's key" },
     { CKR_KEY_TYPE_INCONSISTENT, "CKR_KEY_TYPE_INCONSISTENT",
       "the key type does not fit the signature scheme" },
     { CKR_KEY_FUNCTION_NOT_PERMITTED, "CKR_KEY_FUNCTION_NOT_PERMITTED",
@@ -61,6 +72,7 @@ static const struct rv_info rv_table[] = {
     { CKR_KEY_SIZE_RANGE, "CKR_KEY_SIZE_RANGE", "the token does not support this key size" },
     { CKR_SESSION_HANDLE_INVALID, "CKR_SESSION_HANDLE_INVALID", "re-run offca" },
     { CKR_SESSION_CLOSED, "CKR_SESSION_CLOSED", "re-run offca" },
+    { CKR_SESSION_COUNT, "CKR_SESSION_COUNT", "the token has no session left; close other users" },
     { CKR_SESSION_READ_ONLY, "CKR_SESSION_READ_ONLY", "the token is write-protected" },
     { CKR_TOKEN_WRITE_PROTECTED, "CKR_TOKEN_WRITE_PROTECTED", "the token is write-protected" },
     { CKR_USER_NOT_LOGGED_IN, "CKR_USER_NOT_LOGGED_IN", "re-run offca to log in again" },
@@ -138,6 +150,68 @@ static int p11_fork_check(const struct p11 *p)
                "open the HSM after fork(), or spawn helpers with posix_spawn/exec",
                p->label, (long)p->pid, (long)getpid());
     return 0;
+}
+
+/* Take an idle session (opening a helper when all are busy and the pool may grow; waiting
+ * otherwise). Returns the pool index, or -1 with hsm_error() set. Give it back with sess_put. */
+static int sess_get(struct p11 *p)
+{
+    CK_SESSION_HANDLE h;
+    CK_RV rv;
+    size_t i;
+
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        for (i = 0; i < p->n_sess; i++)
+            if (!p->busy[i]) {
+                p->busy[i] = 1;
+                pthread_mutex_unlock(&p->lock);
+                return (int)i;
+            }
+        if (p->n_sess < p->max_sess)
+            break;
+        pthread_cond_wait(&p->idle, &p->lock);
+    }
+    i = p->n_sess++;               /* reserve the slot, open it without holding the lock */
+    p->busy[i] = 1;
+    pthread_mutex_unlock(&p->lock);
+    rv = p->f->C_OpenSession(p->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &h);
+    pthread_mutex_lock(&p->lock);
+    if (rv == CKR_OK) {
+        p->sess[i] = h;
+        pthread_mutex_unlock(&p->lock);
+        return (int)i;
+    }
+    /* the token's own session limit: stay at what we have and wait for one (i > 0 here) */
+    p->n_sess--;
+    p->busy[i] = 0;
+    if (rv == CKR_SESSION_COUNT && i > 0) {
+        p->max_sess = i;
+        pthread_mutex_unlock(&p->lock);
+        return sess_get(p);
+    }
+    pthread_mutex_unlock(&p->lock);
+    rv_seterr(p, "C_OpenSession", rv);
+    return -1;
+}
+
+static void sess_put(struct p11 *p, int i)
+{
+    pthread_mutex_lock(&p->lock);
+    p->busy[i] = 0;
+    pthread_cond_signal(&p->idle);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* Sessions open in the pool (tests and benchmarks). */
+size_t p11_session_count(struct p11 *p)
+{
+    size_t n;
+
+    pthread_mutex_lock(&p->lock);
+    n = p->n_sess;
+    pthread_mutex_unlock(&p->lock);
+    return n;
 }
 
 static int module_ref(CK_FUNCTION_LIST_PTR f, int delta)
@@ -255,15 +329,18 @@ struct p11 *p11_open(const char *module, const char *token_label, const char *to
         return NULL;
     }
     p->pid = getpid();
+    p->max_sess = MAX_P11_SESSIONS;
     pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->idle, NULL);
     if (!p11_module_load(p, module) || !p11_token_find(p, token_label, token_serial, &slot))
         goto out;
-    rv = p->f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &p->session);
+    p->slot = slot;
+    rv = p->f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &p->sess[0]);
     if (rv != CKR_OK) {
         rv_seterr(p, "C_OpenSession", rv);
         goto out;
     }
-    p->has_session = 1;
+    p->n_sess = 1;
     ret = p;
     p = NULL;
 out:
@@ -277,7 +354,7 @@ static int pin_flags_check(struct p11 *p)
     CK_TOKEN_INFO ti;
     CK_RV rv;
 
-    if ((rv = p->f->C_GetSessionInfo(p->session, &si)) != CKR_OK ||
+    if ((rv = p->f->C_GetSessionInfo(p->sess[0], &si)) != CKR_OK ||
         (rv = p->f->C_GetTokenInfo(si.slotID, &ti)) != CKR_OK) {
         rv_seterr(p, "C_GetTokenInfo", rv);
         return 0;
@@ -309,11 +386,12 @@ int p11_login(struct p11 *p, const char *pin, size_t pin_len)
 
     if (!p11_fork_check(p))
         return 0;
+    /* Login happens at open, before any helper session exists: session 0 is idle. */
     pthread_mutex_lock(&p->lock);
     if (!pin_flags_check(p))
         goto out;
     /* Exactly one attempt: a wrong PIN costs the operator a try on the token's counter. */
-    rv = p->f->C_Login(p->session, CKU_USER, (CK_UTF8CHAR_PTR)pin, (CK_ULONG)pin_len);
+    rv = p->f->C_Login(p->sess[0], CKU_USER, (CK_UTF8CHAR_PTR)pin, (CK_ULONG)pin_len);
     if (rv == CKR_PIN_INCORRECT) {
         hsm_seterr(HE_SYSTEM, "token '%s': CKR_PIN_INCORRECT: wrong PIN (1 attempt used, not "
                    "retried); check pin_file or OFFCA_PIN", p->label);
@@ -336,10 +414,12 @@ void p11_close(struct p11 *p)
     if (p->f != NULL && p->pid == getpid()) {
         int last = module_ref(p->f, 0) == 1;
 
-        if (p->has_session) {
+        for (size_t i = p->n_sess; i-- > 1;)
+            p->f->C_CloseSession(p->sess[i]);  /* helpers: closed, never logged out */
+        if (p->n_sess > 0) {
             if (last)
-                p->f->C_Logout(p->session);   /* logs out every session of the token */
-            p->f->C_CloseSession(p->session);
+                p->f->C_Logout(p->sess[0]);    /* logs out every session of the token */
+            p->f->C_CloseSession(p->sess[0]);
         }
         if (module_ref(p->f, -1) <= 0)
             p->f->C_Finalize(NULL);
@@ -348,6 +428,7 @@ void p11_close(struct p11 *p)
     if (p->dl != NULL && getenv("OFFCA_SANITIZER") == NULL)
         dlclose(p->dl);
     pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->idle);
     free(p);
 }
 
@@ -359,17 +440,16 @@ int p11_find(struct p11 *p, CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *ou
 {
     CK_ULONG got = 0;
     CK_RV rv;
-    int ok = 0;
+    int ok = 0, s;
 
-    if (!p11_fork_check(p))
+    if (!p11_fork_check(p) || (s = sess_get(p)) < 0)
         return 0;
-    pthread_mutex_lock(&p->lock);
-    if ((rv = p->f->C_FindObjectsInit(p->session, tmpl, n)) != CKR_OK) {
+    if ((rv = p->f->C_FindObjectsInit(p->sess[s], tmpl, n)) != CKR_OK) {
         rv_seterr(p, "C_FindObjectsInit", rv);
         goto out;
     }
-    rv = p->f->C_FindObjects(p->session, out, (CK_ULONG)max, &got);
-    p->f->C_FindObjectsFinal(p->session);
+    rv = p->f->C_FindObjects(p->sess[s], out, (CK_ULONG)max, &got);
+    p->f->C_FindObjectsFinal(p->sess[s]);
     if (rv != CKR_OK) {
         rv_seterr(p, "C_FindObjects", rv);
         goto out;
@@ -377,19 +457,19 @@ int p11_find(struct p11 *p, CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *ou
     *count = got;
     ok = 1;
 out:
-    pthread_mutex_unlock(&p->lock);
+    sess_put(p, s);
     return ok;
 }
 
 static int attr_read(struct p11 *p, CK_OBJECT_HANDLE o, CK_ATTRIBUTE *a)
 {
     CK_RV rv;
+    int s;
 
-    if (!p11_fork_check(p))
+    if (!p11_fork_check(p) || (s = sess_get(p)) < 0)
         return 0;
-    pthread_mutex_lock(&p->lock);
-    rv = p->f->C_GetAttributeValue(p->session, o, a, 1);
-    pthread_mutex_unlock(&p->lock);
+    rv = p->f->C_GetAttributeValue(p->sess[s], o, a, 1);
+    sess_put(p, s);
     if (rv != CKR_OK || a->ulValueLen == CK_UNAVAILABLE_INFORMATION) {
         rv_seterr(p, "C_GetAttributeValue", rv == CKR_OK ? CKR_ATTRIBUTE_TYPE_INVALID : rv);
         hsm_err_prefix("attribute 0x%lx", (unsigned long)a->type);
@@ -453,12 +533,12 @@ int p11_keypair_gen(struct p11 *p, CK_MECHANISM *mech, CK_ATTRIBUTE *pub, CK_ULO
 {
     CK_OBJECT_HANDLE hpub, hpriv;
     CK_RV rv;
+    int s;
 
-    if (!p11_fork_check(p))
+    if (!p11_fork_check(p) || (s = sess_get(p)) < 0)
         return 0;
-    pthread_mutex_lock(&p->lock);
-    rv = p->f->C_GenerateKeyPair(p->session, mech, pub, npub, priv, npriv, &hpub, &hpriv);
-    pthread_mutex_unlock(&p->lock);
+    rv = p->f->C_GenerateKeyPair(p->sess[s], mech, pub, npub, priv, npriv, &hpub, &hpriv);
+    sess_put(p, s);
     if (rv != CKR_OK) {
         rv_seterr(p, "C_GenerateKeyPair", rv);
         return 0;
@@ -471,15 +551,16 @@ int p11_sign(struct p11 *p, CK_OBJECT_HANDLE key, CK_MECHANISM *mech, const unsi
 {
     CK_ULONG len = (CK_ULONG)*siglen;
     CK_RV rv;
+    int s;
 
-    if (!p11_fork_check(p))
+    /* The session is ours from SignInit to Sign: one operation per session at a time, and as
+     * many signatures in flight as there are callers (up to the pool's limit). */
+    if (!p11_fork_check(p) || (s = sess_get(p)) < 0)
         return 0;
-    /* Held across SignInit..Sign: one operation per session at a time. */
-    pthread_mutex_lock(&p->lock);
-    rv = p->f->C_SignInit(p->session, mech, key);
+    rv = p->f->C_SignInit(p->sess[s], mech, key);
     if (rv == CKR_OK)
-        rv = p->f->C_Sign(p->session, (CK_BYTE_PTR)in, (CK_ULONG)inlen, sig, &len);
-    pthread_mutex_unlock(&p->lock);
+        rv = p->f->C_Sign(p->sess[s], (CK_BYTE_PTR)in, (CK_ULONG)inlen, sig, &len);
+    sess_put(p, s);
     if (rv != CKR_OK) {
         rv_seterr(p, "C_Sign", rv);
         return 0;

@@ -13,11 +13,12 @@
 #define MAX_P11_OBJECTS 256        /* objects one search may return */
 #define MAX_P11_SIG     1024       /* bytes: RSA-8192 or ECDSA P-521 raw r||s fit */
 #define MAX_P11_ATTR    4096       /* bytes: largest attribute value we read */
+#define MAX_P11_SESSIONS 16        /* session pool: concurrent PKCS#11 operations per handle */
 
-struct p11;                        /* module + token + one RW session, logged in once */
+struct p11;                        /* module + token + a pool of RW sessions, logged in once */
 
 /* dlopen the module, C_Initialize (CKF_OS_LOCKING_OK), find the token by label or serial (never
- * slot index), open one RW session. Remembers getpid(): the handle refuses use after fork().
+ * slot index), open the first RW session of the pool. Remembers getpid(): the handle refuses use after fork().
  * Caller frees with p11_close(). */
 struct p11 *p11_open(const char *module, const char *token_label, const char *token_serial);
 /* Check the token's PIN flags (locked / final try refused before C_Login), then C_Login(CKU_USER)
@@ -45,9 +46,14 @@ int p11_attr_ulong(struct p11 *p, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, CK
 /* C_GenerateKeyPair with the caller's templates (the templates are policy: hsm_keygen.c). */
 int p11_keypair_gen(struct p11 *p, CK_MECHANISM *mech, CK_ATTRIBUTE *pub, CK_ULONG npub,
                     CK_ATTRIBUTE *priv, CK_ULONG npriv) __attribute__((warn_unused_result));
-/* One C_SignInit + C_Sign under the session mutex. *siglen is the buffer size in, length out. */
+/* One C_SignInit + C_Sign on an idle pool session (a helper session is opened when every
+ * session is busy, up to MAX_P11_SESSIONS or the token's limit; then callers wait). Thread-safe.
+ * *siglen is the buffer size in, length out. */
 int p11_sign(struct p11 *p, CK_OBJECT_HANDLE key, CK_MECHANISM *mech, const unsigned char *in,
              size_t inlen, unsigned char *sig, size_t *siglen) __attribute__((warn_unused_result));
+
+/* Sessions open in the pool: 1 + the helpers opened so far (tests, benchmarks). */
+size_t p11_session_count(struct p11 *p);
 
 /* "CKR_PIN_INCORRECT" etc., or NULL for a code not in the table. */
 const char *p11_rv_name(CK_RV rv);

@@ -27,6 +27,9 @@
 
 #include "hsm/hsm.h"
 #include "hsm/hsm_int.h"
+#include "hsm/p11.h"
+
+#include <pthread.h>
 
 #define SOFTHSM_MODULE "/usr/lib/softhsm/libsofthsm2.so"
 #define TOKEN "t"
@@ -349,6 +352,74 @@ static void test_sign_loop_rsa(void **state) { NEED_SOFTHSM(); sign_loop("rsa", 
 static void test_sign_loop_pss(void **state) { NEED_SOFTHSM(); sign_loop("rsa", HSM_SIG_RSA_PSS, "sha384"); }
 static void test_sign_loop_ecdsa(void **state) { NEED_SOFTHSM(); sign_loop("ec256", HSM_SIG_ECDSA, "sha256"); }
 
+/* Session pool (provider-notes 12-14): POOL_THREADS threads share one token key and sign at the
+ * same time; every signature verifies in software; the pool grows to at most one session per
+ * concurrent signer (plus the login session), and signing on the first session still works
+ * afterwards (helpers were never logged out). */
+#define POOL_THREADS 4
+#define POOL_SIGS 60
+struct pool_arg { EVP_PKEY *key, *pub; const char *hash; enum hsm_sig sig; int bad; };
+
+static void *pool_worker(void *v)
+{
+    struct pool_arg *a = v;
+    unsigned char msg[48], sigbuf[1024];
+
+    for (int i = 0; i < POOL_SIGS; i++) {
+        EVP_MD_CTX *s = hsm_sign_ctx_new(fx.h, a->key, a->sig, a->hash), *vc = EVP_MD_CTX_new();
+        size_t siglen = sizeof(sigbuf);
+
+        if (s == NULL || vc == NULL || RAND_bytes(msg, sizeof(msg)) != 1 ||
+            EVP_DigestSign(s, sigbuf, &siglen, msg, sizeof(msg)) != 1 ||
+            EVP_DigestVerifyInit_ex(vc, NULL, a->hash, NULL, NULL, a->pub, NULL) != 1 ||
+            EVP_DigestVerify(vc, sigbuf, siglen, msg, sizeof(msg)) != 1)
+            a->bad++;
+        EVP_MD_CTX_free(vc);
+        EVP_MD_CTX_free(s);
+    }
+    return NULL;
+}
+
+static void pool_run(const char *label, enum hsm_sig sig)
+{
+    struct pool_arg args[POOL_THREADS];
+    pthread_t th[POOL_THREADS];
+    EVP_PKEY *key = load(label), *pub = soft_pub(key);
+    size_t n;
+
+    for (int i = 0; i < POOL_THREADS; i++) {
+        args[i] = (struct pool_arg){ key, pub, "sha256", sig, 0 };
+        assert_int_equal(pthread_create(&th[i], NULL, pool_worker, &args[i]), 0);
+    }
+    for (int i = 0; i < POOL_THREADS; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        if (args[i].bad)
+            fail_msg("%s: thread %d: %d of %d signatures failed or did not verify", label, i,
+                     args[i].bad, POOL_SIGS);
+    }
+    n = p11_session_count(fx.h->p11);
+    if (n < 1 || n > 1 + POOL_THREADS)
+        fail_msg("%s: pool has %zu sessions for %d signers", label, n, POOL_THREADS);
+    args[0].bad = 0;
+    pool_worker(&args[0]);          /* after the threads: still logged in, still signing */
+    assert_int_equal(args[0].bad, 0);
+    EVP_PKEY_free(pub);
+    EVP_PKEY_free(key);
+}
+
+static void test_session_pool(void **state)
+{
+    size_t n;
+
+    NEED_SOFTHSM();
+    pool_run("rsa", HSM_SIG_RSA_PKCS1);
+    pool_run("ec256", HSM_SIG_ECDSA);
+    /* 2 x 4 threads x 60 signatures on 2+ cores: they overlapped, so helpers were opened */
+    n = p11_session_count(fx.h->p11);
+    if (n < 2)
+        fail_msg("pool never grew past the login session (%zu); signers were serialised", n);
+}
+
 static void test_sign_crl(void **state)
 {
     EVP_PKEY *key, *pub;
@@ -575,6 +646,7 @@ int main(void)
         cmocka_unit_test(test_sign_loop_rsa),
         cmocka_unit_test(test_sign_loop_pss),
         cmocka_unit_test(test_sign_loop_ecdsa),
+        cmocka_unit_test(test_session_pool),
         cmocka_unit_test(test_sign_crl),
         cmocka_unit_test(test_no_private_export),
         cmocka_unit_test(test_soft_keygen),
