@@ -3,8 +3,10 @@
  * Options in; issue.c does policy, signing and recording; certificates are written only after
  * their transaction committed.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +22,13 @@
 #define MAX_SANS 64
 #define MAX_MANIFEST_BYTES (256L * 1024 * 1024)
 #define BATCH_GROUP 64            /* certificates per write transaction in a batch */
+#define MAX_WORKERS 16            /* --workers: threads preparing and signing (one session each) */
+#define MAX_AHEAD   (4 * BATCH_GROUP) /* entries the workers may prepare ahead of the writer */
 
 const char HELP_SIGN[] =
     "usage: offca sign --ca NAME --template T --csr FILE [--sid SID] [--san TYPE:VALUE]...\n"
     "                  [--subject DN] [--days N] [-o FILE] [--der]\n"
-    "       offca sign --ca NAME --template T --batch MANIFEST\n"
+    "       offca sign --ca NAME --template T --batch MANIFEST [--workers N]\n"
     "       offca sign --ca NAME --template T --generate-key rsa2048|p256 --subject DN\n"
     "                  [--san TYPE:VALUE]... [--sid SID] --pfx OUT.p12 [--pfx-pass-file FILE]\n\n"
     "Issue a certificate for a request (PEM or DER CSR; its signature is verified first) under\n"
@@ -39,7 +43,10 @@ const char HELP_SIGN[] =
     "  --batch FILE     JSON lines {\"csr\":\"a.csr\",\"sid\":\"S-1-...\",\"san\":[\"dns:x\"],\n"
     "                   \"out\":\"a.pem\"}: one login, group commits, bad entries reported and\n"
     "                   skipped, entries whose out file exists skipped (re-runs resume);\n"
-    "                   exit non-zero if any entry failed\n"
+    "                   exit non-zero if any entry failed; each group of 64 is recorded\n"
+    "                   in one transaction, then its files are written and flushed together\n"
+    "  --workers N      --batch only: N threads (1-16, about one per core) check and sign\n"
+    "                   entries at the same time, one token session each (default 1)\n"
     "  --generate-key   the PKCS flow: make the subscriber key here (never stored), write\n"
     "                   PKCS#12 (AES-256-CBC, PBKDF2, SHA-256 MAC; mode 0600) with the\n"
     "                   password from --pfx-pass-file (0600), $OFFCA_PFX_PASS or a prompt\n\n"
@@ -52,7 +59,7 @@ const char HELP_SIGN[] =
 
 struct sign_opts {
     const char *ca, *tmpl, *csr, *sid, *subject, *out, *batch, *genkey, *pfx, *pfx_pass_file;
-    int days, der;
+    int days, der, workers;
     struct san sans[MAX_SANS];
     char *san_buf[MAX_SANS];
     size_t n_sans;
@@ -83,13 +90,29 @@ static void clear_sans(struct sign_opts *o)
     o->n_sans = 0;
 }
 
+/* --workers N: 1..MAX_WORKERS. 0 or EXIT_USAGE (reported). */
+static int workers_parse(const char *text, int *out)
+{
+    char *end = NULL;
+    long n = strtol(text, &end, 10);
+
+    if (end == text || *end != '\0' || n < 1 || n > MAX_WORKERS) {
+        report("sign --workers: '%s' is not a number from 1 to %d; give about one per core",
+               text, MAX_WORKERS);
+        return EXIT_USAGE;
+    }
+    *out = (int)n;
+    return 0;
+}
+
 static int parse_opts(int argc, char **argv, struct sign_opts *o)
 {
     static const struct option lo[] = {
         {"ca", 1, 0, 'C'}, {"template", 1, 0, 'T'}, {"csr", 1, 0, 'r'}, {"sid", 1, 0, 'S'},
         {"san", 1, 0, 'n'}, {"subject", 1, 0, 's'}, {"days", 1, 0, 'd'}, {"out", 1, 0, 'o'},
         {"der", 0, 0, 'D'}, {"batch", 1, 0, 'b'}, {"generate-key", 1, 0, 'g'},
-        {"pfx", 1, 0, 'p'}, {"pfx-pass-file", 1, 0, 'P'}, {0, 0, 0, 0}};
+        {"pfx", 1, 0, 'p'}, {"pfx-pass-file", 1, 0, 'P'}, {"workers", 1, 0, 'W'},
+        {0, 0, 0, 0}};
     int c, rc;
 
     while ((c = opt_next(argc, argv, "sign", ":o:", lo)) != -1) {
@@ -107,6 +130,7 @@ static int parse_opts(int argc, char **argv, struct sign_opts *o)
         case 'g': o->genkey = optarg; break;
         case 'p': o->pfx = optarg; break;
         case 'P': o->pfx_pass_file = optarg; break;
+        case 'W': if ((rc = workers_parse(optarg, &o->workers)) != 0) return rc; break;
         default: return EXIT_USAGE;
         }
     }
@@ -121,6 +145,10 @@ static int parse_opts(int argc, char **argv, struct sign_opts *o)
                "command line; see 'offca sign --help'");
         return EXIT_USAGE;
     }
+    if (o->workers && !o->batch) {
+        report("sign --workers: only with --batch (one certificate is one signature)");
+        return EXIT_USAGE;
+    }
     if (o->genkey && (!o->pfx || !o->subject)) {
         report("sign --generate-key: needs --subject DN and --pfx OUT.p12");
         return EXIT_USAGE;
@@ -128,17 +156,24 @@ static int parse_opts(int argc, char **argv, struct sign_opts *o)
     return 0;
 }
 
-/* PEM or DER of a certificate, into malloc'd memory. */
-static unsigned char *cert_bytes(X509 *x, int der, size_t *len)
+/* PEM or DER of an issued certificate, from the DER the store recorded (no re-encoding),
+ * into malloc'd memory. */
+static unsigned char *cert_bytes(const struct issued *is, int der, size_t *len)
 {
     BIO *b;
     char *p;
     unsigned char *copy = NULL;
     long n;
 
-    if (der)
-        return x509_to_der(x, len);
-    if ((b = BIO_new(BIO_s_mem())) == NULL || !PEM_write_bio_X509(b, x)) {
+    if (der) {
+        if ((copy = malloc(is->rec.der_len)) != NULL) {
+            memcpy(copy, is->rec.der, is->rec.der_len);
+            *len = is->rec.der_len;
+        }
+        return copy;
+    }
+    if ((b = BIO_new(BIO_s_mem())) == NULL ||
+        !PEM_write_bio(b, PEM_STRING_X509, "", is->rec.der, (long)is->rec.der_len)) {
         BIO_free(b);
         return NULL;
     }
@@ -174,24 +209,28 @@ static int out_check(const char *out, const char *where)
     return 0;
 }
 
+/* A committed certificate could not be written: say how to get it from the store. */
+static void report_unwritten(const struct issued *is)
+{
+    char hex[2 * MAX_STORE_SERIAL + 1];
+
+    serial_hex(is->rec.serial, is->rec.serial_len, hex);
+    report("certificate %s was issued and recorded, but not written; get it with 'offca "
+           "export %s -o FILE' (do not sign the request again)", hex, hex);
+}
+
 /* Write an issued (committed) certificate; when that fails, say how to get it from the store. */
-static int write_cert(X509 *x, const char *out, int der)
+static int write_cert(const struct issued *is, const char *out, int der)
 {
     size_t len = 0;
-    unsigned char *data = cert_bytes(x, der, &len);
-    char hex[2 * MAX_STORE_SERIAL + 1];
-    int rc;
+    unsigned char *data = cert_bytes(is, der, &len);
+    int rc = EXIT_SYSTEM;
 
-    if (data == NULL)
-        return EXIT_SYSTEM;
-    rc = file_write(out ? out : "-", data, len, 0644, 0);
+    if (data != NULL)
+        rc = file_write(out ? out : "-", data, len, 0644, 0);
     free(data);
-    if (rc != 0) {
-        const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
-        serial_hex(ASN1_STRING_get0_data(sn), (size_t)ASN1_STRING_length(sn), hex);
-        report("certificate %s was issued and recorded, but not written; get it with 'offca "
-               "export %s -o FILE' (do not sign the request again)", hex, hex);
-    }
+    if (rc != 0)
+        report_unwritten(is);
     return rc;
 }
 
@@ -217,6 +256,7 @@ static int sign_one(struct app *a, struct ca_signer *s, const struct tmpl *t,
     in.source = o->csr;
     in.csr_subject = X509_REQ_get_subject_name(csr->req);
     in.pubkey = csr->pubkey;
+    in.spki = X509_REQ_get_X509_PUBKEY(csr->req);
     in.csr_exts = csr->exts;
     in.subject_override = subj;
     in.sans = o->sans;
@@ -225,7 +265,7 @@ static int sign_one(struct app *a, struct ca_signer *s, const struct tmpl *t,
     in.days = o->days;
     if ((rc = issue_prepare(a, s, t, &in, &is)) != 0 || (rc = issue_record(a, &is, 1)) != 0)
         goto out;
-    rc = write_cert(is.cert, o->out, o->der);
+    rc = write_cert(&is, o->out, o->der);
 out:
     issued_clear(&is);
     X509_NAME_free(subj);
@@ -233,14 +273,35 @@ out:
     return rc;
 }
 
-/* ---- batch ---- */
+/* ---- batch ----
+ * Entries are prepared (manifest line, CSR, policy, signature in the token) by --workers N
+ * threads (default 1) sharing the token's session pool; the calling thread alone
+ * takes the prepared entries in manifest order, records each group of BATCH_GROUP in ONE write
+ * transaction, and only after the commit writes the group's files (file_group: one flush for
+ * the group, each file under its name only once its content is on disk). */
+enum job_state { JOB_PENDING, JOB_TAKEN, JOB_DONE };
+struct job {
+    char *line;                        /* into the manifest buffer */
+    size_t lineno;
+    enum job_state state;
+    int rc;                            /* 0 prepared (or skipped), else the exit class */
+    int skipped;                       /* output exists: an earlier run wrote it */
+    struct issued is;
+    char *out;
+};
 struct batch {
     struct app *a;
     struct ca_signer *s;
     const struct tmpl *t;
-    struct issued group[BATCH_GROUP];
+    const char *path;
+    struct job *jobs;
+    size_t n_jobs, next, consumed;     /* next: first job not taken; consumed: by the writer */
+    int stop;                          /* an HSM/store fault: workers take nothing more */
+    pthread_mutex_t lock;
+    pthread_cond_t work, done;
+    struct issued *group[BATCH_GROUP];
     char *outs[BATCH_GROUP];
-    size_t n, done, failed, skipped, total;
+    size_t n, issued, failed, skipped;
     int first_rc;
 };
 
@@ -251,112 +312,253 @@ static void batch_fail(struct batch *b, int rc)
         b->first_rc = rc;
 }
 
-/* Commit the group, then (only then) write its certificates. */
+/* Commit the group, then (only then) write its certificates with one flush. */
 static int batch_flush(struct batch *b)
 {
-    int rc = b->n ? issue_record(b->a, b->group, b->n) : 0;
+    struct issued v[BATCH_GROUP];      /* issue_record takes an array: shallow copies */
+    struct file_group *g = NULL;
+    int rc;
 
-    for (size_t i = 0; i < b->n; i++) {
-        if (rc == 0 && write_cert(b->group[i].cert, b->outs[i], 0) == 0)
-            b->done++;
-        else
-            batch_fail(b, rc ? rc : EXIT_SYSTEM);
-        issued_clear(&b->group[i]);
-        free(b->outs[i]);
+    if (b->n == 0)
+        return 0;
+    for (size_t i = 0; i < b->n; i++)
+        v[i] = *b->group[i];
+    if ((rc = issue_record(b->a, v, b->n)) == 0 && (g = file_group_new(b->n)) != NULL) {
+        for (size_t i = 0; i < b->n; i++) {
+            size_t len = 0;
+            unsigned char *data = cert_bytes(b->group[i], 0, &len);
+
+            /* a failed add is recorded in its entry: file_group_rc says so below */
+            if (data == NULL || file_group_add(g, b->outs[i], data, len, 0644) != 0)
+                report("%s: output: not staged", b->outs[i]);
+            free(data);
+        }
+        file_group_commit(g);
     }
+    for (size_t i = 0; i < b->n; i++) {
+        if (rc == 0 && g != NULL && file_group_rc(g, i) == 0) {
+            b->issued++;
+        } else {
+            if (rc == 0)
+                report_unwritten(b->group[i]);
+            batch_fail(b, rc ? rc : EXIT_SYSTEM);
+        }
+        issued_clear(b->group[i]);
+        free(b->outs[i]);
+        b->outs[i] = NULL;
+    }
+    file_group_free(g);
     b->n = 0;
     return rc;
 }
 
-static int batch_entry(struct batch *b, const struct manifest_line *m, const char *where)
+/* Prepare one manifest entry (any thread): parse the line, load the CSR, policy, sign. Sets
+ * j->rc (0 prepared, or the class, reported) and j->skipped (output exists: an earlier run wrote
+ * it, so its certificate is in the store). */
+static void job_prepare(struct batch *b, struct job *j)
 {
+    struct manifest_line m;
     struct sign_opts o;
     struct csr *csr = NULL;
     X509_NAME *subj = NULL;
     struct issue_input in;
-    int rc = 0;
+    char where[600];
+    int rc;
 
     memset(&o, 0, sizeof(o));
-    if (access(m->out, F_OK) == 0) {
-        b->skipped++;          /* written by an earlier run: its certificate is in the store */
-        return 0;
+    snprintf(where, sizeof(where), "%s:%zu", b->path, j->lineno);
+    if ((rc = manifest_parse_line(j->line, strlen(j->line), b->path, j->lineno, &m)) != 0) {
+        j->rc = rc;
+        return;
     }
-    rc = out_check(m->out, where);
-    for (size_t i = 0; i < m->n_san && rc == 0; i++)
-        rc = add_san(&o, m->san[i], where);
-    if (rc == 0 && m->subject && (subj = dn_parse(m->subject)) == NULL)
+    if (access(m.out, F_OK) == 0) {
+        j->skipped = 1;
+        goto out;
+    }
+    rc = out_check(m.out, where);
+    for (size_t i = 0; i < m.n_san && rc == 0; i++)
+        rc = add_san(&o, m.san[i], where);
+    if (rc == 0 && m.subject && (subj = dn_parse(m.subject)) == NULL)
         rc = fail_tmpl();
     if (rc == 0)
-        rc = csr_load(m->csr, &csr);
+        rc = csr_load(m.csr, &csr);
     if (rc == 0) {
         memset(&in, 0, sizeof(in));
         in.source = where;
         in.csr_subject = X509_REQ_get_subject_name(csr->req);
         in.pubkey = csr->pubkey;
+        in.spki = X509_REQ_get_X509_PUBKEY(csr->req);
         in.csr_exts = csr->exts;
         in.subject_override = subj;
         in.sans = o.sans;
         in.n_sans = o.n_sans;
-        in.sid = m->sid;
-        rc = issue_prepare(b->a, b->s, b->t, &in, &b->group[b->n]);
+        in.sid = m.sid;
+        rc = issue_prepare(b->a, b->s, b->t, &in, &j->is);
     }
-    if (rc == 0) {
-        b->outs[b->n++] = strdup(m->out);
-        if (b->n == BATCH_GROUP)
-            rc = batch_flush(b) ? EXIT_SYSTEM : 0;
-    } else {
-        batch_fail(b, rc);
-        rc = rc == EXIT_SYSTEM ? rc : 0;   /* a bad entry is skipped; an HSM/store fault stops */
+    if (rc == 0 && (j->out = strdup(m.out)) == NULL) {
+        report("%s: out of memory", where);
+        issued_clear(&j->is);
+        rc = EXIT_SYSTEM;
     }
+    j->rc = rc;
+out:
     clear_sans(&o);
     X509_NAME_free(subj);
     csr_free(csr);
+    manifest_line_clear(&m);
+}
+
+/* Worker thread: take the next job (at most MAX_AHEAD past what the writer consumed, so memory
+ * stays bounded), prepare it, hand it over. */
+static void *batch_worker(void *arg)
+{
+    struct batch *b = arg;
+
+    pthread_mutex_lock(&b->lock);
+    for (;;) {
+        struct job *j;
+
+        while (!b->stop && b->next < b->n_jobs && b->next >= b->consumed + MAX_AHEAD)
+            pthread_cond_wait(&b->work, &b->lock);
+        if (b->stop || b->next >= b->n_jobs)
+            break;
+        j = &b->jobs[b->next++];
+        j->state = JOB_TAKEN;
+        pthread_mutex_unlock(&b->lock);
+        job_prepare(b, j);
+        pthread_mutex_lock(&b->lock);
+        j->state = JOB_DONE;
+        pthread_cond_broadcast(&b->done);
+    }
+    pthread_mutex_unlock(&b->lock);
+    return NULL;
+}
+
+/* The writer's side of job i: wait until a worker prepared it. */
+static struct job *job_wait(struct batch *b, size_t i)
+{
+    struct job *j = &b->jobs[i];
+
+    pthread_mutex_lock(&b->lock);
+    while (j->state != JOB_DONE)
+        pthread_cond_wait(&b->done, &b->lock);
+    b->consumed = i + 1;
+    pthread_cond_broadcast(&b->work);
+    pthread_mutex_unlock(&b->lock);
+    return j;
+}
+
+/* Take the jobs in manifest order: group, commit, write. Returns 0 or the fault that stopped. */
+static int batch_consume(struct batch *b)
+{
+    int rc = 0, tty = isatty(2);
+
+    for (size_t i = 0; i < b->n_jobs && rc == 0; i++) {
+        struct job *j = job_wait(b, i);
+
+        if (j->skipped) {
+            b->skipped++;
+        } else if (j->rc != 0) {
+            batch_fail(b, j->rc);
+            if (j->rc == EXIT_SYSTEM)  /* a bad entry is skipped; an HSM/store fault stops */
+                rc = EXIT_SYSTEM;
+        } else {
+            b->group[b->n] = &j->is;
+            b->outs[b->n++] = j->out;
+            j->out = NULL;
+            if (b->n == BATCH_GROUP)
+                rc = batch_flush(b) ? EXIT_SYSTEM : 0;
+        }
+        if (tty)
+            fprintf(stderr, "\r[%zu/%zu] issued %zu, failed %zu", i + 1, b->n_jobs,
+                    b->issued + b->n, b->failed);
+    }
+    if (rc == 0)
+        rc = batch_flush(b);
+    else
+        batch_flush(b);
+    if (tty)
+        fputc('\n', stderr);
     return rc;
 }
 
-static int sign_batch(struct app *a, struct ca_signer *s, const struct tmpl *t, const char *path)
+/* Split the manifest into jobs: one per line that is neither blank nor a comment. */
+static int batch_split(struct batch *b, char *data)
 {
-    unsigned char *data = NULL;
-    size_t len = 0, lineno = 0;
-    struct batch b;
-    char where[600];
-    int rc, tty = isatty(2);
+    size_t lineno = 0, cap = 1;
 
-    memset(&b, 0, sizeof(b));
-    b.a = a, b.s = s, b.t = t;
-    if ((rc = file_load(path, MAX_MANIFEST_BYTES, &data, &len)) != 0)
-        return rc;
-    for (char *p = (char *)data; *p; p++)
-        b.total += *p == '\n';
-    for (char *line = (char *)data, *nl; line && *line; line = nl) {
-        struct manifest_line m;
-        nl = strchr(line, '\n');
-        if (nl)
+    for (char *p = data; *p; p++)
+        cap += *p == '\n';
+    if ((b->jobs = calloc(cap, sizeof(*b->jobs))) == NULL) {
+        report("%s: out of memory for %zu entries", b->path, cap);
+        return EXIT_SYSTEM;
+    }
+    for (char *line = data, *nl; line && *line; line = nl) {
+        if ((nl = strchr(line, '\n')) != NULL)
             *nl++ = '\0';
         lineno++;
         if (line[strspn(line, " \t\r")] == '\0' || line[0] == '#')
             continue;
-        snprintf(where, sizeof(where), "%s:%zu", path, lineno);
-        if ((rc = manifest_parse_line(line, strlen(line), path, lineno, &m)) != 0) {
-            batch_fail(&b, rc);
-            continue;
-        }
-        rc = batch_entry(&b, &m, where);
-        manifest_line_clear(&m);
-        if (tty)
-            fprintf(stderr, "\r[%zu/%zu] issued %zu, failed %zu", lineno, b.total, b.done + b.n,
-                    b.failed);
-        if (rc)
-            break;
+        b->jobs[b->n_jobs].line = line;
+        b->jobs[b->n_jobs++].lineno = lineno;
     }
-    if (rc == 0)
-        rc = batch_flush(&b);
-    else
-        batch_flush(&b);
+    return 0;
+}
+
+/* Start the workers (this thread is the writer, so even one worker overlaps signing with the
+ * commit and the file flush), consume, then stop and join them; jobs prepared but not consumed (after a
+ * fault) are dropped unrecorded. */
+static int batch_run(struct batch *b, int workers)
+{
+    pthread_t th[MAX_WORKERS];
+    int started = 0, rc;
+
+    pthread_mutex_init(&b->lock, NULL);
+    pthread_cond_init(&b->work, NULL);
+    pthread_cond_init(&b->done, NULL);
+    for (; started < workers; started++)
+        if (pthread_create(&th[started], NULL, batch_worker, b) != 0)
+            break;
+    if (started == 0) {
+        report("sign --batch: cannot start a worker thread: %s; check the process limits",
+               strerror(errno));
+        rc = EXIT_SYSTEM;
+    } else {
+        rc = batch_consume(b);
+    }
+    pthread_mutex_lock(&b->lock);
+    b->stop = 1;
+    pthread_cond_broadcast(&b->work);
+    pthread_mutex_unlock(&b->lock);
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    for (size_t i = 0; i < b->n_jobs; i++) {
+        issued_clear(&b->jobs[i].is);
+        free(b->jobs[i].out);
+    }
+    pthread_cond_destroy(&b->done);
+    pthread_cond_destroy(&b->work);
+    pthread_mutex_destroy(&b->lock);
+    return rc;
+}
+
+static int sign_batch(struct app *a, struct ca_signer *s, const struct tmpl *t, const char *path,
+                      int workers)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    struct batch b;
+    int rc;
+
+    memset(&b, 0, sizeof(b));
+    b.a = a, b.s = s, b.t = t, b.path = path;
+    if ((rc = file_load(path, MAX_MANIFEST_BYTES, &data, &len)) != 0)
+        return rc;
+    if ((rc = batch_split(&b, (char *)data)) == 0)
+        rc = batch_run(&b, workers);
+    free(b.jobs);
     free(data);
-    if (tty)
-        fputc('\n', stderr);
-    printf("batch %s: %zu issued, %zu skipped (output exists), %zu failed\n", path, b.done,
+    printf("batch %s: %zu issued, %zu skipped (output exists), %zu failed\n", path, b.issued,
            b.skipped, b.failed);
     return rc ? rc : b.first_rc;
 }
@@ -381,7 +583,7 @@ int cmd_sign(struct app *a, int argc, char **argv)
     if ((rc = ca_signer_open(a, o.ca, &s)) != 0)
         goto out;
     if (o.batch)
-        rc = sign_batch(a, &s, t, o.batch);
+        rc = sign_batch(a, &s, t, o.batch, o.workers ? o.workers : 1);
     else if (o.genkey) {
         struct pfx_req pr = {o.genkey, o.subject, o.sans, o.n_sans, o.sid, o.days, o.pfx,
                              o.pfx_pass_file};

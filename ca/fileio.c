@@ -210,6 +210,45 @@ static int put_in_place(const char *tmp, const char *path, int overwrite)
     return EXIT_SYSTEM;
 }
 
+/* Write data into a fresh temp file next to path (O_CREAT|O_EXCL, exactly mode), fsync'd when
+ * sync is 1. tmp/dir receive the temp path and the directory. 0 or an exit class, reported; on
+ * failure no temp file is left. */
+static int temp_write(const char *path, const void *data, size_t len, int mode, int sync,
+                      char tmp[MAX_PATH_BYTES], char dir[MAX_PATH_BYTES])
+{
+    char dircopy[MAX_PATH_BYTES];
+    int fd, w;
+
+    w = snprintf(dircopy, sizeof(dircopy), "%s", path);
+    if (w < 0 || (size_t)w >= sizeof(dircopy) || path[0] == '\0') {
+        report("%s: output: path is empty or too long; choose a shorter -o", path);
+        return EXIT_USAGE;
+    }
+    snprintf(dir, MAX_PATH_BYTES, "%s", dirname(dircopy));
+    w = snprintf(tmp, MAX_PATH_BYTES, "%s/.offca-tmp-XXXXXX", dir);
+    if (w < 0 || (size_t)w >= MAX_PATH_BYTES) {
+        report("%s: output: path is too long; choose a shorter -o", path);
+        return EXIT_USAGE;
+    }
+    if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {   /* O_CREAT|O_EXCL, 0600 */
+        report("%s: create temp file in %s: %s; check the directory exists and is writable",
+               path, dir, strerror(errno));
+        return EXIT_SYSTEM;
+    }
+    if (fchmod(fd, (mode_t)mode) != 0 || !write_full(fd, data, len) || (sync && fsync(fd) != 0)) {
+        report("%s: write: %s; check the disk", path, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        return EXIT_SYSTEM;
+    }
+    if (close(fd) != 0) {
+        report("%s: close: %s; check the disk", path, strerror(errno));
+        unlink(tmp);
+        return EXIT_SYSTEM;
+    }
+    return 0;
+}
+
 /*
  * Write data atomically to path with exactly mode (umask ignored): a temp file in the same
  * directory (O_CREAT|O_EXCL), write, fsync, move into place, fsync the directory. An existing
@@ -218,9 +257,8 @@ static int put_in_place(const char *tmp, const char *path, int overwrite)
  */
 int file_write(const char *path, const void *data, size_t len, int mode, int overwrite)
 {
-    char tmp[MAX_PATH_BYTES], dircopy[MAX_PATH_BYTES];
-    const char *dir;
-    int fd = -1, rc = EXIT_SYSTEM, w;
+    char tmp[MAX_PATH_BYTES], dir[MAX_PATH_BYTES];
+    int rc;
 
     if (strcmp(path, "-") == 0) {
         fflush(stdout);
@@ -230,40 +268,153 @@ int file_write(const char *path, const void *data, size_t len, int mode, int ove
         }
         return 0;
     }
-    w = snprintf(dircopy, sizeof(dircopy), "%s", path);
-    if (w < 0 || (size_t)w >= sizeof(dircopy) || path[0] == '\0') {
-        report("%s: output: path is empty or too long; choose a shorter -o", path);
-        return EXIT_USAGE;
+    if ((rc = temp_write(path, data, len, mode, 1, tmp, dir)) != 0)
+        return rc;
+    if ((rc = put_in_place(tmp, path, overwrite)) != 0) {
+        unlink(tmp);
+        return rc;
     }
-    dir = dirname(dircopy);
-    w = snprintf(tmp, sizeof(tmp), "%s/.offca-tmp-XXXXXX", dir);
-    if (w < 0 || (size_t)w >= sizeof(tmp)) {
-        report("%s: output: path is too long; choose a shorter -o", path);
-        return EXIT_USAGE;
+    return dir_sync(dir, path) ? 0 : EXIT_SYSTEM;
+}
+
+/* ---- groups: many outputs, one flush ---- */
+struct group_entry {
+    char *path, *tmp, *dir;
+    int rc;                        /* 0 staged/placed, else the exit class (reported) */
+    int placed;
+};
+struct file_group {
+    struct group_entry *e;
+    size_t n, max;
+};
+
+/* A group of at most max files. NULL when out of memory (reported). */
+struct file_group *file_group_new(size_t max)
+{
+    struct file_group *g = calloc(1, sizeof(*g));
+
+    if (g == NULL || (g->e = calloc(max ? max : 1, sizeof(*g->e))) == NULL) {
+        free(g);
+        report("output: out of memory; free memory and retry");
+        return NULL;
     }
-    if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {   /* O_CREAT|O_EXCL, 0600 */
-        report("%s: create temp file in %s: %s; check the directory exists and is writable",
-               path, dir, strerror(errno));
+    g->max = max;
+    return g;
+}
+
+/* Stage one file: written to a temp file, not synced, not yet under its name. Entry index =
+ * order of the calls (a failed add still takes its index). 0 or an exit class, reported. */
+int file_group_add(struct file_group *g, const char *path, const void *data, size_t len, int mode)
+{
+    char tmp[MAX_PATH_BYTES], dir[MAX_PATH_BYTES];
+    struct group_entry *e;
+
+    if (g->n == g->max) {
+        report("%s: output: group full; report this as an offca bug", path);
         return EXIT_SYSTEM;
     }
-    if (fchmod(fd, (mode_t)mode) != 0 || !write_full(fd, data, len) || fsync(fd) != 0) {
-        report("%s: write: %s; check the disk", path, strerror(errno));
-        goto out;
+    e = &g->e[g->n++];
+    if ((e->path = strdup(path)) == NULL) {
+        report("%s: output: out of memory; free memory and retry", path);
+        return e->rc = EXIT_SYSTEM;
     }
-    if (close(fd) != 0) {
-        fd = -1;
-        report("%s: close: %s; check the disk", path, strerror(errno));
-        goto out;
-    }
-    fd = -1;
-    if ((rc = put_in_place(tmp, path, overwrite)) != 0)
-        goto out;
-    tmp[0] = '\0';     /* moved: nothing to clean up any more */
-    rc = dir_sync(dir, path) ? 0 : EXIT_SYSTEM;
-out:
-    if (fd >= 0)
-        close(fd);
-    if (tmp[0] != '\0')
+    if ((e->rc = temp_write(path, data, len, mode, 0, tmp, dir)) != 0)
+        return e->rc;
+    if ((e->tmp = strdup(tmp)) == NULL || (e->dir = strdup(dir)) == NULL) {
         unlink(tmp);
+        report("%s: output: out of memory; free memory and retry", path);
+        return e->rc = EXIT_SYSTEM;
+    }
+    return 0;
+}
+
+/* syncfs once per filesystem holding a staged entry (dirs compared by st_dev). */
+static int group_syncfs(struct file_group *g)
+{
+    dev_t done[8];
+    size_t nd = 0;
+    int ok = 1;
+
+    for (size_t i = 0; i < g->n; i++) {
+        struct stat st;
+        size_t k = 0;
+        int fd;
+
+        if (g->e[i].rc != 0 || stat(g->e[i].dir, &st) != 0)
+            continue;
+        while (k < nd && done[k] != st.st_dev)
+            k++;
+        if (k < nd)
+            continue;
+        if ((fd = open(g->e[i].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || syncfs(fd) != 0) {
+            report("%s: syncfs: %s; check the disk", g->e[i].dir, strerror(errno));
+            ok = 0;
+        }
+        if (fd >= 0)
+            close(fd);
+        if (nd < sizeof(done) / sizeof(done[0]))
+            done[nd++] = st.st_dev;
+    }
+    return ok;
+}
+
+/* fsync each distinct directory that received a file; a failure fails that directory's files. */
+static void group_dirsync(struct file_group *g)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        int seen = 0;
+
+        if (!g->e[i].placed)
+            continue;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = g->e[j].placed && strcmp(g->e[j].dir, g->e[i].dir) == 0;
+        if (seen || dir_sync(g->e[i].dir, g->e[i].path))
+            continue;
+        for (size_t j = i; j < g->n; j++)
+            if (g->e[j].placed && strcmp(g->e[j].dir, g->e[i].dir) == 0)
+                g->e[j].rc = EXIT_SYSTEM;
+    }
+}
+
+/* Flush the staged data, move every staged file into place (never replacing a file), flush
+ * the names. 0 when every entry succeeded, else the first failing entry's exit class. */
+int file_group_commit(struct file_group *g)
+{
+    int rc = 0;
+
+    if (!group_syncfs(g))
+        for (size_t i = 0; i < g->n; i++)
+            if (g->e[i].rc == 0)
+                g->e[i].rc = EXIT_SYSTEM;
+    for (size_t i = 0; i < g->n; i++) {
+        struct group_entry *e = &g->e[i];
+
+        if (e->rc == 0 && (e->rc = put_in_place(e->tmp, e->path, 0)) == 0)
+            e->placed = 1;
+    }
+    group_dirsync(g);
+    for (size_t i = 0; i < g->n && rc == 0; i++)
+        rc = g->e[i].rc;
     return rc;
+}
+
+int file_group_rc(const struct file_group *g, size_t i)
+{
+    return i < g->n ? g->e[i].rc : EXIT_SYSTEM;
+}
+
+/* Free the group; staged temp files that were not moved into place are removed. */
+void file_group_free(struct file_group *g)
+{
+    if (g == NULL)
+        return;
+    for (size_t i = 0; i < g->n; i++) {
+        if (g->e[i].tmp != NULL && !g->e[i].placed)
+            unlink(g->e[i].tmp);
+        free(g->e[i].path);
+        free(g->e[i].tmp);
+        free(g->e[i].dir);
+    }
+    free(g->e);
+    free(g);
 }

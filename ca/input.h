@@ -24,6 +24,19 @@ int file_load(const char *path, size_t max, unsigned char **data, size_t *len);
 /* Write atomically (temp in the same dir, fsync, rename, fsync dir) with mode (e.g. 0600, 0644);
  * path "-" writes to stdout. An existing file is replaced only when overwrite is 1. */
 int file_write(const char *path, const void *data, size_t len, int mode, int overwrite);
+/* Many outputs, one flush (batches): file_group_add writes each into a temp file in its
+ * directory (not yet synced, not yet visible under its name); file_group_commit makes all the
+ * staged data durable at once (one syncfs per filesystem), moves each file into place without
+ * replacing an existing one, then makes the names durable (one fsync per directory). A file
+ * appears under its name only with its whole content on disk; same modes and exit classes as
+ * file_write. file_group_rc(g, i) is entry i's result after the commit (0 or an exit class,
+ * reported); file_group_free removes whatever was not moved into place. */
+struct file_group;
+struct file_group *file_group_new(size_t max);
+int file_group_add(struct file_group *g, const char *path, const void *data, size_t len, int mode);
+int file_group_commit(struct file_group *g);
+int file_group_rc(const struct file_group *g, size_t i);
+void file_group_free(struct file_group *g);
 
 /* ---- csr.c ---- */
 struct csr {

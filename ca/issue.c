@@ -116,6 +116,7 @@ int issue_prepare(struct app *a, struct ca_signer *s, const struct tmpl *t,
         goto out;
     spec.subject = plan->subject;
     spec.pubkey = in->pubkey;
+    spec.spki = in->spki;
     spec.issuer = s->cert;
     spec.serial = serial;
     spec.serial_len = sizeof(serial);

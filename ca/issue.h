@@ -26,6 +26,10 @@ int serial_parse(const char *hex, unsigned char *out, size_t max, size_t *n)
 struct cert_spec {
     const X509_NAME *subject;
     EVP_PKEY *pubkey;                     /* subject key (an HSM key for a self-signed root) */
+    const X509_PUBKEY *spki;              /* or NULL: when set (a CSR's key), its bytes are
+                                           * copied as they are; the certificate returned then
+                                           * has no cached EVP_PKEY (X509_get0_pubkey() is NULL:
+                                           * use spec->pubkey, or re-parse the DER) */
     X509 *issuer;                         /* NULL: self-signed */
     const unsigned char *serial;
     size_t serial_len;
@@ -37,8 +41,9 @@ struct cert_spec {
 };
 
 /* Build the certificate (v3, SKID from the subject key, AKID, CDP, AIA after spec->exts), sign
- * it with signkey in the token, then re-parse the DER and verify the signature with the issuer's
- * public key as a self-check. NULL with the reason reported (returns the class in *rc). */
+ * it with signkey in the token, then verify the signature over the TBS bytes with the issuer's
+ * software public key as a self-check (self-signed: re-parse the DER and verify with the key in
+ * it). NULL with the reason reported (returns the class in *rc). */
 X509 *cert_build(const struct cert_spec *spec, struct hsm *h, EVP_PKEY *signkey,
                  enum hsm_sig sig, const char *hash, int *rc);
 
@@ -70,6 +75,8 @@ struct issue_input {
     const char *source;                   /* for messages: the CSR file or manifest line */
     const X509_NAME *csr_subject;
     EVP_PKEY *pubkey;                     /* the subscriber key (CSR or generated) */
+    const X509_PUBKEY *spki;              /* the CSR's SubjectPublicKeyInfo, or NULL: copied
+                                           * into the certificate as is (see cert_spec) */
     const STACK_OF(X509_EXTENSION) *csr_exts;
     const X509_NAME *subject_override;
     const struct san *sans;

@@ -8,7 +8,7 @@
 # (the kill moment itself still depends on the machine's speed).
 . "$(dirname "$0")/common.sh"
 TRIALS=${CRASH_TRIALS:-32}
-N=${CRASH_N:-120}                # entries per batch (a run takes ~0.5-1 s: the kill lands inside)
+N=${CRASH_N:-300}                # entries per batch (a run takes ~0.3-1 s since group file flushes: the kill lands inside)
 SEED=${CRASH_SEED:-$$}
 RANDOM=$SEED
 echo "# seed $SEED, $TRIALS trials of $N entries"

@@ -308,6 +308,70 @@ static void test_write_stdout(void **state)
     assert_int_equal(count_entries(), 0);
 }
 
+/* ---- file_group: many outputs, one flush ---- */
+static void test_group_commit(void **state)
+{
+    char a[512], b[512], c[512];
+    struct file_group *g = file_group_new(3);
+    struct stat st;
+    const char *msg;
+    int rc;
+
+    assert_non_null(g);
+    path_in(a, sizeof(a), "a.pem");
+    path_in(b, sizeof(b), "b.pem");
+    path_in(c, sizeof(c), "no-such-dir/c.pem");
+    assert_int_equal(file_write(b, "old", 3, 0644, 0), 0);
+    assert_int_equal(file_group_add(g, a, "alpha", 5, 0644), 0);
+    assert_int_equal(file_group_add(g, b, "beta", 4, 0644), 0);
+    assert_true(capture_start(2));
+    rc = file_group_add(g, c, "gamma", 5, 0644);
+    msg = capture_stop();
+    assert_int_equal(rc, EXIT_SYSTEM);
+    assert_non_null(strstr(msg, "check the directory exists and is writable"));
+    /* staged, not visible: nothing under a.pem before the commit */
+    assert_int_not_equal(access(a, F_OK), 0);
+    assert_int_equal(count_entries(), 3);          /* b.pem + two temp files */
+    assert_true(capture_start(2));
+    rc = file_group_commit(g);
+    msg = capture_stop();
+    assert_int_equal(rc, EXIT_USAGE);             /* the first failing entry: b.pem exists */
+    assert_non_null(strstr(msg, "the file exists and was left as it was"));
+    assert_int_equal(file_group_rc(g, 0), 0);
+    assert_int_equal(file_group_rc(g, 1), EXIT_USAGE);
+    assert_int_equal(file_group_rc(g, 2), EXIT_SYSTEM);
+    assert_int_equal(file_group_rc(g, 3), EXIT_SYSTEM);   /* out of range */
+    file_group_free(g);
+    read_back(a, "alpha");
+    read_back(b, "old");
+    assert_int_equal(stat(a, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0644);
+    assert_int_equal(count_entries(), 2);          /* a.pem, b.pem: no temp file left */
+    unlink(a);
+    unlink(b);
+}
+
+static void test_group_abandoned(void **state)
+{
+    char a[512];
+    struct file_group *g = file_group_new(1);
+    const char *msg;
+    int rc;
+
+    assert_non_null(g);
+    path_in(a, sizeof(a), "a.pem");
+    assert_int_equal(file_group_add(g, a, "alpha", 5, 0600), 0);
+    assert_true(capture_start(2));
+    rc = file_group_add(g, a, "again", 5, 0600);
+    msg = capture_stop();
+    assert_int_equal(rc, EXIT_SYSTEM);
+    assert_non_null(strstr(msg, "group full"));
+    assert_int_equal(count_entries(), 1);          /* one temp file */
+    file_group_free(g);                            /* never committed: the temp file goes */
+    assert_int_equal(count_entries(), 0);
+    file_group_free(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +382,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_no_overwrite, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_stdout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_abandoned, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
