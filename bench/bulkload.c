@@ -5,6 +5,12 @@
  * same revocations to an OpenSSL `ca` index.txt so `openssl ca -gencrl` sees the SAME list.
  *
  *   bulkload STORE CA CERT.der SEED START COUNT INDEX.txt
+ *   bulkload certs STORE CA CERT.der SEED START COUNT INDEX.txt
+ *
+ * The "certs" mode (tools/bench-sign.sh, issuance latency against store size) writes only what
+ * issuance writes (store_cert_add + "cert.issue" audit record; valid, not revoked) and appends
+ * the same certificates to index.txt as valid ("V") lines, so `openssl ca` has an index of the
+ * same size.
  *
  * Records START .. START+COUNT-1 get deterministic 20-byte serials (offca's shape: positive,
  * top byte non-zero) from SEED, so a run can be extended later (1k, then +99k, then +900k).
@@ -32,6 +38,7 @@ struct load {
     uint64_t seed;
     time_t base;                   /* revocation times spread over the 30 days before this */
     FILE *index;
+    int certs_only;                /* "certs" mode: issue, do not revoke */
 };
 
 static uint64_t mix64(uint64_t x)  /* splitmix64 finaliser */
@@ -93,6 +100,19 @@ static int index_line(const struct load *l, uint64_t i, const unsigned char sn[2
                    (unsigned long long)i) > 0;
 }
 
+/* A valid OpenSSL index line: V, expiry, (no revocation), serial, file, subject. */
+static int index_line_valid(const struct load *l, uint64_t i, const unsigned char sn[20], time_t na)
+{
+    char exp[16], hex[41];
+    struct tm tm;
+
+    strftime(exp, sizeof(exp), "%y%m%d%H%M%SZ", gmtime_r(&na, &tm));
+    for (int b = 0; b < 20; b++)
+        snprintf(hex + 2 * b, 3, "%02X", sn[b]);
+    return fprintf(l->index, "V\t%s\t\t%s\tunknown\t/CN=bench-%llu\n", exp, hex,
+                   (unsigned long long)i) > 0;
+}
+
 /* Issue (record + audit) and revoke (record + audit) certificate i inside t. */
 static int load_one(struct load *l, struct store_txn *t, uint64_t i, time_t now)
 {
@@ -120,8 +140,11 @@ static int load_one(struct load *l, struct store_txn *t, uint64_t i, time_t now)
     for (int b = 0; b < 20; b++)
         snprintf(hex + 2 * b, 3, "%02x", r.serial[b]);
     snprintf(detail, sizeof(detail), "template=intune-device subject=%s sid=-", subject);
-    if (!store_cert_add(t, &r) || !store_audit_append(t, "cert.issue", hex, "ok", detail) ||
-        !store_revoke(t, l->ca, r.serial, 20, reason, rev, inval))
+    if (!store_cert_add(t, &r) || !store_audit_append(t, "cert.issue", hex, "ok", detail))
+        return 0;
+    if (l->certs_only)
+        return index_line_valid(l, i, r.serial, r.not_after);
+    if (!store_revoke(t, l->ca, r.serial, 20, reason, rev, inval))
         return 0;
     snprintf(detail, sizeof(detail), "ca=%s reason=%d", l->ca, reason);
     return store_audit_append(t, "cert.revoke", hex, "ok", detail) &&
@@ -177,8 +200,13 @@ int main(int argc, char **argv)
     uint64_t start, count;
     int ok = 0;
 
+    if (argc == 9 && strcmp(argv[1], "certs") == 0) {
+        l.certs_only = 1;
+        argc--;
+        argv++;
+    }
     if (argc != 8) {
-        fprintf(stderr, "usage: bulkload STORE CA CERT.der SEED START COUNT INDEX.txt\n");
+        fprintf(stderr, "usage: bulkload [certs] STORE CA CERT.der SEED START COUNT INDEX.txt\n");
         return 2;
     }
     l.ca = argv[2];

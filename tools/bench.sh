@@ -4,12 +4,13 @@
 # section (table, method, exact commands) to FRAGMENT.md; this driver records the machine and
 # versions around them. Work files live in bench/work/ (gitignored). No timed assertions: a
 # benchmark fails only when a tool fails or an output is invalid, never because it is slow.
-#   BENCH_ONLY="crl"   run a subset (default: all of BENCHES below)
+#   BENCH_ONLY="crl"   run a subset (default: all of BENCHES below); a benchmark not run keeps
+#                      the section of its last run (bench/work/<name>.md), marked as such
 #   BENCH_RUNS=3       runs per measurement (medians); each script documents its own knobs
 set -euo pipefail
 B=$(realpath "${1:-build}")
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-BENCHES="crl"                        # later: sign (C_Sign ceiling, batch rate, latency), ...
+BENCHES="crl sign"                   # crl: publication; sign: C_Sign ceiling, batch rate, latency
 ONLY=${BENCH_ONLY:-$BENCHES}
 OUT=$REPO/bench/RESULTS.md
 W=$REPO/bench/work
@@ -37,9 +38,13 @@ machine() {
 START=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 MACHINE=$(machine)
 FRAGS=()
-for b in $ONLY; do
+for b in $BENCHES; do
     s=$REPO/tools/bench-$b.sh
     [ -f "$s" ] || { echo "bench: no $s" >&2; exit 2; }
+    if ! echo " $ONLY " | grep -q " $b "; then
+        [ -f "$W/$b.md" ] && FRAGS+=("$W/$b.md") && echo "bench: $b not run, keeping its last section" >&2
+        continue
+    fi
     echo "bench: running $b" >&2
     bash "$s" "$B" "$W/$b.md" >/dev/null
     FRAGS+=("$W/$b.md")
@@ -54,6 +59,9 @@ done
     echo "$MACHINE"
     for f in "${FRAGS[@]}"; do
         echo
+        if ! echo " $ONLY " | grep -q " $(basename "$f" .md) "; then
+            echo "<!-- not re-run by this invocation: section from its last run ($(date -u -r "$f" '+%Y-%m-%d %H:%M UTC')) -->"
+        fi
         cat "$f"
     done
     if [ -f "$REPO/bench/NOTES.md" ]; then
