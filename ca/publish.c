@@ -65,21 +65,33 @@ static void crl_path(struct app *a, const char *name, int delta, char *buf, size
     snprintf(buf, n, "%s/%s%s.crl", a->cfg->publish_dir, name, delta ? "+" : "");
 }
 
+/* SHA-256 of the file at path, read in chunks (a 1M-entry CRL is ~53 MB: never held whole).
+ * 1 ok / 0 (missing or unreadable: the caller publishes again). */
+static int file_sha256(const char *path, unsigned char md[32])
+{
+    unsigned char buf[64 * 1024];
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    FILE *f = fopen(path, "rb");
+    size_t n;
+    int ok = ctx != NULL && f != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) > 0;
+
+    while (ok && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+        ok = EVP_DigestUpdate(ctx, buf, n) > 0;
+    ok = ok && !ferror(f) && EVP_DigestFinal_ex(ctx, md, NULL) > 0;
+    if (f != NULL)
+        fclose(f);
+    EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
 /* 1 when the published base CRL is the one the store recorded. */
 static int file_matches(struct app *a, const char *name, const struct crl_state *st)
 {
-    unsigned char *data = NULL, md[32];
-    size_t len = 0;
+    unsigned char md[32];
     char path[MAX_PUBLISH_PATH];
-    int same;
 
     crl_path(a, name, 0, path, sizeof(path));
-    if (access(path, R_OK) != 0 || file_load(path, 512L * 1024 * 1024, &data, &len) != 0)
-        return 0;
-    same = EVP_Digest(data, len, md, NULL, EVP_sha256(), NULL) &&
-           memcmp(md, st->base_sha256, 32) == 0;
-    free(data);
-    return same;
+    return file_sha256(path, md) && memcmp(md, st->base_sha256, 32) == 0;
 }
 
 /* 1 when the published delta CRL carries the CA's last CRL number: with deltas on, every run

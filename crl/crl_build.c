@@ -31,7 +31,6 @@ struct dbuf {
 
 /* Per-build encoder state for the revoked entries: reused objects and precomputed DER. */
 struct ent_enc {
-    ASN1_INTEGER *serial;
     ASN1_TIME *date;
     unsigned char reason_der[NREASONS][16];
     int reason_len[NREASONS];
@@ -191,9 +190,8 @@ static int ent_enc_init(struct ent_enc *x)
 
     memset(x, 0, sizeof(*x));
     x->last_date = x->last_inv = -1;
-    x->serial = ASN1_INTEGER_new();
     x->date = ASN1_TIME_new();
-    if (e == NULL || x->serial == NULL || x->date == NULL) {
+    if (e == NULL || x->date == NULL) {
         crl_seterr(CE_SYSTEM, "crl: memory: cannot allocate the entry encoder; free memory");
         goto out;
     }
@@ -213,7 +211,6 @@ out:
 
 static void ent_enc_clear(struct ent_enc *x)
 {
-    ASN1_INTEGER_free(x->serial);
     ASN1_TIME_free(x->date);
 }
 
@@ -269,17 +266,30 @@ static int ent_dates(struct ent_enc *x, const struct crl_entry *e)
     return 1;
 }
 
+/* The serial as a DER INTEGER (X.690 8.3): tag, short-form length (at most 21 content bytes),
+ * a 00 octet when the high bit is set (the serial is positive), then the minimal big-endian
+ * bytes ent_check accepted. Framing only: no ASN1_INTEGER per entry. */
+static size_t ent_serial_der(const struct crl_entry *e, unsigned char *out)
+{
+    size_t pad = (e->serial[0] & 0x80) ? 1 : 0;
+
+    out[0] = V_ASN1_INTEGER;
+    out[1] = (unsigned char)(e->serial_len + pad);
+    out[2] = 0;
+    memcpy(out + 2 + pad, e->serial, e->serial_len);
+    return 2 + pad + e->serial_len;
+}
+
 /* One revokedCertificates element: SEQUENCE { serial, revocationDate, [crlEntryExtensions] }. */
 static int ent_encode(struct ent_enc *x, const struct crl_entry *e, struct dbuf *b)
 {
-    unsigned char ser[MAX_SERIAL_BYTES + 4], *p = ser;
+    unsigned char ser[MAX_SERIAL_BYTES + 3];
     size_t sl, el, inner;
     int r = e->reason;
 
-    if (!ent_check(x, e) || !ent_dates(x, e)
-        || !ASN1_STRING_set(x->serial, e->serial, (int)e->serial_len))
+    if (!ent_check(x, e) || !ent_dates(x, e))
         return 0;
-    sl = (size_t)i2d_ASN1_INTEGER(x->serial, &p);
+    sl = ent_serial_der(e, ser);
     el = (r >= 0 ? (size_t)x->reason_len[r] : 0) + (e->invalidity ? (size_t)x->inv_len : 0);
     inner = sl + (size_t)x->date_len + (el ? hdr_len(el, V_ASN1_SEQUENCE) + el : 0);
     if (!dbuf_reserve(b, MAX_ENTRY_DER) || !dbuf_hdr(b, inner, V_ASN1_SEQUENCE, 0))

@@ -1,12 +1,11 @@
 /*
- * publish.c — write a CRL (or CA certificate) into the publish directory atomically, and read
- * back what was published to prove it is the CRL we meant.
+ * publish.c — write a CRL (or CA certificate) into the publish directory atomically.
  *
  * A web server serves the directory while we write: a reader must see the old file or the new
  * one, never half of one. So: temp file in the SAME directory (rename is atomic only within one
  * file system), O_CREAT|O_EXCL, write all, fsync, rename over the target, fsync the directory
  * (so the rename itself survives a crash). Any failure before the rename unlinks the temp file
- * and leaves the old file as it was.
+ * and leaves the old file as it was. The read-back check of a published CRL is crl/verify.c.
  */
 #include "crl/crl.h"
 #include "crl/crl_int.h"
@@ -20,7 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/rand.h>
-#include <openssl/x509v3.h>
 
 #define MAX_PATH 4096
 #define MAX_TEMP_TRIES 16
@@ -179,76 +177,5 @@ out:
         close(fd);
     if (!ok && tmp[0] != '\0')
         unlink(tmp);
-    return ok;
-}
-
-/* CRL number / delta base as uint64; 1 found, 0 absent, -1 malformed. */
-static int crl_int_ext(X509_CRL *crl, int nid, uint64_t *v)
-{
-    int crit = -1, rc;
-    ASN1_INTEGER *n = X509_CRL_get_ext_d2i(crl, nid, &crit, NULL);
-
-    if (n == NULL)
-        return crit == -1 ? 0 : -1;
-    rc = ASN1_INTEGER_get_uint64(v, n) ? 1 : -1;
-    ASN1_INTEGER_free(n);
-    return rc;
-}
-
-static int published_check(X509_CRL *crl, const char *path, X509 *issuer, uint64_t number,
-                           int is_delta)
-{
-    EVP_PKEY *key = X509_get0_pubkey(issuer);
-    uint64_t got = 0, base = 0;
-    int rc;
-
-    if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0) {
-        crl_seterr(CE_SYSTEM, "%s: RFC 5280 5.1.2.3: CRL issuer differs from the CA subject; "
-                   "another CA's CRL is in this file: check publish_dir", path);
-        return 0;
-    }
-    if (key == NULL || X509_CRL_verify(crl, key) <= 0) {
-        crl_seterr_ossl(CE_SYSTEM, "%s: signature: the published CRL does not verify with the "
-                        "CA key; check the token holds the key of this CA certificate", path);
-        return 0;
-    }
-    if ((rc = crl_int_ext(crl, NID_crl_number, &got)) != 1 || got != number) {
-        crl_seterr(CE_SYSTEM, "%s: RFC 5280 5.2.3: CRL number is %s, expected %llu; another "
-                   "process published in between: publish again", path,
-                   rc == 1 ? "different" : "missing", (unsigned long long)number);
-        return 0;
-    }
-    if ((rc = crl_int_ext(crl, NID_delta_crl, &base)) < 0 || rc != (is_delta ? 1 : 0)) {
-        crl_seterr(CE_SYSTEM, "%s: RFC 5280 5.2.4: the file is %s CRL, expected a %s CRL; "
-                   "check the file names (NAME.crl full, NAME+.crl delta)", path,
-                   rc == 1 ? "a delta" : rc == 0 ? "a full" : "a malformed",
-                   is_delta ? "delta" : "full");
-        return 0;
-    }
-    return 1;
-}
-
-/* Re-read path (bounded) and check issuer name, signature with issuer's key, CRL number and
- * delta-ness. 1 ok / 0 with the reason (class 4: what we published is not what we meant). */
-int crl_verify_published(const char *path, X509 *issuer, uint64_t number, int is_delta)
-{
-    unsigned char *der = NULL;
-    size_t len = 0;
-    X509_CRL *crl = NULL;
-    int ok = 0;
-
-    crl_err_clear();
-    if (path == NULL || issuer == NULL) {
-        crl_seterr(CE_USAGE, "publish: verify: path and issuer are required; fix the caller");
-        return 0;
-    }
-    if ((der = crl_file_read(path, MAX_CRL_BYTES, &len)) == NULL)
-        goto out;
-    if ((crl = crl_parse(der, len, path)) == NULL)
-        goto out;
-    ok = published_check(crl, path, issuer, number, is_delta);
-out:
-    X509_CRL_free(crl);
-    OPENSSL_free(der);
     return ok;
 }

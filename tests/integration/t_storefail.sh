@@ -78,8 +78,13 @@ expect_rc 4 "read-only: sign exits 4" -- "$OFFCA" -c "$T/ro.toml" sign --ca ca -
 expect_in "store $T/ro" "read-only: message names the store"
 expect_in "EROFS" "read-only: message names the cause"
 expect_in "remount it read-write" "read-only: message says what to do"
-# (offca list on a read-only store also fails, exit 4 with the same EROFS message: LMDB opens its
-# lock file read-write; reported, not asserted either way)
+# A read-only command fails too: LMDB opens lock.mdb read-write even to read. offca does not fall
+# back to MDB_RDONLY|MDB_NOLOCK: without the lock a writer through another (read-write) path to the
+# same files, e.g. the store this bind mount shows, could reuse pages under the reader.
+expect_rc 4 "read-only: list exits 4" -- "$OFFCA" -c "$T/ro.toml" list
+expect_in "EROFS" "read-only: list names the cause"
+expect_in "lock.mdb read-write even to read" "read-only: list says why a read fails"
+expect_in "copy the directory $T/ro to a writable place" "read-only: list says what to do"
 no_output "read-only" "$T/out/ro.pem"
 umount "$T/ro"
 unchanged "read-only"
@@ -89,6 +94,7 @@ check "chattr +i data.mdb" chattr +i "$S/data.mdb"
 expect_rc 4 "immutable: sign exits 4" -- sign1 "$T/out/imm.pem"
 expect_in "store $S" "immutable: message names the store"
 expect_in "EPERM" "immutable: message names the cause"
+expect_in "chattr -i" "immutable: message names the immutable attribute"
 no_output "immutable" "$T/out/imm.pem"
 chattr -i "$S/data.mdb"
 unchanged "immutable"

@@ -56,6 +56,8 @@ static int gen_next(void *arg, struct crl_entry *e)
     e->serial[7] = (unsigned char)(v >> 16);
     e->serial[8] = (unsigned char)(v >> 8);
     e->serial[9] = (unsigned char)v;
+    if (g->bad == 0 && i >= g->n / 2)
+        e->serial[0] = 0xcf;     /* high bit set: the DER INTEGER needs a 00 octet (positive) */
     if (g->bad == 2 && i == 0)
         e->serial[0] = 0;
     e->revoked_at = T0 - 86400 + (time_t)(i / 3);

@@ -234,6 +234,135 @@ static void test_verify_published(void **state)
     tmpdir_remove(dir);
 }
 
+/* ---- read-back of a large CRL: every key type, then one damage at a time ---------------------- */
+#define BIG_N 12000               /* ~0.5 MB of entries: the list streams through several chunks */
+
+struct seq { size_t i, n; };
+
+static int seq_next(void *arg, struct crl_entry *e)
+{
+    struct seq *g = arg;
+    size_t v = g->i;
+
+    if (g->i >= g->n)
+        return 0;
+    e->serial_len = 10;
+    memset(e->serial, 0, sizeof(e->serial));
+    e->serial[0] = v < g->n / 2 ? 0x4f : 0xcf;
+    e->serial[8] = (unsigned char)(v >> 8);
+    e->serial[9] = (unsigned char)v;
+    e->revoked_at = T0 - 86400 + (time_t)(v / 7);
+    e->reason = v % 3 ? CRL_REASON_KEY_COMPROMISE : CRL_REASON_NONE;
+    e->invalidity = v % 5 ? 0 : T0 - 7 * 86400;
+    g->i++;
+    return 1;
+}
+
+/* Offset of the last occurrence of needle in hay (the outer AlgorithmIdentifier), or -1. */
+static long last_of(const unsigned char *hay, size_t n, const unsigned char *needle, size_t k)
+{
+    for (size_t i = n - k + 1; i-- > 0;)
+        if (memcmp(hay + i, needle, k) == 0)
+            return (long)i;
+    return -1;
+}
+
+enum damage { D_NONE, D_ENTRY, D_TRUNC1, D_TRUNC_HALF, D_TRAILING, D_OUTER_ALG, D_BOTH_ALGS };
+struct dcase {
+    const char *name;
+    enum damage d;
+    const char *want;             /* error fragment; NULL: verifies */
+};
+static const struct dcase dcases[] = {
+    { "intact", D_NONE, NULL },
+    { "one entry's serial changed", D_ENTRY, "does not verify with the CA key" },
+    { "last byte cut", D_TRUNC1, "not a CRL in DER" },
+    { "cut in the middle of the list", D_TRUNC_HALF, "not a CRL in DER" },
+    { "a byte after the CRL", D_TRAILING, "bytes after the CRL" },
+    { "outer algorithm differs from the signed one", D_OUTER_ALG, "not a CRL in DER" },
+    { "both algorithms changed", D_BOTH_ALGS, "does not verify with the CA key" },
+};
+
+/* Apply damage d to a copy of der (*len may change); the caller frees. */
+static unsigned char *damaged(const unsigned char *der, size_t *len, enum damage d)
+{
+    unsigned char *c = malloc(*len + 1), *a = NULL;
+    const unsigned char *p = der;
+    X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)*len);
+    const X509_ALGOR *alg = NULL;
+    unsigned char ser[] = { 0x02, 0x0b, 0x00, 0xcf, 0, 0, 0, 0, 0, 0, 0, 0x17, 0x70 }; /* 6000 */
+    long at;
+    int an;
+
+    assert_non_null(c);
+    assert_non_null(crl);
+    memcpy(c, der, *len);
+    X509_CRL_get0_signature(crl, NULL, &alg);
+    an = i2d_X509_ALGOR(alg, &a);
+    assert_true(an > 0);
+    if (d == D_ENTRY) {
+        assert_true((at = last_of(c, *len, ser, sizeof(ser))) > 0);
+        c[at + sizeof(ser) - 1] ^= 1;
+    } else if (d == D_TRUNC1 || d == D_TRUNC_HALF) {
+        *len = d == D_TRUNC1 ? *len - 1 : *len / 2;
+    } else if (d == D_TRAILING) {
+        c[(*len)++] = 0;
+    } else if (d == D_OUTER_ALG || d == D_BOTH_ALGS) {
+        for (int k = 0; k < (d == D_BOTH_ALGS ? 2 : 1); k++) {
+            assert_true((at = last_of(c, k ? (size_t)at : *len, a, (size_t)an)) > 0);
+            c[at + 3 + a[3]] ^= 0x01;   /* the OID's last byte: ecdsa-with-SHA384, RSA-PSS... */
+        }
+    }
+    OPENSSL_free(a);
+    X509_CRL_free(crl);
+    return c;
+}
+
+static void test_verify_big(void **state)
+{
+    static const char *const exts[] = { "basicConstraints=critical,CA:TRUE",
+        "keyUsage=critical,keyCertSign,cRLSign", "subjectKeyIdentifier=hash", NULL };
+    static const enum tkey keys[] = { TK_RSA, TK_PSS, TK_EC };
+    struct tcert c = { "Big CA", 3, T0 - 86400, T0 + 86400 * 365, exts, NULL, NULL, 0 };
+    char dir[256], path[300];
+
+    assert_true(tmpdir_make(dir, sizeof(dir)));
+    snprintf(path, sizeof(path), "%s/Big.crl", dir);
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+        EVP_PKEY *key = tkey_new(keys[k]);
+        X509 *ca = tcert_new(&c, key, NULL, key);
+        struct crl_params p = { ca, 9, T0, T0 + 86400, T0 + 3600, 0, 0, 0, NULL, NULL };
+        struct seq g = { 0, BIG_N };
+        unsigned char *der;
+        size_t len = 0;
+
+        assert_non_null(der = crl_build(&p, seq_next, &g, tsign_ctx(key, keys[k]), &len));
+        assert_true(len > 3 * 256 * 1024 / 2);
+        for (size_t i = 0; i < sizeof(dcases) / sizeof(dcases[0]); i++) {
+            size_t dl = len;
+            unsigned char *d = damaged(der, &dl, dcases[i].d);
+            int ok;
+
+            print_message("key %zu: %s\n", k, dcases[i].name);
+            assert_true(crl_publish_file(dir, "Big.crl", d, dl, 0644));
+            ok = crl_verify_published(path, ca, 9, 0);
+            if (dcases[i].want == NULL) {
+                assert_true(ok);
+            } else {
+                assert_false(ok);
+                if (strstr(crl_error(), dcases[i].want) == NULL)
+                    fail_msg("got '%s'", crl_error());
+                assert_int_equal(crl_error_code(), 4);
+            }
+            free(d);
+        }
+        OPENSSL_free(der);
+        X509_free(ca);
+        EVP_PKEY_free(key);
+    }
+    tmpdir_remove(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_publish_fail),
         cmocka_unit_test(test_publish_race),
         cmocka_unit_test(test_verify_published),
+        cmocka_unit_test(test_verify_big),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
