@@ -287,7 +287,7 @@ struct job {
     int rc;                            /* 0 prepared (or skipped), else the exit class */
     int skipped;                       /* output exists: an earlier run wrote it */
     struct issued is;
-    char *out;
+    struct file_staged *staged;        /* its PEM, in a temp file next to the output */
 };
 struct batch {
     struct app *a;
@@ -300,7 +300,7 @@ struct batch {
     pthread_mutex_t lock;
     pthread_cond_t work, done;
     struct issued *group[BATCH_GROUP];
-    char *outs[BATCH_GROUP];
+    struct file_staged *staged[BATCH_GROUP];
     size_t n, issued, failed, skipped;
     int first_rc;
 };
@@ -325,13 +325,9 @@ static int batch_flush(struct batch *b)
         v[i] = *b->group[i];
     if ((rc = issue_record(b->a, v, b->n)) == 0 && (g = file_group_new(b->n)) != NULL) {
         for (size_t i = 0; i < b->n; i++) {
-            size_t len = 0;
-            unsigned char *data = cert_bytes(b->group[i], 0, &len);
-
-            /* a failed add is recorded in its entry: file_group_rc says so below */
-            if (data == NULL || file_group_add(g, b->outs[i], data, len, 0644) != 0)
-                report("%s: output: not staged", b->outs[i]);
-            free(data);
+            if (file_group_adopt(g, b->staged[i]) != 0)
+                break;                 /* cannot happen: the group holds b->n */
+            b->staged[i] = NULL;
         }
         file_group_commit(g);
     }
@@ -344,11 +340,30 @@ static int batch_flush(struct batch *b)
             batch_fail(b, rc ? rc : EXIT_SYSTEM);
         }
         issued_clear(b->group[i]);
-        free(b->outs[i]);
-        b->outs[i] = NULL;
+        file_staged_free(b->staged[i]);  /* not adopted (commit failed): temp file removed */
+        b->staged[i] = NULL;
     }
     file_group_free(g);
     b->n = 0;
+    return rc;
+}
+
+/* Write the certificate's PEM to a temp file next to its output (not synced, not visible under
+ * its name until the writer moves it there after the commit). Doing it here, in the worker,
+ * keeps file creation off the writer; a directory that refuses the file now refuses the entry
+ * before anything is recorded. 0 or the class, reported. */
+static int job_stage(struct job *j, const char *out)
+{
+    size_t len = 0;
+    unsigned char *data = cert_bytes(&j->is, 0, &len);
+    int rc;
+
+    if (data == NULL) {
+        report("%s: output: out of memory while encoding; free memory and retry", out);
+        return EXIT_SYSTEM;
+    }
+    rc = file_stage(out, data, len, 0644, &j->staged);
+    free(data);
     return rc;
 }
 
@@ -395,11 +410,8 @@ static void job_prepare(struct batch *b, struct job *j)
         in.sid = m.sid;
         rc = issue_prepare(b->a, b->s, b->t, &in, &j->is);
     }
-    if (rc == 0 && (j->out = strdup(m.out)) == NULL) {
-        report("%s: out of memory", where);
+    if (rc == 0 && (rc = job_stage(j, m.out)) != 0)
         issued_clear(&j->is);
-        rc = EXIT_SYSTEM;
-    }
     j->rc = rc;
 out:
     clear_sans(&o);
@@ -464,8 +476,8 @@ static int batch_consume(struct batch *b)
                 rc = EXIT_SYSTEM;
         } else {
             b->group[b->n] = &j->is;
-            b->outs[b->n++] = j->out;
-            j->out = NULL;
+            b->staged[b->n++] = j->staged;
+            j->staged = NULL;
             if (b->n == BATCH_GROUP)
                 rc = batch_flush(b) ? EXIT_SYSTEM : 0;
         }
@@ -534,7 +546,7 @@ static int batch_run(struct batch *b, int workers)
         pthread_join(th[i], NULL);
     for (size_t i = 0; i < b->n_jobs; i++) {
         issued_clear(&b->jobs[i].is);
-        free(b->jobs[i].out);
+        file_staged_free(b->jobs[i].staged);
     }
     pthread_cond_destroy(&b->done);
     pthread_cond_destroy(&b->work);

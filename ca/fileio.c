@@ -302,30 +302,86 @@ struct file_group *file_group_new(size_t max)
     return g;
 }
 
-/* Stage one file: written to a temp file, not synced, not yet under its name. Entry index =
- * order of the calls (a failed add still takes its index). 0 or an exit class, reported. */
-int file_group_add(struct file_group *g, const char *path, const void *data, size_t len, int mode)
+/* A file written to a temp file next to its destination: not synced, not under its name. */
+struct file_staged {
+    char *path, *tmp, *dir;
+};
+
+/* Stage one file (any thread): written to a temp file in its directory, not synced, not visible
+ * under its name. 0 and *out (free with file_staged_free, or hand to file_group_adopt) or an
+ * exit class, reported. */
+int file_stage(const char *path, const void *data, size_t len, int mode, struct file_staged **out)
 {
     char tmp[MAX_PATH_BYTES], dir[MAX_PATH_BYTES];
+    struct file_staged *st = calloc(1, sizeof(*st));
+    int rc;
+
+    if (st == NULL || (st->path = strdup(path)) == NULL) {
+        free(st);
+        report("%s: output: out of memory; free memory and retry", path);
+        return EXIT_SYSTEM;
+    }
+    if ((rc = temp_write(path, data, len, mode, 0, tmp, dir)) != 0) {
+        file_staged_free(st);
+        return rc;
+    }
+    if ((st->tmp = strdup(tmp)) == NULL || (st->dir = strdup(dir)) == NULL) {
+        unlink(tmp);
+        file_staged_free(st);
+        report("%s: output: out of memory; free memory and retry", path);
+        return EXIT_SYSTEM;
+    }
+    *out = st;
+    return 0;
+}
+
+/* Remove the temp file (if any) and free. NULL is a no-op. */
+void file_staged_free(struct file_staged *st)
+{
+    if (st == NULL)
+        return;
+    if (st->tmp != NULL)
+        unlink(st->tmp);
+    free(st->path);
+    free(st->tmp);
+    free(st->dir);
+    free(st);
+}
+
+/* Take over a staged file as the group's next entry (st is consumed, even on failure). */
+int file_group_adopt(struct file_group *g, struct file_staged *st)
+{
     struct group_entry *e;
+
+    if (g->n == g->max) {
+        report("%s: output: group full; report this as an offca bug", st->path);
+        file_staged_free(st);
+        return EXIT_SYSTEM;
+    }
+    e = &g->e[g->n++];
+    e->path = st->path;
+    e->tmp = st->tmp;
+    e->dir = st->dir;
+    free(st);
+    return 0;
+}
+
+/* Stage one file into the group (file_stage + file_group_adopt). Entry index = order of the
+ * calls (a failed add still takes its index, except when the group is full). */
+int file_group_add(struct file_group *g, const char *path, const void *data, size_t len, int mode)
+{
+    struct file_staged *st = NULL;
+    int rc;
 
     if (g->n == g->max) {
         report("%s: output: group full; report this as an offca bug", path);
         return EXIT_SYSTEM;
     }
-    e = &g->e[g->n++];
-    if ((e->path = strdup(path)) == NULL) {
-        report("%s: output: out of memory; free memory and retry", path);
-        return e->rc = EXIT_SYSTEM;
+    if ((rc = file_stage(path, data, len, mode, &st)) != 0) {
+        g->e[g->n++].rc = rc;
+        return rc;
     }
-    if ((e->rc = temp_write(path, data, len, mode, 0, tmp, dir)) != 0)
-        return e->rc;
-    if ((e->tmp = strdup(tmp)) == NULL || (e->dir = strdup(dir)) == NULL) {
-        unlink(tmp);
-        report("%s: output: out of memory; free memory and retry", path);
-        return e->rc = EXIT_SYSTEM;
-    }
-    return 0;
+    return file_group_adopt(g, st);
 }
 
 /* syncfs once per filesystem holding a staged entry (dirs compared by st_dev). */

@@ -34,6 +34,13 @@ int file_write(const char *path, const void *data, size_t len, int mode, int ove
 struct file_group;
 struct file_group *file_group_new(size_t max);
 int file_group_add(struct file_group *g, const char *path, const void *data, size_t len, int mode);
+/* The same in two steps, so the writing can happen in another thread than the commit:
+ * file_stage writes the temp file (any thread); file_group_adopt makes it the group's next entry
+ * (consumes st). file_staged_free removes a staged file that was never adopted. */
+struct file_staged;
+int file_stage(const char *path, const void *data, size_t len, int mode, struct file_staged **out);
+int file_group_adopt(struct file_group *g, struct file_staged *st);
+void file_staged_free(struct file_staged *st);
 int file_group_commit(struct file_group *g);
 int file_group_rc(const struct file_group *g, size_t i);
 void file_group_free(struct file_group *g);

@@ -64,10 +64,11 @@ done
         fi
         cat "$f"
     done
-    if [ -f "$REPO/bench/NOTES.md" ]; then
+    for n in "$REPO"/bench/NOTES*.md; do   # hand-written analyses: NOTES.md (CRL), NOTES-sign.md
+        [ -f "$n" ] || continue
         echo
-        cat "$REPO/bench/NOTES.md"
-    fi
+        cat "$n"
+    done
 } >"$OUT"
 echo "bench: wrote $OUT" >&2
 grep '^|' "$OUT"

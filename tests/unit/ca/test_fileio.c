@@ -372,6 +372,32 @@ static void test_group_abandoned(void **state)
     file_group_free(NULL);
 }
 
+static void test_group_staged(void **state)
+{
+    char a[512], b[512];
+    struct file_staged *sa = NULL, *sb = NULL;
+    struct file_group *g = file_group_new(1);
+
+    assert_non_null(g);
+    path_in(a, sizeof(a), "a.pem");
+    path_in(b, sizeof(b), "b.pem");
+    assert_int_equal(file_stage(a, "alpha", 5, 0644, &sa), 0);
+    assert_int_equal(file_stage(b, "beta", 4, 0644, &sb), 0);
+    assert_int_equal(count_entries(), 2);          /* two temp files, nothing under a name */
+    assert_int_not_equal(access(a, F_OK), 0);
+    file_staged_free(sb);                          /* never adopted: its temp file goes */
+    assert_int_equal(count_entries(), 1);
+    assert_int_equal(file_group_adopt(g, sa), 0);
+    assert_int_equal(file_group_commit(g), 0);
+    assert_int_equal(file_group_rc(g, 0), 0);
+    file_group_free(g);
+    read_back(a, "alpha");
+    assert_int_not_equal(access(b, F_OK), 0);
+    assert_int_equal(count_entries(), 1);
+    file_staged_free(NULL);
+    unlink(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -384,6 +410,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_stdout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_abandoned, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_staged, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
