@@ -150,7 +150,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.1fx", a / b; else
     echo "with the CA key and both list exactly the same entries (serial, date, reason, invalidity)."
     echo "Speed ratio = openssl time / offca time; RSS ratio = openssl RSS / offca RSS (higher is better"
     echo "for offca). 'verify share' = bench/crlcheck on the offca CRL alone (d2i_X509_CRL +"
-    echo "X509_CRL_verify, what crl_verify_published does inside the publish run). 'RSS split' = one more"
+    echo "X509_CRL_verify: what the read-back check cost until crl/verify.c, which no longer decodes the"
+    echo "entries; kept as a reference for that cost). 'RSS split' = one more"
     echo "offca run sampled every 10 ms from /proc/PID/status: peak RssAnon (heap) / peak RssFile (mostly"
     echo "the LMDB map pages the revoked-index walk touched; clean page cache, shared, reclaimable)."
     echo
