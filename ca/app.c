@@ -107,7 +107,7 @@ int txn_finish(struct store_txn *t, int ok)
 
 const char *ossl_errstr(void)
 {
-    static char buf[1024];
+    static _Thread_local char buf[1024];   /* --workers threads report concurrently */
     unsigned long e;
     size_t off = 0;
 
