@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -38,6 +39,8 @@ struct p11 {
     char module[256];
     char label[33];
     char serial[17];
+    char want_label[HSM_MAX_LABEL + 1];  /* what p11_open was asked for ("" = not given) */
+    char want_serial[17];
 };
 
 /* Module users: C_Finalize only when the last handle on a module closes. */
@@ -233,11 +236,57 @@ static int module_ref(CK_FUNCTION_LIST_PTR f, int delta)
     return refs;
 }
 
+static int module_init(struct p11 *p)
+{
+    CK_C_INITIALIZE_ARGS args;
+    CK_RV rv;
+
+    memset(&args, 0, sizeof(args));
+    args.flags = CKF_OS_LOCKING_OK;
+    rv = p->f->C_Initialize(&args);
+    /* SoftHSM leaves "ENGINE_by_id rdrand" junk in the OpenSSL queue (provider-notes pitfall 9). */
+    ERR_clear_error();
+    if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+        rv_seterr(p, "C_Initialize", rv);
+        return 0;
+    }
+    return 1;
+}
+
+/* Start-up retry n (0-based): 25/50/100 ms plus 0..15 ms of jitter, so that processes started
+ * together do not rescan in lock step. */
+static void start_backoff(int n)
+{
+    struct timespec now, ts;
+    long ms;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    ms = (25L << n) + (long)(((unsigned long)now.tv_nsec ^ (unsigned long)getpid()) % 16);
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (ms % 1000) * 1000000L;
+    nanosleep(&ts, NULL);
+}
+
+/* SoftHSM 2.6.1 reads the token directory at C_Initialize: a process doing that while another
+ * rewrites token.object may not see the token. Finalize and initialize again, but only when this
+ * handle is the module's only user in the process (C_Finalize would close the others' sessions);
+ * otherwise the caller only waits and tries again. */
+static int module_restart(struct p11 *p)
+{
+    if (module_ref(p->f, 0) > 1)
+        return 1;
+    p->f->C_Finalize(NULL);
+    return module_init(p);
+}
+
+int p11_rv_start_race(CK_RV rv)
+{
+    return rv == CKR_GENERAL_ERROR;
+}
+
 static int p11_module_load(struct p11 *p, const char *module)
 {
     CK_C_GetFunctionList getfl;
-    CK_C_INITIALIZE_ARGS args;
-    CK_RV rv;
 
     snprintf(p->module, sizeof(p->module), "%s", module);
     p->dl = dlopen(module, RTLD_NOW | RTLD_LOCAL);
@@ -252,13 +301,7 @@ static int p11_module_load(struct p11 *p, const char *module)
                    "is this a PKCS#11 module?", module);
         return 0;
     }
-    memset(&args, 0, sizeof(args));
-    args.flags = CKF_OS_LOCKING_OK;
-    rv = p->f->C_Initialize(&args);
-    /* SoftHSM leaves "ENGINE_by_id rdrand" junk in the OpenSSL queue (provider-notes pitfall 9). */
-    ERR_clear_error();
-    if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
-        rv_seterr(p, "C_Initialize", rv);
+    if (!module_init(p)) {
         p->f = NULL;
         return 0;
     }
@@ -276,8 +319,10 @@ static int token_matches(const CK_TOKEN_INFO *ti, const char *label, const char 
     return serial == NULL || strcmp(serial, sbuf) == 0;
 }
 
-/* Find the slot whose token has this label/serial; list the labels present when none does. */
-static int p11_token_find(struct p11 *p, const char *label, const char *serial, CK_SLOT_ID *out)
+/* Find the slot whose token has this label/serial; list the labels present when none does
+ * (*missing = 1 then; 0 when the slot list itself failed). */
+static int p11_token_find(struct p11 *p, const char *label, const char *serial, CK_SLOT_ID *out,
+                          int *missing)
 {
     CK_SLOT_ID slots[MAX_P11_SLOTS];
     CK_ULONG n = MAX_P11_SLOTS, i;
@@ -285,6 +330,7 @@ static int p11_token_find(struct p11 *p, const char *label, const char *serial, 
     char present[1024] = "", want[HSM_MAX_LABEL + 32], l[33], s[17];
     CK_RV rv;
 
+    *missing = 0;
     rv = p->f->C_GetSlotList(CK_TRUE, slots, &n);
     if (rv != CKR_OK) {
         rv_seterr(p, "C_GetSlotList", rv);
@@ -306,17 +352,42 @@ static int p11_token_find(struct p11 *p, const char *label, const char *serial, 
         snprintf(want, sizeof(want), "'%s'", label);
     else
         snprintf(want, sizeof(want), "with serial '%s'", serial);
+    *missing = 1;
     hsm_seterr(HE_SYSTEM, "module '%s': token %s: not found (tokens present: %s); "
                "check token_label/token_serial in ca.toml or initialise the token",
                p->module, want, present[0] ? present : "none");
     return 0;
 }
 
+/* Find the token (with the start-up retries: finalize, wait, initialize, rescan) and open
+ * session 0 of the pool. */
+static int token_attach(struct p11 *p)
+{
+    const char *label = p->want_label[0] ? p->want_label : NULL;
+    const char *serial = p->want_serial[0] ? p->want_serial : NULL;
+    int n, missing = 0;
+    CK_RV rv;
+
+    for (n = 0; !p11_token_find(p, label, serial, &p->slot, &missing); n++) {
+        if (!missing || n == MAX_P11_START_RETRIES)
+            return 0;
+        start_backoff(n);
+        if (!module_restart(p))
+            return 0;
+    }
+    rv = p->f->C_OpenSession(p->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+                             &p->sess[0]);
+    if (rv != CKR_OK) {
+        rv_seterr(p, "C_OpenSession", rv);
+        return 0;
+    }
+    p->n_sess = 1;
+    return 1;
+}
+
 struct p11 *p11_open(const char *module, const char *token_label, const char *token_serial)
 {
     struct p11 *p = NULL, *ret = NULL;
-    CK_SLOT_ID slot;
-    CK_RV rv;
 
     if (module == NULL || (token_label == NULL && token_serial == NULL)) {
         hsm_seterr(HE_USAGE, "hsm: config: module and token_label or token_serial are required; "
@@ -332,15 +403,10 @@ struct p11 *p11_open(const char *module, const char *token_label, const char *to
     p->max_sess = MAX_P11_SESSIONS;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->idle, NULL);
-    if (!p11_module_load(p, module) || !p11_token_find(p, token_label, token_serial, &slot))
+    snprintf(p->want_label, sizeof(p->want_label), "%s", token_label ? token_label : "");
+    snprintf(p->want_serial, sizeof(p->want_serial), "%s", token_serial ? token_serial : "");
+    if (!p11_module_load(p, module) || !token_attach(p))
         goto out;
-    p->slot = slot;
-    rv = p->f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &p->sess[0]);
-    if (rv != CKR_OK) {
-        rv_seterr(p, "C_OpenSession", rv);
-        goto out;
-    }
-    p->n_sess = 1;
     ret = p;
     p = NULL;
 out:
@@ -379,19 +445,36 @@ static int pin_flags_check(struct p11 *p)
     return 1;
 }
 
+/* Session 0 again after a start-up race seen by C_Login: close it, restart the module, find
+ * the token, open it. Only at login, when session 0 is the pool's only session. */
+static int session_restart(struct p11 *p, int n)
+{
+    p->f->C_CloseSession(p->sess[0]);
+    p->n_sess = 0;
+    start_backoff(n);
+    return module_restart(p) && token_attach(p);
+}
+
 int p11_login(struct p11 *p, const char *pin, size_t pin_len)
 {
-    int ok = 0;
+    int ok = 0, n;
     CK_RV rv;
 
     if (!p11_fork_check(p))
         return 0;
     /* Login happens at open, before any helper session exists: session 0 is idle. */
     pthread_mutex_lock(&p->lock);
-    if (!pin_flags_check(p))
-        goto out;
-    /* Exactly one attempt: a wrong PIN costs the operator a try on the token's counter. */
-    rv = p->f->C_Login(p->sess[0], CKU_USER, (CK_UTF8CHAR_PTR)pin, (CK_ULONG)pin_len);
+    for (n = 0;; n++) {
+        if (!pin_flags_check(p))
+            goto out;
+        /* One attempt per PIN: a wrong PIN costs the operator a try on the token's counter, so
+         * only CKR_GENERAL_ERROR (SoftHSM reading a token file being rewritten) is tried again. */
+        rv = p->f->C_Login(p->sess[0], CKU_USER, (CK_UTF8CHAR_PTR)pin, (CK_ULONG)pin_len);
+        if (!p11_rv_start_race(rv) || n == MAX_P11_START_RETRIES || p->n_sess != 1)
+            break;
+        if (!session_restart(p, n))
+            goto out;
+    }
     if (rv == CKR_PIN_INCORRECT) {
         hsm_seterr(HE_SYSTEM, "token '%s': CKR_PIN_INCORRECT: wrong PIN (1 attempt used, not "
                    "retried); check pin_file or OFFCA_PIN", p->label);

@@ -14,15 +14,20 @@
 #define MAX_P11_SIG     1024       /* bytes: RSA-8192 or ECDSA P-521 raw r||s fit */
 #define MAX_P11_ATTR    4096       /* bytes: largest attribute value we read */
 #define MAX_P11_SESSIONS 16        /* session pool: concurrent PKCS#11 operations per handle */
+#define MAX_P11_START_RETRIES 3    /* SoftHSM start-up race: re-initialise after 25/50/100 ms */
 
 struct p11;                        /* module + token + a pool of RW sessions, logged in once */
 
 /* dlopen the module, C_Initialize (CKF_OS_LOCKING_OK), find the token by label or serial (never
- * slot index), open the first RW session of the pool. Remembers getpid(): the handle refuses use after fork().
+ * slot index), open the first RW session of the pool. A token not found is looked for again up to
+ * MAX_P11_START_RETRIES times (C_Finalize, wait 25/50/100 ms + jitter, C_Initialize, rescan;
+ * without the finalize when another handle of the process uses the module): SoftHSM 2.6.1 misses
+ * a token whose file another process is rewriting. Remembers getpid(): the handle refuses use after fork().
  * Caller frees with p11_close(). */
 struct p11 *p11_open(const char *module, const char *token_label, const char *token_serial);
 /* Check the token's PIN flags (locked / final try refused before C_Login), then C_Login(CKU_USER)
- * exactly once; CKR_USER_ALREADY_LOGGED_IN counts as success; a wrong PIN is never retried. */
+ * once; CKR_USER_ALREADY_LOGGED_IN counts as success; a wrong PIN is never retried. Only a
+ * start-up race (p11_rv_start_race) is tried again, with the same restart as p11_open. */
 int p11_login(struct p11 *p, const char *pin, size_t pin_len) __attribute__((warn_unused_result));
 /* Close the session; the last user of the module logs out and finalizes. NULL is a no-op. */
 void p11_close(struct p11 *p);
@@ -54,6 +59,10 @@ int p11_sign(struct p11 *p, CK_OBJECT_HANDLE key, CK_MECHANISM *mech, const unsi
 
 /* Sessions open in the pool: 1 + the helpers opened so far (tests, benchmarks). */
 size_t p11_session_count(struct p11 *p);
+
+/* 1 when C_Login's rv is the SoftHSM start-up race and may be retried after a restart
+ * (CKR_GENERAL_ERROR only); 0 for everything else, every PIN error included. */
+int p11_rv_start_race(CK_RV rv);
 
 /* "CKR_PIN_INCORRECT" etc., or NULL for a code not in the table. */
 const char *p11_rv_name(CK_RV rv);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/core_names.h>
@@ -601,19 +602,54 @@ static void test_wrong_pin(void **state)
     EVP_PKEY_free(key);
 }
 
+static long ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (t1.tv_sec - t0->tv_sec) * 1000L + (t1.tv_nsec - t0->tv_nsec) / 1000000L;
+}
+
+/* A token not found is looked for again MAX_P11_START_RETRIES times (25 + 50 + 100 ms) before
+ * the error; with another handle open on the module, without finalizing it (fx.h still signs). */
 static void test_missing_token(void **state)
 {
     struct hsm_config c = cfg_with("nope", fx.pinfile);
     struct hsm_config m = { "/nonexistent/module.so", TOKEN, NULL, NULL, 0 };
+    struct timespec t0;
+    EVP_PKEY *key;
+    long ms;
 
     NEED_SOFTHSM();
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     assert_null(hsm_open(&c));
+    ms = ms_since(&t0);
+    assert_true(ms >= 175);
+    assert_true(ms < 2000);
     assert_non_null(strstr(hsm_error(), "token 'nope': not found (tokens present: 't'"));
     assert_int_equal(hsm_error_code(), 4);
+    key = load("rsa");
+    EVP_PKEY_free(key);
     assert_null(hsm_open(&m));
     assert_non_null(strstr(hsm_error(), "module '/nonexistent/module.so': dlopen"));
     assert_non_null(hsm_get0_token_label(fx.h));
     assert_string_equal(hsm_get0_token_label(fx.h), TOKEN);
+}
+
+/* Only the start-up race is retried at login: never a PIN error (one wrong PIN = one try). */
+static void test_login_retry_codes(void **state)
+{
+    static const struct { CK_RV rv; int retry; } t[] = {
+        { CKR_GENERAL_ERROR, 1 },
+        { CKR_PIN_INCORRECT, 0 }, { CKR_PIN_LOCKED, 0 }, { CKR_PIN_EXPIRED, 0 },
+        { CKR_PIN_INVALID, 0 }, { CKR_PIN_LEN_RANGE, 0 }, { CKR_USER_PIN_NOT_INITIALIZED, 0 },
+        { CKR_OK, 0 }, { CKR_USER_ALREADY_LOGGED_IN, 0 }, { CKR_DEVICE_ERROR, 0 },
+        { CKR_TOKEN_NOT_PRESENT, 0 }, { CKR_FUNCTION_FAILED, 0 },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+        assert_int_equal(p11_rv_start_race(t[i].rv), t[i].retry);
 }
 
 /* offca never forks after opening the HSM: a child using the handle is refused. */
@@ -656,6 +692,7 @@ int main(void)
         cmocka_unit_test(test_extractable_refused),
         cmocka_unit_test(test_wrong_pin),
         cmocka_unit_test(test_missing_token),
+        cmocka_unit_test(test_login_retry_codes),
         cmocka_unit_test(test_fork_guard),
     };
 
