@@ -41,7 +41,7 @@ UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 TEST_SUPPORT := $(patsubst %.c,$(B)/%.o,$(wildcard tests/unit/support/*.c))
 
-.PHONY: all deps test unit integration demo asan bench fuzz install clean help test-asan-inner
+.PHONY: all deps test unit integration demo asan bench fuzz valgrind install clean help test-asan-inner
 
 all: $(B)/offca
 
@@ -53,6 +53,7 @@ help:
 	@echo "make asan         the whole test suite under ASan+UBSan"
 	@echo "make bench        benchmarks against openssl ca; writes bench/RESULTS.md"
 	@echo "make fuzz         libFuzzer targets, FUZZ_SECONDS per target (default 60)"
+	@echo "make valgrind     integration scripts with offca under valgrind memcheck"
 	@echo "make install      install offca to \$$(DESTDIR)\$$(PREFIX)/bin"
 
 # ---- dependencies -------------------------------------------------------------------------------
@@ -130,6 +131,10 @@ demo: deps $(B)/offca
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	@bash tools/fuzz.sh $(FUZZ_SECONDS)
+
+# The real offca under valgrind memcheck inside integration scripts (slow: minutes).
+valgrind: deps $(B)/offca $(SHIM)
+	@bash tools/valgrind.sh $(B)
 
 bench: deps $(B)/offca
 	@bash tools/bench.sh $(B)

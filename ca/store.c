@@ -429,6 +429,24 @@ out:
     return ok;
 }
 
+/* The map size: MAX_STORE_MAPSIZE of address space (sparse; the file grows with the data), or
+ * $OFFCA_STORE_MAP_MB megabytes for tools that cannot reserve 64 GiB (valgrind). The value only
+ * bounds how large the store may grow; a store opened with a smaller map than its data refuses
+ * to open (MDB_INVALID / EINVAL), it is never truncated. */
+static size_t store_map_size(void)
+{
+    const char *e = getenv("OFFCA_STORE_MAP_MB");
+    char *end;
+    unsigned long long mb;
+
+    if (e && *e) {
+        mb = strtoull(e, &end, 10);
+        if (*end == '\0' && mb >= 1 && mb <= (MAX_STORE_MAPSIZE >> 20))
+            return (size_t)mb << 20;
+    }
+    return MAX_STORE_MAPSIZE;
+}
+
 /*
  * Open the store at dir: create=1 makes the directory (0700, data.mdb and lock.mdb 0600) and the
  * databases when missing; create=0 refuses a missing store. Checks the schema version. Clears
@@ -452,7 +470,7 @@ struct store *store_open(const char *dir, int create)
     snprintf(s->path, sizeof(s->path), "%s", dir);
     if ((rc = mdb_env_create(&s->env)) != 0 ||
         (rc = mdb_env_set_maxdbs(s->env, MAX_STORE_DBS)) != 0 ||
-        (rc = mdb_env_set_mapsize(s->env, MAX_STORE_MAPSIZE)) != 0 ||
+        (rc = mdb_env_set_mapsize(s->env, store_map_size())) != 0 ||
         (rc = mdb_env_open(s->env, dir, MDB_NOTLS | MDB_NORDAHEAD, 0600)) != 0) {
         st_code_err(dir, "open", rc);
         goto fail;
