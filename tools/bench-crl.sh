@@ -14,6 +14,7 @@
 #              BENCH_RUNS (3). Needs: softhsm2, libengine-pkcs11-openssl, openssl, cc, and
 #              (bench/rusage replaces GNU time: no extra package).
 set -euo pipefail
+. "$(dirname "$0")/bench-lib.sh"
 B=$(realpath "${1:-build}")
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 REPORT=${2:-$REPO/bench/work/crl.md}
@@ -84,18 +85,7 @@ for alg in $ALGS; do
     : >"$d/index.txt"; echo 'unique_subject = no' >"$d/index.txt.attr"; echo 1000 >"$d/crlnumber"
     # the engine is loaded from OPENSSL_CONF at start-up (engine.cnf); loading it again from the
     # -config file after -engine fails ("dynamic_load:init failed"), so ca.cnf has no engine part
-    cat >"$d/engine.cnf" <<CNF
-openssl_conf = openssl_init
-[openssl_init]
-engines = engine_section
-[engine_section]
-pkcs11 = pkcs11_section
-[pkcs11_section]
-engine_id = pkcs11
-dynamic_path = $ENGINE
-MODULE_PATH = $MODULE
-init = 0
-CNF
+    engine_cnf "$d/engine.cnf"
     cat >"$d/openssl.cnf" <<CNF
 [ca]
 default_ca = bench
@@ -115,7 +105,6 @@ CNF
 done
 
 # ---- measurement ---------------------------------------------------------------------------------
-median() { sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 timed() { # timed OUTFILE CMD...: append "<s> <KiB>" of CMD to OUTFILE
     local out=$1; shift
     "${TIMER[@]}" "$W/t.tmp" "$@" >/dev/null 2>"$W/t.err" </dev/null || { cat "$W/t.err" >&2; die "failed: $*"; }

@@ -20,6 +20,7 @@
 #   per tool and point), BENCH_SIGN_BATCH ("1000 10000"), BENCH_SIGN_ALGS ("rsa2048 p256"),
 #   BENCH_SIGN_STORE ("0 100000 1000000": store sizes for 4), BENCH_SIGN_STORE_ALGS ("rsa2048 p256").
 set -euo pipefail
+. "$(dirname "$0")/bench-lib.sh"
 B=$(realpath "${1:-build}")
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 REPORT=${2:-$REPO/bench/work/sign.md}
@@ -95,18 +96,7 @@ for alg in $ALGS; do
     d=$W/ossl-$alg; mkdir -p "$d/new"
     : >"$d/index.txt"; echo 'unique_subject = no' >"$d/index.txt.attr"; echo 1000 >"$d/serial"
     # engine from OPENSSL_CONF at start-up (see tools/bench-crl.sh for why not in openssl.cnf)
-    cat >"$d/engine.cnf" <<CNF
-openssl_conf = openssl_init
-[openssl_init]
-engines = engine_section
-[engine_section]
-pkcs11 = pkcs11_section
-[pkcs11_section]
-engine_id = pkcs11
-dynamic_path = $ENGINE
-MODULE_PATH = $MODULE
-init = 0
-CNF
+    engine_cnf "$d/engine.cnf"
     # what offca's vpn-server certificate carries: KU, EKU serverAuth, SAN, SKID, AKID, CDP, AIA
     cat >"$d/openssl.cnf" <<CNF
 [ca]
@@ -138,7 +128,6 @@ CNF
 done
 
 # ---- measurement helpers -------------------------------------------------------------------------
-median() { sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 timed() { # timed OUTFILE CMD...: append "<s> <KiB>" of CMD to OUTFILE
     local out=$1; shift
     "$W/bin/rusage" "$W/t.tmp" "$@" >"$W/t.out" 2>"$W/t.err" </dev/null ||
