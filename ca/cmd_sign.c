@@ -24,6 +24,7 @@
 #define BATCH_GROUP 64            /* certificates per write transaction in a batch */
 #define MAX_WORKERS 16            /* --workers: threads preparing and signing (one session each) */
 #define MAX_AHEAD   (4 * BATCH_GROUP) /* entries the workers may prepare ahead of the writer */
+#define MAX_STAGE_DIRS 64         /* output directories whose "any staged file?" answer is kept */
 
 const char HELP_SIGN[] =
     "usage: offca sign --ca NAME --template T --csr FILE [--sid SID] [--san TYPE:VALUE]...\n"
@@ -42,7 +43,9 @@ const char HELP_SIGN[] =
     "  -o FILE, --der   output file (mode 0644; an existing file is not replaced), DER format\n"
     "  --batch FILE     JSON lines {\"csr\":\"a.csr\",\"sid\":\"S-1-...\",\"san\":[\"dns:x\"],\n"
     "                   \"out\":\"a.pem\"}: one login, group commits, bad entries reported and\n"
-    "                   skipped, entries whose out file exists skipped (re-runs resume);\n"
+    "                   skipped, entries whose out file exists skipped (re-runs resume;\n"
+    "                   a certificate recorded by a killed run but not yet written is\n"
+    "                   written from the store, not issued again);\n"
     "                   exit non-zero if any entry failed; each group of 64 is recorded\n"
     "                   in one transaction, then its files are written and flushed together\n"
     "  --workers N      --batch only: N threads (1-16, about one per core) check and sign\n"
@@ -286,6 +289,7 @@ struct job {
     enum job_state state;
     int rc;                            /* 0 prepared (or skipped), else the exit class */
     int skipped;                       /* output exists: an earlier run wrote it */
+    int recovered;                     /* recorded by an earlier run, written now (job_recover) */
     struct issued is;
     struct file_staged *staged;        /* its PEM, in a temp file next to the output */
 };
@@ -301,7 +305,11 @@ struct batch {
     pthread_cond_t work, done;
     struct issued *group[BATCH_GROUP];
     struct file_staged *staged[BATCH_GROUP];
-    size_t n, issued, failed, skipped;
+    size_t n, issued, failed, skipped, recovered;
+    size_t stop_line;                  /* manifest line where a fault stopped the batch, or 0 */
+    char *stage_dir[MAX_STAGE_DIRS];   /* output directories scanned once for staged files ... */
+    int stage_any[MAX_STAGE_DIRS];     /* ... and whether they held any (see dir_has_staged) */
+    size_t n_stage_dirs;
     int first_rc;
 };
 
@@ -358,12 +366,97 @@ static int job_stage(struct job *j, const char *out)
     unsigned char *data = cert_bytes(&j->is, 0, &len);
     int rc;
 
+    char hex[2 * MAX_STORE_SERIAL + 1];
+
     if (data == NULL) {
         report("%s: output: out of memory while encoding; free memory and retry", out);
         return EXIT_SYSTEM;
     }
-    rc = file_stage(out, data, len, 0644, &j->staged);
+    serial_hex(j->is.rec.serial, j->is.rec.serial_len, hex);
+    rc = file_stage_tagged(out, hex, data, len, 0644, &j->staged);
     free(data);
+    return rc;
+}
+
+/* Is this serial (hex) recorded? 1 and *r (cert_rec_clear it) / 0 not / -1 store error. */
+static int recorded_find(struct app *a, const char *hex, struct cert_rec *r)
+{
+    unsigned char serial[MAX_STORE_SERIAL];
+    struct store_txn *t;
+    size_t n = 0;
+    int found;
+
+    if (!serial_parse(hex, serial, sizeof(serial), &n))
+        return 0;
+    if ((t = store_txn_begin(a->store, 0)) == NULL)
+        return -1;
+    found = store_cert_find(t, serial, n, r);
+    store_txn_abort(t);
+    return found;
+}
+
+/* May out's directory hold a staged file of an earlier run? Each directory is scanned once
+ * (file_stage_dir_any) the first time an entry writes into it, before that entry stages anything,
+ * so a fresh batch does not scan a growing directory for every entry. 1 maybe, 0 no. */
+static int dir_has_staged(struct batch *b, const char *out)
+{
+    char copy[4096], dir[4096];
+    size_t i;
+    int any;
+
+    snprintf(copy, sizeof(copy), "%s", out);
+    snprintf(dir, sizeof(dir), "%s", dirname(copy));
+    pthread_mutex_lock(&b->lock);
+    for (i = 0; i < b->n_stage_dirs && strcmp(b->stage_dir[i], dir) != 0; i++)
+        ;
+    any = i < b->n_stage_dirs ? b->stage_any[i] : -2;
+    pthread_mutex_unlock(&b->lock);
+    if (any != -2)
+        return any;
+    any = file_stage_dir_any(out) != 0;   /* an error: let file_stage_find report it */
+    pthread_mutex_lock(&b->lock);
+    if (b->n_stage_dirs < MAX_STAGE_DIRS && (b->stage_dir[b->n_stage_dirs] = strdup(dir)) != NULL)
+        b->stage_any[b->n_stage_dirs++] = any;
+    pthread_mutex_unlock(&b->lock);
+    return any;
+}
+
+/* An earlier run killed between a group's commit and its renames left out's certificate staged
+ * as ".<out>.offca-stage-<serial>": when that serial is recorded, write the recorded certificate
+ * (the store's DER, not the unsynced temp bytes) to out and count it recovered; a staged file
+ * whose serial is not recorded (killed before the commit) is removed and the entry is issued.
+ * 0 (j->recovered tells which) or the class, reported. */
+static int job_recover(struct batch *b, struct job *j, const char *out)
+{
+    char tag[2 * MAX_STORE_SERIAL + 1], tmp[4096];
+    struct cert_rec r;
+    int found, rc = 0;
+
+    if (!dir_has_staged(b, out))
+        return 0;
+    while (rc == 0 && (found = file_stage_find(out, tag, sizeof(tag), tmp, sizeof(tmp))) != 0) {
+        if (found < 0)
+            return EXIT_SYSTEM;
+        memset(&r, 0, sizeof(r));
+        if ((found = recorded_find(b->a, tag, &r)) < 0) {
+            report("%s: store: cannot look up serial %s; check the store", out, tag);
+            return EXIT_SYSTEM;
+        }
+        if (found && !j->recovered) {
+            struct issued is;
+
+            memset(&is, 0, sizeof(is));
+            is.rec = r;                 /* write_cert reads only rec.der / serial */
+            if ((rc = write_cert(&is, out, 0)) == 0)
+                j->recovered = 1;
+        }
+        cert_rec_clear(&r);
+        if (rc == 0 && unlink(tmp) != 0 && errno != ENOENT) {
+            report("%s: remove %s: %s; check the directory's permissions", out, tmp,
+                   strerror(errno));
+            rc = EXIT_SYSTEM;
+        }
+    }
     return rc;
 }
 
@@ -388,6 +481,10 @@ static void job_prepare(struct batch *b, struct job *j)
     }
     if (access(m.out, F_OK) == 0) {
         j->skipped = 1;
+        goto out;
+    }
+    if ((rc = job_recover(b, j, m.out)) != 0 || j->recovered) {
+        j->rc = rc;
         goto out;
     }
     rc = out_check(m.out, where);
@@ -470,6 +567,8 @@ static int batch_consume(struct batch *b)
 
         if (j->skipped) {
             b->skipped++;
+        } else if (j->recovered) {
+            b->recovered++;
         } else if (j->rc != 0) {
             batch_fail(b, j->rc);
             if (j->rc == EXIT_SYSTEM)  /* a bad entry is skipped; an HSM/store fault stops */
@@ -481,13 +580,15 @@ static int batch_consume(struct batch *b)
             if (b->n == BATCH_GROUP)
                 rc = batch_flush(b) ? EXIT_SYSTEM : 0;
         }
+        if (rc != 0)
+            b->stop_line = j->lineno;
         if (tty)
             fprintf(stderr, "\r[%zu/%zu] issued %zu, failed %zu", i + 1, b->n_jobs,
                     b->issued + b->n, b->failed);
     }
-    if (rc == 0)
-        rc = batch_flush(b);
-    else
+    if (rc == 0 && (rc = batch_flush(b)) != 0 && b->n_jobs > 0)
+        b->stop_line = b->jobs[b->n_jobs - 1].lineno;
+    else if (rc != 0)
         batch_flush(b);
     if (tty)
         fputc('\n', stderr);
@@ -548,10 +649,24 @@ static int batch_run(struct batch *b, int workers)
         issued_clear(&b->jobs[i].is);
         file_staged_free(b->jobs[i].staged);
     }
+    for (size_t i = 0; i < b->n_stage_dirs; i++)
+        free(b->stage_dir[i]);
     pthread_cond_destroy(&b->done);
     pthread_cond_destroy(&b->work);
     pthread_mutex_destroy(&b->lock);
     return rc;
+}
+
+/* A fault stopped the batch: say where, what was done, what was not, and how to resume. */
+static void batch_report_stop(const struct batch *b)
+{
+    size_t done = b->issued + b->skipped + b->failed + b->recovered;
+
+    report("batch %s: stopped at manifest line %zu by the HSM/store fault above: %zu issued, "
+           "%zu skipped (output exists), %zu failed, %zu recovered, %zu not attempted; fix the "
+           "fault, then re-run the same command to resume (entries whose output exists are "
+           "skipped)", b->path, b->stop_line, b->issued, b->skipped, b->failed, b->recovered,
+           b->n_jobs > done ? b->n_jobs - done : 0);
 }
 
 static int sign_batch(struct app *a, struct ca_signer *s, const struct tmpl *t, const char *path,
@@ -570,8 +685,11 @@ static int sign_batch(struct app *a, struct ca_signer *s, const struct tmpl *t, 
         rc = batch_run(&b, workers);
     free(b.jobs);
     free(data);
-    printf("batch %s: %zu issued, %zu skipped (output exists), %zu failed\n", path, b.issued,
-           b.skipped, b.failed);
+    if (b.stop_line > 0)
+        batch_report_stop(&b);
+    printf("batch %s: %zu issued, %zu skipped (output exists), %zu failed, %zu recovered "
+           "(recorded by an interrupted run, written now)\n", path, b.issued, b.skipped, b.failed,
+           b.recovered);
     return rc ? rc : b.first_rc;
 }
 

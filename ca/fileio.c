@@ -8,6 +8,7 @@
 #include "ca/ca.h"
 #include "ca/input.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -210,11 +211,33 @@ static int put_in_place(const char *tmp, const char *path, int overwrite)
     return EXIT_SYSTEM;
 }
 
-/* Write data into a fresh temp file next to path (O_CREAT|O_EXCL, exactly mode), fsync'd when
- * sync is 1. tmp/dir receive the temp path and the directory. 0 or an exit class, reported; on
- * failure no temp file is left. */
-static int temp_write(const char *path, const void *data, size_t len, int mode, int sync,
-                      char tmp[MAX_PATH_BYTES], char dir[MAX_PATH_BYTES])
+/* Create the temp file next to path: "<dir>/.offca-tmp-XXXXXX", or with a tag
+ * "<dir>/.<base>.offca-stage-<tag>" (a name a later run can find again). O_CREAT|O_EXCL, 0600. */
+static int temp_open(const char *path, const char *tag, const char *dir, char tmp[MAX_PATH_BYTES])
+{
+    char basecopy[MAX_PATH_BYTES];
+    int w;
+
+    snprintf(basecopy, sizeof(basecopy), "%s", path);
+    if (tag != NULL)
+        w = snprintf(tmp, MAX_PATH_BYTES, "%s/.%s" FILE_STAGE_MARK "%s", dir, basename(basecopy),
+                     tag);
+    else
+        w = snprintf(tmp, MAX_PATH_BYTES, "%s/.offca-tmp-XXXXXX", dir);
+    if (w < 0 || (size_t)w >= MAX_PATH_BYTES) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    if (tag != NULL)
+        return open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    return mkostemp(tmp, O_CLOEXEC);
+}
+
+/* Write data into a fresh temp file next to path (O_CREAT|O_EXCL, exactly mode; named after tag
+ * when not NULL), fsync'd when sync is 1. tmp/dir receive the temp path and the directory. 0 or
+ * an exit class, reported; on failure no temp file is left. */
+static int temp_write(const char *path, const char *tag, const void *data, size_t len, int mode,
+                      int sync, char tmp[MAX_PATH_BYTES], char dir[MAX_PATH_BYTES])
 {
     char dircopy[MAX_PATH_BYTES];
     int fd, w;
@@ -225,12 +248,7 @@ static int temp_write(const char *path, const void *data, size_t len, int mode, 
         return EXIT_USAGE;
     }
     snprintf(dir, MAX_PATH_BYTES, "%s", dirname(dircopy));
-    w = snprintf(tmp, MAX_PATH_BYTES, "%s/.offca-tmp-XXXXXX", dir);
-    if (w < 0 || (size_t)w >= MAX_PATH_BYTES) {
-        report("%s: output: path is too long; choose a shorter -o", path);
-        return EXIT_USAGE;
-    }
-    if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {   /* O_CREAT|O_EXCL, 0600 */
+    if ((fd = temp_open(path, tag, dir, tmp)) < 0) {
         report("%s: create temp file in %s: %s; check the directory exists and is writable",
                path, dir, strerror(errno));
         return EXIT_SYSTEM;
@@ -268,7 +286,7 @@ int file_write(const char *path, const void *data, size_t len, int mode, int ove
         }
         return 0;
     }
-    if ((rc = temp_write(path, data, len, mode, 1, tmp, dir)) != 0)
+    if ((rc = temp_write(path, NULL, data, len, mode, 1, tmp, dir)) != 0)
         return rc;
     if ((rc = put_in_place(tmp, path, overwrite)) != 0) {
         unlink(tmp);
@@ -312,6 +330,14 @@ struct file_staged {
  * exit class, reported. */
 int file_stage(const char *path, const void *data, size_t len, int mode, struct file_staged **out)
 {
+    return file_stage_tagged(path, NULL, data, len, mode, out);
+}
+
+/* file_stage with the temp file named "<dir>/.<base>.offca-stage-<tag>" (tag NULL: a random
+ * ".offca-tmp-XXXXXX"), so that a run killed after recording the content can find it again. */
+int file_stage_tagged(const char *path, const char *tag, const void *data, size_t len, int mode,
+                      struct file_staged **out)
+{
     char tmp[MAX_PATH_BYTES], dir[MAX_PATH_BYTES];
     struct file_staged *st = calloc(1, sizeof(*st));
     int rc;
@@ -321,7 +347,7 @@ int file_stage(const char *path, const void *data, size_t len, int mode, struct 
         report("%s: output: out of memory; free memory and retry", path);
         return EXIT_SYSTEM;
     }
-    if ((rc = temp_write(path, data, len, mode, 0, tmp, dir)) != 0) {
+    if ((rc = temp_write(path, tag, data, len, mode, 0, tmp, dir)) != 0) {
         file_staged_free(st);
         return rc;
     }
@@ -473,4 +499,65 @@ void file_group_free(struct file_group *g)
     }
     free(g->e);
     free(g);
+}
+
+/* ---- staged files left by an interrupted run ---- */
+
+/* 1 when path's directory holds any staged file (".<name>" FILE_STAGE_MARK "<tag>") at all,
+ * 0 none (or no such directory), -1 error (reported): one scan that lets a batch skip
+ * file_stage_find for every output of a directory without any. */
+int file_stage_dir_any(const char *path)
+{
+    char dircopy[MAX_PATH_BYTES];
+    const char *dir;
+    struct dirent *de;
+    DIR *d;
+    int any = 0;
+
+    snprintf(dircopy, sizeof(dircopy), "%s", path);
+    dir = dirname(dircopy);
+    if ((d = opendir(dir)) == NULL) {
+        if (errno == ENOENT)
+            return 0;
+        report("%s: open directory %s: %s; check its permissions", path, dir, strerror(errno));
+        return -1;
+    }
+    while (!any && (de = readdir(d)) != NULL)
+        any = de->d_name[0] == '.' && strstr(de->d_name, FILE_STAGE_MARK) != NULL;
+    closedir(d);
+    return any;
+}
+
+/* A staged file of path left by an earlier run: its tag (hex digits only) into tag, its path into
+ * tmp. 1 found, 0 none, -1 error (reported). Several may exist: remove the one returned (or put
+ * it in place) before asking again. */
+int file_stage_find(const char *path, char *tag, size_t tagsize, char *tmp, size_t tmpsize)
+{
+    char dircopy[MAX_PATH_BYTES], basecopy[MAX_PATH_BYTES], prefix[MAX_PATH_BYTES];
+    const char *dir, *t;
+    struct dirent *de;
+    DIR *d;
+    int found = 0;
+
+    snprintf(dircopy, sizeof(dircopy), "%s", path);
+    snprintf(basecopy, sizeof(basecopy), "%s", path);
+    dir = dirname(dircopy);
+    snprintf(prefix, sizeof(prefix), ".%s" FILE_STAGE_MARK, basename(basecopy));
+    if ((d = opendir(dir)) == NULL) {
+        if (errno == ENOENT)
+            return 0;
+        report("%s: open directory %s: %s; check its permissions", path, dir, strerror(errno));
+        return -1;
+    }
+    while (!found && (de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+            continue;
+        t = de->d_name + strlen(prefix);
+        if (*t == '\0' || t[strspn(t, "0123456789abcdef")] != '\0' || strlen(t) >= tagsize)
+            continue;
+        snprintf(tag, tagsize, "%s", t);
+        found = snprintf(tmp, tmpsize, "%s/%s", dir, de->d_name) < (int)tmpsize;
+    }
+    closedir(d);
+    return found;
 }

@@ -40,6 +40,16 @@ int file_group_add(struct file_group *g, const char *path, const void *data, siz
 struct file_staged;
 int file_stage(const char *path, const void *data, size_t len, int mode, struct file_staged **out);
 int file_group_adopt(struct file_group *g, struct file_staged *st);
+/* Staging with a name a later run can find: "<dir>/.<base>" FILE_STAGE_MARK "<tag>" (tag: lowercase
+ * hex, e.g. the certificate's serial). A run killed between recording and renaming leaves it;
+ * file_stage_find returns one such file of path (1, tag and its path; 0 none; -1 error, reported)
+ * so the re-run can resolve it (put in place when recorded, removed otherwise). */
+#define FILE_STAGE_MARK ".offca-stage-"
+int file_stage_tagged(const char *path, const char *tag, const void *data, size_t len, int mode,
+                      struct file_staged **out);
+int file_stage_find(const char *path, char *tag, size_t tagsize, char *tmp, size_t tmpsize);
+/* 1 when path's directory holds any staged file at all, 0 none, -1 error (reported). */
+int file_stage_dir_any(const char *path);
 void file_staged_free(struct file_staged *st);
 int file_group_commit(struct file_group *g);
 int file_group_rc(const struct file_group *g, size_t i);

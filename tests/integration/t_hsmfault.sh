@@ -78,6 +78,9 @@ expect_in "check the HSM's health and logs" "C_Sign failure: message says what t
 expect_in "token 'offca-hf'" "C_Sign failure: message names the token"
 check "C_Sign failure: the batch stops at the fault (summary: 100 issued, 1 failed)" \
     grep -q ": 100 issued, 0 skipped (output exists), 1 failed" <<<"$OUT"
+expect_in "stopped at manifest line 101 by the HSM/store fault above: 100 issued, 0 skipped (output exists), 1 failed, 0 recovered, 199 not attempted" \
+    "C_Sign failure: the stop summary says where it stopped, what was done and what was not attempted"
+expect_in "re-run the same command to resume" "C_Sign failure: the stop summary says how to resume"
 check "C_Sign failure: exactly the 100 signed certificates are on disk" \
     test "$(find "$T/csign" -name '*.pem' | wc -l)" = 100
 consistent "C_Sign failure" "$T/csign" "$T/before.txt"

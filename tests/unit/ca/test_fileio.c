@@ -398,6 +398,53 @@ static void test_group_staged(void **state)
     unlink(a);
 }
 
+/* A tagged staged file carries its tag in its name, so a later run finds it again; names of other
+ * outputs, non-hex tags and plain temp files are not taken for it. */
+static void test_stage_tagged_find(void **state)
+{
+    static const char *const ignored[] = {
+        ".b.pem.offca-stage-00ab",                 /* another output's */
+        ".a.pem.offca-stage-00XY",                 /* not hex */
+        ".a.pem.offca-stage-",                     /* no tag */
+        ".offca-tmp-abcdef",                       /* untagged temp file */
+        "a.pem.offca-stage-01",                    /* not hidden: not ours */
+    };
+    char a[512], p[512], tag[64], tmp[512], want[512];
+    struct file_staged *st = NULL;
+    size_t i;
+
+    path_in(a, sizeof(a), "a.pem");
+    assert_int_equal(file_stage_find(a, tag, sizeof(tag), tmp, sizeof(tmp)), 0);
+    assert_int_equal(file_stage_dir_any(a), 0);
+    path_in(p, sizeof(p), ".offca-tmp-abcdef");   /* a plain temp file is no staged file */
+    make_file(p, 3);
+    assert_int_equal(file_stage_dir_any(a), 0);
+    for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++) {
+        path_in(p, sizeof(p), ignored[i]);
+        make_file(p, 3);
+    }
+    assert_int_equal(file_stage_find(a, tag, sizeof(tag), tmp, sizeof(tmp)), 0);
+    assert_int_equal(file_stage_dir_any(a), 1);   /* b.pem's counts for the directory */
+    assert_int_equal(file_stage_tagged(a, "0a1b2c", "alpha", 5, 0644, &st), 0);
+    path_in(want, sizeof(want), ".a.pem.offca-stage-0a1b2c");
+    read_back(want, "alpha");
+    assert_int_equal(file_stage_find(a, tag, sizeof(tag), tmp, sizeof(tmp)), 1);
+    assert_string_equal(tag, "0a1b2c");
+    assert_string_equal(tmp, want);
+    /* a tag longer than the caller's buffer is not returned truncated */
+    assert_int_equal(file_stage_find(a, tag, 4, tmp, sizeof(tmp)), 0);
+    file_staged_free(st);                          /* never adopted: removed */
+    assert_int_not_equal(access(want, F_OK), 0);
+    assert_int_equal(file_stage_find(a, tag, sizeof(tag), tmp, sizeof(tmp)), 0);
+    path_in(p, sizeof(p), "missing/a.pem");        /* no such directory: nothing staged */
+    assert_int_equal(file_stage_find(p, tag, sizeof(tag), tmp, sizeof(tmp)), 0);
+    assert_int_equal(file_stage_dir_any(p), 0);
+    for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++) {
+        path_in(p, sizeof(p), ignored[i]);
+        unlink(p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -411,6 +458,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_abandoned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_staged, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stage_tagged_find, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
