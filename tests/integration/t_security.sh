@@ -83,15 +83,15 @@ else
         notok "traced batch exits 0" "$(tail -3 "$T/b2.err")"
     fi
     HEXPIN=$(printf %s "$PIN" | xxd -p | tr -d '\n' | sed 's/../\\x&/g')
-    check "traced: strace saw the writes (certificates, store pages)" test "$(grep -c '^[0-9]* pwrite64\|^[0-9]* write' "$T/strace")" -gt 50
+    check "traced: strace saw the writes (certificates, store pages)" test "$(grep -c '^[0-9]* *pwrite64\|^[0-9]* *write' "$T/strace")" -gt 50
     # control: the trace shows the PIN where offca does read it (pin_file), so the search can succeed
     check "traced (control): the PIN appears in the read() of pin_file" \
-        bash -c "grep -E '^[0-9]+ read\\(' '$T/strace' | grep -qF -- '$HEXPIN'"
+        bash -c "grep -E '^[0-9]+ +read\\(' '$T/strace' | grep -qF -- '$HEXPIN'"
     check "traced: the PIN is in no write, pwrite, writev, sendto or sendmsg" \
-        bash -c "! grep -vE '^[0-9]+ read\\(' '$T/strace' | grep -qF -- '$HEXPIN'"
+        bash -c "! grep -vE '^[0-9]+ +read\\(' '$T/strace' | grep -qF -- '$HEXPIN'"
     # threads (sign --batch --workers: clone with CLONE_THREAD) are not child processes
     check "traced: offca starts no child process (one execve, no fork, no clone without CLONE_THREAD)" \
-        test "$(grep -E '^[0-9]+ (execve|clone|clone3|fork|vfork)\(' "$T/strace" | grep -vc CLONE_THREAD)" = 1
+        test "$(grep -E '^[0-9]+ +(execve|clone|clone3|fork|vfork)\(' "$T/strace" | grep -vc CLONE_THREAD)" = 1
     check "traced: nothing was sent to syslog (no connect to /dev/log)" bash -c "! grep -q 'connect(.*/dev/log' '$T/strace'"
 fi
 nopin "the PIN is not in stdout or stderr of any run" "$T/b1.out" "$T/b1.err" "$T/b2.out" "$T/b2.err"
