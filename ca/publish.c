@@ -359,17 +359,25 @@ static int publish_ca(struct app *a, const char *name, int force)
     return rc;
 }
 
+#define MAX_PUBLISH_CAS 256     /* CAs one run publishes for; more is refused, never skipped */
+
 struct name_list {
-    char names[64][MAX_CA_NAME + 1];
+    char names[MAX_PUBLISH_CAS][MAX_CA_NAME + 1];
     size_t n;
+    int overflow;
 };
 
 static int collect(void *arg, const struct ca_rec *r)
 {
     struct name_list *l = arg;
 
-    if (r->state == CA_ACTIVE && l->n < 64)
-        snprintf(l->names[l->n++], MAX_CA_NAME + 1, "%s", r->name);
+    if (r->state != CA_ACTIVE)
+        return 1;
+    if (l->n == MAX_PUBLISH_CAS) {
+        l->overflow = 1;
+        return 0;
+    }
+    snprintf(l->names[l->n++], MAX_CA_NAME + 1, "%s", r->name);
     return 1;
 }
 
@@ -391,7 +399,7 @@ static int lock_publish_dir(struct app *a)
 
 int publish_run(struct app *a, const char *name, int force)
 {
-    struct name_list l;
+    static struct name_list l;     /* 16 KiB: kept off the stack */
     struct store_txn *t;
     int rc, worst = 0;
 
@@ -417,6 +425,11 @@ int publish_run(struct app *a, const char *name, int force)
         store_txn_abort(t);
         if (!rc)
             return fail_store();
+        if (l.overflow) {
+            report("crl publish: more than %d active CAs; publish them in turns with --ca NAME "
+                   "(one cron line per CA)", MAX_PUBLISH_CAS);
+            return EXIT_USAGE;
+        }
     }
     for (size_t i = 0; i < l.n; i++)
         if ((rc = publish_ca(a, l.names[i], force)) != 0 && !worst)
