@@ -47,27 +47,7 @@ cc $CFL -o "$W/bin/rusage" "$REPO/bench/rusage.c"
 TIMER=("$W/bin/rusage"); TIMER_NAME="bench/rusage (fork+exec, wait4 ru_maxrss = GNU time's %M; wall ms)"
 
 # ---- token, store, CAs ---------------------------------------------------------------------------
-printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$W" >"$W/softhsm2.conf"
-export SOFTHSM2_CONF="$W/softhsm2.conf"
-softhsm2-util --init-token --free --label offca-bench --so-pin 1${PIN} --pin $PIN >/dev/null
-(umask 077; echo $PIN >"$W/pin")
-cat >"$W/ca.toml" <<TOML
-[store]
-path = "$W/store"
-[hsm]
-module = "$MODULE"
-token = "offca-bench"
-pin_file = "$W/pin"
-[publish]
-dir = "$W/pub"
-base_url = "http://127.0.0.1:18299/pki"
-[templates]
-dir = "$REPO/templates/shipped"
-TOML
-oc() { "$OFFCA" -c "$W/ca.toml" "$@"; }
-oc init >/dev/null
-oc ca create-root root --key "$(oc key generate --label root --alg rsa2048)" \
-    --subject 'CN=Bench Root CA,O=offca bench' --days 3650 >/dev/null
+bench_token_setup      # token, ca.toml, oc(), store and root CA in $W
 openssl req -new -newkey rsa:2048 -nodes -keyout "$W/leaf.key" -subj /CN=vpn.bench.test \
     -out "$W/leaf.csr" 2>/dev/null
 declare -A URI

@@ -1,5 +1,7 @@
 # tools/bench-lib.sh — helpers the benchmark scripts share (source it; bash).
 #   median              read numbers on stdin, print their median
+#   bench_token_setup   a throwaway SoftHSM token, ca.toml, oc(), the store and a root CA, all
+#                       under $W (uses $W, $PIN, $MODULE, $REPO, $OFFCA); exports SOFTHSM2_CONF
 #   engine_cnf FILE     write an OPENSSL_CONF that loads the pkcs11 engine ($ENGINE) for the
 #                       SoftHSM module ($MODULE). The engine must come from OPENSSL_CONF at
 #                       start-up: loading it again from `openssl ca -config` after -engine fails
@@ -18,4 +20,27 @@ dynamic_path = $ENGINE
 MODULE_PATH = $MODULE
 init = 0
 CNF
+}
+bench_token_setup() {
+    printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$W" >"$W/softhsm2.conf"
+    export SOFTHSM2_CONF="$W/softhsm2.conf"
+    softhsm2-util --init-token --free --label offca-bench --so-pin 1${PIN} --pin $PIN >/dev/null
+    (umask 077; echo $PIN >"$W/pin")
+    cat >"$W/ca.toml" <<TOML
+[store]
+path = "$W/store"
+[hsm]
+module = "$MODULE"
+token = "offca-bench"
+pin_file = "$W/pin"
+[publish]
+dir = "$W/pub"
+base_url = "http://127.0.0.1:18299/pki"
+[templates]
+dir = "$REPO/templates/shipped"
+TOML
+    oc() { "$OFFCA" -c "$W/ca.toml" "$@"; }
+    oc init >/dev/null
+    oc ca create-root root --key "$(oc key generate --label root --alg rsa2048)" \
+        --subject 'CN=Bench Root CA,O=offca bench' --days 3650 >/dev/null
 }
