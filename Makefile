@@ -12,8 +12,13 @@ PKGS    := libcrypto lmdb p11-kit-1
 # Debian 12 packages the project needs (build, tests, demo, benchmarks).
 DEPS_PKGS := build-essential pkg-config libssl-dev openssl liblmdb-dev lmdb-utils libcmocka-dev \
              libp11-kit-dev softhsm2 opensc gnutls-bin libengine-pkcs11-openssl python3 \
-             clang valgrind time strace gdb
+             clang valgrind time strace gdb xxd jq bc libnss3-tools curl
 
+# Compiler and linker flags come from pkg-config, which only answers once `make deps` has
+# installed the -dev packages. Public targets that install (test, demo, asan, ...) therefore run
+# deps first and then a second make, which parses this file anew with the packages present.
+# A build without them stops at `check-deps` with one line naming what to run.
+PKG_OK     := $(shell pkg-config --exists $(PKGS) cmocka 2>/dev/null && echo yes)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs libcrypto lmdb 2>/dev/null)
 CMOCKA_LIBS:= $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -41,7 +46,7 @@ UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 TEST_SUPPORT := $(patsubst %.c,$(B)/%.o,$(wildcard tests/unit/support/*.c))
 
-.PHONY: all deps test unit integration demo asan bench fuzz valgrind install clean help test-asan-inner
+.PHONY: all deps check-deps test unit integration demo asan bench fuzz valgrind install clean help test-asan-inner fresh-check
 
 all: $(B)/offca
 
@@ -60,8 +65,16 @@ help:
 deps:
 	@sh tools/deps.sh $(DEPS_PKGS)
 
+# Every object depends on this (order-only): on a machine without the -dev packages the build
+# stops here with the one thing to do, instead of a compiler error about a missing header.
+check-deps:
+ifneq ($(PKG_OK),yes)
+	@echo "offca: build dependencies are missing (pkg-config does not know $(PKGS) cmocka); run 'make deps' as root (or just 'make test' / 'make demo', which run it), then make again" >&2
+	@exit 1
+endif
+
 # ---- build --------------------------------------------------------------------------------------
-$(B)/%.o: %.c
+$(B)/%.o: %.c | check-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
@@ -92,7 +105,7 @@ $(B)/tests/ca/%: tests/unit/ca/%.c $(ALL_LIBS) $(TEST_SUPPORT)
 
 # A test-only PKCS#11 module wrapping SoftHSM that misbehaves on command (tests/shim/p11shim.c).
 SHIM := $(B)/tests/p11shim.so
-$(SHIM): tests/shim/p11shim.c
+$(SHIM): tests/shim/p11shim.c | check-deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O1 -g -fPIC -shared $(WARN) -D_GNU_SOURCE $(PKG_CFLAGS) -o $@ $< -ldl
 
@@ -123,7 +136,8 @@ test-asan-inner: $(B)/offca $(SHIM) $(UNIT_BIN)
 	 OFFCA_SANITIZER=1 sh tools/run-tests.sh $(B) $(UNIT_BIN)
 
 # ---- demo, bench, install -----------------------------------------------------------------------
-demo: deps $(B)/offca
+demo: deps
+	@$(MAKE) --no-print-directory $(B)/offca
 	@bash tools/demo.sh $(B)/offca
 
 # libFuzzer targets (clang), bounded time per target; not part of `make test` (which replays the
@@ -133,10 +147,12 @@ fuzz: deps
 	@bash tools/fuzz.sh $(FUZZ_SECONDS)
 
 # The real offca under valgrind memcheck inside integration scripts (slow: minutes).
-valgrind: deps $(B)/offca $(SHIM)
+valgrind: deps
+	@$(MAKE) --no-print-directory $(B)/offca $(SHIM)
 	@bash tools/valgrind.sh $(B)
 
-bench: deps $(B)/offca
+bench: deps
+	@$(MAKE) --no-print-directory $(B)/offca
 	@bash tools/bench.sh $(B)
 
 install: $(B)/offca
