@@ -60,6 +60,7 @@ help:
 	@echo "make fuzz         libFuzzer targets, FUZZ_SECONDS per target (default 60)"
 	@echo "make valgrind     integration scripts with offca under valgrind memcheck"
 	@echo "make install      install offca to \$$(DESTDIR)\$$(PREFIX)/bin"
+	@echo "make fresh-check  make demo + make test, once each, in a brand-new Debian 12 root filesystem"
 
 # ---- dependencies -------------------------------------------------------------------------------
 deps:
@@ -154,6 +155,11 @@ valgrind: deps
 bench: deps
 	@$(MAKE) --no-print-directory $(B)/offca
 	@bash tools/bench.sh $(B)
+
+# The Quick start proven where nothing was installed by hand: a fresh Debian 12 minbase root
+# filesystem (mmdebstrap), a fresh clone of HEAD, `make demo` then `make test`. Root only.
+fresh-check:
+	@bash tools/fresh-check.sh
 
 install: $(B)/offca
 	install -d -m 0755 $(DESTDIR)$(PREFIX)/bin
