@@ -52,8 +52,8 @@ if [ ! -s "$TARBALL" ]; then
     mirrors=()
     for f in $SOURCES; do mirrors+=("$f"); done
     if ! mmdebstrap --variant=minbase --include=git,make,ca-certificates \
-            "$SUITE" "$TARBALL.tmp" "${mirrors[@]}" >"$CACHE/mmdebstrap.log" 2>&1; then
-        rm -f "$TARBALL.tmp"
+            "$SUITE" "$CACHE/building.tar" "${mirrors[@]}" >"$CACHE/mmdebstrap.log" 2>&1; then
+        rm -f "$CACHE/building.tar"
         if grep -qiE 'Could not resolve|Failed to fetch|Temporary failure|Connection (refused|timed out)|Unable to connect|Network is unreachable' "$CACHE/mmdebstrap.log"; then
             say "SKIPPED: the Debian archive cannot be reached ($(grep -m1 -oiE '(Could not resolve|Failed to fetch|Unable to connect)[^ ]* [^ ]*' "$CACHE/mmdebstrap.log")); the first-run proof did not run"
             exit 77
@@ -62,7 +62,7 @@ if [ ! -s "$TARBALL" ]; then
         tail -n 15 "$CACHE/mmdebstrap.log" >&2
         exit 2
     fi
-    mv "$TARBALL.tmp" "$TARBALL"
+    mv "$CACHE/building.tar" "$TARBALL"
 fi
 
 ROOT=$(mktemp -d "$CACHE/root-XXXXXX")
