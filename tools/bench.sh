@@ -35,6 +35,22 @@ machine() {
     echo "- offca build: $B/offca ($(grep -m1 -o 'OPT *?= *[^#]*' "$REPO/Makefile" | sed 's/  */ /g'))"
 }
 
+# notes_for FILE: "Written for commit C on DATE" from the file's first line, which must be
+# <!-- analysis written for commit C on DATE -->; a notes file without it stops the run.
+notes_for() {
+    local c d
+    c=$(sed -n '1s/^<!-- analysis written for commit \([0-9a-f]\{7,40\}\) on \([0-9-]\{10\}\) -->$/\1/p' "$1")
+    d=$(sed -n '1s/^<!-- analysis written for commit \([0-9a-f]\{7,40\}\) on \([0-9-]\{10\}\) -->$/\2/p' "$1")
+    [ -n "$c" ] || return 1
+    echo "Written for commit $c on $d"
+}
+NOTES=()
+for n in "$REPO"/bench/NOTES*.md; do
+    [ -f "$n" ] || continue
+    notes_for "$n" >/dev/null || { echo "bench: $n: first line must be '<!-- analysis written for commit HASH on YYYY-MM-DD -->'; add it (or update the analysis) and re-run" >&2; exit 2; }
+    NOTES+=("$n")
+done
+
 START=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 MACHINE=$(machine)
 FRAGS=()
@@ -64,10 +80,15 @@ done
         fi
         cat "$f"
     done
-    for n in "$REPO"/bench/NOTES*.md; do   # hand-written analyses: NOTES.md (CRL), NOTES-sign.md
-        [ -f "$n" ] || continue
+    # Hand-written analyses (NOTES.md: CRL, NOTES-sign.md: issuance) are not regenerated, so each
+    # names the commit and date it was written for (first line), and the file says so beside the
+    # commit these tables come from: a reader never takes an old analysis for this run's figures.
+    for n in "${NOTES[@]}"; do
         echo
-        cat "$n"
+        sed -n '2p' "$n"
+        echo
+        echo "_$(notes_for "$n"); the tables above are from this run (offca $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null)). Where a figure here differs from a table, the table is current._"
+        sed '1,2d' "$n"
     done
 } >"$OUT"
 echo "bench: wrote $OUT" >&2
