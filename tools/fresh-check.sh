@@ -6,7 +6,8 @@
 # clones the commit under test into /root/offca inside it (root's home, mode 0700, where a newcomer
 # working as root puts it) and runs the two Quick start commands there, each exactly once:
 #     make demo        then        make test
-# It fails when either fails and prints the first error of the failing one. Run as root.
+# It fails when either fails and prints the first error of the failing one, and when make test
+# skipped anything there (after `make deps` nothing may be missing). Run as root.
 #
 # The cached tarball holds only the bare root filesystem (never anything `make deps` installs), so
 # every run starts from the same fresh state; it is rebuilt when older than FRESH_MAX_AGE_DAYS
@@ -92,6 +93,9 @@ chmod 755 "$ROOT/fresh-run.sh"
 say "testing commit ${REV:0:12} in a fresh root filesystem: make demo, then make test"
 unshare --mount --pid --fork --propagation private bash -c '
     R=$1; A=$2
+    # The root filesystem is made a mount point of its own first: inside the chroot "/" must be
+    # one, or the tests that open their own mount namespace (unshare --propagation) cannot run.
+    mount --bind "$R" "$R" &&
     mount -t proc proc "$R/proc" && mount --rbind /sys "$R/sys" && mount --rbind /dev "$R/dev" &&
     mount --bind "$A" "$R/var/cache/apt/archives" ||
         { echo "fresh-check: cannot mount /proc, /sys, /dev in the root filesystem" >&2; exit 2; }
@@ -119,6 +123,15 @@ if [ "$test_rc" != 0 ]; then
     say "FAILED: 'make test' exited $test_rc on the fresh machine (${summary:-no summary line}); failures:"
     grep -E '^FAIL|^not ok' "$L/test.log" | head -n 20
     first_error "$L/test.log"
+    say "full log: .cache/fresh/last-test.log"
+    exit 1
+fi
+# On the fresh machine, after `make deps`, every tool a test needs is there: a skipped check
+# means an install step is missing (or the test cannot run as a newcomer runs it), so it fails.
+skips=$(grep -E '^# skip' "$L/test.log")
+if [ -n "$skips" ]; then
+    say "FAILED: 'make test' passed but skipped checks on the fresh machine (a missing package in DEPS_PKGS?):"
+    echo "$skips"
     say "full log: .cache/fresh/last-test.log"
     exit 1
 fi
