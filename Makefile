@@ -7,10 +7,10 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 DESTDIR ?=
 B       := build
-PKGS    := libcrypto lmdb p11-kit-1
+PKGS    := libcrypto lmdb p11-kit-1 jansson
 
 # Debian 12 packages the project needs (build, tests, demo, benchmarks).
-DEPS_PKGS := build-essential pkg-config libssl-dev openssl liblmdb-dev lmdb-utils libcmocka-dev \
+DEPS_PKGS := build-essential pkg-config libssl-dev openssl liblmdb-dev lmdb-utils libcmocka-dev libjansson-dev \
              libp11-kit-dev softhsm2 opensc gnutls-bin libengine-pkcs11-openssl python3 \
              clang valgrind time strace gdb xxd jq bc libnss3-tools curl systemd
 
@@ -20,7 +20,7 @@ DEPS_PKGS := build-essential pkg-config libssl-dev openssl liblmdb-dev lmdb-util
 # A build without them stops at `check-deps` with one line naming what to run.
 PKG_OK     := $(shell pkg-config --exists $(PKGS) cmocka 2>/dev/null && echo yes)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs libcrypto lmdb 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs libcrypto lmdb jansson 2>/dev/null)
 CMOCKA_LIBS:= $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wno-unused-parameter -Wno-format-truncation -Wno-missing-field-initializers

@@ -2,43 +2,34 @@
  * manifest.c — the one parser of batch manifests (`offca sign --batch`): one JSON object per line,
  * {"csr": "...", "out": "...", "sid": "...", "san": ["dns:...", ...], "subject": "..."}.
  *
- * A strict reader for exactly this shape, not a general JSON library: an object of string values
- * and one array of strings. RFC 8259 strings (escapes, \uXXXX with surrogate pairs to UTF-8; raw
- * control characters, lone surrogates, \u0000 and invalid UTF-8 refused), no trailing commas,
- * duplicate and unknown keys refused. Every refusal is EXIT_INPUT, reported as
+ * The JSON itself is libjansson's (json_loadb): RFC 8259 syntax and strings, duplicate keys
+ * refused (JSON_REJECT_DUPLICATES), \u0000 refused (no JSON_ALLOW_NUL), lone surrogates and
+ * invalid UTF-8 refused. This file turns jansson's errors into offca messages (what is wrong and
+ * what to do) and checks the shape: an object of non-empty strings and one array of them, unknown
+ * keys refused, "csr" and "out" required. Every refusal is EXIT_INPUT, reported once as
  * "SOURCE:LINE: problem; fix". Blank lines and '#' comment lines are the caller's business: it
  * skips them before calling (this parser refuses them as "not a JSON object").
  */
 #include "ca/ca.h"
 #include "ca/input.h"
 
-#include <ctype.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_MANIFEST_SANS   64
-#define MAX_MANIFEST_STRING 8192   /* decoded bytes: a path, a SID, a SAN or an RFC 4514 subject */
+#define MAX_MANIFEST_STRING 8192   /* bytes with the NUL: a path, a SID, a SAN or an RFC 4514 DN */
 #define MANIFEST_KEYS       "csr, out, sid, san, subject"
 
-enum mkey { K_CSR, K_OUT, K_SID, K_SAN, K_SUBJECT, K_COUNT };
-static const char *const key_name[K_COUNT] = { "csr", "out", "sid", "san", "subject" };
-
-struct jp {
-    const unsigned char *p, *start, *end;
+struct where {
     const char *src;
     size_t lineno;
 };
 
-/* Dynamic buffer for one decoded string. */
-struct sbuf {
-    char *s;
-    size_t len, cap;
-};
-
-static void jfail(const struct jp *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void jfail(const struct jp *j, const char *fmt, ...)
+static void mfail(const struct where *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void mfail(const struct where *w, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
@@ -46,361 +37,185 @@ static void jfail(const struct jp *j, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    report("%s:%zu: %s", j->src, j->lineno, msg);
+    report("%s:%zu: %s", w->src, w->lineno, msg);
 }
 
-static size_t jcol(const struct jp *j)
+/*
+ * What a jansson error means for a manifest line and what to do about it. Matched on the error
+ * code, and for json_error_invalid_syntax on the start of jansson's text (its wording has been
+ * stable since 2.0). what == NULL: jansson's text says it alone; show_text == 0: jansson's text
+ * is not shown (it names a library flag instead of the problem).
+ */
+struct jerr_hint {
+    int code;
+    const char *prefix;
+    const char *what, *fix;
+    int show_text;
+};
+
+static const struct jerr_hint jerr_hints[] = {
+    { json_error_premature_end_of_input, NULL, "the line ends early",
+      "complete the object (a truncated line?)", 1 },
+    { json_error_end_of_input_expected, NULL, "text after the object", "one object per line", 1 },
+    { json_error_null_character, NULL, "\\u0000 (NUL) in a string", "remove it", 0 },
+    { json_error_duplicate_key, NULL, NULL, "keep one of them", 1 },
+    { json_error_invalid_utf8, NULL, "invalid UTF-8", "save the manifest as UTF-8", 1 },
+    { json_error_numeric_overflow, NULL, "a number out of range",
+      "the manifest's values are strings", 1 },
+    { json_error_stack_overflow, NULL, "nested too deep",
+      "the manifest's values are strings and one array of strings", 1 },
+    { json_error_out_of_memory, NULL, "out of memory", "free memory and retry", 0 },
+    { json_error_invalid_syntax, "invalid escape", "not a JSON escape",
+      "use \\\" \\\\ \\/ \\b \\f \\n \\r \\t or \\uXXXX (RFC 8259 7)", 1 },
+    { json_error_invalid_syntax, "invalid Unicode", "a lone UTF-16 surrogate in a \\u escape",
+      "escape characters outside the BMP as a surrogate pair (RFC 8259 7)", 1 },
+    { json_error_invalid_syntax, "control character", "a raw control character in a string",
+      "escape it (RFC 8259 7)", 1 },
+    { json_error_invalid_syntax, "string or '}' expected", "expected a key in double quotes",
+      "quote every key and leave no comma before '}' (RFC 8259 4)", 1 },
+    { json_error_invalid_syntax, "':' expected", "expected ':' after a key",
+      "write \"key\": value", 1 },
+    { json_error_invalid_syntax, "'}' expected", "expected ',' or '}' after a value",
+      "separate the members with ','", 1 },
+    { json_error_invalid_syntax, "']' expected", "expected ',' or ']' in the array",
+      "separate the elements with ','", 1 },
+    { json_error_invalid_syntax, "unexpected token", "a value is missing",
+      "give a value after each ':' and ',' and leave no comma before ']' or '}' (RFC 8259)", 1 },
+    { json_error_invalid_syntax, "invalid token", "not a JSON value",
+      "values are strings in double quotes or an array of them (RFC 8259 7)", 1 },
+};
+
+/* jansson quotes up to 20 bytes of the input after "near"; keep control bytes off the terminal. */
+static void text_clean(char *s)
 {
-    return (size_t)(j->p - j->start) + 1;
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
 }
 
-static void jws(struct jp *j)
+/* Report a json_loadb failure on a line that starts like an object. */
+static void jerr_report(const struct where *w, json_error_t *e)
 {
-    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
-        j->p++;
+    int code = (int)json_error_code(e);
+    const struct jerr_hint *h = NULL;
+    size_t i;
+
+    text_clean(e->text);
+    for (i = 0; i < sizeof(jerr_hints) / sizeof(jerr_hints[0]) && h == NULL; i++)
+        if (jerr_hints[i].code == code && (jerr_hints[i].prefix == NULL ||
+            strncmp(e->text, jerr_hints[i].prefix, strlen(jerr_hints[i].prefix)) == 0))
+            h = &jerr_hints[i];
+    if (h == NULL)
+        mfail(w, "column %d: %s; fix the JSON on this line (RFC 8259)", e->column, e->text);
+    else if (h->what == NULL)
+        mfail(w, "column %d: %s; %s", e->column, e->text, h->fix);
+    else if (!h->show_text)
+        mfail(w, "column %d: %s; %s", e->column, h->what, h->fix);
+    else
+        mfail(w, "column %d: %s (%s); %s", e->column, h->what, e->text, h->fix);
 }
 
-/* 1 when the literal word (true, false, null) starts at p and is not part of a longer word. */
-static int jlit(const struct jp *j, const char *word)
+/* What a parsed value is, for type errors. */
+static const char *jtype(const json_t *v)
 {
-    size_t n = strlen(word);
-
-    return (size_t)(j->end - j->p) >= n && memcmp(j->p, word, n) == 0 &&
-           ((size_t)(j->end - j->p) == n || !isalnum((unsigned char)j->p[n]));
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: case JSON_REAL: return "a number";
+    case JSON_TRUE: case JSON_FALSE: return "a boolean";
+    default: return "null";
+    }
 }
 
-/* What the value at p is, for type errors. */
-static const char *jtype(const struct jp *j)
+/* What a line that does not parse starts with, when that is not '{'. */
+static const char *jtype_raw(const char *line, size_t len)
 {
-    if (j->p == j->end)
+    size_t i = 0;
+
+    while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\n' || line[i] == '\r'))
+        i++;
+    if (i == len)
         return "nothing (the line ends)";
-    if (jlit(j, "true") || jlit(j, "false"))
-        return "a boolean";
-    if (jlit(j, "null"))
-        return "null";
-    switch (*j->p) {
-    case '"': return "a string";
-    case '[': return "an array";
-    case '{': return "an object";
-    case '-': case '0': case '1': case '2': case '3': case '4':
-    case '5': case '6': case '7': case '8': case '9': return "a number";
-    default: return "something that is not JSON";
-    }
+    return line[i] == '{' ? NULL : line[i] == '[' ? "an array" : line[i] == '"' ? "a string" :
+           "something that is not JSON";
 }
 
-static int sb_put(struct jp *j, struct sbuf *b, const char *data, size_t n)
+/* A copy of the non-empty string value v of key (element n of "san" when n > 0), or NULL. */
+static char *jvalue_str(const struct where *w, const char *key, size_t n, const json_t *v)
 {
-    char *ns;
+    size_t len;
+    char *s;
 
-    if (b->len + n + 1 > MAX_MANIFEST_STRING) {
-        jfail(j, "column %zu: a string over %d bytes; shorten it", jcol(j), MAX_MANIFEST_STRING);
-        return 0;
+    if (!json_is_string(v)) {
+        if (n > 0)
+            mfail(w, "key '%s': expected an array of strings; element %zu is %s", key, n,
+                  jtype(v));
+        else
+            mfail(w, "key '%s': expected a string; got %s", key, jtype(v));
+        return NULL;
     }
-    if (b->len + n + 1 > b->cap) {
-        b->cap = b->cap * 2 > b->len + n + 1 ? b->cap * 2 : b->len + n + 64;
-        if ((ns = realloc(b->s, b->cap)) == NULL) {
-            jfail(j, "out of memory; free memory and retry");
-            return 0;
-        }
-        b->s = ns;
+    if ((len = json_string_length(v)) == 0) {
+        mfail(w, "key '%s': empty string; give a value or leave the key out", key);
+        return NULL;
     }
-    memcpy(b->s + b->len, data, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-    return 1;
+    if (len >= MAX_MANIFEST_STRING) {
+        mfail(w, "key '%s': a string of %zu bytes, over the limit of %d; shorten it", key, len,
+              MAX_MANIFEST_STRING - 1);
+        return NULL;
+    }
+    if ((s = strdup(json_string_value(v))) == NULL)
+        mfail(w, "out of memory; free memory and retry");
+    return s;
 }
 
-static int hex4(const unsigned char *p, unsigned int *v)
+/* "san": ["dns:...", ...] — strings only, at most MAX_MANIFEST_SANS. */
+static int jvalue_san(const struct where *w, const json_t *v, struct manifest_line *m)
 {
-    int i;
+    size_t i, n;
 
-    *v = 0;
-    for (i = 0; i < 4; i++) {
-        unsigned int c = p[i];
-        *v <<= 4;
-        if (c >= '0' && c <= '9') *v |= c - '0';
-        else if (c >= 'a' && c <= 'f') *v |= c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F') *v |= c - 'A' + 10;
-        else return 0;
-    }
-    return 1;
-}
-
-/* \uXXXX (p at the 'u'), with a following \uXXXX low surrogate when XXXX is a high one. */
-static int junicode(struct jp *j, struct sbuf *b)
-{
-    unsigned int cp, lo;
-    char u[4];
-    size_t n;
-
-    if (j->end - j->p < 5 || !hex4(j->p + 1, &cp)) {
-        jfail(j, "column %zu: \\u needs 4 hex digits; fix the escape", jcol(j));
+    if (!json_is_array(v)) {
+        mfail(w, "key 'san': expected an array of strings; got %s", jtype(v));
         return 0;
     }
-    j->p += 5;
-    if (cp >= 0xdc00 && cp <= 0xdfff)
-        goto lone;
-    if (cp >= 0xd800 && cp <= 0xdbff) {
-        if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' || !hex4(j->p + 2, &lo) ||
-            lo < 0xdc00 || lo > 0xdfff)
-            goto lone;
-        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-        j->p += 6;
-    }
-    if (cp == 0) {
-        jfail(j, "column %zu: \\u0000 (NUL) in a string; remove it", jcol(j));
+    if ((n = json_array_size(v)) > MAX_MANIFEST_SANS) {
+        mfail(w, "key 'san': more than %d entries; split the request", MAX_MANIFEST_SANS);
         return 0;
     }
-    if (cp < 0x80) { u[0] = (char)cp; n = 1; }
-    else if (cp < 0x800) { u[0] = (char)(0xc0 | cp >> 6); u[1] = (char)(0x80 | (cp & 0x3f)); n = 2; }
-    else if (cp < 0x10000) {
-        u[0] = (char)(0xe0 | cp >> 12); u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        u[2] = (char)(0x80 | (cp & 0x3f)); n = 3;
-    } else {
-        u[0] = (char)(0xf0 | cp >> 18); u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3f)); u[3] = (char)(0x80 | (cp & 0x3f)); n = 4;
-    }
-    return sb_put(j, b, u, n);
-lone:
-    jfail(j, "column %zu: a lone UTF-16 surrogate in a \\u escape (RFC 8259 8.2); escape "
-          "characters outside the BMP as a surrogate pair", jcol(j));
-    return 0;
-}
-
-/* One backslash escape; p at the backslash. */
-static int jescape(struct jp *j, struct sbuf *b)
-{
-    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-    const char *e;
-
-    if (++j->p == j->end) {
-        jfail(j, "column %zu: the line ends inside an escape; close the string", jcol(j));
+    if (n > 0 && (m->san = calloc(n, sizeof(*m->san))) == NULL) {
+        mfail(w, "out of memory; free memory and retry");
         return 0;
     }
-    if (*j->p == 'u')
-        return junicode(j, b);
-    if (*j->p == '\0' || (e = strchr(from, *j->p)) == NULL) {
-        jfail(j, "column %zu: \\%c is not a JSON escape (RFC 8259 7); use \\\" \\\\ \\/ \\b \\f "
-              "\\n \\r \\t or \\uXXXX", jcol(j), *j->p >= 0x20 && *j->p < 0x7f ? *j->p : '?');
-        return 0;
-    }
-    j->p++;
-    return sb_put(j, b, &to[e - from], 1);
-}
-
-/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no surrogates), or 0. */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end)
-{
-    size_t n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0, k;
-    unsigned int cp;
-
-    if (n == 0 || p[0] > 0xf4 || (size_t)(end - p) < n)
-        return 0;
-    cp = p[0] & (0xff >> (n + 1));
-    for (k = 1; k < n; k++) {
-        if ((p[k] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[k] & 0x3f);
-    }
-    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return n;
-}
-
-/* A string at p (which is '"'): decoded into *out (malloc'd, NUL-terminated). */
-static int jstring(struct jp *j, char **out)
-{
-    struct sbuf b = { NULL, 0, 0 };
-    size_t n;
-
-    j->p++;
-    for (;;) {
-        if (j->p == j->end) {
-            jfail(j, "column %zu: the line ends inside a string; close it with '\"'", jcol(j));
-            goto bad;
-        }
-        if (*j->p == '"')
-            break;
-        if (*j->p == '\\') {
-            if (!jescape(j, &b))
-                goto bad;
-            continue;
-        }
-        if (*j->p < 0x20) {
-            jfail(j, "column %zu: a raw control character (0x%02x) in a string; escape it",
-                  jcol(j), *j->p);
-            goto bad;
-        }
-        n = *j->p < 0x80 ? 1 : utf8_len(j->p, j->end);
-        if (n == 0) {
-            jfail(j, "column %zu: invalid UTF-8 (byte 0x%02x); save the manifest as UTF-8",
-                  jcol(j), *j->p);
-            goto bad;
-        }
-        if (!sb_put(j, &b, (const char *)j->p, n))
-            goto bad;
-        j->p += n;
-    }
-    j->p++;
-    if (b.s == NULL && !sb_put(j, &b, "", 0))
-        goto bad;
-    *out = b.s;
-    return 1;
-bad:
-    free(b.s);
-    return 0;
-}
-
-/* A string value for key k, not empty. */
-static int jvalue_str(struct jp *j, enum mkey k, char **out)
-{
-    if (j->p == j->end || *j->p != '"') {
-        jfail(j, "key '%s': expected a string; got %s", key_name[k], jtype(j));
-        return 0;
-    }
-    if (!jstring(j, out))
-        return 0;
-    if (**out == '\0') {
-        jfail(j, "key '%s': empty string; give a value or leave the key out", key_name[k]);
-        free(*out);
-        *out = NULL;
-        return 0;
-    }
-    return 1;
-}
-
-/* "san": ["dns:...", ...] — strings only, no trailing comma, at most MAX_MANIFEST_SANS. */
-static int jvalue_san(struct jp *j, struct manifest_line *m)
-{
-    char **ns;
-
-    if (j->p == j->end || *j->p != '[') {
-        jfail(j, "key 'san': expected an array of strings; got %s", jtype(j));
-        return 0;
-    }
-    j->p++;
-    jws(j);
-    if (j->p < j->end && *j->p == ']') {
-        j->p++;
-        return 1;
-    }
-    for (;;) {
-        if (j->p < j->end && *j->p == ']') {
-            jfail(j, "column %zu: key 'san': a trailing comma before ']' (RFC 8259 5); remove it",
-                  jcol(j));
-            return 0;
-        }
-        if (j->p == j->end || *j->p != '"') {
-            jfail(j, "key 'san': expected an array of strings; element %zu is %s", m->n_san + 1,
-                  jtype(j));
-            return 0;
-        }
-        if (m->n_san == MAX_MANIFEST_SANS) {
-            jfail(j, "key 'san': more than %d entries; split the request", MAX_MANIFEST_SANS);
-            return 0;
-        }
-        if ((ns = realloc(m->san, (m->n_san + 1) * sizeof(*ns))) == NULL) {
-            jfail(j, "out of memory; free memory and retry");
-            return 0;
-        }
-        m->san = ns;
-        if (!jvalue_str(j, K_SAN, &m->san[m->n_san]))
+    for (i = 0; i < n; i++) {
+        if ((m->san[i] = jvalue_str(w, "san", i + 1, json_array_get(v, i))) == NULL)
             return 0;
         m->n_san++;
-        jws(j);
-        if (j->p < j->end && *j->p == ']') {
-            j->p++;
-            return 1;
-        }
-        if (j->p == j->end || *j->p != ',') {
-            jfail(j, "column %zu: key 'san': expected ',' or ']' in the array; got %s", jcol(j),
-                  jtype(j));
+    }
+    return 1;
+}
+
+/* The members of the object, in the order they were written. */
+static int jobject(const struct where *w, json_t *obj, struct manifest_line *m)
+{
+    static const char *const names[] = { "csr", "out", "sid", "subject", "san" };
+    char **slot[] = { &m->csr, &m->out, &m->sid, &m->subject, NULL };
+    const char *key;
+    json_t *v;
+    size_t k;
+
+    json_object_foreach(obj, key, v) {
+        for (k = 0; k < sizeof(names) / sizeof(names[0]) && strcmp(key, names[k]) != 0; k++)
+            ;
+        if (k == sizeof(names) / sizeof(names[0])) {
+            mfail(w, "key '%.64s': unknown key; the keys are " MANIFEST_KEYS, key);
             return 0;
         }
-        j->p++;
-        jws(j);
+        if (slot[k] == NULL ? !jvalue_san(w, v, m) : (*slot[k] = jvalue_str(w, key, 0, v)) == NULL)
+            return 0;
     }
-}
-
-/* One "key": value member; seen[] catches duplicates. */
-static int jmember(struct jp *j, struct manifest_line *m, int seen[K_COUNT])
-{
-    char **slot[K_COUNT] = { &m->csr, &m->out, &m->sid, NULL, &m->subject };
-    char *key = NULL;
-    int k, ok = 0;
-
-    if (j->p == j->end || *j->p != '"') {
-        jfail(j, "column %zu: expected a key in double quotes; got %s", jcol(j), jtype(j));
-        return 0;
-    }
-    if (!jstring(j, &key))
-        return 0;
-    for (k = 0; k < K_COUNT && strcmp(key, key_name[k]) != 0; k++)
-        ;
-    if (k == K_COUNT) {
-        jfail(j, "key '%.64s': unknown key; the keys are " MANIFEST_KEYS, key);
-        goto out;
-    }
-    if (seen[k]) {
-        jfail(j, "key '%s': appears twice in the object; keep one", key);
-        goto out;
-    }
-    seen[k] = 1;
-    jws(j);
-    if (j->p == j->end || *j->p != ':') {
-        jfail(j, "column %zu: expected ':' after key '%s'; got %s", jcol(j), key, jtype(j));
-        goto out;
-    }
-    j->p++;
-    jws(j);
-    ok = k == K_SAN ? jvalue_san(j, m) : jvalue_str(j, (enum mkey)k, slot[k]);
-out:
-    free(key);
-    return ok;
-}
-
-/* The object and nothing after it. */
-static int jobject(struct jp *j, struct manifest_line *m)
-{
-    int seen[K_COUNT] = { 0 };
-
-    jws(j);
-    if (j->p == j->end || *j->p != '{') {
-        jfail(j, "not a JSON object (got %s); each line must be one {\"csr\": ..., \"out\": ...} "
-              "object", jtype(j));
-        return 0;
-    }
-    j->p++;
-    jws(j);
-    if (j->p < j->end && *j->p == '}') {
-        j->p++;
-    } else {
-        for (;;) {
-            if (!jmember(j, m, seen))
-                return 0;
-            jws(j);
-            if (j->p < j->end && *j->p == '}') {
-                j->p++;
-                break;
-            }
-            if (j->p == j->end || *j->p != ',') {
-                jfail(j, "column %zu: expected ',' or '}' after a value; got %s%s", jcol(j),
-                      jtype(j), j->p == j->end ? " (a truncated line?)" : "");
-                return 0;
-            }
-            j->p++;
-            jws(j);
-            if (j->p < j->end && *j->p == '}') {
-                jfail(j, "column %zu: a trailing comma before '}' (RFC 8259 4); remove it",
-                      jcol(j));
-                return 0;
-            }
-        }
-    }
-    jws(j);
-    if (j->p != j->end) {
-        jfail(j, "column %zu: text after the object; one object per line", jcol(j));
+    if (m->csr == NULL || m->out == NULL) {
+        mfail(w, "key '%s' is missing; every line needs \"csr\" and \"out\"",
+              m->csr == NULL ? "csr" : "out");
         return 0;
     }
     return 1;
@@ -414,30 +229,38 @@ static int jobject(struct jp *j, struct manifest_line *m)
 int manifest_parse_line(const char *line, size_t len, const char *source, size_t lineno,
                         struct manifest_line *out)
 {
+    const struct where w = { source, lineno };
     struct manifest_line m;
-    struct jp j;
+    const char *got;
+    json_error_t err;
+    json_t *root;
+    int ok;
 
-    memset(&m, 0, sizeof(m));
-    j.p = j.start = (const unsigned char *)line;
-    j.end = j.p + len;
-    j.src = source;
-    j.lineno = lineno;
     if (len > MAX_INPUT_BYTES) {
-        jfail(&j, "a line over %d bytes; split the manifest entry", MAX_INPUT_BYTES);
+        mfail(&w, "a line over %d bytes; split the manifest entry", MAX_INPUT_BYTES);
         return EXIT_INPUT;
     }
-    if (!jobject(&j, &m))
-        goto bad;
-    if (m.csr == NULL || m.out == NULL) {
-        jfail(&j, "key '%s' is missing; every line needs \"csr\" and \"out\"",
-              m.csr == NULL ? "csr" : "out");
-        goto bad;
+    root = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
+    got = root != NULL ? (json_is_object(root) ? NULL : jtype(root)) : jtype_raw(line, len);
+    if (got != NULL) {
+        mfail(&w, "not a JSON object (got %s); each line must be one {\"csr\": ..., \"out\": ...} "
+              "object", got);
+        json_decref(root);
+        return EXIT_INPUT;
+    }
+    if (root == NULL) {
+        jerr_report(&w, &err);
+        return EXIT_INPUT;
+    }
+    memset(&m, 0, sizeof(m));
+    ok = jobject(&w, root, &m);
+    json_decref(root);
+    if (!ok) {
+        manifest_line_clear(&m);
+        return EXIT_INPUT;
     }
     *out = m;
     return 0;
-bad:
-    manifest_line_clear(&m);
-    return EXIT_INPUT;
 }
 
 /* Free the members and zero m; a zeroed m is a no-op. */

@@ -22,9 +22,9 @@ declare -A MAXLEN=([csr]=8192 [config]=4096 [template]=4096 [dn]=2048 [sid]=512 
 command -v "$CC" >/dev/null || { echo "fuzz: $CC not found; run 'make deps' (package clang)" >&2; exit 2; }
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 CFLAGS="-std=c11 -O1 -g -fno-omit-frame-pointer -D_GNU_SOURCE -DOPENSSL_API_COMPAT=30000 \
- -DOPENSSL_NO_DEPRECATED -I. $(pkg-config --cflags libcrypto lmdb p11-kit-1) -Wall -Wextra \
+ -DOPENSSL_NO_DEPRECATED -I. $(pkg-config --cflags libcrypto lmdb p11-kit-1 jansson) -Wall -Wextra \
  -Wno-unused-parameter -Wno-missing-field-initializers"
-LIBS="$(pkg-config --libs libcrypto lmdb) -ldl -lpthread"
+LIBS="$(pkg-config --libs libcrypto lmdb jansson) -ldl -lpthread"
 
 # ---- build: the project's sources with clang (not the gcc objects in build/), one archive --------
 mkdir -p "$OUT/obj" "$OUT/bin" "$OUT/log"

@@ -1,6 +1,7 @@
 /*
  * test_manifest.c — batch manifest lines (ca/manifest.c): tables of good and bad lines, and the
  * committed tests/data/{good,bad}/manifest/ files (bad: each line preceded by "# expect: TEXT").
+ * The JSON syntax errors are libjansson's (its text quoted in the message, with our remedy).
  * Run from the repo root.
  */
 #include <setjmp.h>
@@ -106,29 +107,32 @@ static const struct bad_case bad_cases[] = {
     { "nullable is not null", "nullable", 0, "not a JSON object (got something that is not JSON)" },
     { "empty line", "", 0, "not a JSON object (got nothing (the line ends))" },
     { "comment line (caller skips these)", "# a comment", 0, "not a JSON object" },
-    { "truncated after a value", OK_START, 0, "expected ',' or '}' after a value; got nothing "
-      "(the line ends) (a truncated line?)" },
-    { "truncated inside a string", "{\"csr\": \"a.c", 0, "the line ends inside a string" },
-    { "truncated after a colon", "{\"csr\":", 0, "key 'csr': expected a string; got nothing" },
+    { "truncated after a value", OK_START, 0, "column 31: the line ends early ('}' expected "
+      "near end of file); complete the object (a truncated line?)" },
+    { "truncated inside a string", "{\"csr\": \"a.c", 0, "the line ends early (premature end of input "
+      "near '\"a.c')" },
+    { "truncated after a colon", "{\"csr\":", 0, "column 7: the line ends early" },
     { "trailing garbage after the object", OK_START "} x", 0, "column 34: text after the object" },
     { "two objects on a line", OK_START "}{}", 0, "text after the object" },
-    { "trailing comma in the object", OK_START ",}", 0, "a trailing comma before '}'" },
+    { "trailing comma in the object", OK_START ",}", 0,
+      "column 33: expected a key in double quotes (string or '}' expected near '}'); quote every "
+      "key and leave no comma before '}'" },
     { "trailing comma in the array", OK_START ", \"san\": [\"dns:a\",]}", 0,
-      "key 'san': a trailing comma before ']'" },
+      "a value is missing (unexpected token near ']')" },
     { "missing comma between members", "{\"csr\": \"a\" \"out\": \"b\"}", 0,
-      "expected ',' or '}' after a value; got a string" },
-    { "missing colon", "{\"csr\" \"a\"}", 0, "expected ':' after key 'csr'; got a string" },
+      "expected ',' or '}' after a value ('}' expected near '\"out\"')" },
+    { "missing colon", "{\"csr\" \"a\"}", 0, "expected ':' after a key (':' expected near '\"a\"')" },
     { "unquoted key", "{csr: \"a\"}", 0, "expected a key in double quotes" },
     { "single-quoted string", "{\"csr\": 'a'}", 0,
-      "key 'csr': expected a string; got something that is not JSON" },
+      "not a JSON value (invalid token near ''')" },
     { "missing csr", "{\"out\": \"a.pem\"}", 0, "key 'csr' is missing" },
     { "missing out", "{\"csr\": \"a.csr\"}", 0, "key 'out' is missing" },
     { "empty object", "{}", 0, "key 'csr' is missing" },
     { "unknown key", OK_START ", \"template\": \"user\"}", 0,
       "key 'template': unknown key; the keys are csr, out, sid, san, subject" },
     { "key case matters", "{\"CSR\": \"a\", \"out\": \"b\"}", 0, "key 'CSR': unknown key" },
-    { "duplicate key", OK_START ", \"csr\": \"b.csr\"}", 0, "key 'csr': appears twice" },
-    { "duplicate san", OK_START ", \"san\": [], \"san\": []}", 0, "key 'san': appears twice" },
+    { "duplicate key", OK_START ", \"csr\": \"b.csr\"}", 0, "duplicate object key near '\"csr\"'; keep one" },
+    { "duplicate san", OK_START ", \"san\": [], \"san\": []}", 0, "duplicate object key near '\"san\"'" },
     { "csr is a number", "{\"csr\": 12, \"out\": \"a\"}", 0,
       "key 'csr': expected a string; got a number" },
     { "sid is null", OK_START ", \"sid\": null}", 0, "key 'sid': expected a string; got null" },
@@ -143,16 +147,16 @@ static const struct bad_case bad_cases[] = {
     { "san holds an array", OK_START ", \"san\": [[\"dns:a\"]]}", 0,
       "key 'san': expected an array of strings; element 1 is an array" },
     { "san array not closed", OK_START ", \"san\": [\"dns:a\" \"dns:b\"]}", 0,
-      "key 'san': expected ',' or ']' in the array; got a string" },
+      "expected ',' or ']' in the array (']' expected near '\"dns:b\"')" },
     { "empty csr string", "{\"csr\": \"\", \"out\": \"a\"}", 0, "key 'csr': empty string" },
     { "bad escape \\x", "{\"csr\": \"a\\x41\", \"out\": \"b\"}", 0,
-      "\\x is not a JSON escape (RFC 8259 7)" },
-    { "bad escape \\'", "{\"csr\": \"a\\'\", \"out\": \"b\"}", 0, "\\' is not a JSON escape" },
+      "not a JSON escape (invalid escape near '\"a\\x'); use \\\" \\\\ \\/ \\b" },
+    { "bad escape \\'", "{\"csr\": \"a\\'\", \"out\": \"b\"}", 0, "invalid escape near '\"a\\''" },
     { "short \\u escape", "{\"csr\": \"a\\u12\", \"out\": \"b\"}", 0,
-      "\\u needs 4 hex digits" },
+      "invalid escape near '\"a\\u12\"'" },
     { "non-hex \\u escape", "{\"csr\": \"a\\u12G4\", \"out\": \"b\"}", 0,
-      "\\u needs 4 hex digits" },
-    { "\\u0000", "{\"csr\": \"a\\u0000b\", \"out\": \"b\"}", 0, "\\u0000 (NUL) in a string" },
+      "invalid escape near '\"a\\u12G'" },
+    { "\\u0000", "{\"csr\": \"a\\u0000b\", \"out\": \"b\"}", 0, "\\u0000 (NUL) in a string; remove it" },
     { "lone high surrogate", "{\"csr\": \"\\ud83d\", \"out\": \"b\"}", 0,
       "a lone UTF-16 surrogate" },
     { "high surrogate then a non-surrogate", "{\"csr\": \"\\ud83d\\u0041\", \"out\": \"b\"}", 0,
@@ -160,15 +164,22 @@ static const struct bad_case bad_cases[] = {
     { "lone low surrogate", "{\"csr\": \"\\ude00\", \"out\": \"b\"}", 0,
       "a lone UTF-16 surrogate" },
     { "raw tab in a string", "{\"csr\": \"a\tb\", \"out\": \"b\"}", 0,
-      "column 11: a raw control character (0x09) in a string" },
+      "column 10: a raw control character in a string (control character 0x9 near '\"a')" },
     { "raw NUL in a string", "{\"csr\": \"a\0b\", \"out\": \"b\"}", 24,
-      "a raw control character (0x00) in a string" },
+      "a raw control character in a string (control character 0x0" },
     { "NUL after the object", OK_START "}\0", sizeof(OK_START "}\0") - 1, "text after the object" },
-    { "invalid UTF-8", "{\"csr\": \"a\xff\", \"out\": \"b\"}", 0, "invalid UTF-8 (byte 0xff)" },
-    { "overlong UTF-8", "{\"csr\": \"\xc0\xaf\", \"out\": \"b\"}", 0, "invalid UTF-8 (byte 0xc0)" },
+    { "invalid UTF-8", "{\"csr\": \"a\xff\", \"out\": \"b\"}", 0, "invalid UTF-8 (unable to decode byte 0xff" },
+    { "overlong UTF-8", "{\"csr\": \"\xc0\xaf\", \"out\": \"b\"}", 0, "invalid UTF-8 (unable to decode byte 0xc0" },
     { "UTF-8 encoded surrogate", "{\"csr\": \"\xed\xa0\x80\", \"out\": \"b\"}", 0,
-      "invalid UTF-8 (byte 0xed)" },
-    { "escape at the end of the line", "{\"csr\": \"a\\", 0, "the line ends inside an escape" },
+      "invalid UTF-8 (unable to decode byte 0xed" },
+    { "duplicate key spelt with an escape", OK_START ", \"\\u0063sr\": \"b.csr\"}", 0,
+      "duplicate object key near '\"\\u0063sr\"'; keep one" },
+    { "number too big", "{\"csr\": 1e999, \"out\": \"b\"}", 0,
+      "column 13: a number out of range (real number overflow near '1e999'); the manifest's values "
+      "are strings" },
+    { "an escape sequence quoted back is defused", "{\"csr\": \x1b[2J, \"out\": \"b\"}", 0,
+      "not a JSON value (invalid token near '?'); values are strings" },
+    { "escape at the end of the line", "{\"csr\": \"a\\", 0, "invalid escape near '\"a\\'" },
 };
 
 static void test_bad(void **state)
@@ -225,7 +236,7 @@ static void test_limits(void **state)
     rc = manifest_parse_line(line, used, "m", 2, &m);
     msg = capture_stop();
     assert_int_equal(rc, EXIT_INPUT);
-    assert_non_null(strstr(msg, "m:2: column 8201: a string over 8192 bytes"));
+    assert_non_null(strstr(msg, "m:2: key 'csr': a string of 9000 bytes, over the limit of 8191; shorten it"));
 
     memset(line, ' ', MAX_INPUT_BYTES + 1);
     assert_true(capture_start(2));
