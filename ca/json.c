@@ -1,30 +1,65 @@
 /*
- * json.c — JSON string escaping for --json output.
+ * json.c — the writing helpers of --json output. Every string is encoded by libjansson (the
+ * library the manifest reader parses with): RFC 8259 escaping, and the output is always valid
+ * UTF-8 JSON: a byte that does not begin a UTF-8 character (a file name in an audit detail, say)
+ * is written as U+FFFD instead of making the whole document unreadable.
  */
 #include "ca/json.h"
 
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Length of the UTF-8 character at s (at most left bytes), or 0 if the bytes are not one.
+ * jansson decides: json_stringn refuses what is not UTF-8. */
+static size_t utf8_char(const char *s, size_t left)
+{
+    json_t *c;
+    size_t k;
+
+    for (k = 1; k <= 4 && k <= left; k++)
+        if ((c = json_stringn(s, k)) != NULL) {
+            json_decref(c);
+            return k;
+        }
+    return 0;
+}
+
+/* A jansson string of s with each byte that is not UTF-8 replaced by U+FFFD; NULL: no memory. */
+static json_t *json_lossy(const char *s)
+{
+    size_t n = strlen(s), i = 0, o = 0, k;
+    char *buf = malloc(3 * n + 1);
+    json_t *v;
+
+    if (buf == NULL)
+        return NULL;
+    while (i < n) {
+        if ((k = utf8_char(s + i, n - i)) == 0) {
+            memcpy(buf + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(buf + o, s + i, k);
+            o += k;
+            i += k;
+        }
+    }
+    v = json_stringn(buf, o);
+    free(buf);
+    return v;
+}
+
 void json_str(FILE *f, const char *s)
 {
-    if (s == NULL) {
+    json_t *v;
+
+    if (s == NULL || ((v = json_string(s)) == NULL && (v = json_lossy(s)) == NULL)) {
         fputs("null", f);
         return;
     }
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"': fputs("\\\"", f); break;
-        case '\\': fputs("\\\\", f); break;
-        case '\n': fputs("\\n", f); break;
-        case '\r': fputs("\\r", f); break;
-        case '\t': fputs("\\t", f); break;
-        default:
-            if (*p < 0x20)
-                fprintf(f, "\\u%04x", *p);
-            else
-                fputc(*p, f);
-        }
-    }
-    fputc('"', f);
+    json_dumpf(v, f, JSON_ENCODE_ANY);
+    json_decref(v);
 }
 
 void json_kv(FILE *f, int first, const char *key, const char *value)
