@@ -2,6 +2,12 @@
  * uri.c — the RFC 7512 PKCS#11 URI subset offca uses: path attributes token, serial, object, id
  * and type, percent-decoded. A PIN never goes in a URI (pin-value/pin-source refused); unknown
  * attributes, duplicates and bad %XX are refused too. The scheme is case-insensitive (RFC 3986 3.1).
+ *
+ * Not p11-kit's p11_kit_uri_parse (0.24): it keeps the last of two object= or type= attributes,
+ * accepts %00 inside a label, drops spaces inside a value (object=a b finds "ab"), accepts and
+ * returns pin-value, and takes the library-, slot- and token-attributes (model=, slot-id=, ...)
+ * offca does not use; a URI could then name a different key than the operator wrote, and its
+ * errors do not say which attribute is wrong. Each of these is a case in tests/unit/hsm/test_uri.c.
  */
 #include "hsm/hsm.h"
 #include "hsm/hsm_err.h"

@@ -21,6 +21,7 @@ static const struct good goods[] = {
     { "pkcs11:id=%00%ff%FE", NULL, NULL, "", "\x00\xff\xfe", 3 },
     { "pkcs11:token=a%3Bb;object=x%2fy", "a;b", "x/y", "", NULL, 0 },
     { "pkcs11:object=k;type=public", NULL, "k", "public", NULL, 0 },
+    { "pkcs11:object=a b", NULL, "a b", "", NULL, 0 },   /* the label as written, space kept */
     { "pkcs11:object=k;type=cert", NULL, "k", "cert", NULL, 0 },
     { "pkcs11:", NULL, NULL, "", NULL, 0 },
     { "pkcs11:serial=0123abcd;object=k", NULL, "k", "", NULL, 0 },
