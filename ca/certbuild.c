@@ -189,7 +189,7 @@ static int add_extensions(X509 *x, const struct cert_spec *s)
 }
 
 /* The slow, thorough check, for self-signed certificates (whose cached public key is the token
- * key itself, provider-notes pitfall 2) and issuers whose key is not a plain software key:
+ * key itself) and issuers whose key is not a plain software key:
  * re-parse what we signed in a plain context and verify it with the issuer's key from DER. */
 static int self_check_reparse(X509 *x, X509 *issuer)
 {

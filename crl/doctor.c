@@ -1,8 +1,9 @@
 /*
- * doctor.c — check a certificate chain the way Windows NPS checks it for EAP-TLS (ms-formats.md
- * section 6): every certificate but the root needs an HTTP CDP whose CRL is reachable, signed by
- * the issuer (which has cRLSign), current, scoped to that CDP, and does not list it. Anything that
- * makes the check impossible is an ERROR, because NPS then refuses the logon (reason 258).
+ * doctor.c — check a certificate chain the way Windows NPS checks it for EAP-TLS (README,
+ * doctor; RFC 5280 6.3): every certificate but the root needs an HTTP CDP whose CRL is
+ * reachable, signed by the issuer (which has cRLSign), current, scoped to that CDP, and does not
+ * list it. Anything that makes the check impossible is an ERROR, because NPS then refuses the
+ * logon (reason 258).
  */
 #include "crl/crl.h"
 #include "crl/crl_int.h"

@@ -1,7 +1,7 @@
 /*
  * doctor_leaf.c — leaf checks: EKU fit for EAP-TLS client authentication, and the SID strong
- * mapping a certificate meant for AD logon needs since KB5014754 full enforcement (ms-formats.md
- * sections 1-3 and 7). The SID extension is parsed with OpenSSL's GENERAL_NAMES template.
+ * mapping a certificate meant for AD logon needs since KB5014754 full enforcement (MS-WCCE
+ * 2.2.2.7.7.4, MS-DTYP 2.4.2.1). The SID extension is parsed with OpenSSL's GENERAL_NAMES template.
  */
 #include "crl/crl.h"
 #include "crl/crl_int.h"
@@ -156,7 +156,8 @@ void doctor_leaf_check(struct doctor_report *r, X509 *leaf, const char *label)
     url = san_scan(leaf, &upn, why_url, sizeof(why_url));
     logon = upn || eku_has_smartcard(leaf);
     if (ext == 0)
-        doctor_add(r, DOCTOR_ERROR, label, RULE_SID, FIX_SID, "%s (ms-formats: SID extension); "
+        doctor_add(r, DOCTOR_ERROR, label, RULE_SID, FIX_SID,
+                   "%s (MS-WCCE 2.2.2.7.7.4: SID extension); "
                    "the KDC cannot map it strongly", why_ext);
     if (url == 0)
         doctor_add(r, DOCTOR_ERROR, label, RULE_SID, FIX_SID, "%s; the KDC cannot map it "

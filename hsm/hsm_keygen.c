@@ -1,7 +1,7 @@
 /*
  * hsm_keygen.c — key pair generation inside the token with explicit templates (PKCS#11 2.40
- * 4.8/4.9; SoftHSM would otherwise default CKA_WRAP/CKA_UNWRAP to true: provider-notes pitfall
- * 10). The private key is sensitive, never extractable, sign-only.
+ * 4.8/4.9; SoftHSM would otherwise default CKA_WRAP/CKA_UNWRAP to true). The private key is
+ * sensitive, never extractable, sign-only.
  */
 #include "hsm/hsm_err.h"
 #include "hsm/hsm_int.h"

@@ -20,7 +20,7 @@
 
 #define MAX_P11_MODULES 4          /* distinct modules one process may have open */
 
-/* Session pool (provider-notes pitfalls 12-14): session 0 is opened first and logged in; helper
+/* Session pool: session 0 is opened first and logged in; helper
  * sessions are opened on demand, one per concurrent caller, and are logged in already (login
  * state is per application and token). Helpers are closed, never logged out: C_Logout on any
  * session logs them all out. An operation takes an idle session for its whole C_*Init..C_*Final
@@ -244,7 +244,7 @@ static int module_init(struct p11 *p)
     memset(&args, 0, sizeof(args));
     args.flags = CKF_OS_LOCKING_OK;
     rv = p->f->C_Initialize(&args);
-    /* SoftHSM leaves "ENGINE_by_id rdrand" junk in the OpenSSL queue (provider-notes pitfall 9). */
+    /* SoftHSM leaves "ENGINE_by_id rdrand" junk in the OpenSSL error queue: drop it. */
     ERR_clear_error();
     if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
         rv_seterr(p, "C_Initialize", rv);

@@ -1,6 +1,7 @@
 /*
  * prov.h — private to hsm/: the built-in OpenSSL 3 provider "offcahsm" (keymgmt + signature)
- * that exposes token keys as EVP_PKEYs. Design: /work/shared/design/provider-notes.md.
+ * that exposes token keys as EVP_PKEYs (OpenSSL provider(7), provider-keymgmt(7),
+ * provider-signature(7)).
  */
 #ifndef OFFCA_PROV_H
 #define OFFCA_PROV_H
@@ -43,7 +44,8 @@ struct prov_ctx {
 };
 
 /* Register "offcahsm" as a built-in provider of libctx and load "default" first, then it
- * (provider-notes pitfall 3); default properties prefer "default". The caller unloads both. */
+ * (so unqualified fetches never land on the token); default properties prefer "default". The
+ * caller unloads both. */
 int prov_load(OSSL_LIB_CTX *libctx, OSSL_PROVIDER **dflt, OSSL_PROVIDER **hsm)
     __attribute__((warn_unused_result));
 

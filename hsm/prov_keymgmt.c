@@ -2,7 +2,7 @@
  * prov_keymgmt.c — the provider's key management for token RSA and EC keys. A key is the token
  * handle plus a software copy of its public half (default provider, same libctx). Export is
  * STRICT: any selection with the private key is refused, so OpenSSL can never move the key to
- * another provider and sign without the token (provider-notes pitfall 1).
+ * another provider and sign without the token.
  */
 #include "hsm/hsm_err.h"
 #include "hsm/p11.h"

@@ -98,7 +98,7 @@ int prov_load(OSSL_LIB_CTX *libctx, OSSL_PROVIDER **dflt, OSSL_PROVIDER **hsm)
     OSSL_PROVIDER *d = NULL, *h = NULL;
 
     /* "default" first, and preferred, so unqualified fetches (software keygen, digests) never
-     * land on the token provider (provider-notes pitfall 3). */
+     * land on the token provider. */
     if (!OSSL_PROVIDER_add_builtin(libctx, PROV_NAME, prov_init) ||
         (d = OSSL_PROVIDER_load(libctx, "default")) == NULL ||
         !EVP_set_default_properties(libctx, "?" PROV_SOFT_PROPQ) ||

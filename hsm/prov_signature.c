@@ -5,7 +5,7 @@
  *   RSA-PSS:         CKM_RSA_PKCS_PSS over hash, MGF1, sLen      (PKCS#11 2.40 2.1.10)
  *   ECDSA:           CKM_ECDSA over hash, raw r||s -> DER       (PKCS#11 2.40 2.3.6)
  * Verification is delegated to the key's software public half so X509_verify() works with the
- * token key cached in an X509 (provider-notes pitfall 2).
+ * token key cached in an X509.
  */
 #include "hsm/hsm_err.h"
 #include "hsm/p11.h"

@@ -1,6 +1,6 @@
 /*
  * dn.c — distinguished names: RFC 4514 strings to X509_NAME and back, and the Windows form used
- * in altSecurityIdentities (ms-formats.md section 4).
+ * in altSecurityIdentities (KB5014754 manual mappings).
  *
  * Accepted syntax (strict RFC 4514, one documented relaxation):
  *   - RDNs separated by ',' (never ';'), multi-valued RDNs by '+'. One or more spaces are accepted

@@ -1,6 +1,6 @@
 /*
- * msfmt.c — the Microsoft encodings other than the SID (ms-formats.md sections 4 and 5): the UPN
- * otherName, the template name and template information extensions, application policies, and
+ * msfmt.c — the Microsoft encodings other than the SID (MS-WCCE 2.2.2.7.7.1-3, KB5014754): the
+ * UPN otherName, the template name and template information extensions, application policies, and
  * the altSecurityIdentities strong-mapping strings printed for the operator.
  */
 #include "templates/template.h"
@@ -23,7 +23,7 @@
 #define SHA1_LEN 20
 
 /* Template information v2: SEQUENCE { templateID OID, majorVersion INTEGER OPTIONAL,
- * minorVersion INTEGER OPTIONAL } (ms-formats.md section 5). */
+ * minorVersion INTEGER OPTIONAL } (MS-WCCE 2.2.2.7.7.2). */
 typedef struct {
     ASN1_OBJECT *id;
     ASN1_INTEGER *major;
@@ -186,8 +186,8 @@ int ms_upn_name_parse(const GENERAL_NAME *gn, char *out, size_t outlen)
         return 0;
     val = gn->d.otherName->value;
     if (val == NULL || val->type != V_ASN1_UTF8STRING) {
-        tmpl_seterr(TE_INPUT, "UPN otherName 1.3.6.1.4.1.311.20.2.3: ms-formats.md 5: the value "
-                    "is not a UTF8String; request the UPN as [0] EXPLICIT UTF8String");
+        tmpl_seterr(TE_INPUT, "UPN otherName 1.3.6.1.4.1.311.20.2.3: szOID_NT_PRINCIPAL_NAME: "
+                    "the value is not a UTF8String; request the UPN as [0] EXPLICIT UTF8String");
         return -1;
     }
     len = (size_t)ASN1_STRING_length(val->value.utf8string);
@@ -223,7 +223,7 @@ static int ms_bmp_encode(const char *name, unsigned char *ucs)
 }
 
 /* Template name v1 (1.3.6.1.4.1.311.20.2), non-critical, extnValue a bare BMPString as real
- * AD CS certificates carry (ms-formats.md 5). Caller frees. NULL + message. */
+ * AD CS certificates carry (MS-WCCE 2.2.2.7.7.1). Caller frees. NULL + message. */
 X509_EXTENSION *ms_template_name_build(const char *name)
 {
     unsigned char ucs[2 * MAX_TEMPLATE_NAME_CHARS], *der = NULL;
@@ -232,7 +232,7 @@ X509_EXTENSION *ms_template_name_build(const char *name)
     int n, derlen;
 
     if (name == NULL || (n = ms_bmp_encode(name, ucs)) < 0) {
-        tmpl_seterr(TE_INPUT, "template name '%.80s': ms-formats.md 5: must be 1 to 64 "
+        tmpl_seterr(TE_INPUT, "template name '%.80s': MS-WCCE 2.2.2.7.7.1: must be 1 to 64 "
                     "printable characters of the Basic Multilingual Plane in valid UTF-8; use "
                     "the template's short name (cn) as shown by certutil -template",
                     name == NULL ? "" : name);
@@ -261,7 +261,7 @@ X509_EXTENSION *ms_template_info_build(const char *oid, long major, long minor)
 
     if (!ms_oid_ok(oid) || major < 0 || minor < 0 || major > MAX_TEMPLATE_VERSION
         || minor > MAX_TEMPLATE_VERSION) {
-        tmpl_seterr(TE_INPUT, "template information '%.80s' v%ld.%ld: ms-formats.md 5: needs a "
+        tmpl_seterr(TE_INPUT, "template information '%.80s' v%ld.%ld: MS-WCCE 2.2.2.7.7.2: needs a "
                     "dotted OID and versions 0..4294967295; copy msPKI-Cert-Template-OID and "
                     "the revision from certutil -template", oid == NULL ? "" : oid, major, minor);
         return NULL;
@@ -294,7 +294,7 @@ X509_EXTENSION *ms_app_policies_build(const char *const *oids, size_t n)
     int derlen;
 
     if (oids == NULL || n == 0 || n > MAX_APP_POLICIES) {
-        tmpl_seterr(TE_INPUT, "application policies: ms-formats.md 5: need 1 to %d OIDs, got "
+        tmpl_seterr(TE_INPUT, "application policies: MS-WCCE 2.2.2.7.7.3: need 1 to %d OIDs, got "
                     "%zu; list the EKU OIDs", MAX_APP_POLICIES, n);
         return NULL;
     }
@@ -355,7 +355,7 @@ static char *ms_hex_string(const char *prefix, const unsigned char *p, size_t n,
 
 /* "X509:<I>issuer<SR>serial": issuer_ms as dn_format_ms prints it, serial the big-endian DER
  * content octets of the serialNumber, written with its bytes in reverse order, lowercase hex
- * (the worked example in ms-formats.md 4). OPENSSL_free. */
+ * (KB5014754, manual mapping X509IssuerSerialNumber). OPENSSL_free. */
 char *ms_altsec_issuer_serial_from(const char *issuer_ms, const unsigned char *serial, size_t n)
 {
     char *prefix, *s;
@@ -363,8 +363,9 @@ char *ms_altsec_issuer_serial_from(const char *issuer_ms, const unsigned char *s
 
     if (issuer_ms == NULL || issuer_ms[0] == '\0' || serial == NULL || n == 0
         || n > MAX_SERIAL_BYTES) {
-        tmpl_seterr(TE_INPUT, "altSecurityIdentities: ms-formats.md 4: need an issuer name and "
-                    "a serial of 1 to %d bytes; pass the issuing certificate's values",
+        tmpl_seterr(TE_INPUT, "altSecurityIdentities: KB5014754 X509IssuerSerialNumber: need an "
+                    "issuer name and a serial of 1 to %d bytes; pass the issuing certificate's "
+                    "values",
                     MAX_SERIAL_BYTES);
         return NULL;
     }
@@ -445,7 +446,7 @@ char *ms_altsec_ski(const X509 *cert)
 }
 
 /* X509:<SHA1-PUKEY>hex: SHA-1 over the DER SubjectPublicKeyInfo. Which bytes Windows hashes for
- * this mapping is not confirmed (ms-formats.md 4): offer it only as a secondary mapping. */
+ * this mapping (KB5014754 X509SHA1PublicKey) is not confirmed: offer it only as a secondary one. */
 char *ms_altsec_sha1_pukey(const X509 *cert)
 {
     unsigned char *der = NULL, md[SHA1_LEN];

@@ -1,7 +1,7 @@
 /*
  * sid.c — Windows security identifiers: the strict string syntax (MS-DTYP 2.4.2.1), the binary
  * objectSid form, the SID security extension 1.3.6.1.4.1.311.25.2 and the SID SAN URL
- * (ms-formats.md sections 1-3).
+ * (MS-WCCE 2.2.2.7.7.4, KB5014754).
  */
 #include "templates/template.h"
 #include "templates/tmpl_err.h"
@@ -204,7 +204,7 @@ static void sid_ossl_fail(const char *obj)
                 code != 0 ? e : "encoding failed");
 }
 
-/* The SID security extension (ms-formats.md section 1): non-critical, extnValue = GeneralNames
+/* The SID security extension (MS-WCCE 2.2.2.7.7.4): non-critical, extnValue = GeneralNames
  * with one otherName {1.3.6.1.4.1.311.25.2.1, [0] EXPLICIT OCTET STRING "S-1-..."}. The [0]
  * EXPLICIT wrapping comes from OpenSSL's OTHERNAME template. Caller frees with
  * X509_EXTENSION_free. NULL with tmpl_error() set (class 1 for an invalid SID). */
@@ -258,7 +258,7 @@ out:
 
 static int sid_ext_fail(const char *problem)
 {
-    tmpl_seterr(TE_INPUT, "SID extension 1.3.6.1.4.1.311.25.2: ms-formats.md 1: %s; "
+    tmpl_seterr(TE_INPUT, "SID extension 1.3.6.1.4.1.311.25.2: MS-WCCE 2.2.2.7.7.4: %s; "
                 "request a certificate without it or with a well-formed one", problem);
     return 0;
 }
@@ -345,7 +345,7 @@ out:
     return ok;
 }
 
-/* "tag:microsoft.com,2022-09-14:sid:<SID>" (ms-formats.md section 2) into buf. 1 ok; 0 when the
+/* "tag:microsoft.com,2022-09-14:sid:<SID>" (KB5014754, the SAN URL) into buf. 1 ok; 0 when the
  * SID fails sid_check (class 1) or the URL does not fit (class 4). */
 int sid_san_url(const char *sid, char *buf, size_t buflen)
 {
@@ -373,7 +373,7 @@ int sid_from_san_url(const char *uri, char *out, size_t outlen)
     if (uri == NULL || strncasecmp(uri, SID_URL_PREFIX, plen) != 0)
         return 0;
     if (strncmp(uri, SID_URL_PREFIX, plen) != 0) {
-        tmpl_seterr(TE_POLICY, "SID SAN URL: ms-formats.md 2: the prefix must be exactly '"
+        tmpl_seterr(TE_POLICY, "SID SAN URL: KB5014754: the prefix must be exactly '"
                     SID_URL_PREFIX "' in lowercase (the KDC ignores other spellings); "
                     "rewrite the URL");
         return -1;

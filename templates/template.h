@@ -94,7 +94,8 @@ char *dn_format(const X509_NAME *name);
 char *dn_format_ms(const X509_NAME *name);
 
 /* ==== SIDs and Microsoft encodings (sid.c, msfmt.c) ============================================
- * See ../shared/design/ms-formats.md. */
+ * Specs: MS-DTYP 2.4.2.1 (SID strings), MS-WCCE 2.2.2.7.7 (the extensions), KB5014754 (SID
+ * extension, SAN URL and altSecurityIdentities strong mappings). */
 #define MAX_SID_CHARS 183
 #define SID_URL_PREFIX "tag:microsoft.com,2022-09-14:sid:"
 #define OID_NTDS_CA_SECURITY_EXT "1.3.6.1.4.1.311.25.2"
@@ -134,7 +135,7 @@ X509_EXTENSION *ms_template_info_build(const char *oid, long major, long minor);
 /* Application policies 1.3.6.1.4.1.311.21.10 mirroring an EKU list (OIDs as dotted text). */
 X509_EXTENSION *ms_app_policies_build(const char *const *oids, size_t n);
 
-/* altSecurityIdentities strong mapping strings (ms-formats.md section 4); OPENSSL_free.
+/* altSecurityIdentities strong mapping strings (KB5014754 manual mappings); OPENSSL_free.
  *   X509:<I>DC=com,DC=contoso,CN=Contoso Issuing CA<SR>3200000000007b09...  (serial bytes reversed)
  *   X509:<SKI>hex   X509:<SHA1-PUKEY>hex (SHA-1 over the SubjectPublicKeyInfo DER) */
 char *ms_altsec_issuer_serial(const X509 *cert);

@@ -1,9 +1,9 @@
 #!/bin/bash
 # Issue 3, the good path: every shipped template issues for CSRs made by `openssl req`, and
 # openssl verify -x509_strict, GnuTLS certtool and openssl asn1parse judge the result (EKU set,
-# critical KU, SAN, CA:FALSE, CDP/AIA, AKID/SKID, the SID extension byte for byte against
-# ms-formats.md section 1); SID from the operator, the request and the directory; mapping strings
-# computed independently; audit, list/show/export; the PKCS#12 flow.
+# critical KU, SAN, CA:FALSE, CDP/AIA, AKID/SKID, the SID extension byte for byte against a
+# known vector, MS-WCCE 2.2.2.7.7.4); SID from the operator, the request and the directory;
+# mapping strings computed independently; audit, list/show/export; the PKCS#12 flow.
 # Bad input: t_issue_bad.sh. The 1,000-CSR batch: t_issue_batch.sh.
 . "$(dirname "$0")/common.sh"
 offca_setup offca-issue
@@ -95,12 +95,12 @@ leaf() {
     fi
 }
 days_left() { echo $(( ($(date -d "$(openssl x509 -in "$1" -noout -enddate | cut -d= -f2)" +%s) - $(date +%s) + 43200) / 86400 )); }
-upn_der() { # the UPN otherName as ms-formats.md section 5 has it
+upn_der() { # the UPN otherName 1.3.6.1.4.1.311.20.2.3: [0] EXPLICIT UTF8String
     local v; v=$(printf %s "$1" | hexof)
     printf 'a0%02x060a2b060104018237140203a0%02x0c%02x%s' $((${#1} + 16)) $((${#1} + 2)) ${#1} "$v"
 }
 
-check "test's own SID encoder reproduces the ms-formats.md vector" test "$(sid_ext_hex "$SID")" = "$VECTOR"
+check "test's own SID encoder reproduces the known vector" test "$(sid_ext_hex "$SID")" = "$VECTOR"
 
 # ---- directory: an Export-Csv file with BOM, #TYPE line, CRLF, extra columns, any order ----
 printf '\xef\xbb\xbf#TYPE Microsoft.ActiveDirectory.Management.ADComputer\r\n"DistinguishedName","DNSHostName","Enabled","SamAccountName","SID","UserPrincipalName"\r\n"CN=PC42,OU=Workstations,DC=contoso,DC=com","pc42.contoso.com","True","PC42$","%s",""\r\n"CN=PC43,DC=contoso,DC=com","pc43.contoso.com","True","PC43$","S-1-5-21-1004336348-1177238915-682003330-1106",""\r\n"CN=Alice, Adams,DC=contoso,DC=com","","True","alice","%s","alice@contoso.com"\r\n' \
@@ -251,7 +251,7 @@ printf '"SamAccountName","DNSHostName","objectSid"\n"PC99$","pc99.contoso.com","
 expect_rc 0 "re-import (objectSid in base64) replaces the directory" -- oc directory import "$T/ad2.csv"
 expect_rc 0 "pc99 now issues with the SID decoded from base64 objectSid" -- oc sign --ca issuing \
     --template intune-device --csr "$T/pc99.csr" -o "$T/pc99.pem"
-check "pc99: SID extension is the ms-formats.md vector" test "$(ext_hex "$T/pc99.pem" 1.3.6.1.4.1.311.25.2)" = "$VECTOR"
+check "pc99: SID extension is the known vector" test "$(ext_hex "$T/pc99.pem" 1.3.6.1.4.1.311.25.2)" = "$VECTOR"
 expect_rc 1 "pc42 is gone after the re-import" -- oc sign --ca issuing --template intune-device \
     --csr "$T/pc42-rsa.csr" -o "$T/gone.pem"
 expect_rc 2 "directory show of a removed principal" -- oc directory show 'PC42$'
@@ -268,7 +268,7 @@ for c in dev-rsa sc-ec; do
     expect_in "X509SKI                 X509:<SKI>$ski" "mapping $c: X509SKI is the certificate's SKID"
     expect_in "X509SHA1PublicKey       X509:<SHA1-PUKEY>" "mapping $c: X509SHA1PublicKey offered"
 done
-check "mapping: serial reversal matches the ms-formats.md worked example" test \
+check "mapping: serial reversal matches a worked example (bytes reversed, not digits)" test \
     "$(sed -E 's/(..)/\1\n/g' <<<6200000032e1a5c3915131097b000000000032 | grep . | tac | tr -d '\n')" = 3200000000007b09315191c3a5e13200000062
 expect_rc 0 "mapping for the user certificate" -- oc mapping "$ser"
 expect_in "Set-ADUser -Add @{altSecurityIdentities='X509:<I>$iss<SR>$rev'}" "mapping: Set-ADUser line for a user"

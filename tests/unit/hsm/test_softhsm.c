@@ -353,7 +353,7 @@ static void test_sign_loop_rsa(void **state) { NEED_SOFTHSM(); sign_loop("rsa", 
 static void test_sign_loop_pss(void **state) { NEED_SOFTHSM(); sign_loop("rsa", HSM_SIG_RSA_PSS, "sha384"); }
 static void test_sign_loop_ecdsa(void **state) { NEED_SOFTHSM(); sign_loop("ec256", HSM_SIG_ECDSA, "sha256"); }
 
-/* Session pool (provider-notes 12-14): POOL_THREADS threads share one token key and sign at the
+/* Session pool (hsm/p11.c): POOL_THREADS threads share one token key and sign at the
  * same time; every signature verifies in software; the pool grows to at most one session per
  * concurrent signer (plus the login session), and signing on the first session still works
  * afterwards (helpers were never logged out). */

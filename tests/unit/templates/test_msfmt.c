@@ -1,6 +1,6 @@
 /*
  * test_msfmt.c — UPN otherName, template name/information, application policies and the
- * altSecurityIdentities strings, byte for byte against ms-formats.md and openssl(1).
+ * altSecurityIdentities strings, byte for byte against known vectors and openssl(1).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -151,7 +151,7 @@ static void test_template_name(void **state)
     X509_EXTENSION *ext;
 
     (void)state;
-    /* ms-formats.md 5: "User" -> extnValue 1e080055007300650072 */
+    /* MS-WCCE 2.2.2.7.7.1 as AD CS writes it: "User" -> extnValue 1e080055007300650072 */
     assert_ext_der(ms_template_name_build("User"),
                    "301706092b0601040182371402040a1e080055007300650072");
     /* non-ASCII in the BMP: U+00E9 */
@@ -173,7 +173,7 @@ static void test_template_name(void **state)
 static void test_template_info(void **state)
 {
     (void)state;
-    /* ms-formats.md 5: 1.3.6.1.4.1.311.21.8.1.2 v100.3 */
+    /* MS-WCCE 2.2.2.7.7.2: 1.3.6.1.4.1.311.21.8.1.2 v100.3 */
     assert_ext_der(ms_template_info_build("1.3.6.1.4.1.311.21.8.1.2", 100, 3),
                    "302206092b06010401823715070415"
                    "3013060b2b06010401823715080102020164020103");
@@ -262,7 +262,7 @@ static void test_altsec_issuer_serial(void **state)
     char *s;
 
     (void)state;
-    /* ms-formats.md 4 worked example, from parts and from a certificate */
+    /* KB5014754 X509IssuerSerialNumber worked example, from parts and from a certificate */
     s = ms_altsec_issuer_serial_from("DC=com,DC=contoso,CN=Contoso Issuing CA", serial,
                                      sizeof(serial));
     assert_non_null(s);

@@ -1,6 +1,6 @@
 /*
  * test_sid.c — SID syntax, binary objectSid, the SID security extension (byte-exact against
- * ms-formats.md section 1) and the SID SAN URL.
+ * a known vector, MS-WCCE 2.2.2.7.7.4) and the SID SAN URL (KB5014754).
  */
 #include <stdarg.h>
 #include <stddef.h>
