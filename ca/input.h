@@ -91,7 +91,8 @@ struct manifest_line {
     char *subject;                        /* optional RFC 4514 override */
 };
 /* Parse one JSON-lines entry {"csr": "...", "sid": "...", "san": [...], "out": "...",
- * "subject": "..."}: strict JSON (RFC 8259 strings with escapes), unknown keys refused. */
+ * "subject": "..."}: strict JSON (libjansson: RFC 8259, duplicate keys and \u0000 refused),
+ * unknown keys refused. */
 int manifest_parse_line(const char *line, size_t len, const char *source, size_t lineno,
                         struct manifest_line *out);
 void manifest_line_clear(struct manifest_line *m);
