@@ -42,9 +42,10 @@ static void mfail(const struct where *w, const char *fmt, ...)
 
 /*
  * What a jansson error means for a manifest line and what to do about it. Matched on the error
- * code, and for json_error_invalid_syntax on the start of jansson's text (its wording has been
- * stable since 2.0). what == NULL: jansson's text says it alone; show_text == 0: jansson's text
- * is not shown (it names a library flag instead of the problem).
+ * code, and for json_error_invalid_syntax on the start of jansson's text (as 2.14 words it;
+ * tests/unit/ca/test_manifest.c pins each, and unknown wording still gets the generic remedy).
+ * what == NULL: jansson's text says it alone; show_text == 0: jansson's text is not shown (it
+ * names a library flag instead of the problem).
  */
 struct jerr_hint {
     int code;
