@@ -354,4 +354,15 @@ ser=$(openssl x509 -in "$T/dev-rsa.pem" -noout -serial | cut -d= -f2 | tr A-F a-
 check "audit: the issue record names serial, template and SID" test \
     "$(jq -r --arg s "$ser" '.[]|select(.object==$s)|.detail' <<<"$OUT")" = "template=intune-device subject=CN=pc42.contoso.com sid=$SID"
 expect_rc 0 "audit verify" -- oc audit verify
+
+# ---- --json stays valid JSON when a recorded name is not UTF-8 ----
+latin1=$(printf '%s/ad-\xe9t\xe9.csv' "$T")      # a Latin-1 file name: bytes that are not UTF-8
+cp "$T/ad2.csv" "$latin1"
+expect_rc 0 "directory import from a file whose name is not UTF-8" -- oc directory import "$latin1"
+expect_rc 0 "audit list --json after it" -- oc audit list --json
+check "audit list --json is valid UTF-8 (iconv is strict; jq would repair it)" \
+    iconv -f UTF-8 -t UTF-8 -o /dev/null <<<"$OUT"
+check "audit list --json is one JSON document" jq -e 'length > 0' <<<"$OUT"
+check "the bytes that are not UTF-8 are written as U+FFFD, the rest as it was" grep -qF \
+    "\"object\":\"$T/ad-$(printf '\xef\xbf\xbd')t$(printf '\xef\xbf\xbd').csv\"" <<<"$OUT"
 t_done
