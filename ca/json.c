@@ -50,6 +50,7 @@ static json_t *json_lossy(const char *s)
     return v;
 }
 
+/* s as a JSON string; NULL, or no memory for the copy, writes null. */
 void json_str(FILE *f, const char *s)
 {
     json_t *v;
@@ -62,6 +63,7 @@ void json_str(FILE *f, const char *s)
     json_decref(v);
 }
 
+/* "key":"value", after a comma unless first. */
 void json_kv(FILE *f, int first, const char *key, const char *value)
 {
     if (!first)
@@ -71,6 +73,7 @@ void json_kv(FILE *f, int first, const char *key, const char *value)
     json_str(f, value);
 }
 
+/* "key":number, after a comma unless first. */
 void json_kv_int(FILE *f, int first, const char *key, long long value)
 {
     if (!first)
