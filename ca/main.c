@@ -28,6 +28,12 @@ static const struct verb VERBS[] = {
     {"crl", cmd_crl, "publish CRLs and CA certificates (cron)", HELP_CRL, 1},
     {"doctor", cmd_doctor, "check CAs and chains the way Windows NPS does", HELP_DOCTOR},
     {"audit", cmd_audit, "list and verify the hash-chained audit log", HELP_AUDIT, 1},
+    {"status", cmd_status, "one screen of CA, CRL and certificate health (cron, monitoring)",
+     HELP_STATUS},
+    {"backup", cmd_backup, "write or verify a consistent backup (store, config, templates)",
+     HELP_BACKUP},
+    {"restore", cmd_restore, "restore a verified backup into a new, empty store path",
+     HELP_RESTORE},
 };
 #define N_VERBS (sizeof(VERBS) / sizeof(VERBS[0]))
 

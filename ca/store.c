@@ -754,6 +754,42 @@ int st_audit_last(struct store_txn *t, uint64_t *seq, unsigned char hash[32])
     return ok;
 }
 
+/* ---- backup ---------------------------------------------------------------------------------- */
+
+/*
+ * Write a compacted copy of the whole environment to fd (LMDB's mdb_env_copyfd2 with
+ * MDB_CP_COMPACT: it runs in a read transaction of its own, so it is one consistent snapshot while
+ * other processes go on writing; free pages are left out). fd: an empty regular file, written from
+ * its start. The caller fsyncs and closes it. 1 ok / 0 (message set).
+ */
+int store_copy_compact(struct store *s, int fd)
+{
+    int rc;
+
+    if (s == NULL || fd < 0) {
+        st_seterr("store: copy: no store or no output file; fix the caller");
+        return 0;
+    }
+    if ((rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT)) != 0)
+        return st_code_err(s->path, "copy", rc);
+    return 1;
+}
+
+/* The audit chain's head in t: records held, last sequence, SHA-256 of the last record's bytes
+ * (what the next record's prev_hash will be; zeros when empty). 1 ok / 0 (message set). */
+int store_audit_head(struct store_txn *t, struct store_audit_head *h)
+{
+    if (t == NULL || h == NULL) {
+        st_seterr("store: audit head: no transaction; fix the caller");
+        return 0;
+    }
+    memset(h, 0, sizeof(*h));
+    if (!st_audit_last(t, &h->last_seq, h->sha256))
+        return 0;
+    h->records = st_db_entries(t, DB_AUDIT);
+    return 1;
+}
+
 /* ---- test hooks: not in store.h; only tests/unit/ca/test_store.c declares and calls them ---- */
 
 static int db_index(const char *db)

@@ -186,4 +186,19 @@ int store_audit_foreach(struct store_txn *t, int (*fn)(void *arg, const struct a
  * reordered. */
 int store_audit_verify(struct store_txn *t) __attribute__((warn_unused_result));
 
+/* ---- backup ---- */
+/* Write a compacted, consistent copy of the environment's data file to fd (an empty file opened
+ * for writing; the caller fsyncs it). It runs in a read transaction of its own: writers in other
+ * processes go on meanwhile. Open the copy (as a store directory holding it as data.mdb) to learn
+ * what it holds. 1 ok / 0. */
+int store_copy_compact(struct store *s, int fd) __attribute__((warn_unused_result));
+struct store_audit_head {
+    uint64_t records;                  /* audit records held */
+    uint64_t last_seq;                 /* sequence of the last record (0: none) */
+    unsigned char sha256[32];          /* SHA-256 of the last record's stored bytes */
+};
+/* The head of the audit chain as t sees it. 1 ok / 0. */
+int store_audit_head(struct store_txn *t, struct store_audit_head *h)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -1,0 +1,321 @@
+/*
+ * backup_write.c — `offca backup DIR`: a consistent snapshot of the store (LMDB's compacted copy,
+ * taken in its own read transaction while other offca processes may write), the config, the
+ * templates and the CA certificates, with a manifest of SHA-256 checksums (layout: backup.h).
+ *
+ * Everything is written into "<DIR>.offca-tmp-XXXXXX" beside DIR (0700, files 0600, each fsynced)
+ * and renamed to DIR at the end, so DIR never holds half a backup. The manifest's audit head and
+ * counts are read from the copy after it is written: they describe exactly what it holds.
+ */
+#include "ca/app.h"
+#include "ca/backup.h"
+#include "ca/input.h"
+#include "ca/issue.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#define MAX_BK_PATH 4096
+#define MAX_TEMPLATE_BYTES (1024 * 1024)
+
+struct bk {
+    char tmp[MAX_BK_PATH];             /* the temporary backup directory */
+    struct backup_manifest *m;
+    int rc;
+};
+
+static int sync_path(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), ok;
+
+    if (fd < 0)
+        return 0;
+    ok = fsync(fd) == 0;
+    close(fd);
+    return ok;
+}
+
+/* Write rel (0600, new file, fsynced) into the backup and list it in the manifest. */
+static int bk_put(struct bk *b, const char *rel, const void *data, size_t len)
+{
+    char path[MAX_BK_PATH];
+    unsigned char sha[32];
+    const unsigned char *p = data;
+    size_t done = 0;
+    int fd, ok;
+
+    snprintf(path, sizeof(path), "%s/%s", b->tmp, rel);
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+        report("backup: %s: %s; check the directory and retry", path, strerror(errno));
+        return EXIT_SYSTEM;
+    }
+    while (done < len) {
+        ssize_t w = write(fd, p + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        done += (size_t)w;
+    }
+    ok = done == len && fsync(fd) == 0;
+    if (close(fd) != 0 || !ok) {
+        report("backup: %s: write: %s; free space on the filesystem and retry", path,
+               strerror(errno));
+        return EXIT_SYSTEM;
+    }
+    if (EVP_Digest(data, len, sha, NULL, EVP_sha256(), NULL) != 1) {
+        report("backup: %s: SHA-256 failed; retry", path);
+        return EXIT_SYSTEM;
+    }
+    return backup_manifest_add(b->m, rel, sha, len);
+}
+
+/* The store: LMDB's compacted copy into store/data.mdb, hashed from the file written. */
+static int bk_store_copy(struct bk *b, struct store *live)
+{
+    char path[MAX_BK_PATH];
+    unsigned char sha[32];
+    uint64_t size;
+    int fd, ok, rc;
+
+    snprintf(path, sizeof(path), "%s/" BACKUP_STORE_FILE, b->tmp);
+    if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+        report("backup: %s: %s; check the directory and retry", path, strerror(errno));
+        return EXIT_SYSTEM;
+    }
+    ok = store_copy_compact(live, fd);
+    if (!ok)
+        report("backup: %s; nothing was written to the backup directory", store_error());
+    else if (fsync(fd) != 0)
+        report("backup: %s: fsync: %s; free space and retry", path, strerror(errno)), ok = 0;
+    close(fd);
+    if (!ok)
+        return EXIT_SYSTEM;
+    if ((rc = backup_file_hash(path, -1, sha, &size)) != 0)
+        return rc;
+    return backup_manifest_add(b->m, BACKUP_STORE_FILE, sha, size);
+}
+
+/* certs/NAME.pem: the CA certificate, then an imported CA's outside chain. */
+static int bk_ca_one(void *arg, const struct ca_rec *r)
+{
+    struct bk *b = arg;
+    BIO *mem = BIO_new(BIO_s_mem());
+    const unsigned char *p = r->chain_der, *end = p + r->chain_len;
+    X509 *x = der_to_x509(r->cert_der, r->cert_len);
+    char rel[MAX_BACKUP_RELPATH], *data;
+    long len;
+
+    b->m->cas++;
+    if (r->cert_len == 0 || x == NULL) {          /* pending: no certificate yet */
+        X509_free(x);
+        BIO_free(mem);
+        return 1;
+    }
+    int ok = mem && PEM_write_bio_X509(mem, x);
+    X509_free(x);
+    while (ok && p && p < end && (x = d2i_X509(NULL, &p, (long)(end - p))) != NULL) {
+        ok = PEM_write_bio_X509(mem, x);
+        X509_free(x);
+    }
+    snprintf(rel, sizeof(rel), "certs/%s.pem", r->name);
+    if (!ok || (len = BIO_get_mem_data(mem, &data)) <= 0) {
+        report("backup: %s: cannot encode the CA certificate: %s; check 'offca ca show %s'",
+               rel, ossl_errstr(), r->name);
+        b->rc = EXIT_SYSTEM;
+    } else {
+        b->rc = bk_put(b, rel, data, (size_t)len);
+    }
+    BIO_free(mem);
+    return b->rc == 0;
+}
+
+/* Open the copy, check its chain, read its audit head, counts and CA certificates. */
+static int bk_from_copy(struct bk *b)
+{
+    char dir[MAX_BK_PATH], lock[MAX_BK_PATH];
+    struct store_audit_head h;
+    struct store *s;
+    struct store_txn *t = NULL;
+    int rc = EXIT_SYSTEM;
+
+    snprintf(dir, sizeof(dir), "%s/store", b->tmp);
+    if ((s = store_open(dir, 0)) == NULL || (t = store_txn_begin(s, 0)) == NULL) {
+        report("backup: the copy of the store does not open: %s", store_error());
+        goto out;
+    }
+    if (!store_audit_verify(t)) {
+        report("backup: store snapshot: audit chain: %s; no backup was written", store_error());
+        goto out;
+    }
+    if (!store_audit_head(t, &h)) {
+        report("backup: %s", store_error());
+        goto out;
+    }
+    b->m->audit_records = h.records;
+    b->m->audit_last_seq = h.last_seq;
+    memcpy(b->m->audit_head, h.sha256, 32);
+    b->m->certificates = store_cert_count(t);
+    b->rc = 0;
+    if (!store_ca_foreach(t, bk_ca_one, b) && b->rc == 0)
+        report("backup: %s", store_error());
+    else
+        rc = b->rc;
+out:
+    store_txn_abort(t);
+    store_close(s);
+    snprintf(lock, sizeof(lock), "%s/lock.mdb", dir);
+    (void)unlink(lock);                   /* made by opening the copy; not part of a backup */
+    return rc;
+}
+
+/* A file read through the bounded loader, written into the backup as rel. */
+static int bk_copy_file(struct bk *b, const char *src, const char *rel)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    int rc = file_load(src, MAX_TEMPLATE_BYTES, &data, &len);
+
+    if (rc == 0)
+        rc = bk_put(b, rel, data, len);
+    free(data);
+    return rc;
+}
+
+/* templates/NAME.toml for every *.toml that offca loads from the templates directory. */
+static int bk_templates(struct bk *b, const char *tdir)
+{
+    char src[MAX_BK_PATH], rel[MAX_BACKUP_RELPATH];
+    struct dirent *e;
+    DIR *d = opendir(tdir);
+    int rc = 0;
+
+    if (d == NULL) {
+        report("backup: templates %s: %s; check [templates] dir", tdir, strerror(errno));
+        return EXIT_INPUT;
+    }
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (e->d_name[0] == '.' || n < 6 || strcmp(e->d_name + n - 5, ".toml") != 0)
+            continue;
+        snprintf(src, sizeof(src), "%s/%s", tdir, e->d_name);
+        if (snprintf(rel, sizeof(rel), "templates/%s", e->d_name) >= (int)sizeof(rel)) {
+            report("backup: %s: file name too long; shorten it", src);
+            rc = EXIT_INPUT;
+        } else {
+            rc = bk_copy_file(b, src, rel);
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+static int bk_layout(struct bk *b, const char *target)
+{
+    static const char *const sub[] = {"store", "config", "templates", "certs"};
+    char tmpl[MAX_BK_PATH], p[MAX_BK_PATH];
+
+    if (snprintf(tmpl, sizeof(tmpl), "%s.offca-tmp-XXXXXX", target) >= (int)sizeof(tmpl) - 64 ||
+        mkdtemp(tmpl) == NULL) {
+        report("backup %s: cannot make a temporary directory beside it: %s; check the parent "
+               "directory exists and is writable", target, strerror(errno));
+        return EXIT_SYSTEM;
+    }
+    snprintf(b->tmp, sizeof(b->tmp), "%s", tmpl);
+    for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+        snprintf(p, sizeof(p), "%s/%s", b->tmp, sub[i]);
+        if (mkdir(p, 0700) != 0) {
+            report("backup: %s: %s; check the filesystem", p, strerror(errno));
+            return EXIT_SYSTEM;
+        }
+    }
+    return 0;
+}
+
+/* Manifest last, every directory synced, then the rename that makes the backup appear. */
+static int bk_finish(struct bk *b, const char *target)
+{
+    char *text, p[MAX_BK_PATH], parent[MAX_BK_PATH];
+    size_t len = 0;
+    int rc;
+
+    time_iso(time(NULL), b->m->created);
+    if ((text = backup_manifest_text(b->m, &len)) == NULL)
+        return EXIT_SYSTEM;
+    snprintf(p, sizeof(p), "%s/" BACKUP_MANIFEST, b->tmp);
+    rc = bk_put(b, BACKUP_MANIFEST, text, len);
+    free(text);
+    if (rc != 0)
+        return rc;
+    b->m->n_files--;                     /* the manifest does not list itself */
+    static const char *const sub[] = {"store", "config", "templates", "certs", ""};
+    for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+        snprintf(p, sizeof(p), "%s/%s", b->tmp, sub[i]);
+        if (!sync_path(p)) {
+            report("backup: %s: fsync: %s; retry", p, strerror(errno));
+            return EXIT_SYSTEM;
+        }
+    }
+    if (rename(b->tmp, target) != 0) {
+        report("backup %s: rename from %s: %s; give a new or empty directory", target, b->tmp,
+               strerror(errno));
+        return errno == ENOTEMPTY || errno == EEXIST ? EXIT_POLICY : EXIT_SYSTEM;
+    }
+    snprintf(parent, sizeof(parent), "%s", target);
+    (void)sync_path(dirname(parent));
+    return 0;
+}
+
+static int bk_run(struct app *a, struct bk *b, const char *dir)
+{
+    int rc;
+
+    if ((rc = bk_layout(b, dir)) != 0 || (rc = bk_store_copy(b, a->store)) != 0 ||
+        (rc = bk_from_copy(b)) != 0 ||
+        (rc = bk_copy_file(b, a->cfg->path, "config/ca.toml")) != 0 ||
+        (rc = bk_templates(b, a->cfg->templates_dir)) != 0)
+        return rc;
+    return bk_finish(b, dir);
+}
+
+/* Write a backup of a's store, config and templates into dir (new or empty). 0 or exit class. */
+int backup_write(struct app *a, const char *dir)
+{
+    struct bk b;
+    char head[65];
+    int rc;
+
+    memset(&b, 0, sizeof(b));
+    if ((rc = app_store(a, 0)) != 0 || (rc = backup_target_check(dir, "backup")) != 0)
+        return rc;
+    if ((b.m = calloc(1, sizeof(*b.m))) == NULL) {
+        report("backup: out of memory; free memory and retry");
+        return EXIT_SYSTEM;
+    }
+    snprintf(b.m->source_store, sizeof(b.m->source_store), "%s", a->cfg->store_path);
+    snprintf(b.m->source_config, sizeof(b.m->source_config), "%s", a->cfg->path);
+    if ((rc = bk_run(a, &b, dir)) != 0) {
+        backup_tree_remove(b.tmp);
+    } else {
+        for (int i = 0; i < 32; i++)
+            snprintf(head + 2 * i, 3, "%02x", b.m->audit_head[i]);
+        printf("backup %s: written: store snapshot with %llu certificates of %llu CAs, %llu "
+               "audit records (head: record %llu, sha256 %s), ca.toml, %zu files in all\n"
+               "not in it: the token with the CA keys, and the PIN: back them up as README "
+               "'Backup and recovery' says; check with 'offca backup verify %s'\n", dir,
+               (unsigned long long)b.m->certificates, (unsigned long long)b.m->cas,
+               (unsigned long long)b.m->audit_records, (unsigned long long)b.m->audit_last_seq,
+               head, b.m->n_files + 1, dir);
+    }
+    free(b.m);
+    return rc;
+}
