@@ -16,10 +16,10 @@
 #include "ca/input.h"
 #include "ca/issue.h"
 #include "ca/json.h"
+#include "ca/status.h"
 #include "ca/verb.h"
 #include "crl/crl.h"
 
-#define EXPIRY_WARN_DAYS 90
 #define MAX_CHAIN 16
 
 const char HELP_DOCTOR[] =
@@ -135,7 +135,7 @@ static void own_checks(struct app *a, const struct ca_rec *r, X509 *x, time_t no
     EVP_PKEY *k;
     time_t na = asn1_time_to_time(X509_get0_notAfter(x));
 
-    if (na - now < (time_t)EXPIRY_WARN_DAYS * 86400)
+    if (na - now < (time_t)CA_EXPIRY_WARN_DAYS * 86400)
         doctor_add(rep, na < now ? DOCTOR_ERROR : DOCTOR_WARN, r->name, "CA certificate expiry",
                    "renew the CA (new key, new certificate) well before it expires",
                    "expires in %ld days", (long)((na - now) / 86400));

@@ -1,0 +1,164 @@
+/*
+ * status.c — the figures behind `offca status`, read in ONE read transaction so the counts and
+ * dates of all CAs are of the same moment, and judged by the rules in status.h.
+ */
+#include "ca/status.h"
+#include "ca/issue.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct gather {
+    struct store_txn *t;
+    struct status_report *r;
+    struct status_ca *cur;
+    int failed;
+};
+
+const char *status_sev_name(enum status_sev s)
+{
+    return s == STATUS_ERROR ? "error" : s == STATUS_WARN ? "warning" : "ok";
+}
+
+const char *status_ca_state_name(enum ca_state s)
+{
+    return s == CA_ACTIVE ? "active" : s == CA_PENDING ? "pending" : "retired";
+}
+
+static void finding(struct status_ca *c, enum status_sev sev, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void finding(struct status_ca *c, enum status_sev sev, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (sev > c->sev)
+        c->sev = sev;
+    if (c->n_findings >= MAX_STATUS_FINDINGS)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(c->findings[c->n_findings++], sizeof(c->findings[0]), fmt, ap);
+    va_end(ap);
+}
+
+/* Leaf counts: revoked first (whatever its dates), then expired, expiring, valid. */
+static int count_one(void *arg, const struct cert_rec *rec)
+{
+    struct gather *g = arg;
+    struct status_ca *c = g->cur;
+    time_t now = g->r->now, soon = now + (time_t)g->r->expiring_days * 86400;
+
+    if (rec->status == CERT_REVOKED)
+        c->n_revoked++;
+    else if (rec->not_after <= now)
+        c->n_expired++;
+    else if (rec->not_after <= soon)
+        c->n_expiring++;
+    else
+        c->n_valid++;
+    return 1;
+}
+
+static void judge_cert(struct status_ca *c, time_t now)
+{
+    char when[32];
+    long days = (long)((c->cert_not_after - now) / 86400);
+
+    time_iso(c->cert_not_after, when);
+    if (c->cert_not_after <= now)
+        finding(c, STATUS_ERROR, "CA certificate expired on %s: renew the CA", when);
+    else if (days < CA_EXPIRY_WARN_DAYS)
+        finding(c, STATUS_WARN, "CA certificate expires on %s (in %ld days): renew the CA",
+                when, days);
+}
+
+static void judge_crl(struct status_ca *c, time_t now)
+{
+    char when[32];
+
+    if (c->crl_number == 0) {
+        finding(c, STATUS_ERROR, "no CRL published: run 'offca crl publish' (hourly from cron)");
+        return;
+    }
+    if (now >= c->crl_next_update) {
+        time_iso(c->crl_next_update, when);
+        finding(c, STATUS_ERROR, "CRL #%llu past nextUpdate (%s): NPS refuses every logon; run "
+                "'offca crl publish' now", (unsigned long long)c->crl_number, when);
+    } else if (now >= c->crl_next_publish + STATUS_PUBLISH_GRACE) {
+        time_iso(c->crl_next_publish, when);
+        finding(c, STATUS_ERROR, "CRL publish overdue since %s: check the cron job / "
+                "offca-crl.timer", when);
+    } else if (now >= c->crl_next_publish) {
+        time_iso(c->crl_next_publish, when);
+        finding(c, STATUS_WARN, "CRL publish due since %s: the next hourly 'offca crl publish' "
+                "makes it", when);
+    }
+}
+
+/* One CA: its certificate, CRL state, leaf counts, findings. */
+static int gather_one(void *arg, const struct ca_rec *rec)
+{
+    struct gather *g = arg;
+    struct status_ca *c;
+    struct crl_state st;
+    X509 *x;
+
+    if (g->r->n >= MAX_STATUS_CAS) {
+        g->failed = 2;                     /* never a partial report: the caller refuses */
+        return 0;
+    }
+    c = g->cur = &g->r->cas[g->r->n++];
+    memset(c, 0, sizeof(*c));
+    snprintf(c->name, sizeof(c->name), "%s", rec->name);
+    c->state = rec->state;
+    c->is_root = rec->is_root;
+    if (rec->cert_len && (x = der_to_x509(rec->cert_der, rec->cert_len)) != NULL) {
+        c->has_cert = 1;
+        c->cert_not_after = asn1_time_to_time(X509_get0_notAfter(x));
+        X509_free(x);
+        judge_cert(c, g->r->now);
+    }
+    if (store_crl_state_get(g->t, rec->name, &st) < 0 ||
+        !store_cert_foreach(g->t, rec->name, count_one, g)) {
+        g->failed = 1;
+        return 0;
+    }
+    c->crl_number = st.last_number;
+    c->crl_this_update = st.this_update;
+    c->crl_next_publish = st.next_publish;
+    c->crl_next_update = st.next_update;
+    c->crl_checked = rec->state == CA_ACTIVE;
+    if (c->crl_checked)
+        judge_crl(c, g->r->now);
+    if (c->sev > g->r->worst)
+        g->r->worst = c->sev;
+    return 1;
+}
+
+/* Gather and judge every CA at now, in one read transaction. 1 ok, 0 store failure (store_error),
+ * -1 more than MAX_STATUS_CAS CAs. */
+int status_gather(struct store *s, time_t now, int expiring_days, struct status_report *r)
+{
+    struct gather g = {NULL, r, NULL, 0};
+    int ok;
+
+    memset(r, 0, sizeof(*r));
+    r->now = now;
+    r->expiring_days = expiring_days;
+    if ((r->cas = calloc(MAX_STATUS_CAS, sizeof(*r->cas))) == NULL)
+        return 0;
+    if ((g.t = store_txn_begin(s, 0)) == NULL)
+        return 0;
+    ok = store_ca_foreach(g.t, gather_one, &g);
+    store_txn_abort(g.t);
+    return g.failed == 2 ? -1 : ok && !g.failed;
+}
+
+void status_report_free(struct status_report *r)
+{
+    if (r == NULL)
+        return;
+    free(r->cas);
+    memset(r, 0, sizeof(*r));
+}
