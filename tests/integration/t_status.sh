@@ -1,0 +1,106 @@
+#!/bin/bash
+# Issue 13, `offca status`: exit 0 ok / 1 warnings / 2 errors with a test clock (OFFCA_TEST_NOW):
+# no CRL yet (2), fresh (0), Next CRL Publish passed within the grace (1), overdue (2), past
+# nextUpdate (2), a CA certificate within 90 days of expiry (1) and expired (2); the counts of
+# valid / expiring / expired / revoked certificates, with --expiring-days; --json; and
+# --prometheus: every line of the textfile matches the node exporter format, every sample has its
+# HELP and TYPE, the figures equal the JSON's, the file is replaced atomically (mode 0644).
+. "$(dirname "$0")/common.sh"
+offca_setup offca-status
+oc init >/dev/null
+oc key generate --label root --alg p256 >/dev/null
+oc key generate --label iss --alg p256 >/dev/null
+oc ca create-root root --key "pkcs11:token=offca-status;object=root;type=private" \
+    --subject 'CN=Status Root' --days 3650 >/dev/null
+oc ca create-issuing iss --parent root --key "pkcs11:token=offca-status;object=iss;type=private" \
+    --subject 'CN=Status Issuing' --days 1000 >/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/k.key" 2>/dev/null
+issue() { # issue NAME DAYS: a vpn-server certificate from iss, serial in $T/NAME.serial
+    openssl req -new -key "$T/k.key" -subj "/CN=$1" -out "$T/$1.csr" 2>/dev/null
+    oc sign --ca iss --template vpn-server --csr "$T/$1.csr" --san "dns:$1.example.com" \
+        --days "$2" -o "$T/$1.pem" >/dev/null
+    openssl x509 -in "$T/$1.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f' >"$T/$1.serial"
+}
+issue long1 365; issue long2 300; issue soon 10; issue mid 45; issue gone 200
+oc revoke --ca iss --serial "$(cat "$T/gone.serial")" --reason superseded >/dev/null
+NOW=$(date +%s)
+st() { OFFCA_TEST_NOW=$1 "$OFFCA" -c "$T/ca.toml" "${@:2}"; }
+json() { st "$NOW" --json status | jq -r "$1"; }
+
+expect_rc 2 "no CRL published yet: errors (exit 2)" -- st "$NOW" status
+expect_in "no CRL published: run 'offca crl publish'" "the error says what to do"
+expect_in "root CRL      none imported" "imported root CRL horizon: none imported"
+oc crl publish >/dev/null
+expect_rc 0 "fresh CRLs: ok (exit 0)" -- st "$NOW" status
+expect_in "iss (active): ok" "the CA's line"
+expect_in "2 CA(s): 0 with errors, 0 with warnings" "the summary line"
+check "counts (default 30 days): 3 valid, 1 expiring, 0 expired, 1 revoked" test \
+    "$(json '.cas[]|select(.name=="iss")|.certificates|"\(.valid) \(.expiring) \(.expired) \(.revoked)"')" = "3 1 0 1"
+check "--expiring-days 60 counts the 45-day certificate as expiring" test \
+    "$(st "$NOW" --json status --expiring-days 60 | jq -r '.cas[]|select(.name=="iss")|.certificates|"\(.valid) \(.expiring)"')" = "2 2"
+check "the root counts the issuing CA certificate it issued" test \
+    "$(json '.cas[]|select(.name=="root")|.certificates.valid')" = 1
+check "JSON: root_crl_horizon null (none imported)" test "$(json '.cas[0].root_crl_horizon')" = null
+check "JSON: status ok, expiring_days 30" test "$(json '"\(.status) \(.expiring_days)"')" = "ok 30"
+check "JSON: CRL number 1 for each CA" test "$(json '[.cas[].crl_number]|join(",")')" = "1,1"
+np=$(date -d "$(json '.cas[]|select(.name=="iss")|.crl_next_publish')" +%s)
+nu=$(date -d "$(json '.cas[]|select(.name=="iss")|.crl_next_update')" +%s)
+check "nextUpdate is after Next CRL Publish" test "$nu" -gt "$np"
+
+expect_rc 1 "Next CRL Publish passed by 30 minutes: warning (exit 1)" -- st $((np + 1800)) status
+expect_in "CRL publish due since" "the warning names the due time"
+expect_rc 2 "Next CRL Publish passed by 3 hours: overdue, error (exit 2)" -- st $((np + 3 * 3600)) status
+expect_in "CRL publish overdue since" "the error names it overdue"
+expect_rc 2 "past nextUpdate: error (exit 2)" -- st $((nu + 60)) status
+expect_in "past nextUpdate" "the error names nextUpdate"
+check "expired certificates counted under the moved clock" test \
+    "$(st $((NOW + 46 * 86400)) --json status | jq -r '.cas[]|select(.name=="iss")|.certificates|"\(.expired) \(.revoked)"')" = "2 1"
+
+# A CA certificate near expiry (within the 90 days doctor warns in), then expired.
+oc key generate --label short --alg p256 >/dev/null
+oc ca create-issuing short --parent root --key "pkcs11:token=offca-status;object=short;type=private" \
+    --subject 'CN=Status Short' --days 60 >/dev/null
+oc crl publish >/dev/null
+expect_rc 1 "a CA certificate expiring within 90 days: warning (exit 1)" -- st "$NOW" status
+expect_in "CA certificate expires on" "the warning names the expiry"
+expect_in "short (active): warning" "only that CA warns"
+exp=$(date -d "$(st "$NOW" --json status | jq -r '.cas[]|select(.name=="short")|.cert_not_after')" +%s)
+expect_rc 2 "an expired CA certificate: error (exit 2)" -- st $((exp + 60)) status
+expect_in "CA certificate expired on" "the error names it"
+
+# ---- --prometheus ----
+mkdir -p "$T/prom"
+expect_rc 1 "--prometheus: same exit code as the screen" -- st "$NOW" status --prometheus "$T/prom/offca.prom"
+P="$T/prom/offca.prom"
+name='[a-zA-Z_:][a-zA-Z0-9_:]*'
+label='[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*"'
+check "every line matches the textfile format" test -z "$(grep -Ev \
+    "^(# HELP $name .+|# TYPE $name (gauge|counter|untyped)|$name(\{$label(,$label)*\})? -?[0-9]+(\.[0-9]+)?)\$" "$P")"
+check "every sample's metric has HELP and TYPE lines before it" awk '
+    /^# HELP / { help[$3] = 1; next } /^# TYPE / { type[$3] = 1; next }
+    { n = $1; sub(/\{.*/, "", n); if (!(n in help) || !(n in type)) bad = 1 } END { exit bad }' "$P"
+check "no metric has two TYPE lines" test -z "$(grep '^# TYPE' "$P" | cut -d' ' -f3 | sort | uniq -d)"
+check "offca_crl_next_update_seconds{ca=\"iss\"} is the CRL's nextUpdate" \
+    grep -qx "offca_crl_next_update_seconds{ca=\"iss\"} $nu" "$P"
+check "offca_ca_cert_expiry_seconds{ca=\"short\"} is its notAfter" \
+    grep -qx "offca_ca_cert_expiry_seconds{ca=\"short\"} $exp" "$P"
+check "offca_certificates{ca,state}: 1 revoked, 1 expiring for iss" bash -c \
+    "grep -qx 'offca_certificates{ca=\"iss\",state=\"revoked\"} 1' '$P' && grep -qx 'offca_certificates{ca=\"iss\",state=\"expiring\"} 1' '$P'"
+check "offca_ca_status: short warns (1), iss ok (0)" bash -c \
+    "grep -qx 'offca_ca_status{ca=\"short\"} 1' '$P' && grep -qx 'offca_ca_status{ca=\"iss\"} 0' '$P'"
+check "the textfile is mode 0644" test "$(stat -c %a "$P")" = 644
+ino=$(stat -c %i "$P")
+st $((exp + 60)) status --prometheus "$P" >/dev/null
+check "a second run replaces the file by rename (new inode), with the new figures" bash -c \
+    "test '$(stat -c %i "$P")' != '$ino' && grep -qx 'offca_ca_status{ca=\"short\"} 2' '$P'"
+check "no temporary file left in the textfile directory" test "$(ls -A "$T/prom")" = offca.prom
+expect_rc 4 "--prometheus into a missing directory: exit 4" -- st "$NOW" status --prometheus "$T/nodir/x.prom"
+check "nothing written there" test ! -e "$T/nodir"
+
+# ---- usage ----
+expect_rc 2 "--expiring-days 0 refused" -- st "$NOW" status --expiring-days 0
+expect_in "--expiring-days '0': not a whole number of days from 1 to 36500" "with the rule"
+expect_rc 2 "an unexpected argument refused" -- st "$NOW" status extra
+expect_rc 0 "status --help" -- oc status --help
+expect_in "offca_certificates{ca,state}" "help names the metrics"
+t_done
