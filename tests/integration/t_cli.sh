@@ -3,14 +3,15 @@
 # example (exit 0); unknown commands and options are usage errors (exit 2) naming what was wrong.
 . "$(dirname "$0")/common.sh"
 expect_rc 0 "offca --help" -- "$OFFCA" --help
-for w in init key ca template sign list show export directory mapping revoke unrevoke crl doctor audit; do
+for w in init key ca template sign list show export directory mapping revoke unrevoke crl doctor audit status backup restore; do
     expect_in "$w" "offca --help lists '$w'"
 done
 expect_in "Exit codes" "offca --help documents the exit codes"
 for cmd in init sign list show export mapping revoke unrevoke doctor \
            "key generate" "key list" "ca create-root" "ca create-issuing" "ca csr" "ca import" \
            "ca list" "ca show" "ca export" "template list" "template show" "template check" \
-           "directory import" "directory show" "crl publish" "audit list" "audit verify"; do
+           "directory import" "directory show" "crl publish" "audit list" "audit verify" \
+           status backup "backup verify" restore; do
     # shellcheck disable=SC2086
     expect_rc 0 "offca $cmd --help" -- "$OFFCA" $cmd --help
     check "offca $cmd --help shows usage" grep -q "^usage: offca" <<<"$OUT"
