@@ -24,9 +24,10 @@ const char HELP_STATUS[] =
     "nextUpdate, the imported root CRL horizon (the nextUpdate of a parent CRL imported from an\n"
     "offline root: 'none imported' until such a CRL is imported), and the counts of its issued\n"
     "certificates: valid, expiring (not revoked, expiring within N days), expired, revoked.\n"
-    "Errors: a CA certificate expired; an active CA with no CRL published; a CRL past\n"
-    "nextUpdate; a CRL publish overdue (Next CRL Publish passed over 2 hours ago: the hourly\n"
-    "cron job missed two runs). Warnings: a CA certificate expiring within 90 days (as\n"
+    "With delta_period set, the delta CRL's dates too.\n"
+    "Errors: a CA certificate expired; an active CA with no CRL published; a CRL (or delta\n"
+    "CRL) past nextUpdate; a publish overdue (Next CRL Publish passed over 2 hours ago: the\n"
+    "hourly cron job missed two runs). Warnings: a CA certificate expiring within 90 days (as\n"
     "'offca doctor'); a CRL publish due (Next CRL Publish passed, the next cron run makes it).\n"
     "Expiring leaf certificates are counted, never a warning. Retired and pending CAs are\n"
     "listed without CRL checks. Needs no token.\n\n"
@@ -38,6 +39,7 @@ const char HELP_STATUS[] =
     "                     offca_ca_cert_expiry_seconds{ca}, offca_crl_number{ca},\n"
     "                     offca_crl_this_update_seconds{ca}, offca_crl_next_publish_seconds{ca},\n"
     "                     offca_crl_next_update_seconds{ca}, offca_certificates{ca,state},\n"
+    "                     offca_delta_crl_next_update_seconds{ca} (CAs with delta CRLs),\n"
     "                     offca_ca_status{ca} (0 ok, 1 warning, 2 error), offca_status_time_seconds\n\n"
     "Exit codes: 0 ok; 1 warnings; 2 errors (also for a usage error); 3 unreadable config;\n"
     "4 store failure, more than 1024 CAs, or FILE not written.\n\n"
@@ -74,6 +76,12 @@ static void text_ca(FILE *f, const struct status_ca *c, int days)
         fputc('\n', f);
     } else {
         fprintf(f, "  CRL           none published\n");
+    }
+    if (c->delta && c->delta_next_publish) {
+        print_time(f, "  delta CRL     thisUpdate", c->delta_this_update);
+        print_time(f, ", next publish", c->delta_next_publish);
+        print_time(f, ", nextUpdate", c->delta_next_update);
+        fputc('\n', f);
     }
     fprintf(f, "  root CRL      none imported\n");
     fprintf(f, "  certificates  %llu valid, %llu expiring within %d days, %llu expired, %llu "
@@ -116,6 +124,8 @@ static void json_ca(FILE *f, const struct status_ca *c)
     json_time(f, "crl_this_update", c->crl_number != 0, c->crl_this_update);
     json_time(f, "crl_next_publish", c->crl_number != 0, c->crl_next_publish);
     json_time(f, "crl_next_update", c->crl_number != 0, c->crl_next_update);
+    json_time(f, "delta_next_publish", c->delta && c->delta_next_publish, c->delta_next_publish);
+    json_time(f, "delta_next_update", c->delta && c->delta_next_publish, c->delta_next_update);
     json_time(f, "root_crl_horizon", c->root_crl_imported, c->root_crl_horizon);
     fputs(",\"certificates\":{", f);
     json_kv_int(f, 1, "valid", (long long)c->n_valid);
@@ -173,6 +183,8 @@ static void prom_gauge(FILE *f, const struct status_report *r, const struct metr
 static int has_cert(const struct status_ca *c) { return c->has_cert; }
 static int has_crl(const struct status_ca *c) { return c->crl_number != 0; }
 static int always(const struct status_ca *c) { return c != NULL; }
+static int has_delta(const struct status_ca *c) { return c->delta && c->delta_next_publish; }
+static long long g_dnext(const struct status_ca *c) { return (long long)c->delta_next_update; }
 static long long g_expiry(const struct status_ca *c) { return (long long)c->cert_not_after; }
 static long long g_crl_no(const struct status_ca *c) { return (long long)c->crl_number; }
 static long long g_this(const struct status_ca *c) { return (long long)c->crl_this_update; }
@@ -205,6 +217,8 @@ static void prom_text(FILE *f, const struct status_report *r)
         {"offca_crl_next_publish_seconds", "Next CRL Publish of the CA's last CRL (Unix time)."},
         {"offca_crl_next_update_seconds", "nextUpdate of the CA's last published CRL (Unix time)."},
         {"offca_ca_status", "offca status of the CA: 0 ok, 1 warning, 2 error."},
+        {"offca_delta_crl_next_update_seconds",
+         "nextUpdate of the CA's last delta CRL (Unix time), for CAs with delta_period."},
         {"offca_status_time_seconds", "Unix time at which offca status ran."},
     };
 
@@ -215,8 +229,9 @@ static void prom_text(FILE *f, const struct status_report *r)
     prom_gauge(f, r, &ms[4], has_crl, g_next);
     prom_certs(f, r);
     prom_gauge(f, r, &ms[5], always, g_sev);
-    prom_head(f, &ms[6]);
-    fprintf(f, "%s %lld\n", ms[6].name, (long long)r->now);
+    prom_gauge(f, r, &ms[6], has_delta, g_dnext);
+    prom_head(f, &ms[7]);
+    fprintf(f, "%s %lld\n", ms[7].name, (long long)r->now);
 }
 
 static int prom_write(const char *path, const struct status_report *r)
@@ -277,7 +292,7 @@ int cmd_status(struct app *a, int argc, char **argv)
     }
     if ((rc = app_store(a, 0)) != 0)
         return rc;
-    if ((got = status_gather(a->store, app_now(), days, &r)) != 1) {
+    if ((got = status_gather(a->store, a->cfg, app_now(), days, &r)) != 1) {
         if (got < 0)
             report("status: more than %d CAs in the store; status reports at most that many",
                    MAX_STATUS_CAS);

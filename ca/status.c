@@ -12,6 +12,7 @@
 
 struct gather {
     struct store_txn *t;
+    struct config *cfg;
     struct status_report *r;
     struct status_ca *cur;
     int failed;
@@ -73,26 +74,57 @@ static void judge_cert(struct status_ca *c, time_t now)
                 when, days);
 }
 
-static void judge_crl(struct status_ca *c, time_t now)
+/* One CRL (what: "CRL #41" or "delta CRL"): past nextUpdate, overdue, or due. */
+static void judge_one_crl(struct status_ca *c, time_t now, const char *what, time_t next_publish,
+                          time_t next_update)
 {
     char when[32];
+
+    if (now >= next_update) {
+        time_iso(next_update, when);
+        finding(c, STATUS_ERROR, "%s past nextUpdate (%s): NPS refuses every logon; run "
+                "'offca crl publish' now", what, when);
+    } else if (now >= next_publish + STATUS_PUBLISH_GRACE) {
+        time_iso(next_publish, when);
+        finding(c, STATUS_ERROR, "%s publish overdue since %s: check the cron job / "
+                "offca-crl.timer", what, when);
+    } else if (now >= next_publish) {
+        time_iso(next_publish, when);
+        finding(c, STATUS_WARN, "%s publish due since %s: the next hourly 'offca crl publish' "
+                "makes it", what, when);
+    }
+}
+
+static void judge_crl(struct status_ca *c, time_t now)
+{
+    char what[40];
 
     if (c->crl_number == 0) {
         finding(c, STATUS_ERROR, "no CRL published: run 'offca crl publish' (hourly from cron)");
         return;
     }
-    if (now >= c->crl_next_update) {
-        time_iso(c->crl_next_update, when);
-        finding(c, STATUS_ERROR, "CRL #%llu past nextUpdate (%s): NPS refuses every logon; run "
-                "'offca crl publish' now", (unsigned long long)c->crl_number, when);
-    } else if (now >= c->crl_next_publish + STATUS_PUBLISH_GRACE) {
-        time_iso(c->crl_next_publish, when);
-        finding(c, STATUS_ERROR, "CRL publish overdue since %s: check the cron job / "
-                "offca-crl.timer", when);
-    } else if (now >= c->crl_next_publish) {
-        time_iso(c->crl_next_publish, when);
-        finding(c, STATUS_WARN, "CRL publish due since %s: the next hourly 'offca crl publish' "
-                "makes it", when);
+    snprintf(what, sizeof(what), "CRL #%llu", (unsigned long long)c->crl_number);
+    judge_one_crl(c, now, what, c->crl_next_publish, c->crl_next_update);
+    if (c->delta && c->delta_next_publish)
+        judge_one_crl(c, now, "delta CRL", c->delta_next_publish, c->delta_next_update);
+}
+
+/* The CRL state as recorded; a delta's nextUpdate is its Next CRL Publish + crl_overlap, as
+ * `crl publish` builds it. */
+static void crl_figures(struct gather *g, struct status_ca *c, const struct crl_state *st)
+{
+    const struct ca_cfg *cc = g->cfg ? config_ca(g->cfg, c->name) : NULL;
+
+    c->crl_number = st->last_number;
+    c->crl_this_update = st->this_update;
+    c->crl_next_publish = st->next_publish;
+    c->crl_next_update = st->next_update;
+    c->delta = cc && cc->delta_period > 0;
+    if (c->delta) {
+        c->delta_this_update = st->delta_this_update;
+        c->delta_next_publish = st->delta_next_publish;
+        c->delta_next_update = st->delta_next_publish ? st->delta_next_publish +
+                               (time_t)cc->crl_overlap : 0;
     }
 }
 
@@ -124,10 +156,7 @@ static int gather_one(void *arg, const struct ca_rec *rec)
         g->failed = 1;
         return 0;
     }
-    c->crl_number = st.last_number;
-    c->crl_this_update = st.this_update;
-    c->crl_next_publish = st.next_publish;
-    c->crl_next_update = st.next_update;
+    crl_figures(g, c, &st);
     c->crl_checked = rec->state == CA_ACTIVE;
     if (c->crl_checked)
         judge_crl(c, g->r->now);
@@ -138,9 +167,10 @@ static int gather_one(void *arg, const struct ca_rec *rec)
 
 /* Gather and judge every CA at now, in one read transaction. 1 ok, 0 store failure (store_error),
  * -1 more than MAX_STATUS_CAS CAs. */
-int status_gather(struct store *s, time_t now, int expiring_days, struct status_report *r)
+int status_gather(struct store *s, struct config *cfg, time_t now, int expiring_days,
+                  struct status_report *r)
 {
-    struct gather g = {NULL, r, NULL, 0};
+    struct gather g = {NULL, cfg, r, NULL, 0};
     int ok;
 
     memset(r, 0, sizeof(*r));

@@ -3,9 +3,9 @@
  * and judged, then printed as text, JSON or node exporter textfile (cmd_status.c).
  *
  * Judgement (the worst finding decides the exit code: 0 ok, 1 warning, 2 error):
- *   error    CA certificate expired; active CA with no CRL published; CRL past nextUpdate;
- *            CRL publish overdue (Next CRL Publish passed more than STATUS_PUBLISH_GRACE ago:
- *            the hourly cron job missed two runs)
+ *   error    CA certificate expired; active CA with no CRL published; CRL (or delta CRL) past
+ *            nextUpdate; CRL (or delta) publish overdue (Next CRL Publish passed more than
+ *            STATUS_PUBLISH_GRACE ago: the hourly cron job missed two runs)
  *   warning  CA certificate expires within CA_EXPIRY_WARN_DAYS (the window `offca doctor` warns
  *            in); CRL publish due (Next CRL Publish passed, within the grace)
  * Leaf certificates are counted (valid / expiring / expired / revoked) but never change the
@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "ca/config.h"
 #include "ca/store.h"
 
 #define CA_EXPIRY_WARN_DAYS 90
@@ -37,6 +38,8 @@ struct status_ca {
     int crl_checked;                       /* active CAs: offca publishes their CRLs */
     uint64_t crl_number;                   /* 0: never published */
     time_t crl_this_update, crl_next_publish, crl_next_update;
+    int delta;                             /* [ca.NAME] delta_period > 0: delta CRLs too */
+    time_t delta_this_update, delta_next_publish, delta_next_update;
     /* The CRL of a parent that lives elsewhere (imported root CRL): its nextUpdate. None can be
      * imported yet: root_crl_imported stays 0 and the outputs say "none imported". */
     int root_crl_imported;
@@ -55,9 +58,10 @@ struct status_report {
     enum status_sev worst;
 };
 
-/* Gather and judge every CA of the store at now. 1 ok; 0 store failure (store_error() says);
+/* Gather and judge every CA of the store at now (cfg: which CAs publish delta CRLs). 1 ok; 0 store failure (store_error() says);
  * -1 more than MAX_STATUS_CAS CAs (nothing partial is reported). Free r either way. */
-int status_gather(struct store *s, time_t now, int expiring_days, struct status_report *r)
+int status_gather(struct store *s, struct config *cfg, time_t now, int expiring_days,
+                  struct status_report *r)
     __attribute__((warn_unused_result));
 void status_report_free(struct status_report *r);
 const char *status_sev_name(enum status_sev s);

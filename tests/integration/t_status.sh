@@ -48,9 +48,9 @@ nu=$(date -d "$(json '.cas[]|select(.name=="iss")|.crl_next_update')" +%s)
 check "nextUpdate is after Next CRL Publish" test "$nu" -gt "$np"
 
 expect_rc 1 "Next CRL Publish passed by 30 minutes: warning (exit 1)" -- st $((np + 1800)) status
-expect_in "CRL publish due since" "the warning names the due time"
+expect_in "CRL #1 publish due since" "the warning names the due time"
 expect_rc 2 "Next CRL Publish passed by 3 hours: overdue, error (exit 2)" -- st $((np + 3 * 3600)) status
-expect_in "CRL publish overdue since" "the error names it overdue"
+expect_in "CRL #1 publish overdue since" "the error names it overdue"
 expect_rc 2 "past nextUpdate: error (exit 2)" -- st $((nu + 60)) status
 expect_in "past nextUpdate" "the error names nextUpdate"
 check "expired certificates counted under the moved clock" test \
@@ -96,6 +96,21 @@ check "a second run replaces the file by rename (new inode), with the new figure
 check "no temporary file left in the textfile directory" test "$(ls -A "$T/prom")" = offca.prom
 expect_rc 4 "--prometheus into a missing directory: exit 4" -- st "$NOW" status --prometheus "$T/nodir/x.prom"
 check "nothing written there" test ! -e "$T/nodir"
+
+# ---- delta CRLs: their own dates and overdue rule ----
+printf '[ca.iss]\ndelta_period = "1d"\n' >>"$T/ca.toml"
+oc crl publish >/dev/null
+jd() { st "$1" --json status | jq -r ".cas[]|select(.name==\"iss\")|$2"; }
+dnp=$(date -d "$(jd "$NOW" .delta_next_publish)" +%s)
+check "delta CRL: Next CRL Publish a day ahead, iss ok" test "$(jd "$NOW" .status)" = ok -a "$dnp" -gt "$NOW"
+check "delta CRL: nextUpdate = its Next CRL Publish + crl_overlap (2d)" test \
+    "$(date -d "$(jd "$NOW" .delta_next_update)" +%s)" = $((dnp + 2 * 86400))
+check "delta CRL overdue by 3 hours: iss in error, the base CRL still fresh" test \
+    "$(jd $((dnp + 3 * 3600)) '"\(.status) \(.findings|join("|"))"')" = \
+    "error delta CRL publish overdue since $(date -u -d "@$dnp" +%Y-%m-%dT%H:%M:%SZ): check the cron job / offca-crl.timer"
+st "$NOW" status --prometheus "$P" >/dev/null
+check "offca_delta_crl_next_update_seconds for iss only" test \
+    "$(grep '^offca_delta_crl_next_update_seconds' "$P")" = "offca_delta_crl_next_update_seconds{ca=\"iss\"} $((dnp + 2 * 86400))"
 
 # ---- usage ----
 expect_rc 2 "--expiring-days 0 refused" -- st "$NOW" status --expiring-days 0
