@@ -44,11 +44,10 @@ static int sync_path(const char *path)
     return ok;
 }
 
-/* Write rel (0600, new file, fsynced) into the backup and list it in the manifest. */
-static int bk_put(struct bk *b, const char *rel, const void *data, size_t len)
+/* Write rel (0600, new file, fsynced) into the backup. */
+static int bk_write(struct bk *b, const char *rel, const void *data, size_t len)
 {
     char path[MAX_BK_PATH];
-    unsigned char sha[32];
     const unsigned char *p = data;
     size_t done = 0;
     int fd, ok;
@@ -72,10 +71,21 @@ static int bk_put(struct bk *b, const char *rel, const void *data, size_t len)
                strerror(errno));
         return EXIT_SYSTEM;
     }
+    return 0;
+}
+
+/* Write rel into the backup and list it in the manifest with its SHA-256. */
+static int bk_put(struct bk *b, const char *rel, const void *data, size_t len)
+{
+    unsigned char sha[32];
+    int rc;
+
     if (EVP_Digest(data, len, sha, NULL, EVP_sha256(), NULL) != 1) {
-        report("backup: %s: SHA-256 failed; retry", path);
+        report("backup: %s: SHA-256 failed; retry", rel);
         return EXIT_SYSTEM;
     }
+    if ((rc = bk_write(b, rel, data, len)) != 0)
+        return rc;
     return backup_manifest_add(b->m, rel, sha, len);
 }
 
@@ -244,6 +254,7 @@ static int bk_layout(struct bk *b, const char *target)
 /* Manifest last, every directory synced, then the rename that makes the backup appear. */
 static int bk_finish(struct bk *b, const char *target)
 {
+    static const char *const sub[] = {"store", "config", "templates", "certs", ""};
     char *text, p[MAX_BK_PATH], parent[MAX_BK_PATH];
     size_t len = 0;
     int rc;
@@ -251,13 +262,10 @@ static int bk_finish(struct bk *b, const char *target)
     time_iso(time(NULL), b->m->created);
     if ((text = backup_manifest_text(b->m, &len)) == NULL)
         return EXIT_SYSTEM;
-    snprintf(p, sizeof(p), "%s/" BACKUP_MANIFEST, b->tmp);
-    rc = bk_put(b, BACKUP_MANIFEST, text, len);
+    rc = bk_write(b, BACKUP_MANIFEST, text, len);      /* it does not list itself */
     free(text);
     if (rc != 0)
         return rc;
-    b->m->n_files--;                     /* the manifest does not list itself */
-    static const char *const sub[] = {"store", "config", "templates", "certs", ""};
     for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
         snprintf(p, sizeof(p), "%s/%s", b->tmp, sub[i]);
         if (!sync_path(p)) {
