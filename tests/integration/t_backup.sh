@@ -3,7 +3,8 @@
 # event: once the batch has written its first files) is intact, restores into a new store path,
 # whose audit chain verifies, whose every certificate is one the live store has, and whose counts
 # are the manifest's. A tampered backup (a byte of data.mdb, a template, a removed or added file,
-# a manifest edit with or without its own checksum recomputed) is refused by `backup verify` and
+# a manifest edit with or without its own checksum recomputed, an audit record edited inside a
+# resealed backup) is refused by `backup verify` and
 # by `restore`, naming the file, and restore writes nothing; restore never writes into a
 # non-empty store path (the live store included); the backup holds neither token nor PIN.
 . "$(dirname "$0")/common.sh"
@@ -117,6 +118,17 @@ tamper; sed -i 's/^certificates \([0-9]*\)/certificates 1\1/' "$T/tb/MANIFEST"
 refused "a manifest edit" "manifest-sha256: the manifest's own checksum does not match"
 tamper; sed -i 's/^audit-records \([0-9]*\)/audit-records 1\1/' "$T/tb/MANIFEST"; reseal
 refused "a resealed manifest claiming more audit records" "audit head: the copy holds"
+# A store copy whose audit record 1 was edited, compacted again, listed with its new checksum and
+# the manifest resealed: every checksum matches, the audit chain does not.
+tamper; rm -rf "$T/ed" "$T/ed2"; mkdir "$T/ed" "$T/ed2"; cp "$T/tb/store/data.mdb" "$T/ed/"
+mdb_dump -s audit "$T/ed" | awk 'done == 0 && prev ~ /^ 0000000000000001$/ {
+    c = substr($0, 37, 1); $0 = substr($0, 1, 36) (c == "0" ? "1" : "0") substr($0, 38); done = 1 }
+    { print; prev = $0 }' >"$T/audit.dump"
+mdb_load -s audit "$T/ed" <"$T/audit.dump" 2>/dev/null && mdb_copy -c "$T/ed" "$T/ed2"
+cp "$T/ed2/data.mdb" "$T/tb/store/data.mdb"
+sed -i "s|^file [0-9a-f]* [0-9]* store/data.mdb\$|file $(sha256sum "$T/tb/store/data.mdb" | cut -d' ' -f1) $(stat -c %s "$T/tb/store/data.mdb") store/data.mdb|" "$T/tb/MANIFEST"
+reseal
+refused "an audit record edited inside a resealed backup" "store/data.mdb: audit chain: audit record 2: hash chain broken"
 tamper; rm "$T/tb/MANIFEST"
 refused "no manifest" "MANIFEST: missing"
 tamper; ln -sf /etc/passwd "$T/tb/config/ca.toml"
