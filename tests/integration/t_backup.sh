@@ -64,6 +64,9 @@ rc2 --json list | jq -r '.[] | "\(.serial) \(.subject)"' | sort >"$T/restored.tx
 oc --json list | jq -r '.[] | "\(.serial) \(.subject)"' | sort >"$T/live.txt"
 check "every certificate in the restored store is one the live store has" \
     test -z "$(comm -23 "$T/restored.txt" "$T/live.txt")"
+k=$(wc -l <"$T/restored.txt")
+check "the restored certificates are the batch's first entries without a gap (one snapshot)" test \
+    "$(sed -n 's/.* CN=host\([0-9]*\)$/\1/p' "$T/restored.txt" | sort -n | tr '\n' ' ')" = "$(seq -s ' ' 1 "$k") "
 check "the restored store holds the manifest's certificate count" \
     test "$(wc -l <"$T/restored.txt")" = "$(awk '$1=="certificates"{print $2}' "$T/bk/MANIFEST")"
 check "the restored audit log holds the manifest's record count" \
