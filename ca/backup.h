@@ -25,6 +25,7 @@
 #define MAX_BACKUP_RELPATH 128
 #define MAX_BACKUP_TEXT 1024           /* created, source paths */
 #define MAX_MANIFEST_BYTES (1024 * 1024)
+#define MAX_BACKUP_PATH 3900               /* room for the temporary suffixes */
 
 struct app;
 
@@ -63,6 +64,8 @@ int backup_relpath_ok(const char *rel);
 int backup_file_hash(const char *path, int copy_fd, unsigned char sha[32], uint64_t *size);
 /* Remove a directory tree made by backup or restore (never follows symlinks). */
 void backup_tree_remove(const char *dir);
+/* path without trailing slashes into out (n bytes). 0 or EXIT_USAGE (reported, naming what). */
+int backup_path_trim(const char *what, const char *path, char *out, size_t n);
 /* 0 when path does not exist or is an empty directory; EXIT_POLICY (reported as what) when it
  * holds anything or is not a directory; EXIT_SYSTEM when it cannot be read. */
 int backup_target_check(const char *path, const char *what);

@@ -33,13 +33,13 @@ static int load_manifest(const char *dir, struct backup_manifest *m)
     unsigned char *text = NULL;
     size_t len = 0;
     struct stat st;
-    int rc;
+    int rc, got;
 
     snprintf(path, sizeof(path), "%s/" BACKUP_MANIFEST, dir);
-    if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if ((got = lstat(path, &st) == 0) == 0 || !S_ISREG(st.st_mode)) {
         report("backup %s: %s: %s; %s", dir, BACKUP_MANIFEST,
-               errno == ENOENT ? "missing (not a backup, or one that never completed)"
-                               : "not a regular file", REFUSE);
+               got ? "not a regular file" : errno == ENOENT ?
+               "missing (not a backup, or one that never completed)" : strerror(errno), REFUSE);
         return EXIT_INPUT;
     }
     if ((rc = file_load(path, MAX_MANIFEST_BYTES, &text, &len)) == 0)

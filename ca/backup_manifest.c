@@ -394,3 +394,21 @@ int backup_target_check(const char *path, const char *what)
     }
     return 0;
 }
+
+/* Copy path without trailing slashes ("bk/" -> "bk"), so a temporary directory made beside it is
+ * beside it, not inside. 0, or EXIT_USAGE (reported) for "", "/" or a path too long. */
+int backup_path_trim(const char *what, const char *path, char *out, size_t n)
+{
+    size_t len = path ? strlen(path) : 0;
+
+    while (len > 1 && path[len - 1] == '/')
+        len--;
+    if (len == 0 || (len == 1 && path[0] == '/') || len >= n) {
+        report("%s '%s': not a usable directory path; give a new directory, e.g. "
+               "/srv/backup/offca-20261203", what, path ? path : "");
+        return EXIT_USAGE;
+    }
+    memcpy(out, path, len);
+    out[len] = '\0';
+    return 0;
+}

@@ -59,32 +59,41 @@ const char HELP_RESTORE[] =
 
 int cmd_backup(struct app *a, int argc, char **argv)
 {
-    if (argc == 3 && strcmp(argv[1], "verify") == 0)
-        return backup_verify(argv[2]);
-    if (argc == 2 && argv[1][0] != '-' && strcmp(argv[1], "verify") != 0)
-        return backup_write(a, argv[1]);
-    report("backup: takes DIR, or 'verify DIR'; see 'offca backup --help'");
-    return EXIT_USAGE;
+    char dir[MAX_BACKUP_PATH];
+    int verify = argc == 3 && strcmp(argv[1], "verify") == 0, rc;
+
+    if (!verify && (argc != 2 || argv[1][0] == '-' || strcmp(argv[1], "verify") == 0)) {
+        report("backup: takes DIR, or 'verify DIR'; see 'offca backup --help'");
+        return EXIT_USAGE;
+    }
+    if ((rc = backup_path_trim("backup: DIR", argv[verify ? 2 : 1], dir, sizeof(dir))) != 0)
+        return rc;
+    return verify ? backup_verify(dir) : backup_write(a, dir);
 }
 
 int cmd_restore(struct app *a, int argc, char **argv)
 {
     static const struct option lo[] = {{"store", 1, 0, 's'}, {"config-to", 1, 0, 'c'},
                                        {0, 0, 0, 0}};
-    const char *store = NULL, *config_to = NULL;
-    int c;
+    char dir[MAX_BACKUP_PATH], store[MAX_BACKUP_PATH], conf[MAX_BACKUP_PATH];
+    const char *store_arg = NULL, *config_to = NULL;
+    int c, rc;
 
     while ((c = opt_next(argc, argv, "restore", ":", lo)) != -1) {
         switch (c) {
-        case 's': store = optarg; break;
+        case 's': store_arg = optarg; break;
         case 'c': config_to = optarg; break;
         default: return EXIT_USAGE;
         }
     }
-    if (optind != argc - 1 || store == NULL || store[0] == '\0' ||
-        (config_to && config_to[0] == '\0')) {
+    if (optind != argc - 1 || store_arg == NULL) {
         report("restore: needs DIR and --store PATH; see 'offca restore --help'");
         return EXIT_USAGE;
     }
-    return backup_restore(argv[optind], store, config_to);
+    if ((rc = backup_path_trim("restore: DIR", argv[optind], dir, sizeof(dir))) != 0 ||
+        (rc = backup_path_trim("restore: --store", store_arg, store, sizeof(store))) != 0 ||
+        (config_to &&
+         (rc = backup_path_trim("restore: --config-to", config_to, conf, sizeof(conf))) != 0))
+        return rc;
+    return backup_restore(dir, store, config_to ? conf : NULL);
 }

@@ -92,6 +92,11 @@ expect_rc 1 "backup refuses a non-empty DIR" -- oc backup "$T/bk"
 mkdir "$T/empty"
 expect_rc 0 "backup into an existing empty DIR" -- oc backup "$T/empty"
 expect_rc 0 "that backup verifies" -- oc backup verify "$T/empty"
+expect_rc 0 "backup DIR/ (trailing slash): the backup is DIR itself" -- oc backup "$T/slash/"
+check "nothing made inside it or left beside it" test -f "$T/slash/MANIFEST" -a -z "$(ls -a "$T" | grep offca-tmp)"
+expect_rc 0 "restore --store PATH/ (trailing slash)" -- "$OFFCA" restore "$T/slash/" --store "$T/rslash/"
+check "the store is PATH itself" test -f "$T/rslash/data.mdb" -a -z "$(ls -a "$T" | grep offca-restore)"
+expect_rc 2 "backup / is refused as a path" -- oc backup /
 expect_rc 2 "restore without --store is a usage error" -- "$OFFCA" restore "$T/bk"
 expect_rc 2 "backup without DIR is a usage error" -- oc backup
 

@@ -18,11 +18,13 @@ openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/k.key" 2
 issue() { # issue NAME DAYS: a vpn-server certificate from iss, serial in $T/NAME.serial
     openssl req -new -key "$T/k.key" -subj "/CN=$1" -out "$T/$1.csr" 2>/dev/null
     oc sign --ca iss --template vpn-server --csr "$T/$1.csr" --san "dns:$1.example.com" \
-        --days "$2" -o "$T/$1.pem" >/dev/null
+        --days "$2" -o "$T/$1.pem" >/dev/null 2>"$T/sign.err" ||
+        notok "issue $1" "offca sign failed: $(cat "$T/sign.err")"
     openssl x509 -in "$T/$1.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f' >"$T/$1.serial"
 }
 issue long1 365; issue long2 300; issue soon 10; issue mid 45; issue gone 200
 oc revoke --ca iss --serial "$(cat "$T/gone.serial")" --reason superseded >/dev/null
+check "five certificates issued by iss" test "$(oc --json list --ca iss | jq length)" = 5
 NOW=$(date +%s)
 st() { OFFCA_TEST_NOW=$1 "$OFFCA" -c "$T/ca.toml" "${@:2}"; }
 json() { st "$NOW" --json status | jq -r "$1"; }
