@@ -295,6 +295,21 @@ static int bk_run(struct app *a, struct bk *b, const char *dir)
     return bk_finish(b, dir);
 }
 
+/* A backup inside the store directory would be lost with it, and would make the store look
+ * non-empty to a restore: refuse DIR whose parent is the store directory. */
+static int bk_not_in_store(const char *dir, const char *store_path)
+{
+    char parent[MAX_BK_PATH], rp[MAX_BK_PATH], rs[MAX_BK_PATH];
+
+    snprintf(parent, sizeof(parent), "%s", dir);
+    if (realpath(dirname(parent), rp) == NULL || realpath(store_path, rs) == NULL ||
+        strcmp(rp, rs) != 0)
+        return 0;
+    report("backup %s: inside the store directory %s: it would be lost with the store; give a "
+           "directory elsewhere, best on another disk", dir, store_path);
+    return EXIT_POLICY;
+}
+
 /* Write a backup of a's store, config and templates into dir (new or empty). 0 or exit class. */
 int backup_write(struct app *a, const char *dir)
 {
@@ -303,7 +318,8 @@ int backup_write(struct app *a, const char *dir)
     int rc;
 
     memset(&b, 0, sizeof(b));
-    if ((rc = app_store(a, 0)) != 0 || (rc = backup_target_check(dir, "backup")) != 0)
+    if ((rc = app_store(a, 0)) != 0 || (rc = backup_target_check(dir, "backup")) != 0 ||
+        (rc = bk_not_in_store(dir, a->cfg->store_path)) != 0)
         return rc;
     if ((b.m = calloc(1, sizeof(*b.m))) == NULL) {
         report("backup: out of memory; free memory and retry");

@@ -13,7 +13,8 @@
 const char HELP_BACKUP[] =
     "usage: offca backup DIR\n"
     "       offca backup verify DIR\n\n"
-    "offca backup DIR: write a backup into DIR, which must not exist or be empty. It is safe\n"
+    "offca backup DIR: write a backup into DIR, which must not exist or be empty (and not be\n"
+    "in the store directory: it would be lost with the store). It is safe\n"
     "while other offca commands run (a batch sign, the CRL cron job): the store is copied with\n"
     "LMDB's compacting copy, one consistent snapshot. DIR (mode 0700, files 0600) holds:\n"
     "  MANIFEST          SHA-256 and size of every file, the audit chain's head (last record\n"
@@ -32,7 +33,7 @@ const char HELP_BACKUP[] =
     "removed afterwards) and verify its audit chain up to the manifest's head and record count\n"
     "and its certificate count. Needs no ca.toml and no token. Any mismatch is refused naming\n"
     "the file.\n\n"
-    "Exit codes: 0 ok / intact; 1 DIR not empty; 2 usage; 3 backup altered, damaged or\n"
+    "Exit codes: 0 ok / intact; 1 DIR not empty or in the store directory; 2 usage; 3 backup altered, damaged or\n"
     "incomplete (verify); 4 store or file system failure.\n\n"
     "Examples:\n"
     "  offca backup /srv/backup/offca-$(date +%Y%m%d-%H%M)\n"

@@ -96,6 +96,8 @@ expect_rc 0 "backup DIR/ (trailing slash): the backup is DIR itself" -- oc backu
 check "nothing made inside it or left beside it" test -f "$T/slash/MANIFEST" -a -z "$(ls -a "$T" | grep offca-tmp)"
 expect_rc 0 "restore --store PATH/ (trailing slash)" -- "$OFFCA" restore "$T/slash/" --store "$T/rslash/"
 check "the store is PATH itself" test -f "$T/rslash/data.mdb" -a -z "$(ls -a "$T" | grep offca-restore)"
+expect_rc 1 "backup into the store directory is refused" -- oc backup "$T/store/bk"
+check "nothing written into the store directory" test "$(ls "$T/store" | sort | tr '\n' ' ')" = "data.mdb lock.mdb "
 expect_rc 2 "backup / is refused as a path" -- oc backup /
 expect_rc 2 "restore without --store is a usage error" -- "$OFFCA" restore "$T/bk"
 expect_rc 2 "backup without DIR is a usage error" -- oc backup
