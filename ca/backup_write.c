@@ -89,13 +89,11 @@ static int bk_put(struct bk *b, const char *rel, const void *data, size_t len)
     return backup_manifest_add(b->m, rel, sha, len);
 }
 
-/* The store: LMDB's compacted copy into store/data.mdb, hashed from the file written. */
+/* The store: LMDB's compacted copy into store/data.mdb. */
 static int bk_store_copy(struct bk *b, struct store *live)
 {
     char path[MAX_BK_PATH];
-    unsigned char sha[32];
-    uint64_t size;
-    int fd, ok, rc;
+    int fd, ok;
 
     snprintf(path, sizeof(path), "%s/" BACKUP_STORE_FILE, b->tmp);
     if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
@@ -108,8 +106,18 @@ static int bk_store_copy(struct bk *b, struct store *live)
     else if (fsync(fd) != 0)
         report("backup: %s: fsync: %s; free space and retry", path, strerror(errno)), ok = 0;
     close(fd);
-    if (!ok)
-        return EXIT_SYSTEM;
+    return ok ? 0 : EXIT_SYSTEM;
+}
+
+/* The copy's checksum, taken after it was opened and read, so it covers the bytes as kept. */
+static int bk_store_list(struct bk *b)
+{
+    char path[MAX_BK_PATH];
+    unsigned char sha[32];
+    uint64_t size;
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/" BACKUP_STORE_FILE, b->tmp);
     if ((rc = backup_file_hash(path, -1, sha, &size)) != 0)
         return rc;
     return backup_manifest_add(b->m, BACKUP_STORE_FILE, sha, size);
@@ -288,7 +296,7 @@ static int bk_run(struct app *a, struct bk *b, const char *dir)
     int rc;
 
     if ((rc = bk_layout(b, dir)) != 0 || (rc = bk_store_copy(b, a->store)) != 0 ||
-        (rc = bk_from_copy(b)) != 0 ||
+        (rc = bk_from_copy(b)) != 0 || (rc = bk_store_list(b)) != 0 ||
         (rc = bk_copy_file(b, a->cfg->path, "config/ca.toml")) != 0 ||
         (rc = bk_templates(b, a->cfg->templates_dir)) != 0)
         return rc;
