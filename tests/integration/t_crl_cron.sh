@@ -267,7 +267,10 @@ if command -v systemd-analyze >/dev/null; then
     cp "$TMR" "$T/units/offca-crl.timer"
     expect_rc 0 "systemd-analyze verify accepts the service and the timer" -- \
         bash -c "cd '$T/units' && systemd-analyze verify ./offca-crl.service ./offca-crl.timer"
-    check "systemd-analyze verify printed no complaint" test -z "$ERR$OUT"
+    # it also loads the units ours pull in, and complains about theirs (freeradius.service's
+    # MemoryLimit=, when that package is installed): only complaints about our two count
+    ours=$(printf '%s\n' "$ERR$OUT" | grep -Ev '^(/lib|/usr/lib|/etc)/systemd/' | grep -v '^$')
+    check "systemd-analyze verify printed no complaint about offca's units" test -z "$ours"
 else
     echo "# skip systemd-analyze verify: systemd-analyze is not installed"
 fi
