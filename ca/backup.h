@@ -66,6 +66,10 @@ int backup_file_hash(const char *path, int copy_fd, unsigned char sha[32], uint6
 void backup_tree_remove(const char *dir);
 /* path without trailing slashes into out (n bytes). 0 or EXIT_USAGE (reported, naming what). */
 int backup_path_trim(const char *what, const char *path, char *out, size_t n);
+/* Warn about "<target><suffix>XXXXXX" leftovers of a killed run beside target (not removed). */
+void backup_stale_warn(const char *target, const char *suffix);
+#define BACKUP_TMP_SUFFIX ".offca-tmp-"
+#define RESTORE_TMP_SUFFIX ".offca-restore-"
 /* 0 when path does not exist or is an empty directory; EXIT_POLICY (reported as what) when it
  * holds anything or is not a directory; EXIT_SYSTEM when it cannot be read. */
 int backup_target_check(const char *path, const char *what);

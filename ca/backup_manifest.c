@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <glob.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -411,4 +412,20 @@ int backup_path_trim(const char *what, const char *path, char *out, size_t n)
     memcpy(out, path, len);
     out[len] = '\0';
     return 0;
+}
+
+/* Warn about "<target><suffix>XXXXXX" directories left beside target by a backup or restore that
+ * was killed (never removed here: one may belong to a run still going). */
+void backup_stale_warn(const char *target, const char *suffix)
+{
+    char pat[4200];
+    glob_t g;
+
+    if (snprintf(pat, sizeof(pat), "%s%s??????", target, suffix) >= (int)sizeof(pat) ||
+        glob(pat, GLOB_NOSORT, NULL, &g) != 0)
+        return;
+    for (size_t i = 0; i < g.gl_pathc; i++)
+        report_warn("%s: left by a run that was stopped before it finished (or one still "
+                    "running); remove it once no offca backup or restore runs", g.gl_pathv[i]);
+    globfree(&g);
 }

@@ -21,7 +21,8 @@
 
 static int stage_make(const char *target, char out[MAX_RS_PATH])
 {
-    if (snprintf(out, MAX_RS_PATH, "%s.offca-restore-XXXXXX", target) >= MAX_RS_PATH - 64 ||
+    backup_stale_warn(target, RESTORE_TMP_SUFFIX);
+    if (snprintf(out, MAX_RS_PATH, "%s" RESTORE_TMP_SUFFIX "XXXXXX", target) >= MAX_RS_PATH - 64 ||
         mkdtemp(out) == NULL) {
         report("restore %s: cannot make a directory beside it: %s; create its parent directory "
                "(writable) first", target, strerror(errno));

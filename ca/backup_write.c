@@ -242,7 +242,8 @@ static int bk_layout(struct bk *b, const char *target)
     static const char *const sub[] = {"store", "config", "templates", "certs"};
     char tmpl[MAX_BK_PATH], p[MAX_BK_PATH];
 
-    if (snprintf(tmpl, sizeof(tmpl), "%s.offca-tmp-XXXXXX", target) >= (int)sizeof(tmpl) - 64 ||
+    backup_stale_warn(target, BACKUP_TMP_SUFFIX);
+    if (snprintf(tmpl, sizeof(tmpl), "%s" BACKUP_TMP_SUFFIX "XXXXXX", target) >= (int)sizeof(tmpl) - 64 ||
         mkdtemp(tmpl) == NULL) {
         report("backup %s: cannot make a temporary directory beside it: %s; check the parent "
                "directory exists and is writable", target, strerror(errno));

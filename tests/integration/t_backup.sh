@@ -98,6 +98,11 @@ expect_rc 0 "restore --store PATH/ (trailing slash)" -- "$OFFCA" restore "$T/sla
 check "the store is PATH itself" test -f "$T/rslash/data.mdb" -a -z "$(ls -a "$T" | grep offca-restore)"
 expect_rc 1 "backup into the store directory is refused" -- oc backup "$T/store/bk"
 check "nothing written into the store directory" test "$(ls "$T/store" | sort | tr '\n' ' ')" = "data.mdb lock.mdb "
+mkdir -m 700 "$T/stale.offca-tmp-AbC123"
+expect_rc 0 "a backup beside the leftover of a killed one" -- oc backup "$T/stale"
+expect_in "stale.offca-tmp-AbC123: left by a run that was stopped before it finished" "the leftover is named"
+check "the leftover is not removed (it may be a running backup's)" test -d "$T/stale.offca-tmp-AbC123"
+rmdir "$T/stale.offca-tmp-AbC123"
 expect_rc 2 "backup / is refused as a path" -- oc backup /
 expect_rc 2 "restore without --store is a usage error" -- "$OFFCA" restore "$T/bk"
 expect_rc 2 "backup without DIR is a usage error" -- oc backup
