@@ -107,6 +107,22 @@ expect_rc 2 "backup / is refused as a path" -- oc backup /
 expect_rc 2 "restore without --store is a usage error" -- "$OFFCA" restore "$T/bk"
 expect_rc 2 "backup without DIR is a usage error" -- oc backup
 
+# ---- SIGKILL at random moments: DIR is absent or a complete, intact backup, never half ----
+half=0; whole=0; absent=0
+for trial in $(seq 1 12); do
+    D="$T/kill$trial"
+    (exec "$OFFCA" -c "$T/ca.toml" backup "$D" >/dev/null 2>&1) &
+    kpid=$!
+    sleep "0.0$((RANDOM % 10))"
+    kill -KILL "$kpid" 2>/dev/null; wait "$kpid" 2>/dev/null
+    if [ ! -e "$D" ]; then absent=$((absent + 1))
+    elif "$OFFCA" backup verify "$D" >/dev/null 2>&1; then whole=$((whole + 1))
+    else half=$((half + 1)); fi
+    rm -rf "$D" "$D".offca-tmp-*
+done
+echo "# SIGKILL trials: $absent left no DIR, $whole a complete backup"
+check "SIGKILLed backups: DIR never half-written (absent or verifying)" test "$half" -eq 0
+
 # ---- tampered backups ----
 tamper() { rm -rf "$T/tb"; cp -a "$T/bk" "$T/tb"; }
 refused() { # refused NAME TEXT: both verify and restore refuse $T/tb with exit 3 naming TEXT; nothing restored
