@@ -58,6 +58,7 @@ const char HELP_RESTORE[] =
     "  offca restore /srv/backup/offca-20261203-0200 --store /var/lib/offca/store \\\n"
     "      --config-to /etc/offca.restored\n";
 
+/* `offca backup DIR` and `offca backup verify DIR`. */
 int cmd_backup(struct app *a, int argc, char **argv)
 {
     char dir[MAX_BACKUP_PATH];
@@ -72,6 +73,7 @@ int cmd_backup(struct app *a, int argc, char **argv)
     return verify ? backup_verify(dir) : backup_write(a, dir);
 }
 
+/* `offca restore DIR --store PATH [--config-to CDIR]`. */
 int cmd_restore(struct app *a, int argc, char **argv)
 {
     static const struct option lo[] = {{"store", 1, 0, 's'}, {"config-to", 1, 0, 'c'},

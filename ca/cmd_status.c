@@ -270,6 +270,7 @@ static int parse_days(const char *text, int *days)
     return 0;
 }
 
+/* `offca status`: options, gather, print, exit with the worst finding (0/1/2). */
 int cmd_status(struct app *a, int argc, char **argv)
 {
     static const struct option lo[] = {{"json", 0, 0, 'j'}, {"prometheus", 1, 0, 'p'},

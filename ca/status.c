@@ -18,11 +18,13 @@ struct gather {
     int failed;
 };
 
+/* "ok", "warning", "error". */
 const char *status_sev_name(enum status_sev s)
 {
     return s == STATUS_ERROR ? "error" : s == STATUS_WARN ? "warning" : "ok";
 }
 
+/* "active", "pending", "retired". */
 const char *status_ca_state_name(enum ca_state s)
 {
     return s == CA_ACTIVE ? "active" : s == CA_PENDING ? "pending" : "retired";
@@ -185,6 +187,7 @@ int status_gather(struct store *s, struct config *cfg, time_t now, int expiring_
     return g.failed == 2 ? -1 : ok && !g.failed;
 }
 
+/* Free what status_gather allocated; NULL is a no-op. */
 void status_report_free(struct status_report *r)
 {
     if (r == NULL)
