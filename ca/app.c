@@ -27,6 +27,7 @@ int app_store(struct app *a, int create)
         return 0;
     if ((rc = app_config(a)) != 0)
         return rc;
+    store_audit_clock_set(app_now);
     a->store = store_open(a->cfg->store_path, create);
     return a->store ? 0 : fail_store();
 }

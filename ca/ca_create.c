@@ -91,10 +91,26 @@ static int validity(const struct ca_create_req *r, X509 *parent, int64_t skew,
     time_t now = app_now();
     int days = r->days ? r->days : (r->parent ? ISSUING_DEFAULT_DAYS : ROOT_DEFAULT_DAYS);
     time_t pna = parent ? asn1_time_to_time(X509_get0_notAfter(parent)) : 0;
+    time_t pnb = parent ? asn1_time_to_time(X509_get0_notBefore(parent)) : 0;
     char when[32];
 
     *nb = now - (time_t)skew;
     *na = now + (time_t)days * 86400;
+    if (parent && (now < pnb || now >= pna)) {
+        char from[32], clock[32];
+
+        time_iso(pnb, from);
+        time_iso(pna, when);
+        time_iso(now, clock);
+        report("CA '%s': RFC 5280 validity: the clock (%s) is %s the parent '%s' certificate's "
+               "validity (%s to %s); nothing was created; %s", r->name, clock,
+               now < pnb ? "before" : "after", r->parent, from, when, now < pnb ?
+               "fix the system clock (the parent is not valid yet)" :
+               "renew the parent first, or fix the system clock");
+        return EXIT_POLICY;
+    }
+    if (parent && *nb < pnb)
+        *nb = pnb;
     if (parent && *na > pna) {
         time_iso(pna, when);
         if (r->days) {

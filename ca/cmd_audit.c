@@ -11,7 +11,9 @@
 
 static const char HELP_AUDIT_LIST[] =
     "usage: offca [--json] audit list\n\n"
-    "Print every audit record: sequence, time, user, action, object, result, detail.\n\n"
+    "Print every audit record: sequence, time, user, action, object, result, detail. The\n"
+    "sequence only grows; a record stamped earlier than one before it (the clock went back)\n"
+    "is flagged \"[clock went back N s ...]\" (JSON: \"clock_back\": true).\n\n"
     "Example:\n  offca audit list --json\n";
 static const char HELP_AUDIT_VERIFY[] =
     "usage: offca audit verify\n\n"
@@ -22,14 +24,22 @@ static const char HELP_AUDIT_VERIFY[] =
 struct audit_ctx {
     int json;
     size_t n;
+    time_t prev;                       /* the time of the record before */
+    uint64_t prev_seq;
 };
 
 static int print_rec(void *arg, const struct audit_rec *r)
 {
     struct audit_ctx *c = arg;
-    char when[32];
+    char when[32], back[96] = "";
+    long long stepped = c->n > 0 && r->when < c->prev ? (long long)(c->prev - r->when) : 0;
 
     time_iso(r->when, when);
+    if (stepped)
+        snprintf(back, sizeof(back), "  [clock went back %lld s since record %llu]", stepped,
+                 (unsigned long long)c->prev_seq);
+    c->prev = r->when;
+    c->prev_seq = r->seq;
     if (c->json) {
         fputs(c->n ? ",{" : "{", stdout);
         json_kv_int(stdout, 1, "seq", (long long)r->seq);
@@ -39,10 +49,14 @@ static int print_rec(void *arg, const struct audit_rec *r)
         json_kv(stdout, 0, "object", r->object);
         json_kv(stdout, 0, "result", r->result);
         json_kv(stdout, 0, "detail", r->detail);
+        if (stepped) {
+            fputs(",\"clock_back\":true", stdout);
+            json_kv_int(stdout, 0, "clock_back_seconds", stepped);
+        }
         fputc('}', stdout);
     } else {
-        printf("%6llu %s %-10s %-18s %s %s %s\n", (unsigned long long)r->seq, when, r->user,
-               r->action, r->object, r->result, r->detail);
+        printf("%6llu %s %-10s %-18s %s %s %s%s\n", (unsigned long long)r->seq, when, r->user,
+               r->action, r->object, r->result, r->detail, back);
     }
     c->n++;
     return 1;
@@ -50,7 +64,7 @@ static int print_rec(void *arg, const struct audit_rec *r)
 
 static int audit_list(struct app *a, int argc, char **argv)
 {
-    struct audit_ctx c = {a->json, 0};
+    struct audit_ctx c = {a->json, 0, 0, 0};
     struct store_txn *t;
     int rc;
 

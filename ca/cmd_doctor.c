@@ -159,7 +159,38 @@ struct own_ctx {
     struct doctor_source *src;
     struct doctor_report *rep;
     int rc;
+    struct store_txn *t;               /* the doctor's read transaction (for ca_name_of) */
+    char name[MAX_CA_NAME + 1];        /* ca_name_of's answer */
 };
+
+struct name_find {
+    X509 *want;
+    char *name;
+};
+
+static int name_match(void *arg, const struct ca_rec *r)
+{
+    struct name_find *f = arg;
+    X509 *x = der_to_x509(r->cert_der, r->cert_len);
+    int same = x != NULL && X509_cmp(x, f->want) == 0;
+
+    X509_free(x);
+    if (same)
+        snprintf(f->name, MAX_CA_NAME + 1, "%s", r->name);
+    return !same;
+}
+
+/* doctor_source.ca_name: the store name of the CA whose certificate is ca, or NULL. */
+static const char *ca_name_of(void *arg, X509 *ca)
+{
+    struct own_ctx *c = arg;
+    struct name_find f = {ca, c->name};
+
+    c->name[0] = '\0';
+    if (c->t == NULL || !store_ca_foreach(c->t, name_match, &f))
+        return NULL;
+    return c->name[0] ? c->name : NULL;
+}
 
 static int own_one(void *arg, const struct ca_rec *r)
 {
@@ -220,7 +251,7 @@ static void own_crl_file(struct own_ctx *c, const struct ca_rec *r, X509 *ca, co
     const unsigned char *p;
     size_t len = 0;
     X509_CRL *crl = NULL;
-    time_t now = c->src->now, nu, np;
+    time_t now = c->src->now, nu, np, tu;
 
     snprintf(path, sizeof(path), "%s/%s", c->a->cfg->publish_dir, file);
     if (access(path, R_OK) != 0 || file_load(path, 1024L * 1024 * 1024, &data, &len) != 0) {
@@ -240,6 +271,17 @@ static void own_crl_file(struct own_ctx *c, const struct ca_rec *r, X509 *ca, co
     }
     nu = X509_CRL_get0_nextUpdate(crl) ? asn1_time_to_time(X509_CRL_get0_nextUpdate(crl)) : 0;
     np = crl_next_publish(crl);
+    tu = asn1_time_to_time(X509_CRL_get0_lastUpdate(crl));
+    if (tu > now) {
+        char when[32], fix[160];
+
+        time_iso(tu, when);
+        snprintf(fix, sizeof(fix), "check the clock of the CA host, then run 'offca crl publish "
+                 "--ca %s': it replaces a CRL whose thisUpdate is in the future", r->name);
+        doctor_add(c->rep, DOCTOR_ERROR, r->name, "CRL thisUpdate (RFC 5280 5.1.2.4)", fix,
+                   "%s has thisUpdate %s, in the future (made with a fast clock?): relying "
+                   "parties refuse it as not valid yet", path, when);
+    }
     if (nu && now >= nu)
         doctor_add(c->rep, DOCTOR_ERROR, r->name, RULE_258, "run 'offca crl publish' now and "
                    "check the cron job / offca-crl.timer", "%s expired (nextUpdate passed): NPS "
@@ -280,9 +322,9 @@ int cmd_doctor(struct app *a, int argc, char **argv)
                                        {"crl-dir", 1, 0, 'd'}, {"fetch", 0, 0, 'f'},
                                        {"timeout", 1, 0, 't'}, {"json", 0, 0, 'j'},
                                        {0, 0, 0, 0}};
-    struct doctor_source src = {NULL, 0, 10, app_now()};
+    struct doctor_source src = {NULL, 0, 10, app_now(), NULL, NULL};
     struct doctor_report rep = {NULL, 0, 0};
-    struct own_ctx oc = {a, NULL, &src, &rep, 0};
+    struct own_ctx oc = {a, NULL, &src, &rep, 0, NULL, ""};
     const char *chain = NULL;
     struct store_txn *t;
     int c, rc;
@@ -312,6 +354,9 @@ int cmd_doctor(struct app *a, int argc, char **argv)
         src.crl_dir = a->cfg->publish_dir;
         if ((t = store_txn_begin(a->store, 0)) == NULL)
             return fail_store();
+        oc.t = t;
+        src.ca_name = ca_name_of;
+        src.ca_name_arg = &oc;
         if (!store_ca_foreach(t, own_one, &oc) && oc.rc == 0)
             oc.rc = fail_store();
         store_ca_foreach(t, own_crls, &oc);

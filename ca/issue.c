@@ -51,19 +51,43 @@ static char *sans_text(const struct tmpl_plan *p)
     return s;
 }
 
-/* Validity: notBefore backdated by the clock-skew allowance, notAfter capped by the CA's. */
-static void leaf_validity(struct app *a, struct ca_signer *s, int days, time_t *nb, time_t *na)
+/* Validity: notBefore backdated by the clock-skew allowance (never before the CA's own
+ * notBefore), notAfter capped by the CA's. RFC 5280 6.1.3 (a)(2): a certificate outside its
+ * issuer's validity is useless to a relying party, so a clock outside the CA's validity, or a cap
+ * that leaves less than the template's min_days, is refused. 0 or EXIT_POLICY, reported. */
+static int leaf_validity(struct ca_signer *s, const struct tmpl_plan *p, time_t *nb, time_t *na)
 {
     time_t now = app_now(), ca_end = asn1_time_to_time(X509_get0_notAfter(s->cert));
-    char when[32];
+    time_t ca_start = asn1_time_to_time(X509_get0_notBefore(s->cert));
+    char from[32], to[32], clock[32];
 
+    time_iso(ca_start, from);
+    time_iso(ca_end, to);
+    time_iso(now, clock);
+    if (now < ca_start || now >= ca_end) {
+        report("CA '%s': RFC 5280 validity: the clock (%s) is %s the CA certificate's validity "
+               "(%s to %s); nothing was issued; %s", s->rec.name, clock,
+               now < ca_start ? "before" : "after", from, to, now < ca_start ?
+               "fix the system clock (the CA is not valid yet)" :
+               "renew the CA ('offca ca create-issuing' or a new root), or fix the system clock");
+        return EXIT_POLICY;
+    }
     *nb = now - (time_t)s->cfg->clock_skew;
-    *na = now + (time_t)days * 86400;
+    if (*nb < ca_start)
+        *nb = ca_start;
+    *na = now + (time_t)p->days * 86400;
     if (*na > ca_end) {
-        time_iso(ca_end, when);
-        report_warn("CA '%s': validity capped at the CA certificate's end, %s", s->rec.name, when);
+        if (ca_end - now < (time_t)p->min_days * 86400) {
+            report("CA '%s': validity: the CA certificate ends %s, %ld day(s) from now, below the "
+                   "template '%s' minimum of %d days; nothing was issued; renew the CA first",
+                   s->rec.name, to, (long)((ca_end - now) / 86400), p->template_name,
+                   p->min_days);
+            return EXIT_POLICY;
+        }
+        report_warn("CA '%s': validity capped at the CA certificate's end, %s", s->rec.name, to);
         *na = ca_end;
     }
+    return 0;
 }
 
 static int fill_record(struct issued *out, struct ca_signer *s, const struct tmpl_plan *p,
@@ -120,7 +144,8 @@ int issue_prepare(struct app *a, struct ca_signer *s, const struct tmpl *t,
     spec.issuer = s->cert;
     spec.serial = serial;
     spec.serial_len = sizeof(serial);
-    leaf_validity(a, s, plan->days, &spec.not_before, &spec.not_after);
+    if ((rc = leaf_validity(s, plan, &spec.not_before, &spec.not_after)) != 0)
+        goto out;
     spec.exts = plan->exts;
     spec.akid = 1;
     spec.cdp_url = s->cfg->cdp_url;

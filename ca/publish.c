@@ -131,12 +131,14 @@ static int decide(struct app *a, const char *name, const struct crl_state *st, i
     int what = 0;
 
     *due = st->next_publish;
-    if (force || st->last_number == 0 || now >= st->next_publish || !file_matches(a, name, st))
+    if (force || st->last_number == 0 || now >= st->next_publish || !file_matches(a, name, st) ||
+        st->this_update > now)
         what |= PUB_BASE;
     if (cc->delta_period > 0) {
         if (st->delta_next_publish < *due)
             *due = st->delta_next_publish;
         if (st->dirty || now >= st->delta_next_publish || (what & PUB_BASE) ||
+            st->delta_this_update > now ||
             !delta_matches(a, name, st))
             what |= PUB_DELTA;
     } else if (st->dirty) {
@@ -162,11 +164,92 @@ struct built {
     uint64_t number;
 };
 
+/* What one CA's run knows beyond the CRL state: --force, whether the CA certificate has
+ * expired (CRLs go on, said loudly), and whether the last CRL's thisUpdate lay in the future. */
+struct pub_run {
+    int force;
+    int ca_expired;
+    int repaired;                 /* set by this_update_pick: a future thisUpdate replaced */
+    int backwards;                /* set by this_update_pick: --force made thisUpdate go back */
+};
+
+/* thisUpdate of the next CRL: now - clock_skew, never before the CA's notBefore. A last CRL
+ * (base or delta) whose thisUpdate is in the future was made with a fast clock and is refused
+ * by relying parties (RFC 5280 6.3.3 (a)(2)): replaced, said on stderr. A thisUpdate before
+ * the last one's otherwise means the clock went back: refused unless --force. 0 / EXIT_POLICY. */
+static int this_update_pick(struct ca_signer *s, const struct crl_state *st,
+                            struct pub_run *run, time_t *tu)
+{
+    time_t now = app_now(), last = st->this_update > st->delta_this_update ?
+                                   st->this_update : st->delta_this_update;
+    time_t ca_start = asn1_time_to_time(X509_get0_notBefore(s->cert));
+    char was[32], will[32];
+
+    *tu = now - (time_t)s->cfg->clock_skew;
+    if (*tu < ca_start)
+        *tu = ca_start;
+    if (st->last_number == 0 || *tu >= last)
+        return 0;
+    time_iso(last, was);
+    time_iso(*tu, will);
+    if (last > now) {
+        if (!run->repaired)
+            report_warn("CA '%s': CRL %llu has thisUpdate %s, in the future (made with a fast "
+                        "clock; relying parties refuse it): replaced by CRL %llu with thisUpdate "
+                        "%s", s->rec.name, (unsigned long long)st->last_number, was,
+                        (unsigned long long)st->last_number + 1, will);
+        run->repaired = 1;
+        return 0;
+    }
+    if (!run->force) {
+        report("CA '%s': CRL thisUpdate: the next CRL's thisUpdate %s would be before CRL %llu's "
+               "(%s): the clock went back; fix the clock, or publish with --force to accept a "
+               "thisUpdate that goes back", s->rec.name, will,
+               (unsigned long long)st->last_number, was);
+        return EXIT_POLICY;
+    }
+    report_warn("CA '%s': --force: CRL %llu's thisUpdate %s is before CRL %llu's (%s)",
+                s->rec.name, (unsigned long long)st->last_number + 1, will,
+                (unsigned long long)st->last_number, was);
+    run->backwards = 1;
+    return 0;
+}
+
+/* The CA's own validity decides whether it may sign a CRL now: before its notBefore never
+ * (fix the clock); after its notAfter it still must publish CRLs for the certificates it
+ * issued (RFC 5280 5.1.2.4 leaves that to policy; relying parties need them): allowed, with a
+ * warning here and in the audit record. 0 / EXIT_POLICY. */
+static int crl_validity_check(struct ca_signer *s, struct pub_run *run)
+{
+    time_t now = app_now(), start = asn1_time_to_time(X509_get0_notBefore(s->cert));
+    time_t end = asn1_time_to_time(X509_get0_notAfter(s->cert));
+    char from[32], to[32], clock[32];
+
+    time_iso(start, from);
+    time_iso(end, to);
+    time_iso(now, clock);
+    if (now < start) {
+        report("CA '%s': RFC 5280 validity: the clock (%s) is before the CA certificate's "
+               "validity (%s to %s); no CRL was signed; fix the system clock", s->rec.name,
+               clock, from, to);
+        return EXIT_POLICY;
+    }
+    if (now >= end) {
+        report_warn("CA '%s': THE CA CERTIFICATE EXPIRED at %s (clock %s): signing a CRL for "
+                    "the certificates it issued all the same; renew the CA and move issuance to "
+                    "the new one", s->rec.name, to, clock);
+        run->ca_expired = 1;
+    }
+    return 0;
+}
+
 /* Build + sign one CRL inside the write txn and record the new state there. */
 static int build_one(struct app *a, struct ca_signer *s, struct store_txn *t,
-                     struct crl_state *st, int delta, struct built *out)
+                     struct crl_state *st, struct pub_run *run, int delta,
+                     struct built *out)
 {
     const struct ca_cfg *cc = s->cfg;
+    int rc;
     struct crl_params p;
     struct rev_walk w = {NULL, delta, delta ? st->last_base_number : 0};
     char fresh[1024];
@@ -177,7 +260,8 @@ static int build_one(struct app *a, struct ca_signer *s, struct store_txn *t,
     memset(&p, 0, sizeof(p));
     p.issuer = s->cert;
     p.number = st->last_number + 1;
-    p.this_update = now - (time_t)cc->clock_skew;
+    if ((rc = this_update_pick(s, st, run, &p.this_update)) != 0)
+        return rc;
     p.next_publish = now + (time_t)period;
     p.next_update = p.next_publish + (time_t)cc->crl_overlap;
     p.ca_version = 0;
@@ -214,11 +298,12 @@ static int build_one(struct app *a, struct ca_signer *s, struct store_txn *t,
     return 0;
 }
 
-static int build_due(struct app *a, struct ca_signer *s, int what, struct built b[2])
+static int build_due(struct app *a, struct ca_signer *s, struct pub_run *run, int what,
+                     struct built b[2])
 {
     struct store_txn *t = store_txn_begin(a->store, 1);
     struct crl_state st;
-    char detail[96];
+    char detail[160];
     int rc = 0, ok;
 
     if (t == NULL)
@@ -228,18 +313,21 @@ static int build_due(struct app *a, struct ca_signer *s, int what, struct built 
         store_txn_abort(t);
         return fail_store();
     }
-    if ((what & PUB_BASE) && (rc = build_one(a, s, t, &st, 0, &b[0])) == 0)
+    if ((what & PUB_BASE) && (rc = build_one(a, s, t, &st, run, 0, &b[0])) == 0)
         st.dirty = 0;
-    if (rc == 0 && (what & PUB_DELTA) && (rc = build_one(a, s, t, &st, 1, &b[1])) == 0)
+    if (rc == 0 && (what & PUB_DELTA) && (rc = build_one(a, s, t, &st, run, 1, &b[1])) == 0)
         st.dirty = 0;
     if (rc) {
         store_txn_abort(t);
         return rc;
     }
-    snprintf(detail, sizeof(detail), "base=%llu delta=%llu",
-             (unsigned long long)b[0].number, (unsigned long long)b[1].number);
+    snprintf(detail, sizeof(detail), "base=%llu delta=%llu%s%s%s",
+             (unsigned long long)b[0].number, (unsigned long long)b[1].number,
+             run->ca_expired ? " warning=ca-certificate-expired" : "",
+             run->repaired ? " warning=replaced-future-thisUpdate" : "",
+             run->backwards ? " warning=forced-thisUpdate-backwards" : "");
     ok = store_crl_state_put(t, s->rec.name, &st) &&
-         store_audit_append(t, "crl.publish", s->rec.name, "ok", detail);
+         store_audit_append(t, "crl.sign", s->rec.name, "ok", detail);
     return txn_finish(t, ok);
 }
 
@@ -326,9 +414,31 @@ static void say(const char *fmt, ...)
     syslog(LOG_INFO, "%s", msg);
 }
 
+/* The outcome of putting the signed CRLs in place, in the audit log after the fact: "ok" only
+ * once every file is in place and read back, "fail" otherwise (the CRL numbers were reserved by
+ * the crl.sign record; the next run publishes again). A store failure here is reported; the
+ * exit code stays the publication's. */
+static void publish_record(struct app *a, const char *name, const struct built b[2], int rc)
+{
+    struct store_txn *t = store_txn_begin(a->store, 1);
+    char detail[160];
+    int ok;
+
+    snprintf(detail, sizeof(detail), "base=%llu delta=%llu%s", (unsigned long long)b[0].number,
+             (unsigned long long)b[1].number, rc ? " files not in place (see the run's stderr)" : "");
+    ok = t != NULL && store_audit_append(t, "crl.publish", name, rc ? "fail" : "ok", detail);
+
+    if (t != NULL && !ok)
+        store_txn_abort(t);
+    if (!ok || !store_txn_commit(t))
+        report("%s; the publication result of CA '%s' is not in the audit log", store_error(),
+               name);
+}
+
 static int publish_ca(struct app *a, const char *name, int force)
 {
     struct built b[2] = {{NULL, 0, 0}, {NULL, 0, 0}};
+    struct pub_run run = {force, 0, 0, 0};
     struct ca_signer s;
     struct crl_state st;
     char when[32];
@@ -345,13 +455,16 @@ static int publish_ca(struct app *a, const char *name, int force)
     }
     if ((rc = ca_signer_open(a, name, &s)) != 0)
         return rc;
-    if ((rc = build_due(a, &s, what, b)) == 0 && (rc = publish_cert(a, &s)) == 0 &&
-        (!b[0].der || (rc = publish_file(a, &s, &b[0], 0)) == 0) &&
-        (!b[1].der || (rc = publish_file(a, &s, &b[1], 1)) == 0)) {
-        if (b[0].der)
-            say("%s: published CRL %llu", name, (unsigned long long)b[0].number);
-        if (b[1].der)
-            say("%s: published delta CRL %llu", name, (unsigned long long)b[1].number);
+    if ((rc = crl_validity_check(&s, &run)) == 0 && (rc = build_due(a, &s, &run, what, b)) == 0) {
+        if ((rc = publish_cert(a, &s)) == 0 &&
+            (!b[0].der || (rc = publish_file(a, &s, &b[0], 0)) == 0) &&
+            (!b[1].der || (rc = publish_file(a, &s, &b[1], 1)) == 0)) {
+            if (b[0].der)
+                say("%s: published CRL %llu", name, (unsigned long long)b[0].number);
+            if (b[1].der)
+                say("%s: published delta CRL %llu", name, (unsigned long long)b[1].number);
+        }
+        publish_record(a, name, b, rc);
     }
     OPENSSL_free(b[0].der);
     OPENSSL_free(b[1].der);

@@ -177,7 +177,11 @@ struct audit_rec {
     char detail[512];
     unsigned char prev_hash[32];       /* SHA-256 of the previous record's encoding */
 };
-/* Append a record in this write txn (seq, time, user, prev hash filled in here). */
+/* The clock audit records are stamped with (default time(2)): the application's clock, so that
+ * every time offca writes comes from one source. */
+void store_audit_clock_set(time_t (*now)(void));
+/* Append a record in this write txn (seq, time, user, prev hash filled in here). The sequence
+ * only grows; a record whose time is before the one before it shows a clock step back. */
 int store_audit_append(struct store_txn *t, const char *action, const char *object,
                        const char *result, const char *detail) __attribute__((warn_unused_result));
 int store_audit_foreach(struct store_txn *t, int (*fn)(void *arg, const struct audit_rec *r),

@@ -51,6 +51,13 @@ static const char *audit_decode(const struct store_val *v, struct audit_rec *a)
     return st_dec_end(&d);
 }
 
+static time_t (*audit_now)(void);
+
+void store_audit_clock_set(time_t (*now)(void))
+{
+    audit_now = now;
+}
+
 static void audit_user(char *buf, size_t n)
 {
     char pwbuf[4096];
@@ -87,7 +94,7 @@ int store_audit_append(struct store_txn *t, const char *action, const char *obje
     if (!st_audit_last(t, &a.seq, a.prev_hash))
         return 0;
     a.seq++;
-    a.when = time(NULL);
+    a.when = audit_now ? audit_now() : time(NULL);
     audit_user(a.user, sizeof(a.user));
     snprintf(a.action, sizeof(a.action), "%s", action);
     snprintf(a.object, sizeof(a.object), "%s", object ? object : "");

@@ -108,6 +108,10 @@ struct doctor_source {
     int fetch;                    /* 1: download CDP URLs over HTTP */
     int timeout_s;                /* fetch timeout */
     time_t now;                   /* evaluation time (tests override) */
+    /* Optional: the offca name of a CA certificate (the --ca NAME a fix text gives), or NULL
+     * when it is not one of the caller's CAs. */
+    const char *(*ca_name)(void *arg, X509 *ca);
+    void *ca_name_arg;
 };
 #define MAX_FETCH_BYTES (64L * 1024 * 1024)
 

@@ -126,17 +126,23 @@ static int idp_matches(X509_CRL *crl, const char *url, char *got, size_t len)
 
 /* thisUpdate <= now < nextUpdate; Microsoft Next CRL Publish not passed (clients refetch). */
 static void check_crl_times(struct doctor_report *r, X509_CRL *crl, const char *label,
-                            const char *ca, time_t now)
+                            const char *ca, const struct doctor_source *src, X509 *issuer)
 {
     const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(crl);
     ASN1_OBJECT *o = OBJ_txt2obj(OID_MS_NEXT_PUBLISH, 1);
     int loc = o ? X509_CRL_get_ext_by_OBJ(crl, o, -1) : -1;
-    time_t t = now;
+    time_t t = src->now;
+    const char *name = issuer && src->ca_name ? src->ca_name(src->ca_name_arg, issuer) : NULL;
     char fix[512];
 
     ASN1_OBJECT_free(o);
-    snprintf(fix, sizeof(fix), "publish a fresh CRL: offca crl publish --ca '%s' (and run it "
-             "from cron well before nextUpdate)", ca);
+    if (name != NULL)
+        snprintf(fix, sizeof(fix), "publish a fresh CRL: offca crl publish --ca %s (and run it "
+                 "from cron well before nextUpdate)", name);
+    else
+        snprintf(fix, sizeof(fix), "publish a fresh CRL of '%s' (for an offca CA: offca crl "
+                 "publish --ca NAME, NAME as 'offca ca list' shows it) well before nextUpdate",
+                 ca);
     if (X509_cmp_time(X509_CRL_get0_lastUpdate(crl), &t) > 0)
         doctor_add(r, DOCTOR_ERROR, label, "CRL thisUpdate (RFC 5280 5.1.2.4)",
                    "check the clock of the CA host and of the NPS server",
@@ -192,6 +198,21 @@ static void check_revoked(struct doctor_report *r, X509_CRL *crl, X509 *x, const
                "revoked on %s (reason %s)", when, crl_reason_name((crl_reason_t)reason));
 }
 
+/* The fix for a CRL that is missing or wrong: with the offca name of its CA when the caller
+ * knows it (--ca NAME takes a name, not a subject CN). */
+static void crl_fix_text(const struct doctor_source *src, X509 *issuer, const char *ca,
+                         const char *url, char *fix, size_t n)
+{
+    const char *name = issuer && src->ca_name ? src->ca_name(src->ca_name_arg, issuer) : NULL;
+
+    if (name != NULL)
+        snprintf(fix, n, "publish the CRL of '%s' (offca crl publish --ca %s) and serve it at %s"
+                 LAST_RESORT, ca, name, url);
+    else
+        snprintf(fix, n, "publish the CRL of '%s' (for an offca CA: offca crl publish --ca NAME, "
+                 "NAME as 'offca ca list' shows it) and serve it at %s" LAST_RESORT, ca, url);
+}
+
 /* The CRL behind url: issuer, signature, cRLSign, times, scope, this certificate's status. */
 static void check_crl(struct doctor_report *r, X509 *x, X509 *issuer, const char *label,
                       const char *url, const struct doctor_source *src)
@@ -201,8 +222,7 @@ static void check_crl(struct doctor_report *r, X509 *x, X509 *issuer, const char
     EVP_PKEY *ikey = issuer ? X509_get0_pubkey(issuer) : NULL;
 
     doctor_cert_label(issuer ? issuer : x, ca, sizeof(ca));
-    snprintf(fix, sizeof(fix), "publish the CRL of '%s' (offca crl publish --ca '%s') and serve "
-             "it at %s" LAST_RESORT, ca, ca, url);
+    crl_fix_text(src, issuer, ca, url, fix, sizeof(fix));
     if (crl == NULL) {
         doctor_add(r, DOCTOR_ERROR, label, RULE_NPS, fix, "CRL not available: %s", crl_error());
         return;
@@ -221,7 +241,7 @@ static void check_crl(struct doctor_report *r, X509 *x, X509 *issuer, const char
         doctor_add(r, DOCTOR_ERROR, ca, "keyUsage cRLSign (RFC 5280 4.2.1.3)",
                    "reissue the CA certificate with keyUsage keyCertSign, cRLSign",
                    "the CA that signs the CRL lacks keyUsage cRLSign: its CRLs are invalid");
-    check_crl_times(r, crl, label, ca, src->now);
+    check_crl_times(r, crl, label, ca, src, issuer);
     if (!idp_matches(crl, url, got, sizeof(got)))
         doctor_add(r, DOCTOR_ERROR, label, "CRL scope: IDP must equal the CDP (RFC 5280 5.2.5)",
                    "publish the CRL without an IDP (offca's default, crl_idp = false) or with the "

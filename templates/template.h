@@ -213,6 +213,8 @@ struct tmpl_request {
 struct tmpl_plan {
     X509_NAME *subject;                     /* owned */
     int days;
+    int min_days;                           /* the template's min_days: a validity the issuer's
+                                             * end cuts below this is refused */
     STACK_OF(X509_EXTENSION) *exts;         /* owned: basicConstraints, KU, EKU, SAN, SID, MS */
     char *sid;                              /* owned, or NULL */
     struct san *sans;                       /* owned: the final SAN list, for the store record */

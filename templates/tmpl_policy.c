@@ -637,6 +637,7 @@ struct tmpl_plan *tmpl_check(const struct tmpl *t, const struct tmpl_request *re
     c->req = req;
     c->src = req->source != NULL ? req->source : "request";
     p->template_name = t->name;
+    p->min_days = (int)t->days_min;
     if (!check_key(c) || !check_days(c, &p->days) || !ext_read_request(c) ||
         !check_subject(c, &p->subject))
         goto out;
