@@ -17,6 +17,7 @@
 #include "ca/input.h"
 #include "ca/issue.h"
 #include "ca/pfx.h"
+#include "ca/sign_out.h"
 #include "ca/verb.h"
 
 #define MAX_SANS 64
@@ -39,8 +40,14 @@ const char HELP_SIGN[] =
     "  --sid SID        the principal's SID (templates with sid_source = \"operator\")\n"
     "  --san TYPE:VAL   dns:, upn:, email:, uri:, ip: (repeatable; the template decides)\n"
     "  --subject DN     replace the request's subject (RFC 4514; when the template allows)\n"
-    "  --days N         validity (within the template's bounds; capped by the CA's)\n"
-    "  -o FILE, --der   output file (mode 0644; an existing file is not replaced), DER format\n"
+    "  --days N         validity (within the template's bounds; capped by the CA's; a clock\n"
+    "                   outside the CA's validity, or a cap below the template's min_days,\n"
+    "                   is refused)\n"
+    "  -o FILE, --der   output file (mode 0644; an existing file is not replaced), DER format;\n"
+    "                   staged next to FILE as .FILE.offca-stage-SERIAL before the certificate\n"
+    "                   is recorded and moved into place after: a run killed in between is\n"
+    "                   finished by the same command (the recorded certificate is written,\n"
+    "                   nothing is issued twice)\n"
     "  --batch FILE     JSON lines {\"csr\":\"a.csr\",\"sid\":\"S-1-...\",\"san\":[\"dns:x\"],\n"
     "                   \"out\":\"a.pem\"}: one login, group commits, bad entries reported and\n"
     "                   skipped, entries whose out file exists skipped (re-runs resume;\n"
@@ -52,7 +59,9 @@ const char HELP_SIGN[] =
     "                   entries at the same time, one token session each (default 1)\n"
     "  --generate-key   the PKCS flow: make the subscriber key here (never stored), write\n"
     "                   PKCS#12 (AES-256-CBC, PBKDF2, SHA-256 MAC; mode 0600) with the\n"
-    "                   password from --pfx-pass-file (0600), $OFFCA_PFX_PASS or a prompt\n\n"
+    "                   password from --pfx-pass-file (0600), $OFFCA_PFX_PASS or a prompt;\n"
+    "                   the file is written and flushed before the certificate is recorded (a\n"
+    "                   full or read-only directory refuses the request, nothing issued)\n\n"
     "Exit codes: 0 issued; 1 refused by policy; 2 usage; 3 bad input; 4 HSM or store failure.\n\n"
     "Examples:\n"
     "  offca sign --ca issuing1 --template intune-device --csr pc42.csr -o pc42.pem\n"
@@ -212,31 +221,39 @@ static int out_check(const char *out, const char *where)
     return 0;
 }
 
-/* A committed certificate could not be written: say how to get it from the store. */
-static void report_unwritten(const struct issued *is)
-{
-    char hex[2 * MAX_STORE_SERIAL + 1];
-
-    serial_hex(is->rec.serial, is->rec.serial_len, hex);
-    report("certificate %s was issued and recorded, but not written; get it with 'offca "
-           "export %s -o FILE' (do not sign the request again)", hex, hex);
-}
-
 /* Write an issued (committed) certificate; when that fails, say how to get it from the store. */
 static int write_cert(const struct issued *is, const char *out, int der)
 {
-    size_t len = 0;
-    unsigned char *data = cert_bytes(is, der, &len);
-    int rc = EXIT_SYSTEM;
+    int rc = sign_out_write(&is->rec, out ? out : "-", der);
 
-    if (data != NULL)
-        rc = file_write(out ? out : "-", data, len, 0644, 0);
-    free(data);
     if (rc != 0)
-        report_unwritten(is);
+        sign_out_unwritten(&is->rec, out, NULL);
     return rc;
 }
 
+/* Stage the certificate next to out, named after its serial, before it is recorded: a directory
+ * that refuses the file refuses the request while nothing is issued. 0 or the class. */
+static int stage_cert(const struct issued *is, const char *out, int der, struct file_staged **st)
+{
+    char hex[2 * MAX_STORE_SERIAL + 1];
+    size_t len = 0;
+    unsigned char *data = cert_bytes(is, der, &len);
+    int rc;
+
+    if (data == NULL) {
+        report("%s: output: out of memory while encoding; free memory and retry", out);
+        return EXIT_SYSTEM;
+    }
+    serial_hex(is->rec.serial, is->rec.serial_len, hex);
+    if ((rc = file_stage_tagged(out, hex, data, len, 0644, st)) != 0)
+        report("%s: the certificate could not be written next to it; nothing was issued; free "
+               "space or fix the directory, then run the command again", out);
+    free(data);
+    return rc;
+}
+
+/* One CSR: recover what an interrupted run for the same -o FILE left (sign_out.c), check and
+ * sign, stage the output, record, then move the output into place. */
 static int sign_one(struct app *a, struct ca_signer *s, const struct tmpl *t,
                     struct sign_opts *o)
 {
@@ -244,13 +261,20 @@ static int sign_one(struct app *a, struct ca_signer *s, const struct tmpl *t,
     X509_NAME *subj = NULL;
     struct issue_input in;
     struct issued is;
-    int rc;
+    struct file_staged *st = NULL;
+    int rc, recovered = 0, to_file = o->out != NULL && strcmp(o->out, "-") != 0;
 
     memset(&is, 0, sizeof(is));
     if ((rc = out_check(o->out, "sign -o")) != 0)
         return rc;
     if ((rc = csr_load(o->csr, &csr)) != 0)
         return rc;
+    if (to_file) {
+        struct sign_out_req q = {o->out, o->der, 0, csr->pubkey, NULL};
+
+        if ((rc = sign_out_recover(a, &q, &recovered)) != 0 || recovered)
+            goto out;
+    }
     if (o->subject && (subj = dn_parse(o->subject)) == NULL) {
         rc = fail_tmpl();
         goto out;
@@ -266,10 +290,16 @@ static int sign_one(struct app *a, struct ca_signer *s, const struct tmpl *t,
     in.n_sans = o->n_sans;
     in.sid = o->sid;
     in.days = o->days;
-    if ((rc = issue_prepare(a, s, t, &in, &is)) != 0 || (rc = issue_record(a, &is, 1)) != 0)
+    if ((rc = issue_prepare(a, s, t, &in, &is)) != 0 ||
+        (to_file && (rc = stage_cert(&is, o->out, o->der, &st)) != 0) ||
+        (rc = issue_record(a, &is, 1)) != 0)
         goto out;
-    rc = write_cert(&is, o->out, o->der);
+    if (!to_file)
+        rc = write_cert(&is, "-", o->der);
+    else if ((rc = file_staged_place(st)) != 0)
+        sign_out_unwritten(&is.rec, o->out, NULL);
 out:
+    file_staged_free(st);
     issued_clear(&is);
     X509_NAME_free(subj);
     csr_free(csr);
@@ -344,7 +374,7 @@ static int batch_flush(struct batch *b)
             b->issued++;
         } else {
             if (rc == 0)
-                report_unwritten(b->group[i]);
+                sign_out_unwritten(&b->group[i]->rec, NULL, NULL);
             batch_fail(b, rc ? rc : EXIT_SYSTEM);
         }
         issued_clear(b->group[i]);
@@ -376,23 +406,6 @@ static int job_stage(struct job *j, const char *out)
     rc = file_stage_tagged(out, hex, data, len, 0644, &j->staged);
     free(data);
     return rc;
-}
-
-/* Is this serial (hex) recorded? 1 and *r (cert_rec_clear it) / 0 not / -1 store error. */
-static int recorded_find(struct app *a, const char *hex, struct cert_rec *r)
-{
-    unsigned char serial[MAX_STORE_SERIAL];
-    struct store_txn *t;
-    size_t n = 0;
-    int found;
-
-    if (!serial_parse(hex, serial, sizeof(serial), &n))
-        return 0;
-    if ((t = store_txn_begin(a->store, 0)) == NULL)
-        return -1;
-    found = store_cert_find(t, serial, n, r);
-    store_txn_abort(t);
-    return found;
 }
 
 /* May out's directory hold a staged file of an earlier run? Each directory is scanned once
@@ -438,7 +451,7 @@ static int job_recover(struct batch *b, struct job *j, const char *out)
         if (found < 0)
             return EXIT_SYSTEM;
         memset(&r, 0, sizeof(r));
-        if ((found = recorded_find(b->a, tag, &r)) < 0) {
+        if ((found = sign_out_recorded(b->a, tag, &r)) < 0) {
             report("%s: store: cannot look up serial %s; check the store", out, tag);
             return EXIT_SYSTEM;
         }

@@ -325,6 +325,9 @@ struct file_staged {
     char *path, *tmp, *dir;
 };
 
+static int stage_common(const char *path, const char *tag, const void *data, size_t len,
+                        int mode, int sync, struct file_staged **out);
+
 /* Stage one file (any thread): written to a temp file in its directory, not synced, not visible
  * under its name. 0 and *out (free with file_staged_free, or hand to file_group_adopt) or an
  * exit class, reported. */
@@ -338,6 +341,68 @@ int file_stage(const char *path, const void *data, size_t len, int mode, struct 
 int file_stage_tagged(const char *path, const char *tag, const void *data, size_t len, int mode,
                       struct file_staged **out)
 {
+    return stage_common(path, tag, data, len, mode, 0, out);
+}
+
+/* file_stage_tagged, and the content fsync'd before it returns: a file that must not be lost
+ * once the store records what it holds (a PKCS#12 carries the only copy of its key). */
+int file_stage_flushed(const char *path, const char *tag, const void *data, size_t len, int mode,
+                       struct file_staged **out)
+{
+    return stage_common(path, tag, data, len, mode, 1, out);
+}
+
+/* The staged file's temp path (for messages). */
+const char *file_staged_tmp(const struct file_staged *st)
+{
+    return st != NULL && st->tmp != NULL ? st->tmp : "";
+}
+
+/* Forget a staged file without removing it (it is the only copy of something kept). */
+void file_staged_keep(struct file_staged *st)
+{
+    if (st == NULL)
+        return;
+    free(st->tmp);
+    st->tmp = NULL;
+    file_staged_free(st);
+}
+
+/* Put a staged temp file at path (never replacing a file): fsync its content, move it, fsync
+ * the directory. 0, or the class with the temp file left where it is (reported). */
+int file_place_staged(const char *tmp, const char *path)
+{
+    char dircopy[MAX_PATH_BYTES];
+    int fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc;
+
+    snprintf(dircopy, sizeof(dircopy), "%s", path);
+    if (fd < 0 || fsync(fd) != 0) {
+        report("%s: fsync %s: %s; check the disk", path, tmp, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return EXIT_SYSTEM;
+    }
+    close(fd);
+    if ((rc = put_in_place(tmp, path, 0)) != 0)
+        return rc;
+    return dir_sync(dirname(dircopy), path) ? 0 : EXIT_SYSTEM;
+}
+
+/* file_place_staged for a file staged by this run; on success st no longer owns a temp file. */
+int file_staged_place(struct file_staged *st)
+{
+    int rc = file_place_staged(st->tmp, st->path);
+
+    if (rc == 0) {
+        free(st->tmp);
+        st->tmp = NULL;
+    }
+    return rc;
+}
+
+static int stage_common(const char *path, const char *tag, const void *data, size_t len,
+                        int mode, int sync, struct file_staged **out)
+{
     char tmp[MAX_PATH_BYTES], dir[MAX_PATH_BYTES];
     struct file_staged *st = calloc(1, sizeof(*st));
     int rc;
@@ -347,7 +412,7 @@ int file_stage_tagged(const char *path, const char *tag, const void *data, size_
         report("%s: output: out of memory; free memory and retry", path);
         return EXIT_SYSTEM;
     }
-    if ((rc = temp_write(path, tag, data, len, mode, 0, tmp, dir)) != 0) {
+    if ((rc = temp_write(path, tag, data, len, mode, sync, tmp, dir)) != 0) {
         file_staged_free(st);
         return rc;
     }

@@ -48,6 +48,16 @@ int file_group_adopt(struct file_group *g, struct file_staged *st);
 int file_stage_tagged(const char *path, const char *tag, const void *data, size_t len, int mode,
                       struct file_staged **out);
 int file_stage_find(const char *path, char *tag, size_t tagsize, char *tmp, size_t tmpsize);
+/* Single outputs (sign -o, --pfx): file_stage_flushed is file_stage_tagged with the content
+ * fsync'd before it returns; file_staged_place (or file_place_staged for a staged file found
+ * again) fsyncs, moves it to its name (never replacing a file) and fsyncs the directory, leaving
+ * the temp file where it is on failure; file_staged_keep forgets it without removing it. */
+int file_stage_flushed(const char *path, const char *tag, const void *data, size_t len, int mode,
+                       struct file_staged **out);
+int file_staged_place(struct file_staged *st);
+int file_place_staged(const char *tmp, const char *path);
+const char *file_staged_tmp(const struct file_staged *st);
+void file_staged_keep(struct file_staged *st);
 /* 1 when path's directory holds any staged file at all, 0 none, -1 error (reported). */
 int file_stage_dir_any(const char *path);
 void file_staged_free(struct file_staged *st);

@@ -19,6 +19,7 @@
 #include "ca/app.h"
 #include "ca/input.h"
 #include "ca/issue.h"
+#include "ca/sign_out.h"
 
 #define PFX_ITER 600000            /* PBKDF2 iterations (OWASP 2023 guidance for SHA-256) */
 
@@ -128,6 +129,22 @@ out:
     return der;
 }
 
+/* Stage the PKCS#12 next to out, named after the serial, and flush it, before the certificate
+ * is recorded: once recorded, the file must exist (it holds the only copy of the key); a
+ * directory that is read-only or full refuses the request while nothing is issued. */
+static int pfx_stage(const struct issued *is, const char *out, const unsigned char *der,
+                     size_t len, struct file_staged **st)
+{
+    char hex[2 * MAX_STORE_SERIAL + 1];
+    int rc;
+
+    serial_hex(is->rec.serial, is->rec.serial_len, hex);
+    if ((rc = file_stage_flushed(out, hex, der, len, 0600, st)) != 0)
+        report("%s: the PKCS#12 could not be written next to it; nothing was issued; free space "
+               "or fix the directory, then run the command again", out);
+    return rc;
+}
+
 int pfx_issue(struct app *a, struct ca_signer *s, const struct tmpl *t, const struct pfx_req *r)
 {
     char pass[MAX_PFX_PASS];
@@ -137,7 +154,9 @@ int pfx_issue(struct app *a, struct ca_signer *s, const struct tmpl *t, const st
     struct issued is;
     unsigned char *der = NULL;
     size_t len = 0;
-    int rc;
+    struct file_staged *st = NULL;
+    struct sign_out_req q = {r->out, 0, 1, NULL, NULL};
+    int rc, recovered = 0;
 
     memset(&is, 0, sizeof(is));
     if (access(r->out, F_OK) == 0) {
@@ -148,6 +167,9 @@ int pfx_issue(struct app *a, struct ca_signer *s, const struct tmpl *t, const st
         return fail_tmpl();
     if ((subj = dn_parse(r->subject)) == NULL)
         return fail_tmpl();
+    q.subject = subj;
+    if ((rc = sign_out_recover(a, &q, &recovered)) != 0 || recovered)
+        goto out;
     if ((rc = get_pass(r->pass_file, pass, sizeof(pass))) != 0)
         goto out;
     rc = EXIT_SYSTEM;
@@ -170,9 +192,15 @@ int pfx_issue(struct app *a, struct ca_signer *s, const struct tmpl *t, const st
         rc = EXIT_SYSTEM;
         goto out;
     }
-    if ((rc = issue_record(a, &is, 1)) == 0)
-        rc = file_write(r->out, der, len, 0600, 0);
+    if ((rc = pfx_stage(&is, r->out, der, len, &st)) != 0 || (rc = issue_record(a, &is, 1)) != 0)
+        goto out;
+    if ((rc = file_staged_place(st)) != 0) {
+        sign_out_unwritten(&is.rec, r->out, file_staged_tmp(st));
+        file_staged_keep(st);     /* the only copy of the key: never removed */
+        st = NULL;
+    }
 out:
+    file_staged_free(st);
     OPENSSL_cleanse(pass, sizeof(pass));
     if (der) {
         OPENSSL_cleanse(der, len);

@@ -1,0 +1,36 @@
+/*
+ * sign_out.h — the single output of `offca sign` (-o FILE, --pfx FILE): staged before the
+ * commit as ".<FILE>.offca-stage-<serial>", moved into place after it, recovered or swept by
+ * the next run for the same FILE (see sign_out.c).
+ */
+#ifndef OFFCA_SIGN_OUT_H
+#define OFFCA_SIGN_OUT_H
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "ca/store.h"
+
+struct app;
+
+struct sign_out_req {
+    const char *out;              /* the output file */
+    int der;                      /* -o: DER instead of PEM */
+    int pfx;                      /* 1: the staged file is the PKCS#12 itself (moved into place) */
+    EVP_PKEY *key;                /* -o: the CSR's key (a staged certificate must carry it) */
+    const X509_NAME *subject;     /* --pfx: the subject asked for */
+};
+
+/* Before issuing: handle staged files an interrupted run left for q->out. A recorded one for
+ * this request is recovered (*recovered = 1: do not issue); one for another request is refused
+ * with the way out (EXIT_USAGE); an unrecorded one is removed. 0 or the class, reported. */
+int sign_out_recover(struct app *a, const struct sign_out_req *q, int *recovered);
+/* Is the serial (hex) recorded? 1 and *r (cert_rec_clear it) / 0 not / -1 store error. */
+int sign_out_recorded(struct app *a, const char *hex, struct cert_rec *r);
+/* Write a recorded certificate (PEM, or DER) atomically to out ("-": stdout). 0 or the class. */
+int sign_out_write(const struct cert_rec *r, const char *out, int der);
+/* A recorded certificate whose output is not in place: say so, with its serial, how to get it
+ * (kept: the staged file that holds it, or NULL: 'offca export') and how to revoke it. */
+void sign_out_unwritten(const struct cert_rec *r, const char *out, const char *kept);
+
+#endif
