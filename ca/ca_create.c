@@ -250,6 +250,59 @@ static void print_summary(const char *name, X509 *x, const char *cdp, const char
     OPENSSL_free(subj);
 }
 
+struct key_use {
+    unsigned char *spki;               /* the new CA's public key, DER SubjectPublicKeyInfo */
+    int spki_len;
+    const char *uri;
+    char user[MAX_CA_NAME + 1];        /* the CA found using it */
+};
+
+static int key_match(void *arg, const struct ca_rec *r)
+{
+    struct key_use *k = arg;
+    X509 *x = r->cert_der ? der_to_x509(r->cert_der, r->cert_len) : NULL;
+    unsigned char *der = NULL;
+    int n = x ? i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der) : -1;
+    int same = (r->key_uri && strcmp(r->key_uri, k->uri) == 0) ||
+               (n > 0 && n == k->spki_len && memcmp(der, k->spki, (size_t)n) == 0);
+
+    OPENSSL_free(der);
+    X509_free(x);
+    if (same)
+        snprintf(k->user, sizeof(k->user), "%s", r->name);
+    return !same;
+}
+
+/* A new CA's key must be its own: another CA in the store with the same key (same URI, or the
+ * same public key in its certificate) shares its compromise and its revocation. Refused unless
+ * --reuse-key (a renewal on purpose), then warned. 0 or EXIT_POLICY / EXIT_SYSTEM, reported. */
+static int key_unused(struct app *a, const struct ca_create_req *r, EVP_PKEY *key)
+{
+    struct key_use k = {NULL, 0, r->key_uri, ""};
+    struct store_txn *t = store_txn_begin(a->store, 0);
+    int ok;
+
+    if (t == NULL)
+        return fail_store();
+    k.spki_len = i2d_PUBKEY(key, &k.spki);
+    ok = store_ca_foreach(t, key_match, &k);
+    store_txn_abort(t);
+    OPENSSL_free(k.spki);
+    if (!ok && k.user[0] == '\0')
+        return fail_store();
+    if (k.user[0] == '\0')
+        return 0;
+    if (!r->reuse_key) {
+        report("CA '%s': key %s is already the key of CA '%s'; give the new CA its own key "
+               "('offca key generate'), or --reuse-key if reusing it is what you mean", r->name,
+               r->key_uri, k.user);
+        return EXIT_POLICY;
+    }
+    report_warn("CA '%s': --reuse-key: the key %s is also the key of CA '%s': a compromise of "
+                "one is a compromise of both", r->name, r->key_uri, k.user);
+    return 0;
+}
+
 int ca_create(struct app *a, const struct ca_create_req *r)
 {
     struct ca_signer parent;
@@ -285,7 +338,7 @@ int ca_create(struct app *a, const struct ca_create_req *r)
                     "allow_extractable_key); move the CA to a non-extractable key", r->name,
                     r->key_uri);
     default_scheme(&info, &sig, &hash);
-    if ((rc = check_scheme(sig, hash)) != 0 ||
+    if ((rc = key_unused(a, r, key)) != 0 || (rc = check_scheme(sig, hash)) != 0 ||
         (rc = validity(r, parent.cert, config_ca(a->cfg, r->name)->clock_skew, &nb, &na)) != 0 ||
         (r->parent && (rc = issuing_urls(a, r, &cdp, &aia)) != 0))
         goto out;

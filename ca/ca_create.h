@@ -20,6 +20,7 @@ struct ca_create_req {
     const char *hash;             /* "sha256" | "sha384" | "sha512" | NULL (by key size) */
     int path_len;                 /* -1: none */
     int no_cdp;                   /* 1: the operator accepts an issuing CA without CDP/AIA */
+    int reuse_key;                /* 1: a key another CA already uses is allowed (warned) */
 };
 
 /* Create the CA: one write transaction (CA record + audit), the certificate self-checked before

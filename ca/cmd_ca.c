@@ -16,27 +16,32 @@
 #include "ca/verb.h"
 
 static const char HELP_CREATE_ROOT[] =
-    "usage: offca ca create-root NAME --key URI --subject DN [--days N]\n"
+    "usage: offca ca create-root NAME --key URI --subject DN [--days N] [--reuse-key]\n"
     "                            [--sig rsa-pkcs1|rsa-pss|ecdsa] [--hash sha256|sha384|sha512]\n\n"
     "Create a self-signed root CA with a key already in the token (see 'offca key generate').\n"
     "basicConstraints CA:TRUE and keyUsage keyCertSign, cRLSign, digitalSignature (both\n"
     "critical), SKID, Microsoft CA Version; no CDP or AIA (a root is trusted, not checked).\n"
     "  --days N   validity (default 3650)\n"
     "  --sig      how this CA signs (default: rsa-pkcs1 for RSA keys, ecdsa for EC keys)\n"
-    "  --hash     default sha256 (sha384 for P-384 keys)\n\n"
+    "  --hash     default sha256 (sha384 for P-384 keys)\n"
+    "  --reuse-key  allow a key another CA in the store already uses (a renewal with the same\n"
+    "             key; warned). Without it such a key is refused (exit 1).\n\n"
     "Example:\n"
     "  offca ca create-root root --key 'pkcs11:token=offca;object=root-2026;type=private' \\\n"
     "      --subject 'CN=Contoso Root CA,O=Contoso\\, Ltd.,DC=contoso,DC=com' --days 7300\n";
 static const char HELP_CREATE_ISSUING[] =
     "usage: offca ca create-issuing NAME --parent PARENT --key URI --subject DN [--days N]\n"
-    "                               [--path-len N] [--sig S] [--hash H] [--no-cdp]\n\n"
+    "                               [--path-len N] [--sig S] [--hash H] [--no-cdp]\n"
+    "                               [--reuse-key]\n\n"
     "Create an issuing CA signed by PARENT's key in the token: AKID, SKID, CDP\n"
     "<base_url>/PARENT.crl and AIA caIssuers <base_url>/PARENT.crt (or [ca.PARENT] cdp_url /\n"
     "aia_url). Windows NPS checks revocation of the issuing CA too, so a CDP is required;\n"
     "--no-cdp creates it without one anyway (every NPS logon will then fail with reason 258).\n"
     "Validity is capped by the parent's; an explicit --days beyond it is refused.\n"
     "  --days N       default 1825\n  --path-len N   basicConstraints pathLenConstraint\n"
-    "  --sig, --hash  how this CA will sign what it issues (defaults by key type)\n\n"
+    "  --sig, --hash  how this CA will sign what it issues (defaults by key type)\n"
+    "  --reuse-key    allow a key another CA in the store already uses (warned); without it\n"
+    "                 such a key is refused (exit 1): two CAs with one key share one fate\n\n"
     "Example:\n"
     "  offca ca create-issuing issuing1 --parent root \\\n"
     "      --key 'pkcs11:token=offca;object=issuing-2026;type=private' \\\n"
@@ -65,10 +70,11 @@ static const char HELP_SHOW_CA[] =
     "its certificate and the URLs it writes into what it issues.\n\nExample:\n"
     "  offca ca show issuing1\n";
 static const char HELP_EXPORT_CA[] =
-    "usage: offca ca export NAME [--chain] [--der] [-o FILE] [--ntauth]\n\n"
-    "Write the CA certificate (PEM by default) to FILE or stdout.\n"
+    "usage: offca ca export NAME [--chain] [--der] [-o FILE [--force]] [--ntauth]\n\n"
+    "Write the CA certificate (PEM by default) to FILE (mode 0644) or stdout.\n"
     "  --chain    the CA and every parent up to the root (PEM only)\n"
     "  --der      DER instead of PEM (one certificate)\n"
+    "  --force    replace FILE when it exists (without it an existing FILE is refused, exit 2)\n"
     "  --ntauth   print the certutil commands that publish the hierarchy to Active Directory\n\n"
     "Example:\n  offca ca export issuing1 --chain -o chain.pem\n";
 
@@ -77,7 +83,7 @@ static int create_common(struct app *a, int argc, char **argv, int issuing)
     static const struct option lo[] = {
         {"key", 1, 0, 'k'}, {"subject", 1, 0, 's'}, {"days", 1, 0, 'd'}, {"sig", 1, 0, 'g'},
         {"hash", 1, 0, 'h'}, {"parent", 1, 0, 'p'}, {"path-len", 1, 0, 'l'},
-        {"no-cdp", 0, 0, 'n'}, {0, 0, 0, 0}};
+        {"no-cdp", 0, 0, 'n'}, {"reuse-key", 0, 0, 'R'}, {0, 0, 0, 0}};
     const char *cmd = issuing ? "ca create-issuing" : "ca create-root";
     struct ca_create_req r;
     int c, rc;
@@ -94,6 +100,7 @@ static int create_common(struct app *a, int argc, char **argv, int issuing)
         case 'p': r.parent = optarg; break;
         case 'l': r.path_len = atoi(optarg); break;
         case 'n': r.no_cdp = 1; break;
+        case 'R': r.reuse_key = 1; break;
         default: return EXIT_USAGE;
         }
     }
@@ -431,8 +438,9 @@ static int print_ntauth(struct app *a, const struct ca_rec *first)
 static int ca_export(struct app *a, int argc, char **argv)
 {
     static const struct option lo[] = {{"chain", 0, 0, 'c'}, {"der", 0, 0, 'd'},
-                                       {"out", 1, 0, 'o'}, {"ntauth", 0, 0, 'n'}, {0, 0, 0, 0}};
-    int c, chain = 0, der = 0, ntauth = 0, rc;
+                                       {"out", 1, 0, 'o'}, {"ntauth", 0, 0, 'n'},
+                                       {"force", 0, 0, 'f'}, {0, 0, 0, 0}};
+    int c, chain = 0, der = 0, ntauth = 0, force = 0, rc;
     const char *out = "-";
     struct ca_rec r;
     BIO *b = NULL;
@@ -445,6 +453,7 @@ static int ca_export(struct app *a, int argc, char **argv)
         case 'd': der = 1; break;
         case 'o': out = optarg; break;
         case 'n': ntauth = 1; break;
+        case 'f': force = 1; break;
         default: return EXIT_USAGE;
         }
     }
@@ -466,12 +475,12 @@ static int ca_export(struct app *a, int argc, char **argv)
         return rc;
     }
     if (der) {
-        rc = file_write(out, r.cert_der, r.cert_len, 0644, 1);
+        rc = file_write(out, r.cert_der, r.cert_len, 0644, force);
     } else if ((b = BIO_new(BIO_s_mem())) == NULL || (rc = chain_pem(a, &r, chain, b)) != 0) {
         rc = rc ? rc : EXIT_SYSTEM;
     } else {
         len = BIO_get_mem_data(b, &data);
-        rc = file_write(out, data, (size_t)len, 0644, 1);
+        rc = file_write(out, data, (size_t)len, 0644, force);
     }
     BIO_free(b);
     ca_rec_clear(&r);

@@ -24,8 +24,9 @@ const char HELP_SHOW[] =
     "Show one certificate by serial (hex, as 'offca list' prints it; ':' and 0x allowed).\n\n"
     "Example:\n  offca show 4f1c...e2\n";
 const char HELP_EXPORT[] =
-    "usage: offca export SERIAL [--der] [-o FILE]\n\n"
-    "Write one issued certificate, PEM (default) or DER, to FILE (0644) or stdout.\n\n"
+    "usage: offca export SERIAL [--der] [-o FILE [--force]]\n\n"
+    "Write one issued certificate, PEM (default) or DER, to FILE (0644) or stdout. An\n"
+    "existing FILE is refused (exit 2) unless --force, which replaces it.\n\n"
     "Example:\n  offca export 4f1c...e2 -o pc42.pem\n";
 
 enum { ST_ANY, ST_VALID, ST_REVOKED, ST_EXPIRED };
@@ -193,18 +194,21 @@ int cmd_show(struct app *a, int argc, char **argv)
 
 int cmd_export(struct app *a, int argc, char **argv)
 {
-    static const struct option lo[] = {{"der", 0, 0, 'd'}, {"out", 1, 0, 'o'}, {0, 0, 0, 0}};
+    static const struct option lo[] = {{"der", 0, 0, 'd'}, {"out", 1, 0, 'o'},
+                                       {"force", 0, 0, 'f'}, {0, 0, 0, 0}};
     const char *out = "-";
     struct cert_rec r;
     X509 *x = NULL;
     BIO *b = NULL;
     char *pem;
     long len;
-    int c, der = 0, rc;
+    int c, der = 0, force = 0, rc;
 
     while ((c = opt_next(argc, argv, "export", ":o:", lo)) != -1) {
         if (c == 'd')
             der = 1;
+        else if (c == 'f')
+            force = 1;
         else if (c == 'o')
             out = optarg;
         else
@@ -217,7 +221,7 @@ int cmd_export(struct app *a, int argc, char **argv)
     if ((rc = cert_lookup(a, argv[optind], &r)) != 0)
         return rc;
     if (der) {
-        rc = file_write(out, r.der, r.der_len, 0644, 1);
+        rc = file_write(out, r.der, r.der_len, 0644, force);
     } else if ((x = der_to_x509(r.der, r.der_len)) == NULL ||
                (b = BIO_new(BIO_s_mem())) == NULL || !PEM_write_bio_X509(b, x)) {
         report("serial %s: the stored certificate does not encode; run 'offca audit verify'",
@@ -225,7 +229,7 @@ int cmd_export(struct app *a, int argc, char **argv)
         rc = EXIT_SYSTEM;
     } else {
         len = BIO_get_mem_data(b, &pem);
-        rc = file_write(out, pem, (size_t)len, 0644, 1);
+        rc = file_write(out, pem, (size_t)len, 0644, force);
     }
     BIO_free(b);
     X509_free(x);

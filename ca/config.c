@@ -129,9 +129,17 @@ static int get_path(struct config_priv *cp, const struct toml_node *t, const cha
 }
 
 /* An http:// URL at node n (RFC 5280 4.2.1.13 CDP / 4.2.2.1 AIA as Windows fetches them). */
-static int check_url(const struct toml_node *n, const char *v)
+static int check_url(const struct toml_node *n, const char *v, size_t max)
 {
     size_t i;
+
+    if (strlen(v) > max) {
+        report("%s: key '%s': the URL is %zu bytes, over the %zu-byte limit (a CDP or AIA URL "
+               "is at most %d bytes, its Freshest CRL URL one more; base_url leaves room for "
+               "'/NAME.crl'); use a shorter host or path", toml_where(n), toml_path(n),
+               strlen(v), max, MAX_CONFIG_URL);
+        return 0;
+    }
 
     if (strncasecmp(v, "https://", 8) == 0) {
         report("%s: key '%s': https URLs are refused: Windows (NPS, CryptoAPI) fetches CDP and "
@@ -161,7 +169,7 @@ static int get_url(const struct toml_node *t, const char *key, const char **out)
 
     if (!get_text(t, key, 0, &v))
         return 0;
-    if (v && !check_url(toml_get(t, key), v))
+    if (v && !check_url(toml_get(t, key), v, MAX_CONFIG_URL))
         return 0;
     if (v)
         *out = v;
@@ -221,7 +229,8 @@ static int read_globals(struct config_priv *cp, const struct toml_node *root)
         return missing(cp, pub, "publish", "dir", "\"/var/lib/offca/publish\"");
     if (!get_path(cp, pub, "dir", 1, &c->publish_dir) ||
         !get_text(pub, "base_url", 1, &c->base_url) ||
-        !check_url(toml_get(pub, "base_url"), c->base_url))
+        !check_url(toml_get(pub, "base_url"), c->base_url,
+                   MAX_CONFIG_URL - (MAX_CA_NAME + sizeof("/.crl"))))
         return 0;
     url = strdup(c->base_url);
     if (url && url[strlen(url) - 1] == '/')

@@ -11,6 +11,9 @@
 #include <stdint.h>
 
 #define MAX_CA_SECTIONS 64
+/* A CDP or AIA URL, explicit or made from base_url: at most this many bytes (the delta CRL's
+ * Freshest CRL URL adds one); a longer one is refused when ca.toml is read, never cut. */
+#define MAX_CONFIG_URL 1000
 
 /* [ca.NAME]: per-CA settings. Every field has a default, so a CA without a section works. */
 struct ca_cfg {

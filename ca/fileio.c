@@ -203,7 +203,7 @@ static int put_in_place(const char *tmp, const char *path, int overwrite)
         }
         if (errno == EEXIST) {
             report("%s: output: the file exists and was left as it was; remove it or choose "
-                   "another -o", path);
+                   "another -o (export: --force replaces it)", path);
             return EXIT_USAGE;
         }
     }

@@ -147,15 +147,23 @@ static int decide(struct app *a, const char *name, const struct crl_state *st, i
     return what;
 }
 
-/* The Freshest CRL / delta location: the CDP with "+" before ".crl" (AD CS's convention). */
-static void delta_url(const char *cdp, char *buf, size_t n)
+/* The Freshest CRL / delta location: the CDP with "+" before ".crl" (AD CS's convention).
+ * 1, or 0 (reported) when it does not fit: a URL is refused, never cut. */
+static int delta_url(const char *cdp, char *buf, size_t n)
 {
     size_t len = strlen(cdp);
+    int w;
 
     if (len > 4 && strcmp(cdp + len - 4, ".crl") == 0)
-        snprintf(buf, n, "%.*s+.crl", (int)(len - 4), cdp);
+        w = snprintf(buf, n, "%.*s+.crl", (int)(len - 4), cdp);
     else
-        snprintf(buf, n, "%s+", cdp);
+        w = snprintf(buf, n, "%s+", cdp);
+    if (w < 0 || (size_t)w >= n) {
+        report("CDP '%.80s...': the Freshest CRL URL made from it is over %zu bytes; set a "
+               "shorter cdp_url", cdp, n - 1);
+        return 0;
+    }
+    return 1;
 }
 
 struct built {
@@ -252,7 +260,7 @@ static int build_one(struct app *a, struct ca_signer *s, struct store_txn *t,
     int rc;
     struct crl_params p;
     struct rev_walk w = {NULL, delta, delta ? st->last_base_number : 0};
-    char fresh[1024];
+    char fresh[MAX_CONFIG_URL + 8];
     time_t now = app_now();
     int64_t period = delta ? cc->delta_period : cc->crl_period;
     EVP_MD_CTX *md;
@@ -270,7 +278,8 @@ static int build_one(struct app *a, struct ca_signer *s, struct store_txn *t,
     if (cc->crl_idp && !s->rec.is_root)
         p.idp_url = cc->cdp_url;
     if (!delta && cc->delta_period > 0) {
-        delta_url(cc->cdp_url, fresh, sizeof(fresh));
+        if (!delta_url(cc->cdp_url, fresh, sizeof(fresh)))
+            return EXIT_USAGE;
         p.freshest_url = fresh;
     }
     if ((md = hsm_sign_ctx_new(a->hsm, s->key, s->sig, s->hash)) == NULL)

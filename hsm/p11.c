@@ -319,6 +319,18 @@ static int token_matches(const CK_TOKEN_INFO *ti, const char *label, const char 
     return serial == NULL || strcmp(serial, sbuf) == 0;
 }
 
+/* Two tokens answer to what ca.toml names (SoftHSM lets two tokens share a label): using either
+ * could sign with the wrong CA's key or log in to the wrong token; refused, naming both. */
+static int token_ambiguous(struct p11 *p, const char *label, const char *serial,
+                           const char *second)
+{
+    hsm_seterr(HE_USAGE, "module '%s': token %s%s%s: ambiguous: two tokens match (serials %s "
+               "and %s); set token_serial in ca.toml to the one that holds the CA keys, or "
+               "relabel the other", p->module, label ? "'" : "with serial '",
+               label ? label : serial, "'", p->serial, second);
+    return 0;
+}
+
 /* Find the slot whose token has this label/serial; list the labels present when none does
  * (*missing = 1 then; 0 when the slot list itself failed). */
 static int p11_token_find(struct p11 *p, const char *label, const char *serial, CK_SLOT_ID *out,
@@ -328,6 +340,7 @@ static int p11_token_find(struct p11 *p, const char *label, const char *serial, 
     CK_ULONG n = MAX_P11_SLOTS, i;
     CK_TOKEN_INFO ti;
     char present[1024] = "", want[HSM_MAX_LABEL + 32], l[33], s[17];
+    int found = 0;
     CK_RV rv;
 
     *missing = 0;
@@ -340,14 +353,19 @@ static int p11_token_find(struct p11 *p, const char *label, const char *serial, 
         if (p->f->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
             continue;
         if (token_matches(&ti, label, serial, l, sizeof(l), s, sizeof(s))) {
+            if (found)
+                return token_ambiguous(p, label, serial, s);
+            found = 1;
             memcpy(p->label, l, sizeof(p->label));
             memcpy(p->serial, s, sizeof(p->serial));
             *out = slots[i];
-            return 1;
+            continue;
         }
         snprintf(present + strlen(present), sizeof(present) - strlen(present), "%s'%s' (serial %s)",
                  present[0] ? ", " : "", l, s);
     }
+    if (found)
+        return 1;
     if (label != NULL)
         snprintf(want, sizeof(want), "'%s'", label);
     else

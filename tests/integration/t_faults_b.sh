@@ -144,5 +144,58 @@ rmdir "$T/pub/root.crl"
 expect_rc 0 "crl publish once it can" -- oc crl publish --ca root
 check "  ... recorded ok after the file is in place" eval \
     'oc audit list | grep crl.publish | tail -n 1 | grep -q " ok "'
+# ---- 9: export -o onto an existing file ----
+ASER=$(openssl x509 -in "$T/capped.pem" -noout -serial | cut -d= -f2)
+(umask 077; echo "keep me" >"$T/precious")
+expect_rc 2 "export -o onto an existing file is refused" -- oc export "$ASER" -o "$T/precious"
+expect_in "exists" "  ... saying it exists"
+expect_in "--force" "  ... and the way to replace it"
+check "  ... the file is untouched (content)" test "$(cat "$T/precious")" = "keep me"
+check "  ... the file is untouched (mode 0600)" test "$(stat -c %a "$T/precious")" = 600
+expect_rc 2 "ca export -o onto an existing file is refused" -- oc ca export root -o "$T/precious"
+check "  ... the file is untouched" test "$(cat "$T/precious")" = "keep me"
+expect_rc 0 "export -o --force replaces it" -- oc export "$ASER" -o "$T/precious" --force
+check "  ... with the certificate" cmp -s "$T/precious" "$T/capped.pem"
+expect_rc 0 "ca export -o --force replaces it" -- oc ca export root -o "$T/precious" --force
+
+# ---- 9: a CDP / Freshest CRL URL over the limit is refused, never cut ----
+LONG="http://pki.example.com/$(printf 'p%.0s' $(seq 1 1100)).crl"
+sed "s|^\[templates\]|[ca.root]\ncdp_url = \"$LONG\"\ndelta_period = \"1d\"\n[templates]|" \
+    "$T/ca.toml" >"$T/long.toml"
+expect_rc 3 "a cdp_url of 1127 bytes is refused when ca.toml is read" -- \
+    "$OFFCA" -c "$T/long.toml" ca list
+expect_in "over the 1000-byte limit" "  ... naming the limit"
+sed "s|^base_url = .*|base_url = \"http://pki.example.com/$(printf 'b%.0s' $(seq 1 990))\"|" \
+    "$T/ca.toml" >"$T/longbase.toml"
+expect_rc 3 "a base_url that leaves no room for /NAME.crl is refused" -- \
+    "$OFFCA" -c "$T/longbase.toml" ca list
+
+# ---- 9: a key another CA already uses ----
+expect_rc 1 "a new CA with the key of CA 'short' is refused" -- \
+    oc ca create-issuing twin --parent root --key "$(URI short)" --subject CN=Twin
+expect_in "already the key of CA 'short'" "  ... naming the CA that uses it"
+expect_in "--reuse-key" "  ... and the way to mean it"
+check "  ... no CA recorded" eval '! oc ca show twin >/dev/null 2>&1'
+expect_rc 0 "--reuse-key creates it, with a warning" -- \
+    oc ca create-issuing twin --parent root --key "$(URI short)" --subject CN=Twin --reuse-key
+expect_in "compromise of one is a compromise of both" "  ... the warning"
+
+# ---- 9: two tokens with one label ----
+mkdir -p "$T/dup/tokens"
+printf 'directories.tokendir = %s/dup/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$T" \
+    >"$T/dup/softhsm2.conf"
+for i in 1 2; do
+    SOFTHSM2_CONF="$T/dup/softhsm2.conf" softhsm2-util --init-token --free --label twin \
+        --so-pin 87654321 --pin 1234 >/dev/null
+done
+sed 's|^token = .*|token = "twin"|' "$T/ca.toml" >"$T/dup.toml"
+SERIALS=$(SOFTHSM2_CONF="$T/dup/softhsm2.conf" softhsm2-util --show-slots | awk '/Serial number:/ {print $3}' | sort -u)
+OUT=$(SOFTHSM2_CONF="$T/dup/softhsm2.conf" "$OFFCA" -c "$T/dup.toml" key list 2>"$T/.err"); RC=$?
+ERR=$(cat "$T/.err")
+check "two tokens labelled 'twin': refused (exit $RC)" test "$RC" -ne 0
+expect_in "ambiguous" "  ... as ambiguous"
+for sn in $SERIALS; do expect_in "$sn" "  ... naming serial $sn"; done
+expect_in "token_serial" "  ... and the fix (token_serial)"
+
 expect_rc 0 "audit verify: intact" -- oc audit verify
 t_done
