@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ca/app.h"
+#include "ca/audit_check.h"
 #include "ca/issue.h"
 #include "ca/json.h"
 #include "ca/verb.h"
@@ -18,7 +19,10 @@ static const char HELP_AUDIT_LIST[] =
 static const char HELP_AUDIT_VERIFY[] =
     "usage: offca audit verify\n\n"
     "Walk the hash chain (each record carries the SHA-256 of the one before it) and name the\n"
-    "first record that was altered, removed or reordered. Exit 0 intact, 4 broken.\n\n"
+    "first record that was altered, removed or reordered; then check the store holds what the\n"
+    "records say exists: every issued certificate and CA, every revocation (marked on the\n"
+    "certificate and in the revoked database the CRL is built from), each CA's CRL number.\n"
+    "Each thing missing is named (serial or CA). Exit 0 intact, 4 broken or missing.\n\n"
     "Example:\n  offca audit verify\n";
 
 struct audit_ctx {
@@ -86,7 +90,8 @@ static int audit_list(struct app *a, int argc, char **argv)
 static int audit_verify(struct app *a, int argc, char **argv)
 {
     struct store_txn *t;
-    int rc;
+    size_t checked = 0;
+    int rc, problems;
 
     if (argc != 1) {
         report("audit verify: takes no arguments");
@@ -100,6 +105,15 @@ static int audit_verify(struct app *a, int argc, char **argv)
         rc = fail_store();
     } else {
         printf("audit chain intact\n");
+        if ((problems = audit_check_store(t, &checked)) != 0) {
+            if (problems > 0)
+                report("store %s: %d thing(s) the audit log records are missing from the store: "
+                       "it is damaged; restore it from a backup (and do not publish a CRL from "
+                       "it)", store_get0_path(a->store), problems);
+            rc = EXIT_SYSTEM;
+        } else {
+            printf("store holds everything the audit log records (%zu checked)\n", checked);
+        }
     }
     store_txn_abort(t);
     return rc;

@@ -13,7 +13,10 @@ const char HELP_INIT[] =
     "usage: offca init\n\n"
     "Create the LMDB store at [store] path (directory 0700, files 0600) if it does not exist,\n"
     "log in to the token named in [hsm] to check the module, the token and the PIN, and print a\n"
-    "summary. Safe to run again: an existing store is only checked.\n\n"
+    "summary. Safe to run again: an existing store is only checked. init never repairs a\n"
+    "store: one missing a database (what it held would be lost), a truncated or damaged\n"
+    "data.mdb, or an LMDB environment that is not an offca store is refused (exit 4) with\n"
+    "the advice to restore it from a backup; nothing is created or changed there.\n\n"
     "Example:\n  offca -c /etc/offca/ca.toml init\n";
 
 static int count_ca(void *arg, const struct ca_rec *r)

@@ -357,21 +357,19 @@ static int dir_prepare(const char *dir, int create)
     return 1;
 }
 
-static int schema_check(struct store *s, MDB_txn *txn, int create)
+/* The databases every initialised store holds, also listed in meta "dbs" by init. */
+#define STORE_DBS_LIST "cas,certs,serials,by_expiry,revoked,crl_state,directory,audit"
+
+static int schema_check(struct store *s, MDB_txn *txn)
 {
     MDB_val k = mval("schema", 6), v;
-    unsigned char b[4];
     uint32_t ver;
     int rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
 
-    if (rc == MDB_NOTFOUND && create) {
-        st_put_be(b, STORE_SCHEMA_VERSION, 4);
-        v = mval(b, 4);
-        rc = mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
-        return rc == 0 ? 1 : st_code_err(s->path, "meta", rc);
-    }
     if (rc == MDB_NOTFOUND) {
-        st_seterr("store %s: no schema version: not initialised; run 'offca init'", s->path);
+        st_seterr("store %s: meta has no schema version: this is not an offca store, or a damaged "
+                  "one; restore it from a backup, or point [store] path elsewhere (it was not "
+                  "changed)", s->path);
         return 0;
     }
     if (rc != 0)
@@ -395,27 +393,86 @@ static int schema_check(struct store *s, MDB_txn *txn, int create)
     return 1;
 }
 
-/* Open (or create) the named databases and check the schema, in one transaction. */
+/* Entries in the environment's main database (one per named database). -1 on error. */
+static long long main_entries(MDB_txn *txn)
+{
+    MDB_dbi main;
+    MDB_stat st;
+
+    if (mdb_dbi_open(txn, NULL, 0, &main) != 0 || mdb_stat(txn, main, &st) != 0)
+        return -1;
+    return (long long)st.ms_entries;
+}
+
+/* A new store: every database, the schema version and the list of databases, in txn. */
+static int dbs_create(struct store *s, MDB_txn *txn)
+{
+    unsigned char b[4];
+    MDB_val k = mval("schema", 6), v = mval(b, 4);
+    MDB_val lk = mval("dbs", 3), lv = mval(STORE_DBS_LIST, strlen(STORE_DBS_LIST));
+    int rc = 0;
+
+    for (int i = 0; i < DB_COUNT && rc == 0; i++)
+        if ((rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, &s->dbi[i])) != 0)
+            return st_code_err(s->path, db_names[i], rc);
+    st_put_be(b, STORE_SCHEMA_VERSION, 4);
+    if ((rc = mdb_put(txn, s->dbi[DB_META], &k, &v, 0)) != 0 ||
+        (rc = mdb_put(txn, s->dbi[DB_META], &lk, &lv, 0)) != 0)
+        return st_code_err(s->path, "meta", rc);
+    return 1;
+}
+
+/* An initialised store: every database must be there. One missing (a store dumped and loaded
+ * without it) is damage, never "not initialised": recreating it empty would silently drop what
+ * it held (a revocation the next CRL would no longer list). */
+static int dbs_existing(struct store *s, MDB_txn *txn)
+{
+    int rc;
+
+    if (!schema_check(s, txn))
+        return 0;
+    for (int i = 1; i < DB_COUNT; i++) {
+        if ((rc = mdb_dbi_open(txn, db_names[i], 0, &s->dbi[i])) == MDB_NOTFOUND) {
+            st_seterr("store %s: database '%s' is missing from an initialised store: the store "
+                      "is damaged (what it held is lost); restore it from a backup. Do not run "
+                      "'offca init': it never recreates a database", s->path, db_names[i]);
+            return 0;
+        }
+        if (rc != 0)
+            return st_code_err(s->path, db_names[i], rc);
+    }
+    return 1;
+}
+
+/* Open the named databases and check the schema (create=1: make them in an empty environment),
+ * in one transaction. An environment that holds anything but an offca store is refused. */
 static int dbs_open(struct store *s, int create)
 {
     MDB_txn *txn = NULL;
-    unsigned flags = create ? MDB_CREATE : 0;
+    long long other;
     int rc, ok = 0;
 
     if ((rc = mdb_txn_begin(s->env, NULL, create ? 0 : MDB_RDONLY, &txn)) != 0)
         return st_code_err(s->path, "begin", rc);
-    for (int i = 0; i < DB_COUNT; i++) {
-        if ((rc = mdb_dbi_open(txn, db_names[i], flags, &s->dbi[i])) == MDB_NOTFOUND) {
-            st_seterr("store %s: database '%s' is missing: not initialised; run 'offca init'",
-                   s->path, db_names[i]);
+    rc = mdb_dbi_open(txn, db_names[DB_META], 0, &s->dbi[DB_META]);
+    if (rc == MDB_NOTFOUND) {
+        if ((other = main_entries(txn)) != 0) {
+            st_seterr("store %s: data.mdb is an LMDB environment that is not an offca store (no "
+                      "offca meta; %lld other database(s) or entries); point [store] path at the "
+                      "offca store or an empty directory (nothing was changed)", s->path, other);
             goto out;
         }
-        if (rc != 0) {
-            st_code_err(s->path, db_names[i], rc);
+        if (!create) {
+            st_seterr("store %s: not initialised; run 'offca init'", s->path);
             goto out;
         }
-        if (i == DB_META && !schema_check(s, txn, create))
+        if (!dbs_create(s, txn))
             goto out;
+    } else if (rc != 0) {
+        st_code_err(s->path, db_names[DB_META], rc);
+        goto out;
+    } else if (!dbs_existing(s, txn)) {
+        goto out;
     }
     rc = mdb_txn_commit(txn);
     txn = NULL;
@@ -455,13 +512,14 @@ static size_t store_map_size(void)
 struct store *store_open(const char *dir, int create)
 {
     struct store *s = NULL;
+    MDB_envinfo info;
     int rc, dead;
 
     if (dir == NULL || dir[0] == '\0' || strlen(dir) >= MAX_STORE_PATH) {
         st_seterr("store: path: empty or longer than %d bytes; set [store] path", MAX_STORE_PATH - 1);
         return NULL;
     }
-    if (!dir_prepare(dir, create))
+    if (!dir_prepare(dir, create) || !st_file_check(dir))
         return NULL;
     if ((s = OPENSSL_zalloc(sizeof(*s))) == NULL) {
         st_code_err(dir, "open", ENOMEM);
@@ -475,6 +533,8 @@ struct store *store_open(const char *dir, int create)
         st_code_err(dir, "open", rc);
         goto fail;
     }
+    if (mdb_env_info(s->env, &info) == 0)
+        st_fault_guard(dir, info.me_mapaddr, info.me_mapsize);
     (void)mdb_reader_check(s->env, &dead);
     if (!dbs_open(s, create))
         goto fail;

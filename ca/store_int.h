@@ -55,6 +55,10 @@ void st_seterr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int st_refuse(void);
 /* "store DIR: OP: NAME: problem; fix" for an MDB code or an errno value. Returns 0. */
 int st_code_err(const char *dir, const char *op, int rc);
+/* store_guard.c: data.mdb checked against its own header before it is mapped (1 ok / 0 with the
+ * restore advice), and a SIGBUS inside the map [map, map+len) turned into that message, exit 4. */
+int st_file_check(const char *dir);
+void st_fault_guard(const char *dir, const void *map, size_t len);
 /* The same for the store of t. Returns 0. */
 int st_txn_err(struct store_txn *t, const char *op, int rc);
 /* "store DIR: DB record WHAT: store corrupt: WHY; restore ...". Returns 0. */

@@ -188,7 +188,8 @@ static const struct {
     { "missing", setup_none, 0, "not initialised", "run 'offca init'" },
     { "empty dir", setup_empty_dir, 0, "not initialised", "run 'offca init'" },
     { "a file", setup_file, 1, "not a directory", "[store] path" },
-    { "garbage data.mdb", setup_garbage, 0, "MDB_INVALID", "restore the store from backup" },
+    { "garbage data.mdb", setup_garbage, 0, "data.mdb is truncated or damaged",
+      "restore it from a backup" },
     { "newer schema", setup_schema7, 0,
       "schema version 7 is newer than this offca understands (1)", "upgrade offca" },
     { "newer schema, create=1", setup_schema7, 1, "schema version 7 is newer", "upgrade offca" },
@@ -212,6 +213,47 @@ static void test_open_refused(void **state)
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sdir);
         assert_int_equal(system(cmd), 0);
     }
+}
+
+/* A data.mdb that shrinks under an open store (truncated while mapped): the next read of the map
+ * faults; the guard turns the SIGBUS into the restore message and exit 4 (never 135, silent). The
+ * child truncates the file itself, then reads: the fault is placed by that event. */
+static void test_fault_in_map(void **state)
+{
+    struct store *s = fresh();
+    struct store_txn *t;
+    struct ca_rec r;
+    char path[400], buf[1024] = "";
+    int pfd[2], status;
+    ssize_t n;
+    pid_t pid;
+
+    ca_add(s, "ca");
+    store_close(s);
+    snprintf(path, sizeof(path), "%s/data.mdb", sdir);
+    assert_int_equal(pipe(pfd), 0);
+    if ((pid = fork()) == 0) {
+        dup2(pfd[1], 2);
+        close(pfd[0]);
+        if ((s = store_open(sdir, 0)) == NULL)
+            _exit(10);
+        if (truncate(path, 0) != 0)
+            _exit(11);
+        t = store_txn_begin(s, 0);
+        if (t != NULL && store_ca_get(t, "ca", &r) == 1)
+            ca_rec_clear(&r);
+        _exit(12);                   /* not reached: the read faults */
+    }
+    close(pfd[1]);
+    n = read(pfd[0], buf, sizeof(buf) - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    close(pfd[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 4)
+        fail_msg("child: %s %d; stderr: %s", WIFEXITED(status) ? "exit" : "signal",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), buf);
+    HAS(buf, "data.mdb is truncated or damaged");
+    HAS(buf, "restore it from a backup");
 }
 
 static void test_file_modes(void **state)
@@ -1152,6 +1194,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_create_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_modes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_in_map, setup, teardown),
         cmocka_unit_test_setup_teardown(test_access_denied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_readers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_processes, setup, teardown),
