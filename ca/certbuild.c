@@ -10,10 +10,14 @@
 #include <string.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/provider.h>
 #include <openssl/x509v3.h>
 
 #include "ca/app.h"
+#include "templates/template.h"
+
+#define MAX_ALGID 512
 
 static int add_skid(X509 *x)
 {
@@ -228,11 +232,91 @@ static int self_check(X509 *x, X509 *issuer)
     return X509_verify(x, pub) == 1;
 }
 
+/* Write the AlgorithmIdentifier the signing context will use into the TBS now, so that the
+ * TBS the lint sees is the TBS the token signs (X509_sign_ctx writes the same value again). */
+static int tbs_algid_set(X509 *x, EVP_MD_CTX *md)
+{
+    EVP_PKEY_CTX *pctx = EVP_MD_CTX_get_pkey_ctx(md);
+    unsigned char aid[MAX_ALGID];
+    const unsigned char *p = aid;
+    OSSL_PARAM params[2];
+    X509_ALGOR *alg;
+    int ok;
+
+    params[0] = OSSL_PARAM_construct_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, aid,
+                                                  sizeof(aid));
+    params[1] = OSSL_PARAM_construct_end();
+    if (pctx == NULL || EVP_PKEY_CTX_get_params(pctx, params) <= 0 ||
+        !OSSL_PARAM_modified(&params[0]) || params[0].return_size == 0)
+        return 0;
+    if ((alg = d2i_X509_ALGOR(NULL, &p, (long)params[0].return_size)) == NULL)
+        return 0;
+    /* the TBS signature field has no setter; it is the cert's own, writable member */
+    ok = X509_ALGOR_copy((X509_ALGOR *)X509_get0_tbs_sigalg(x), alg);
+    X509_ALGOR_free(alg);
+    return ok;
+}
+
+/* Lint the TBS before the signature: errors refuse (EXIT_POLICY), warnings are shown. */
+static int cert_lint(X509 *x, const struct cert_spec *spec)
+{
+    struct lint_report r;
+    struct lint_opts o;
+    const struct lint_finding *f;
+
+    lint_opts_init(&o);
+    o.issuer = spec->issuer;
+    o.allow_wildcard = spec->allow_wildcard;
+    if (!lint_cert(x, &o, &r))
+        return fail_tmpl();
+    for (size_t i = 0; i < r.n; i++)
+        if (r.f[i].rule->sev == LINT_WARNING)
+            report_warn("certificate: lint %s (%s): %s; %s", r.f[i].rule->id, r.f[i].rule->cite,
+                        r.f[i].problem, r.f[i].fix);
+    if ((f = lint_first_error(&r)) == NULL)
+        return 0;
+    report("certificate: lint %s (%s): %s; %s%s", f->rule->id, f->rule->cite, f->problem, f->fix,
+           r.n_sev[LINT_ERROR] > 1 ? " (more errors: run 'offca lint' on a test issuance)" : "");
+    return EXIT_POLICY;
+}
+
+/* The DER of x's TBS as it stands (re-encoded: the fields were just set). malloc'd. */
+static unsigned char *tbs_der(X509 *x, int *len)
+{
+    unsigned char *der = NULL;
+
+    *len = i2d_re_X509_tbs(x, &der);
+    if (*len <= 0) {
+        OPENSSL_free(der);
+        return NULL;
+    }
+    return der;
+}
+
+/* After X509_sign_ctx: the TBS inside the certificate's DER (the first element of the outer
+ * SEQUENCE) equals the linted one, byte for byte. */
+static int tbs_same(X509 *x, const unsigned char *linted, int len)
+{
+    unsigned char *der = NULL;
+    const unsigned char *p;
+    long l;
+    int n = i2d_X509(x, &der), tag, cls, same = 0;
+
+    p = der;
+    if (n > 0 && !(ASN1_get_object(&p, &l, &tag, &cls, n) & 0x80))
+        same = (long)len <= n - (p - der) && memcmp(p, linted, (size_t)len) == 0 &&
+               p[0] == 0x30;
+    OPENSSL_free(der);
+    return same;
+}
+
 X509 *cert_build(const struct cert_spec *spec, struct hsm *h, EVP_PKEY *signkey,
                  enum hsm_sig sig, const char *hash, int *rc)
 {
     X509 *x = X509_new_ex(hsm_get0_libctx(h), NULL);
     EVP_MD_CTX *md = NULL;
+    unsigned char *tbs = NULL;
+    int tbs_len = 0;
 
     *rc = EXIT_SYSTEM;
     if (x == NULL || !set_fields(x, spec) || !add_extensions(x, spec)) {
@@ -243,6 +327,13 @@ X509 *cert_build(const struct cert_spec *spec, struct hsm *h, EVP_PKEY *signkey,
         *rc = fail_hsm();
         goto fail;
     }
+    if (!tbs_algid_set(x, md) || (tbs = tbs_der(x, &tbs_len)) == NULL) {
+        report("certificate: encoding the TBS certificate failed: %s", ossl_errstr());
+        goto fail;
+    }
+    if ((*rc = cert_lint(x, spec)) != 0)
+        goto fail;
+    *rc = EXIT_SYSTEM;
     if (X509_sign_ctx(x, md) <= 0) {
         /* The provider leaves the token's own reason in hsm_error(); OpenSSL only knows that
          * the signature failed. */
@@ -255,14 +346,21 @@ X509 *cert_build(const struct cert_spec *spec, struct hsm *h, EVP_PKEY *signkey,
     }
     EVP_MD_CTX_free(md);
     md = NULL;
+    if (!tbs_same(x, tbs, tbs_len)) {
+        report("certificate: self-check failed: the signed TBS differs from the linted TBS; "
+               "nothing was recorded; report this bug");
+        goto fail;
+    }
     if (!self_check(x, spec->issuer)) {
         report("certificate: self-check failed: the signed certificate does not verify with the "
                "issuer's public key (%s); the CA key and certificate may not match", ossl_errstr());
         goto fail;
     }
+    OPENSSL_free(tbs);
     *rc = 0;
     return x;
 fail:
+    OPENSSL_free(tbs);
     EVP_MD_CTX_free(md);
     X509_free(x);
     return NULL;

@@ -150,6 +150,7 @@ int issue_prepare(struct app *a, struct ca_signer *s, const struct tmpl *t,
     spec.akid = 1;
     spec.cdp_url = s->cfg->cdp_url;
     spec.aia_url = s->cfg->aia_url;
+    spec.allow_wildcard = tmpl_allows_wildcard(t);
     if ((out->cert = cert_build(&spec, a->hsm, s->key, s->sig, s->hash, &rc)) == NULL)
         goto out;
     if (!fill_record(out, s, plan, serial, spec.not_before, spec.not_after)) {

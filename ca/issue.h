@@ -38,12 +38,16 @@ struct cert_spec {
     int akid;                             /* add AKID (keyIdentifier from the issuer's SKID) */
     const char *cdp_url;                  /* CDP fullName URI, or NULL */
     const char *aia_url;                  /* AIA caIssuers URI, or NULL */
+    int allow_wildcard;                   /* lint: the template allows "*." dNSNames */
 };
 
-/* Build the certificate (v3, SKID from the subject key, AKID, CDP, AIA after spec->exts), sign
- * it with signkey in the token, then verify the signature over the TBS bytes with the issuer's
- * software public key as a self-check (self-signed: re-parse the DER and verify with the key in
- * it). NULL with the reason reported (returns the class in *rc). */
+/* Build the certificate (v3, SKID from the subject key, AKID, CDP, AIA after spec->exts), run
+ * the lint table on the finished TBS (templates/ lint_cert; an error-severity finding refuses
+ * with EXIT_POLICY and the lint's id and citation, before the token is asked), sign it with
+ * signkey in the token, check that the signed TBS is byte-identical to the linted one, then
+ * verify the signature over the TBS bytes with the issuer's software public key as a self-check
+ * (self-signed: re-parse the DER and verify with the key in it). NULL with the reason reported
+ * (returns the class in *rc). */
 X509 *cert_build(const struct cert_spec *spec, struct hsm *h, EVP_PKEY *signkey,
                  enum hsm_sig sig, const char *hash, int *rc);
 

@@ -27,6 +27,8 @@ static const struct verb VERBS[] = {
     {"unrevoke", cmd_unrevoke, "release a certificate from certificateHold", HELP_UNREVOKE},
     {"crl", cmd_crl, "publish CRLs and CA certificates (cron)", HELP_CRL, 1},
     {"doctor", cmd_doctor, "check CAs and chains the way Windows NPS does", HELP_DOCTOR},
+    {"lint", cmd_lint, "check certificates and CRLs (files or the store) against the lints",
+     HELP_LINT},
     {"audit", cmd_audit, "list and verify the hash-chained audit log", HELP_AUDIT, 1},
     {"status", cmd_status, "one screen of CA, CRL and certificate health (cron, monitoring)",
      HELP_STATUS},

@@ -166,6 +166,40 @@ static int delta_url(const char *cdp, char *buf, size_t n)
     return 1;
 }
 
+/* The lint on the TBSCertList before the token signs it (crl_params.tbs_check). */
+struct crl_lint_arg {
+    X509 *issuer;
+    int delta;
+    int64_t prev;
+    const char *ca;
+};
+
+static int crl_lint_cb(void *arg, const unsigned char *tbs, size_t len, char *msg, size_t n)
+{
+    const struct crl_lint_arg *la = arg;
+    const struct lint_finding *f;
+    struct lint_report r;
+    struct lint_opts o;
+
+    lint_opts_init(&o);
+    o.issuer = la->issuer;
+    o.delta = la->delta;
+    o.prev_number = la->prev;
+    if (!lint_crl_tbs(tbs, len, &o, &r)) {
+        snprintf(msg, n, "%s", tmpl_error());
+        return 0;
+    }
+    for (size_t i = 0; i < r.n; i++)
+        if (r.f[i].rule->sev == LINT_WARNING)
+            report_warn("CA '%s': %s CRL: lint %s (%s): %s; %s", la->ca, la->delta ? "delta" :
+                        "full", r.f[i].rule->id, r.f[i].rule->cite, r.f[i].problem, r.f[i].fix);
+    if ((f = lint_first_error(&r)) == NULL)
+        return 1;
+    snprintf(msg, n, "CA '%s': %s CRL: lint %s (%s): %s; %s; nothing was published", la->ca,
+             la->delta ? "delta" : "full", f->rule->id, f->rule->cite, f->problem, f->fix);
+    return 0;
+}
+
 struct built {
     unsigned char *der;
     size_t len;
@@ -263,6 +297,7 @@ static int build_one(struct app *a, struct ca_signer *s, struct store_txn *t,
     char fresh[MAX_CONFIG_URL + 8];
     time_t now = app_now();
     int64_t period = delta ? cc->delta_period : cc->crl_period;
+    struct crl_lint_arg la;
     EVP_MD_CTX *md;
 
     memset(&p, 0, sizeof(p));
@@ -282,6 +317,12 @@ static int build_one(struct app *a, struct ca_signer *s, struct store_txn *t,
             return EXIT_USAGE;
         p.freshest_url = fresh;
     }
+    la.issuer = s->cert;
+    la.delta = delta;
+    la.prev = (int64_t)st->last_number;
+    la.ca = s->rec.name;
+    p.tbs_check = crl_lint_cb;
+    p.tbs_check_arg = &la;
     if ((md = hsm_sign_ctx_new(a->hsm, s->key, s->sig, s->hash)) == NULL)
         return fail_hsm();
     if ((w.it = store_rev_iter_new(t, s->rec.name)) == NULL) {

@@ -57,11 +57,17 @@ struct crl_params {
     uint64_t base_number;
     const char *idp_url;          /* Issuing Distribution Point fullName URI, or NULL (default) */
     const char *freshest_url;     /* Freshest CRL (on a base CRL when deltas exist), or NULL */
+    /* Called with the finished TBSCertList (its exact bytes) before the signature: the caller's
+     * lint. Return 1 to sign; 0 refuses the CRL (class 1) with msg (filled by the callback) as
+     * the reason. NULL: no check. */
+    int (*tbs_check)(void *arg, const unsigned char *tbs, size_t len, char *msg, size_t msglen);
+    void *tbs_check_arg;
 };
 
 /* Build and sign a v2 CRL in one ordered pass over the entries: the revoked list is encoded
  * entry by entry into one DER buffer (no per-entry OpenSSL objects kept), so memory is about the
- * size of the CRL. sign is a fresh EVP_MD_CTX initialised for the issuer key (consumed: one
+ * size of the CRL. The TBS handed to p->tbs_check is the buffer the signature is then computed
+ * over, unchanged. sign is a fresh EVP_MD_CTX initialised for the issuer key (consumed: one
  * signature). Returns the DER (OPENSSL_malloc'd; caller OPENSSL_free) and its length. */
 unsigned char *crl_build(const struct crl_params *p, crl_next_fn next, void *arg,
                          EVP_MD_CTX *sign, size_t *der_len);

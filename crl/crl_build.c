@@ -577,6 +577,18 @@ out:
     return ok;
 }
 
+/* The caller's lint on exactly the bytes about to be signed (the buffer is not touched between
+ * this call and the signature). */
+static int tbs_checked(const struct crl_params *p, const unsigned char *tbs, size_t len)
+{
+    char msg[512] = "";
+
+    if (p->tbs_check == NULL || p->tbs_check(p->tbs_check_arg, tbs, len, msg, sizeof(msg)))
+        return 1;
+    crl_seterr(CE_POLICY, "%s", msg[0] ? msg : "crl: lint: refused by the caller's check");
+    return 0;
+}
+
 /* Build and sign a v2 CRL (RFC 5280 5.1): see crl.h. The signing context is always freed. */
 unsigned char *crl_build(const struct crl_params *p, crl_next_fn next, void *arg,
                          EVP_MD_CTX *sign, size_t *der_len)
@@ -600,7 +612,8 @@ unsigned char *crl_build(const struct crl_params *p, crl_next_fn next, void *arg
     if (!exts_encode(p, &b))
         goto out;
     tbs_start = tbs_frame(&b, gap, &head, ent_len);
-    if (!crl_sign_append(&b, tbs_start, sign, aid, aid_len))
+    if (!tbs_checked(p, b.p + tbs_start, b.len - tbs_start)
+        || !crl_sign_append(&b, tbs_start, sign, aid, aid_len))
         goto out;
     content = b.len - tbs_start;
     oh = hdr_len(content, V_ASN1_SEQUENCE);

@@ -184,6 +184,8 @@ const char *tmpl_get0_description(const struct tmpl *t);
 const char *tmpl_get0_path(const struct tmpl *t);
 enum sid_policy tmpl_sid_policy(const struct tmpl *t);
 enum sid_source tmpl_sid_source(const struct tmpl *t);
+/* 1 when the template lets "*." dNSNames through (san.allow_wildcard). */
+int tmpl_allows_wildcard(const struct tmpl *t);
 /* Human-readable multi-line description of every setting (for `offca template show`). */
 char *tmpl_describe(const struct tmpl *t);
 
@@ -229,5 +231,66 @@ struct tmpl_plan *tmpl_check(const struct tmpl *t, const struct tmpl_request *re
 void tmpl_plan_free(struct tmpl_plan *p);
 /* The key a template wants for the server-side (PKCS#12) flow: "rsa2048"/"p256"... allowed? */
 int tmpl_key_alg_allowed(const struct tmpl *t, const char *alg) __attribute__((warn_unused_result));
+
+/* ==== Lint (lint.c, lint_cert.c, lint_gn.c, lint_ms.c, lint_crl.c) ============================
+ * One table of rules (id, citation, severity, check) run on every TBSCertificate and TBSCertList
+ * offca builds, before the token signs, and by `offca lint` on any certificate or CRL. A rule
+ * that needs the issuer certificate (AKID = issuer SKID, validity inside the issuer's, issuer
+ * name) is skipped when none is given, and counted in lint_report.skipped.
+ * The checks read the already-built object (X509) or DER (TBSCertList) only; they never cache
+ * anything in the X509, so a certificate can be linted before X509_sign_ctx. Thread-safe. */
+enum lint_sev { LINT_NOTICE = 0, LINT_WARNING, LINT_ERROR };
+enum lint_kind { LINT_CERT = 0, LINT_CRL };
+#define MAX_LINT_FINDINGS 32
+#define MAX_LINT_PROBLEM  320
+#define MAX_LINT_FIX      200
+
+struct lint_rule {
+    const char *id;                 /* "serial.positive" */
+    const char *cite;               /* "RFC 5280 4.1.2.2" */
+    enum lint_sev sev;
+    enum lint_kind kind;
+    int needs_issuer;               /* 1: skipped without lint_opts.issuer */
+    int needs_prev;                 /* 1: skipped without lint_opts.prev_number */
+    void (*check)(void *view);      /* a struct lint_cert_view / lint_crl_view (lint_int.h) */
+};
+struct lint_finding {
+    const struct lint_rule *rule;
+    char problem[MAX_LINT_PROBLEM];
+    char fix[MAX_LINT_FIX];
+};
+struct lint_report {
+    struct lint_finding f[MAX_LINT_FINDINGS];
+    size_t n;                       /* findings kept in f */
+    size_t dropped;                 /* findings past MAX_LINT_FINDINGS (counted, not kept) */
+    size_t n_sev[3];                /* findings per lint_sev, dropped ones included */
+    size_t skipped;                 /* rules not run for want of an issuer certificate */
+};
+struct lint_opts {
+    X509 *issuer;                   /* the issuing CA certificate, or NULL (self: the cert) */
+    int allow_wildcard;             /* the template allows "*." dNSNames */
+    int allow_any_eku;              /* anyExtendedKeyUsage allowed on a leaf */
+    int delta;                      /* CRL: 1 delta, 0 full (base), -1 unknown */
+    int64_t prev_number;            /* CRL: the previous CRL number of this CA, -1 unknown */
+};
+/* The rule table, for listings and tests. */
+size_t lint_rule_count(void);
+const struct lint_rule *lint_rule_at(size_t i);
+const struct lint_rule *lint_rule_find(const char *id);
+const char *lint_sev_name(enum lint_sev s);      /* "error", "warning", "notice" */
+void lint_opts_init(struct lint_opts *o);        /* no issuer, nothing allowed, unknown CRL */
+
+/* Run every certificate rule on x (signed or not yet signed). r is reset first. A self-signed
+ * certificate (issuer name = subject name, and no issuer given) is its own issuer. 1 when the
+ * rules ran, 0 on memory exhaustion (tmpl_error() set, class 4). */
+int lint_cert(X509 *x, const struct lint_opts *o, struct lint_report *r)
+    __attribute__((warn_unused_result));
+/* Run every CRL rule on the DER of a TBSCertList (len bytes, nothing after it). Malformed DER is
+ * a finding (crl.der), not a failure. Entries are walked one by one (no per-entry objects kept),
+ * so a million-entry CRL costs about one pass over its bytes. 1 ran / 0 memory (class 4). */
+int lint_crl_tbs(const unsigned char *tbs, size_t len, const struct lint_opts *o,
+                 struct lint_report *r) __attribute__((warn_unused_result));
+/* The first error-severity finding, or NULL. */
+const struct lint_finding *lint_first_error(const struct lint_report *r);
 
 #endif

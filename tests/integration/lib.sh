@@ -34,3 +34,32 @@ softhsm_token() { # softhsm_token LABEL: a throwaway token; exports SOFTHSM2_CON
     (umask 077; printf '1234\n' >"$T/pin")
 }
 t_done() { echo "# $_pass passed, $_fail failed"; [ "$_fail" -eq 0 ]; }
+# lint_clean NAME FILE...: every certificate and CRL among FILEs (PEM or DER; others ignored)
+# has no lint finding at all under `offca lint`, each checked against its issuer found among the
+# FILEs by name (openssl's subject/issuer hashes). One result per file: "NAME: lint FILE".
+lint_clean() {
+    local name=$1 f h fmt kind iss out; shift
+    declare -A subj=()
+    for f in "$@"; do
+        for fmt in PEM DER; do
+            h=$(openssl x509 -inform $fmt -in "$f" -noout -subject_hash 2>/dev/null) &&
+                { subj[$h]=$f; break; }
+        done
+    done
+    for f in "$@"; do
+        kind=; iss=
+        for fmt in PEM DER; do
+            if h=$(openssl x509 -inform $fmt -in "$f" -noout -issuer_hash 2>/dev/null); then
+                kind=cert; break
+            elif h=$(openssl crl -inform $fmt -in "$f" -noout -hash 2>/dev/null); then
+                kind=crl; break
+            fi
+        done
+        [ -n "$kind" ] || continue
+        iss=${subj[$h]:-}
+        if [ -z "$iss" ]; then notok "$name: lint $(basename "$f")" "no issuer among the files"; continue; fi
+        out=$("$OFFCA" lint --issuer "$iss" "$f" 2>&1)
+        if [ $? -eq 0 ] && [ -z "$out" ]; then ok "$name: lint $(basename "$f") ($kind)"
+        else notok "$name: lint $(basename "$f") ($kind)" "$out"; fi
+    done
+}

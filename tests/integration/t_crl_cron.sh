@@ -274,4 +274,8 @@ if command -v systemd-analyze >/dev/null; then
 else
     echo "# skip systemd-analyze verify: systemd-analyze is not installed"
 fi
+# Every certificate and CRL this script made lints clean (offca lint, each with its issuer).
+shopt -s nullglob
+lint_clean lint "$T"/*.pem "$T"/*.der "$T"/*.crt "$T"/*.cer "$T"/*.crl "$T"/pub/*.crt "$T"/pub/*.crl
+shopt -u nullglob
 t_done

@@ -135,4 +135,13 @@ check "ntauth: the issuing CA goes to NTAuthCA" grep -q "^certutil -dspublish -f
 expect_rc 0 "ca export --ntauth for an imported CA" -- oc ca export ext2 --ntauth
 if grep -q '^certutil.*RootCA' <<<"$OUT"; then notok "ntauth: an outside root is not published as RootCA by offca" "$OUT"
 else ok "ntauth: an outside root is not published as RootCA by offca"; fi
+# Every certificate and CRL this script made lints clean (offca lint, each with its issuer).
+# (xroot.pem and ext2.pem are the outside root and the CA it signed, made by openssl here.)
+shopt -s nullglob
+files=()
+for f in "$T"/*.pem "$T"/*.der "$T"/*.crt "$T"/*.cer "$T"/*.crl "$T"/pub/*.crt "$T"/pub/*.crl; do
+    case $(basename "$f") in xroot.pem|ext2.pem) ;; *) files+=("$f") ;; esac
+done
+shopt -u nullglob
+lint_clean lint "${files[@]}"
 t_done

@@ -365,4 +365,9 @@ check "audit list --json is valid UTF-8 (iconv is strict; jq would repair it)" \
 check "audit list --json is one JSON document" jq -e 'length > 0' <<<"$OUT"
 check "the bytes that are not UTF-8 are written as U+FFFD, the rest as it was" grep -qF \
     "\"object\":\"$T/ad-$(printf '\xef\xbf\xbd')t$(printf '\xef\xbf\xbd').csv\"" <<<"$OUT"
+
+# Every certificate and CRL this script made lints clean (offca lint, each with its issuer).
+shopt -s nullglob
+lint_clean lint "$T"/*.pem "$T"/*.der "$T"/*.crt "$T"/*.cer "$T"/*.crl "$T"/pub/*.crt "$T"/pub/*.crl
+shopt -u nullglob
 t_done
