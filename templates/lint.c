@@ -50,7 +50,7 @@ static const struct lint_rule RULES[] = {
     {"ku.present", "RFC 5280 4.2.1.3", E, C, 0, 0, lc_ku_present},
     {"ku.critical", "RFC 5280 4.2.1.3", E, C, 0, 0, lc_ku_critical},
     {"ku.ca", "RFC 5280 4.2.1.3", E, C, 0, 0, lc_ku_ca},
-    {"ku.key_type", "RFC 8813 3", E, C, 0, 0, lc_ku_key_type},
+    {"ku.key_type", "RFC 3279 2.3.1", E, C, 0, 0, lc_ku_key_type},
     {"eku.empty", "RFC 5280 4.2.1.12", E, C, 0, 0, lc_eku_empty},
     {"eku.any", "CA/B BR 7.1.2.7.10", E, C, 0, 0, lc_eku_any},
     {"akid.present", "RFC 5280 4.2.1.1", E, C, 0, 0, lc_akid_present},
