@@ -15,6 +15,7 @@
 #include "ca/input.h"
 #include "ca/issue.h"
 #include "ca/json.h"
+#include "ca/lint_store.h"
 #include "ca/verb.h"
 
 #define MAX_LINT_FILE_BYTES (1024L * 1024 * 1024)   /* a CRL of a few million entries */
@@ -268,163 +269,28 @@ static void rules_print(void)
 
 /* ---- --store ------------------------------------------------------------------------------ */
 
-struct store_ca {
-    char name[MAX_CA_NAME + 1];
-    X509 *cert;
-    int is_root;
-};
-
-struct store_scan {
-    struct lint_cli *c;
-    struct store_ca *cas;
-    size_t n_cas, cap;
-    time_t now;
-    uint64_t checked, hits;
-    int failed;
-};
-
-static int scan_ca_take(void *arg, const struct ca_rec *r)
+static void store_hit(void *arg, const char *obj, const struct lint_report *r, const char *revoke)
 {
-    struct store_scan *s = arg;
-    struct store_ca *n;
-
-    if (r->cert_der == NULL || r->cert_len == 0)
-        return 1;                              /* pending: no certificate yet */
-    if (s->n_cas == s->cap) {
-        s->cap = s->cap ? 2 * s->cap : 8;
-        if ((n = realloc(s->cas, s->cap * sizeof(*n))) == NULL) {
-            report("lint --store: memory: cannot list the CAs; free memory");
-            s->failed = EXIT_SYSTEM;
-            return 0;
-        }
-        s->cas = n;
-    }
-    n = &s->cas[s->n_cas];
-    snprintf(n->name, sizeof(n->name), "%s", r->name);
-    n->is_root = r->is_root;
-    if ((n->cert = der_to_x509(r->cert_der, r->cert_len)) == NULL) {
-        report("CA '%s': the stored certificate does not parse; run 'offca audit verify'",
-               r->name);
-        s->failed = EXIT_SYSTEM;
-        return 0;
-    }
-    s->n_cas++;
-    return 1;
-}
-
-static X509 *scan_issuer(const struct store_scan *s, const char *ca)
-{
-    for (size_t i = 0; i < s->n_cas; i++)
-        if (strcmp(s->cas[i].name, ca) == 0)
-            return s->cas[i].cert;
-    return NULL;
-}
-
-/* The template's wildcard setting, quietly (a template since removed allows nothing). */
-static int scan_wildcard(const struct lint_cli *c, const char *name)
-{
-    const struct tmpl_set *ts = c->a->tmpls;
-
-    for (size_t i = 0; ts && name && i < tmpl_set_count(ts); i++)
-        if (strcmp(tmpl_get0_name(tmpl_set_at(ts, i)), name) == 0)
-            return tmpl_allows_wildcard(tmpl_set_at(ts, i));
-    return 0;
-}
-
-/* Lint x (issued by ca with the serial hex) and print its findings, if any. */
-static void scan_lint(struct store_scan *s, X509 *x, X509 *issuer, const char *ca,
-                      const char *hex, int wildcard, int revocable)
-{
-    struct lint_opts o = s->c->o;
-    struct lint_report r;
-    char obj[MAX_CA_NAME + 2 * MAX_STORE_SERIAL + 8], cmd[MAX_CA_NAME + 2 * MAX_STORE_SERIAL + 64];
-
-    o.issuer = issuer;
-    o.allow_wildcard = wildcard;
-    s->checked++;
-    if (!lint_cert(x, &o, &r)) {
-        report("%s/%s: %s", ca, hex, tmpl_error());
-        s->failed = EXIT_SYSTEM;
-        return;
-    }
-    if (r.n == 0 && r.dropped == 0)
-        return;
-    snprintf(obj, sizeof(obj), "%s/%s", ca, hex);
-    if (r.n_sev[LINT_ERROR]) {
-        s->hits++;
-        if (revocable)
-            snprintf(cmd, sizeof(cmd), "offca revoke --ca %s --serial %s --reason superseded", ca,
-                     hex);
-        else
-            snprintf(cmd, sizeof(cmd), "root CA '%s' cannot be revoked: create a new root and "
-                     "retire this one", ca);
-    }
-    report_print(s->c, obj, "certificate", &r, r.n_sev[LINT_ERROR] ? cmd : NULL);
-}
-
-static int scan_cert(void *arg, const struct cert_rec *rec)
-{
-    struct store_scan *s = arg;
-    char hex[2 * MAX_STORE_SERIAL + 1];
-    X509 *x;
-
-    if (rec->status != CERT_VALID || rec->not_after < s->now)
-        return 1;
-    serial_hex(rec->serial, rec->serial_len, hex);
-    if ((x = der_to_x509(rec->der, rec->der_len)) == NULL) {
-        report("%s/%s: the stored certificate does not parse; run 'offca audit verify'",
-               rec->ca, hex);
-        s->failed = EXIT_SYSTEM;
-        return 0;
-    }
-    scan_lint(s, x, scan_issuer(s, rec->ca), rec->ca, hex,
-              scan_wildcard(s->c, rec->template_name), 1);
-    X509_free(x);
-    return s->failed == 0;
-}
-
-static void scan_roots(struct store_scan *s)
-{
-    char hex[2 * MAX_STORE_SERIAL + 1];
-
-    for (size_t i = 0; i < s->n_cas && !s->failed; i++) {
-        const ASN1_INTEGER *sn = X509_get0_serialNumber(s->cas[i].cert);
-        size_t n = (size_t)ASN1_STRING_length(sn);
-
-        if (!s->cas[i].is_root || (s->c->ca && strcmp(s->c->ca, s->cas[i].name) != 0))
-            continue;
-        serial_hex(ASN1_STRING_get0_data(sn), n > MAX_STORE_SERIAL ? MAX_STORE_SERIAL : n, hex);
-        scan_lint(s, s->cas[i].cert, s->cas[i].cert, s->cas[i].name, hex, 0, 0);
-    }
+    report_print(arg, obj, "certificate", r, revoke);
 }
 
 static int lint_store(struct lint_cli *c)
 {
-    struct store_scan s;
-    struct store_txn *t;
+    struct lint_scan sc;
     int rc;
 
-    memset(&s, 0, sizeof(s));
-    s.c = c;
-    s.now = app_now();
     if ((rc = app_store(c->a, 0)) != 0 || (rc = app_templates(c->a)) != 0)
         return rc;
-    if ((t = store_txn_begin(c->a->store, 0)) == NULL)
-        return fail_store();
-    if (store_ca_foreach(t, scan_ca_take, &s) < 0 && !s.failed)
-        s.failed = fail_store();
-    if (!s.failed)
-        scan_roots(&s);
-    if (!s.failed && store_cert_foreach(t, c->ca, scan_cert, &s) < 0 && !s.failed)
-        s.failed = fail_store();
-    store_txn_abort(t);
-    for (size_t i = 0; i < s.n_cas; i++)
-        X509_free(s.cas[i].cert);
-    free(s.cas);
-    if (s.failed)
-        return s.failed;
+    memset(&sc, 0, sizeof(sc));
+    sc.ca = c->ca;
+    sc.now = app_now();
+    sc.base = c->o;
+    sc.hit = store_hit;
+    sc.arg = c;
+    if ((rc = lint_store_scan(c->a->store, c->a->tmpls, &sc)) != 0)
+        return rc;
     fprintf(stderr, "offca: lint --store: %llu valid certificates checked, %llu with errors\n",
-            (unsigned long long)s.checked, (unsigned long long)s.hits);
+            (unsigned long long)sc.checked, (unsigned long long)sc.hits);
     return 0;
 }
 
