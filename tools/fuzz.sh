@@ -15,9 +15,9 @@ cd "$ROOT"
 OUT=build/fuzz
 CC=${FUZZ_CC:-clang}
 JOBS=${FUZZ_JOBS:-2}
-TARGETS=${FUZZ_TARGETS:-csr config template dn sid manifest csv}
+TARGETS=${FUZZ_TARGETS:-csr config template dn sid manifest csv lint}
 declare -A MAXLEN=([csr]=8192 [config]=4096 [template]=4096 [dn]=2048 [sid]=512 [manifest]=2048
-                   [csv]=8192)
+                   [csv]=8192 [lint]=16384)
 
 command -v "$CC" >/dev/null || { echo "fuzz: $CC not found; run 'make deps' (package clang)" >&2; exit 2; }
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"

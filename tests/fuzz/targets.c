@@ -25,6 +25,7 @@
 #define MAX_FUZZ_STR        4096        /* string targets: longer inputs are cut here */
 #define FUZZ_SID "S-1-5-21-1004336348-1177238915-682003330-1105"
 #define FUZZ_SHIPPED "templates/shipped"
+#define FUZZ_LINT_ISSUER "tests/fuzz/fixtures/lint-issuer.der"
 
 static const char *const fixed_csrs[] = {
     "tests/fuzz/fixtures/device-p256.der", "tests/fuzz/fixtures/user-rsa2048.der",
@@ -44,6 +45,7 @@ static struct {
     char memfd_path[64];
     size_t accepted;                    /* inputs the target's parser accepted (replay checks) */
     size_t planned;                     /* tmpl_check plans made (policy was reached) */
+    X509 *lint_issuer;                  /* an offca issuing CA certificate (lint target) */
 } fz = { .msg_fd = 2, .memfd = -1 };
 
 /* A broken promise: say what and die (libFuzzer saves the input, the replay test fails). Also on
@@ -62,6 +64,17 @@ static void fuzz_setup_fail(const char *what)
     exit(2);
 }
 
+/* A DER certificate fixture, or NULL. */
+static X509 *fuzz_der_cert(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    X509 *x = f ? d2i_X509_fp(f, NULL) : NULL;
+
+    if (f)
+        fclose(f);
+    return x;
+}
+
 /* Fixtures, once: shipped templates, fixed CSRs, a re-signing key, a temp dir and a memfd. */
 static void fuzz_init(void)
 {
@@ -74,6 +87,8 @@ static void fuzz_init(void)
             fuzz_setup_fail(fixed_csrs[i]);
     if ((fz.resign_key = EVP_EC_gen("P-256")) == NULL)
         fuzz_setup_fail("EVP_EC_gen");
+    if ((fz.lint_issuer = fuzz_der_cert(FUZZ_LINT_ISSUER)) == NULL)
+        fuzz_setup_fail(FUZZ_LINT_ISSUER);
     snprintf(fz.tmpdir, sizeof(fz.tmpdir), "/tmp/offca-fuzz-XXXXXX");
     if (mkdtemp(fz.tmpdir) == NULL)
         fuzz_setup_fail("mkdtemp");
@@ -96,6 +111,7 @@ void fuzz_cleanup(void)
     for (size_t i = 0; i < N_FIXED_CSRS; i++)
         csr_free(fz.csrs[i]);
     EVP_PKEY_free(fz.resign_key);
+    X509_free(fz.lint_issuer);
     tmpl_set_free(fz.shipped);
     memset(&fz, 0, sizeof(fz));
     fz.msg_fd = 2;
@@ -468,6 +484,77 @@ int fuzz_csv(const uint8_t *d, size_t n)
 
 /* ---- the table --------------------------------------------------------------------------------- */
 
+/* ---- lint ------------------------------------------------------------------------------ */
+
+/* The same input twice must give the same findings (the lint keeps no state). */
+static void fuzz_lint_same(const struct lint_report *a, const struct lint_report *b)
+{
+    if (a->n != b->n || a->n_sev[LINT_ERROR] != b->n_sev[LINT_ERROR])
+        fuzz_fail("lint", "two runs on the same input disagree");
+    for (size_t i = 0; i < a->n; i++)
+        if (a->f[i].rule != b->f[i].rule || strcmp(a->f[i].problem, b->f[i].problem) != 0)
+            fuzz_fail("lint", a->f[i].problem);
+}
+
+static void fuzz_lint_cert(X509 *x)
+{
+    struct lint_report r1, r2;
+    struct lint_opts o;
+
+    lint_opts_init(&o);
+    if (!lint_cert(x, &o, &r1))
+        return;
+    o.issuer = fz.lint_issuer;
+    o.allow_wildcard = o.allow_any_eku = 1;
+    if (!lint_cert(x, &o, &r1) || !lint_cert(x, &o, &r2))
+        return;
+    fuzz_lint_same(&r1, &r2);
+}
+
+/* The input as a TBSCertList, and as a CertificateList (its first element). */
+static void fuzz_lint_crl(const uint8_t *d, size_t n)
+{
+    struct lint_report r1, r2;
+    struct lint_opts o;
+    const unsigned char *p = d;
+    long len;
+    int tag, cls;
+
+    lint_opts_init(&o);
+    o.issuer = fz.lint_issuer;
+    o.prev_number = 1;
+    if (lint_crl_tbs(d, n, &o, &r1) && lint_crl_tbs(d, n, &o, &r2)) {
+        fuzz_lint_same(&r1, &r2);
+        if (r1.n == 0 || r1.f[0].rule != lint_rule_find("crl.der"))
+            fz.accepted++;
+    }
+    if (n > 8 && (ASN1_get_object(&p, &len, &tag, &cls, (long)n) & 0xa0) == 0x20 &&
+        tag == V_ASN1_SEQUENCE) {
+        const unsigned char *t = p;
+
+        if ((ASN1_get_object(&p, &len, &tag, &cls, (long)(n - (size_t)(t - d))) & 0xa0) ==
+            0x20 && p + len <= d + n && lint_crl_tbs(t, (size_t)(p + len - t), &o, &r1))
+            (void)r1;
+    }
+    ERR_clear_error();
+}
+
+int fuzz_lint(const uint8_t *d, size_t n)
+{
+    const unsigned char *p = d;
+    X509 *x;
+
+    fuzz_init();
+    if ((x = d2i_X509(NULL, &p, (long)n)) != NULL) {
+        fz.accepted++;
+        fuzz_lint_cert(x);
+        X509_free(x);
+    }
+    fuzz_lint_crl(d, n);
+    ERR_clear_error();
+    return 0;
+}
+
 const struct fuzz_target fuzz_targets[] = {
     { "csr", fuzz_csr, 8192 },
     { "config", fuzz_config, 4096 },
@@ -476,6 +563,7 @@ const struct fuzz_target fuzz_targets[] = {
     { "sid", fuzz_sid, 512 },
     { "manifest", fuzz_manifest, 2048 },
     { "csv", fuzz_csv, 8192 },
+    { "lint", fuzz_lint, 16384 },
 };
 const size_t fuzz_n_targets = sizeof(fuzz_targets) / sizeof(fuzz_targets[0]);
 

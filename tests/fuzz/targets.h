@@ -36,6 +36,10 @@ int fuzz_sid(const uint8_t *d, size_t n);
 int fuzz_manifest(const uint8_t *d, size_t n);
 /* AD CSV export: dircsv_parse. */
 int fuzz_csv(const uint8_t *d, size_t n);
+/* The lint table: the bytes as a certificate (lint_cert without and with a fixed offca issuing CA
+ * as issuer) and as a TBSCertList / CertificateList (lint_crl_tbs); the same input linted twice
+ * must give the same findings, else abort. */
+int fuzz_lint(const uint8_t *d, size_t n);
 
 struct fuzz_target {
     const char *name;               /* directory name under tests/fuzz/{seeds,regress,pending} */
