@@ -233,7 +233,8 @@ static int self_check(X509 *x, X509 *issuer)
 }
 
 /* Write the AlgorithmIdentifier the signing context will use into the TBS now, so that the
- * TBS the lint sees is the TBS the token signs (X509_sign_ctx writes the same value again). */
+ * TBS the lint sees is the TBS the token signs (the provider names its own algorithm, with the
+ * RSA-PSS parameters when it signs PSS). */
 static int tbs_algid_set(X509 *x, EVP_MD_CTX *md)
 {
     EVP_PKEY_CTX *pctx = EVP_MD_CTX_get_pkey_ctx(md);
@@ -280,7 +281,8 @@ static int cert_lint(X509 *x, const struct cert_spec *spec)
     return EXIT_POLICY;
 }
 
-/* The DER of x's TBS as it stands (re-encoded: the fields were just set). malloc'd. */
+/* The DER of x's TBS as it stands (encoded once here: the fields were just set; OpenSSL keeps
+ * this encoding, so the certificate's DER will carry exactly these bytes). OPENSSL_free. */
 static unsigned char *tbs_der(X509 *x, int *len)
 {
     unsigned char *der = NULL;
@@ -293,7 +295,35 @@ static unsigned char *tbs_der(X509 *x, int *len)
     return der;
 }
 
-/* After X509_sign_ctx: the TBS inside the certificate's DER (the first element of the outer
+/* Sign exactly the linted TBS bytes (one signature in the token) and put the signature and the
+ * outer AlgorithmIdentifier (= the TBS one, RFC 5280 4.1.1.2) into x. This is what X509_sign_ctx
+ * does, minus its second encoding of the TBS: the TBS keeps the encoding tbs_der() made. */
+static int tbs_sign(X509 *x, EVP_MD_CTX *md, const unsigned char *tbs, int len)
+{
+    const ASN1_BIT_STRING *csig;
+    const X509_ALGOR *calg;
+    ASN1_BIT_STRING *sig;
+    unsigned char *buf = NULL;
+    size_t n = 0;
+    int ok = 0;
+
+    X509_get0_signature(&csig, &calg, x);
+    sig = (ASN1_BIT_STRING *)csig;                 /* the certificate's own, writable members */
+    if (EVP_DigestSign(md, NULL, &n, tbs, (size_t)len) <= 0 || (buf = OPENSSL_malloc(n)) == NULL ||
+        EVP_DigestSign(md, buf, &n, tbs, (size_t)len) <= 0)
+        goto out;
+    if (!X509_ALGOR_copy((X509_ALGOR *)calg, X509_get0_tbs_sigalg(x)) ||
+        !ASN1_BIT_STRING_set(sig, buf, (int)n))
+        goto out;
+    sig->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);   /* no unused bits */
+    sig->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+    ok = 1;
+out:
+    OPENSSL_free(buf);
+    return ok;
+}
+
+/* After signing: the TBS inside the certificate's DER (the first element of the outer
  * SEQUENCE) equals the linted one, byte for byte. */
 static int tbs_same(X509 *x, const unsigned char *linted, int len)
 {
@@ -334,7 +364,7 @@ X509 *cert_build(const struct cert_spec *spec, struct hsm *h, EVP_PKEY *signkey,
     if ((*rc = cert_lint(x, spec)) != 0)
         goto fail;
     *rc = EXIT_SYSTEM;
-    if (X509_sign_ctx(x, md) <= 0) {
+    if (!tbs_sign(x, md, tbs, tbs_len)) {
         /* The provider leaves the token's own reason in hsm_error(); OpenSSL only knows that
          * the signature failed. */
         if (*hsm_error())

@@ -47,6 +47,9 @@ struct lint_cert_view {
     AUTHORITY_INFO_ACCESS *aia;
     const struct lint_ext *e_bc, *e_ku, *e_san, *e_sid, *e_tname, *e_tinfo, *e_apol;
     int is_ca;                      /* basicConstraints cA TRUE */
+    int sid_state;                  /* SID extension, decoded once: 0 not yet, 1 ok, 2 none, -1 bad */
+    char sid[MAX_SID_CHARS + 1];
+    char sid_problem[200];
 };
 
 /* What the walk over the revoked entries found (first offender of each kind, 1-based). */

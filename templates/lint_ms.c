@@ -13,23 +13,40 @@
 
 #include "templates/tmpl_err.h"
 
-/* The SID in the extension (1), none (0), malformed (-1, problem in tmpl_error()). */
-static int ext_sid(const struct lint_cert_view *v, char *sid, size_t n)
+/* Decode the SID extension once per certificate (sid_ext_parse looks its OIDs up by text). */
+static void sid_decode(struct lint_cert_view *v)
 {
     X509_EXTENSION *copy;
     int ok;
 
-    if (v->e_sid == NULL)
-        return 0;
-    if (!v->e_sid->critical)
-        return sid_ext_parse(v->e_sid->ext, sid, n) ? 1 : -1;
-    /* criticality is ms.sid_critical's finding; judge the value on its own */
-    if ((copy = X509_EXTENSION_dup(v->e_sid->ext)) == NULL)
-        return -1;
-    X509_EXTENSION_set_critical(copy, 0);
-    ok = sid_ext_parse(copy, sid, n);
-    X509_EXTENSION_free(copy);
-    return ok ? 1 : -1;
+    if (v->sid_state != 0)
+        return;
+    if (v->e_sid == NULL) {
+        v->sid_state = 2;
+        return;
+    }
+    if (!v->e_sid->critical) {
+        ok = sid_ext_parse(v->e_sid->ext, v->sid, sizeof(v->sid));
+    } else if ((copy = X509_EXTENSION_dup(v->e_sid->ext)) != NULL) {
+        /* criticality is ms.sid_critical's finding; judge the value on its own */
+        X509_EXTENSION_set_critical(copy, 0);
+        ok = sid_ext_parse(copy, v->sid, sizeof(v->sid));
+        X509_EXTENSION_free(copy);
+    } else {
+        ok = 0;
+    }
+    v->sid_state = ok ? 1 : -1;
+    if (!ok)
+        snprintf(v->sid_problem, sizeof(v->sid_problem), "%s", tmpl_error());
+}
+
+/* The SID in the extension (1, copied to sid), none (0), malformed (-1). */
+static int ext_sid(struct lint_cert_view *v, char *sid, size_t n)
+{
+    sid_decode(v);
+    if (v->sid_state == 1)
+        snprintf(sid, n, "%s", v->sid);
+    return v->sid_state == 1 ? 1 : v->sid_state == 2 ? 0 : -1;
 }
 
 void lc_ms_sid_critical(void *p)
@@ -48,7 +65,7 @@ void lc_ms_sid_format(void *p)
 
     if (ext_sid(v, sid, sizeof(sid)) < 0)
         lint_emit(&v->b, "write one otherName 1.3.6.1.4.1.311.25.2.1 with the account's SID "
-                  "string", "SID security extension malformed: %.200s", tmpl_error());
+                  "string", "SID security extension malformed: %s", v->sid_problem);
     for (int i = 0; v->san && i < sk_GENERAL_NAME_num(v->san); i++) {
         const GENERAL_NAME *g = sk_GENERAL_NAME_value(v->san, i);
         const ASN1_IA5STRING *u = g->d.uniformResourceIdentifier;
