@@ -12,7 +12,9 @@
 #      same CSR (vpn-server: CN + dNSName), interleaved, median ms and ratio;
 #   4. the same latency with 0, 100,000 and 1,000,000 certificates in the store (bench/bulkload
 #      certs: the records and audit records issuance writes) and the same number of lines in
-#      openssl's index.txt.
+#      openssl's index.txt;
+#   5. the lint before sign per certificate (bench/lintcost on the vpn-server leaf with its CA),
+#      against the time one certificate takes in the 1-worker batch of 2.
 # Every output is checked: each batch issues N (exit 0, N files), samples verify with openssl;
 # each single certificate verifies. Not a pass/fail test: no timed assertions.
 #
@@ -55,6 +57,8 @@ $BUILD_CEIL
 # shellcheck disable=SC2086
 cc $CFL -o "$W/bin/mkcsrs" "$REPO/bench/mkcsrs.c" $LIBS
 cc $CFL -o "$W/bin/rusage" "$REPO/bench/rusage.c"
+# shellcheck disable=SC2086
+cc $CFL -o "$W/bin/lintcost" "$REPO/bench/lintcost.c" "$B/libtemplates.a" $LIBS
 
 # ---- token, store, CAs, directory ----------------------------------------------------------------
 bench_token_setup      # token, ca.toml, oc(), store and root CA in $W
@@ -177,8 +181,34 @@ for alg in $ALGS; do
         printf '| %s | %s | %s/s | %s/s | %s | %s/s | %s | %s/s | %s/s | %s | %s |\n' "$alg" "$n" \
             "$c1" "$b1" "$(ratio "$b1" "$c1")" "$b1w" "$(ratio "$b1w" "$c1")" "$c2" "$b2" \
             "$(ratio "$b2" "$c2")" "$(ratio "$b2" "$b1w")" >>"$REPORT"
+        echo "$b1w" >"$W/rate-$alg.txt"
     done
 done
+
+# ---- 5: the lint before sign, per certificate -----------------------------------------------
+{
+    echo
+    echo "#### 5. Lint before sign, per certificate"
+    echo
+    echo "bench/lintcost: lint_cert on the vpn-server leaf with its CA as issuer (all rules), median"
+    echo "of 3 runs of 2,000; for scale, the one TBS encoding every signature needs anyway (cert_build"
+    echo "encodes it once, lints, and has the token sign those bytes). share = lint x the 1-worker"
+    echo "batch rate (2 cores) of 1-2: the part of a batch certificate's time the lint adds."
+    echo
+    echo "| key | lint | TBS encoding (not added) | share of a batch certificate |"
+    echo "|---|---:|---:|---:|"
+    for alg in $ALGS; do
+        rm -f "$W/lc.txt"
+        for r in 1 2 3; do
+            "$W/bin/lintcost" "$W/iss-$alg-leaf.der" "$W/iss-$alg.pem" 2000 >>"$W/lc.txt" ||
+                die "lintcost $alg: the leaf does not lint clean"
+        done
+        l=$(cut -d' ' -f1 "$W/lc.txt" | median); e=$(cut -d' ' -f2 "$W/lc.txt" | median)
+        printf '| %s | %s us | %s us | %s |\n' "$alg" "$l" "$e" "$(awk -v l="$l" -v e="$e" \
+            -v r="$(cat "$W/rate-$alg.txt" 2>/dev/null || echo 0)" \
+            'BEGIN {if (r > 0) printf "%.1f%%", l * r / 1e4; else print "-"}')"
+    done
+} >>"$REPORT"
 
 # ---- 3 and 4: one certificate per process, offca vs openssl ca, against store size -----------
 lat_point() { # lat_point ALG SIZE: one table row
@@ -255,6 +285,7 @@ done
     echo "offca -c ca.toml sign --ca iss-ALG --template vpn-server --csr leaf.csr --san dns:vpn.bench.test -o OUT.pem"
     echo "OPENSSL_CONF=ossl-ALG/engine.cnf openssl ca -batch -config ossl-ALG/openssl.cnf -engine pkcs11 -keyform engine -notext -keyfile 'pkcs11:token=offca-bench;object=iss-ALG;type=private;pin-value=...' -in leaf.csr -out OUT.pem"
     echo "bench/bulkload certs store iss-ALG leaf.der SEED START COUNT ossl-ALG/index.txt"
+    echo "bench/lintcost iss-ALG-leaf.der iss-ALG.pem 2000"
     echo '```'
 } >>"$REPORT"
 cat "$REPORT"
