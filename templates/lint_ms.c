@@ -61,7 +61,7 @@ void lc_ms_sid_critical(void *p)
 void lc_ms_sid_format(void *p)
 {
     struct lint_cert_view *v = p;
-    char sid[MAX_SID_CHARS + 1], text[160];
+    char sid[MAX_SID_CHARS + 1], text[sizeof(SID_URL_PREFIX) + MAX_SID_CHARS + 1];
 
     if (ext_sid(v, sid, sizeof(sid)) < 0)
         lint_emit(&v->b, "write one otherName 1.3.6.1.4.1.311.25.2.1 with the account's SID "
@@ -84,7 +84,7 @@ void lc_ms_sid_match(void *p)
 {
     struct lint_cert_view *v = p;
     char esid[MAX_SID_CHARS + 1], usid[MAX_SID_CHARS + 1], first[MAX_SID_CHARS + 1] = "";
-    char text[160];
+    char text[sizeof(SID_URL_PREFIX) + MAX_SID_CHARS + 1];
     int have_ext = ext_sid(v, esid, sizeof(esid)) == 1;
 
     for (int i = 0; v->san && i < sk_GENERAL_NAME_num(v->san); i++) {

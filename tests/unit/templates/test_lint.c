@@ -447,6 +447,16 @@ static void m_sid_other(X509 *x)
     ext_del(x, NID_undef, OID_NTDS_CA_SECURITY_EXT);
     ext_put(x, sid_ext_build(SID2));
 }
+/* A SAN URL of 195 characters (a SID of 15 sub-authorities) naming another SID than the
+ * extension: long URLs are read too. */
+static void m_sid_long_url(X509 *x)
+{
+    char url[256] = SID_URL_PREFIX "S-1-5-21";
+
+    for (int i = 0; i < 14; i++)
+        strcat(url, "-4294967295");
+    san_put(x, good_sans(gn_ia5(GEN_URI, url, -1)), 0);
+}
 static void m_upn_ia5(X509 *x)
 {
     GENERAL_NAME *g = ms_upn_name_build("pc42$@contoso.com");
@@ -516,6 +526,7 @@ static const struct fcase FAIL[] = {
     {"ms.sid_critical", 0, m_sid_crit},
     {"ms.sid_format", 0, m_sid_bad},
     {"ms.sid_match", 0, m_sid_other},
+    {"ms.sid_match", 0, m_sid_long_url},
     {"ms.upn_utf8", 0, m_upn_ia5},
     {"ms.template", 0, m_tname_int},
 };
