@@ -314,10 +314,12 @@ int ca_create(struct app *a, const struct ca_create_req *r)
     unsigned char serial[SERIAL_BYTES];
     const char *sig = r->sig, *hash = r->hash, *cdp = NULL, *aia = NULL;
     struct cert_spec spec;
+    struct cert_built built;
     time_t nb, na;
     int rc;
 
     memset(&parent, 0, sizeof(parent));
+    memset(&built, 0, sizeof(built));
     if ((rc = ca_name_check(r->name)) != 0)
         return rc;
     if ((subject = dn_parse(r->subject)) == NULL)
@@ -359,15 +361,18 @@ int ca_create(struct app *a, const struct ca_create_req *r)
     spec.cdp_url = cdp;
     spec.aia_url = aia;
     if (r->parent) {
-        x = cert_build(&spec, a->hsm, parent.key, parent.sig, parent.hash, &rc);
+        x = cert_build(&spec, a->hsm, parent.key, parent.sig, parent.hash, &built);
     } else {
         enum hsm_sig s;
         if (!hsm_sig_parse(sig, &s)) {
             rc = fail_hsm();
             goto out;
         }
-        x = cert_build(&spec, a->hsm, key, s, hash, &rc);
+        x = cert_build(&spec, a->hsm, key, s, hash, &built);
     }
+    OPENSSL_free(built.der);              /* the store record encodes its own copy */
+    if (x == NULL)
+        rc = built.rc;
     if (x == NULL || (rc = store_new_ca(a, r, x, sig, hash)) != 0)
         goto out;
     print_summary(r->name, x, cdp, aia);

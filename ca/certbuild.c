@@ -324,30 +324,38 @@ out:
 }
 
 /* After signing: the TBS inside the certificate's DER (the first element of the outer
- * SEQUENCE) equals the linted one, byte for byte. */
-static int tbs_same(X509 *x, const unsigned char *linted, int len)
+ * SEQUENCE) equals the linted one, byte for byte. The DER (encoded once here, as the record and
+ * the output need it anyway) goes to *der on success. */
+static int tbs_same(X509 *x, const unsigned char *linted, int len, unsigned char **der,
+                    size_t *der_len)
 {
-    unsigned char *der = NULL;
+    unsigned char *d = NULL;
     const unsigned char *p;
     long l;
-    int n = i2d_X509(x, &der), tag, cls, same = 0;
+    int n = i2d_X509(x, &d), tag, cls, same = 0;
 
-    p = der;
+    p = d;
     if (n > 0 && !(ASN1_get_object(&p, &l, &tag, &cls, n) & 0x80))
-        same = (long)len <= n - (p - der) && memcmp(p, linted, (size_t)len) == 0 &&
-               p[0] == 0x30;
-    OPENSSL_free(der);
-    return same;
+        same = (long)len <= n - (p - d) && memcmp(p, linted, (size_t)len) == 0 && p[0] == 0x30;
+    if (!same) {
+        OPENSSL_free(d);
+        return 0;
+    }
+    *der = d;
+    *der_len = (size_t)n;
+    return 1;
 }
 
 X509 *cert_build(const struct cert_spec *spec, struct hsm *h, EVP_PKEY *signkey,
-                 enum hsm_sig sig, const char *hash, int *rc)
+                 enum hsm_sig sig, const char *hash, struct cert_built *out)
 {
+    int *rc = &out->rc;
     X509 *x = X509_new_ex(hsm_get0_libctx(h), NULL);
     EVP_MD_CTX *md = NULL;
     unsigned char *tbs = NULL;
     int tbs_len = 0;
 
+    memset(out, 0, sizeof(*out));
     *rc = EXIT_SYSTEM;
     if (x == NULL || !set_fields(x, spec) || !add_extensions(x, spec)) {
         report("certificate: building the TBS certificate failed: %s", ossl_errstr());
@@ -376,7 +384,7 @@ X509 *cert_build(const struct cert_spec *spec, struct hsm *h, EVP_PKEY *signkey,
     }
     EVP_MD_CTX_free(md);
     md = NULL;
-    if (!tbs_same(x, tbs, tbs_len)) {
+    if (!tbs_same(x, tbs, tbs_len, &out->der, &out->der_len)) {
         report("certificate: self-check failed: the signed TBS differs from the linted TBS; "
                "nothing was recorded; report this bug");
         goto fail;
@@ -384,6 +392,8 @@ X509 *cert_build(const struct cert_spec *spec, struct hsm *h, EVP_PKEY *signkey,
     if (!self_check(x, spec->issuer)) {
         report("certificate: self-check failed: the signed certificate does not verify with the "
                "issuer's public key (%s); the CA key and certificate may not match", ossl_errstr());
+        OPENSSL_free(out->der);
+        out->der = NULL;
         goto fail;
     }
     OPENSSL_free(tbs);

@@ -107,7 +107,6 @@ static int fill_record(struct issued *out, struct ca_signer *s, const struct tmp
     r->issued_at = app_now();
     r->status = CERT_VALID;
     r->reason = -1;
-    r->der = x509_to_der(out->cert, &r->der_len);
     return r->template_name && r->subject && r->sans && r->der && (!p->sid || r->sid);
 }
 
@@ -117,6 +116,7 @@ int issue_prepare(struct app *a, struct ca_signer *s, const struct tmpl *t,
     struct tmpl_request req;
     struct tmpl_plan *plan;
     struct cert_spec spec;
+    struct cert_built built;
     unsigned char serial[SERIAL_BYTES];
     int rc = EXIT_SYSTEM;
 
@@ -151,8 +151,12 @@ int issue_prepare(struct app *a, struct ca_signer *s, const struct tmpl *t,
     spec.cdp_url = s->cfg->cdp_url;
     spec.aia_url = s->cfg->aia_url;
     spec.allow_wildcard = tmpl_allows_wildcard(t);
-    if ((out->cert = cert_build(&spec, a->hsm, s->key, s->sig, s->hash, &rc)) == NULL)
+    if ((out->cert = cert_build(&spec, a->hsm, s->key, s->sig, s->hash, &built)) == NULL) {
+        rc = built.rc;
         goto out;
+    }
+    out->rec.der = built.der;             /* the DER cert_build checked; the record owns it now */
+    out->rec.der_len = built.der_len;
     if (!fill_record(out, s, plan, serial, spec.not_before, spec.not_after)) {
         report("certificate: out of memory while recording it");
         rc = EXIT_SYSTEM;

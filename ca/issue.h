@@ -47,9 +47,15 @@ struct cert_spec {
  * signkey in the token, check that the signed TBS is byte-identical to the linted one, then
  * verify the signature over the TBS bytes with the issuer's software public key as a self-check
  * (self-signed: re-parse the DER and verify with the key in it). NULL with the reason reported
- * (returns the class in *rc). */
+ * and its class in out->rc; on success out->der holds the certificate's DER (the encoding the
+ * identity check made; the caller owns it: OPENSSL_free) and out->rc is 0. */
+struct cert_built {
+    int rc;
+    unsigned char *der;
+    size_t der_len;
+};
 X509 *cert_build(const struct cert_spec *spec, struct hsm *h, EVP_PKEY *signkey,
-                 enum hsm_sig sig, const char *hash, int *rc);
+                 enum hsm_sig sig, const char *hash, struct cert_built *out);
 
 /* A CA ready to sign: its record, certificate, token key and signature scheme. */
 struct app;
