@@ -42,17 +42,32 @@ LIB_CRL  := $(B)/libcrl.a
 LIB_CA   := $(B)/libca.a
 ALL_LIBS := $(LIB_CA) $(LIB_TMPL) $(LIB_CRL) $(LIB_HSM)
 
+# The test build: the same sources compiled with -DOFFCA_TEST_BUILD into $(TB), plus base/ (the
+# fault points, base/faultpoint.c), linked as $(B)/offca-test. Only it has the test seams: the
+# $$OFFCA_TEST_NOW clock (ca/app.c), the raw store hooks (ca/store.c), $$OFFCA_FAULT. $(B)/offca
+# is built without any of them (tests/integration/t_testbuild.sh proves it).
+TB       := $(B)/test-obj
+TB_OBJ    = $(patsubst $(B)/%,$(TB)/%,$(1))
+BASE_OBJ := $(patsubst %.c,$(TB)/%.o,$(wildcard base/*.c))
+TLIB_BASE:= $(TB)/libbase.a
+TLIB_HSM := $(TB)/libhsm.a
+TLIB_TMPL:= $(TB)/libtemplates.a
+TLIB_CRL := $(TB)/libcrl.a
+TLIB_CA  := $(TB)/libca.a
+TALL_LIBS:= $(TLIB_CA) $(TLIB_TMPL) $(TLIB_CRL) $(TLIB_HSM) $(TLIB_BASE)
+TEST_BIN := $(B)/offca-test
+
 UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 TEST_SUPPORT := $(patsubst %.c,$(B)/%.o,$(wildcard tests/unit/support/*.c))
 
 .PHONY: all deps check-deps test unit integration demo asan bench fuzz valgrind install clean help test-asan-inner fresh-check
 
-all: $(B)/offca
+all: $(B)/offca $(TEST_BIN)
 
 help:
 	@echo "make deps         install the Debian 12 packages offca needs (idempotent; root)"
-	@echo "make              build ./build/offca"
+	@echo "make              build ./build/offca (and ./build/offca-test, the test build)"
 	@echo "make test         unit + SoftHSM integration tests; last line 'N passed, N failed'"
 	@echo "make demo         end-to-end run on a throwaway SoftHSM token under ./demo/"
 	@echo "make asan         the whole test suite under ASan+UBSan"
@@ -90,7 +105,25 @@ $(B)/lib%.a:
 $(B)/offca: $(B)/ca/main.o $(ALL_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# Leaf unit tests link only their own folder's archive; ca tests link everything.
+# test build objects (the shorter stem makes this rule win over $(B)/%.o for $(TB)/...)
+$(TB)/%.o: %.c | check-deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DOFFCA_TEST_BUILD -MMD -MP -c $< -o $@
+
+$(TLIB_BASE): $(BASE_OBJ)
+$(TLIB_HSM): $(call TB_OBJ,$(HSM_OBJ))
+$(TLIB_TMPL): $(call TB_OBJ,$(TMPL_OBJ))
+$(TLIB_CRL): $(call TB_OBJ,$(CRL_OBJ))
+$(TLIB_CA): $(call TB_OBJ,$(CA_OBJ))
+$(TB)/lib%.a:
+	@mkdir -p $(TB)
+	rm -f $@ && ar rcs $@ $^
+
+$(TEST_BIN): $(TB)/ca/main.o $(TALL_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Leaf unit tests link only their own folder's archive (production objects); ca tests link
+# everything from the test build (test_store.c needs the raw store hooks).
 $(B)/tests/hsm/%: tests/unit/hsm/%.c $(LIB_HSM) $(TEST_SUPPORT)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
@@ -100,9 +133,9 @@ $(B)/tests/templates/%: tests/unit/templates/%.c $(LIB_TMPL) $(TEST_SUPPORT)
 $(B)/tests/crl/%: tests/unit/crl/%.c $(LIB_CRL) $(TEST_SUPPORT)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
-$(B)/tests/ca/%: tests/unit/ca/%.c $(ALL_LIBS) $(TEST_SUPPORT)
+$(B)/tests/ca/%: tests/unit/ca/%.c $(TALL_LIBS) $(TEST_SUPPORT)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter-out tests/fuzz/%,$^) $(CMOCKA_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) -DOFFCA_TEST_BUILD $(LDFLAGS) -o $@ $(filter-out tests/fuzz/%,$^) $(CMOCKA_LIBS) $(LDLIBS)
 
 # A test-only PKCS#11 module wrapping SoftHSM that misbehaves on command (tests/shim/p11shim.c).
 SHIM := $(B)/tests/p11shim.so
@@ -117,20 +150,20 @@ $(B)/tests/ca/test_fuzz_replay: tests/fuzz/targets.c tests/fuzz/targets.h
 # tools/run-tests.sh runs every unit binary and every tests/integration/t_*.sh, sums the counts and
 # prints the one closing line; it exits non-zero when anything failed.
 test: deps
-	@$(MAKE) --no-print-directory $(B)/offca $(SHIM) $(UNIT_BIN)
+	@$(MAKE) --no-print-directory $(B)/offca $(TEST_BIN) $(SHIM) $(UNIT_BIN)
 	@sh tools/run-tests.sh $(B) $(UNIT_BIN)
 
 unit: $(UNIT_BIN)
 	@OFFCA_SKIP_INTEGRATION=1 sh tools/run-tests.sh $(B) $(UNIT_BIN)
 
-integration: $(B)/offca $(SHIM)
+integration: $(B)/offca $(TEST_BIN) $(SHIM)
 	@sh tools/run-tests.sh $(B)
 
 asan: deps
 	@$(MAKE) --no-print-directory B=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test-asan-inner
 
-test-asan-inner: $(B)/offca $(SHIM) $(UNIT_BIN)
+test-asan-inner: $(B)/offca $(TEST_BIN) $(SHIM) $(UNIT_BIN)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -149,7 +182,7 @@ fuzz: deps
 
 # The real offca under valgrind memcheck inside integration scripts (slow: minutes).
 valgrind: deps
-	@$(MAKE) --no-print-directory $(B)/offca $(SHIM)
+	@$(MAKE) --no-print-directory $(B)/offca $(TEST_BIN) $(SHIM)
 	@bash tools/valgrind.sh $(B)
 
 bench: deps

@@ -31,8 +31,9 @@ int app_hsm(struct app *a);
 int app_templates(struct app *a);
 void app_close(struct app *a);
 
-/* The time offca considers "now": time(NULL), or $OFFCA_TEST_NOW (seconds since the epoch) when
- * set, for the cron-semantics tests. */
+/* The time offca considers "now": time(NULL). In the test build only (build/offca-test,
+ * -DOFFCA_TEST_BUILD) $OFFCA_TEST_NOW (seconds since the epoch) overrides it, for the
+ * cron-semantics tests; build/offca never reads it. */
 time_t app_now(void);
 
 /* Report a leaf's failure and return its class: hsm_error()/tmpl_error()/crl_error()/store. */

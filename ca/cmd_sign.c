@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <openssl/pem.h>
 
+#include "base/faultpoint.h"
 #include "ca/app.h"
 #include "ca/input.h"
 #include "ca/issue.h"
@@ -291,9 +292,12 @@ static int sign_one(struct app *a, struct ca_signer *s, const struct tmpl *t,
     in.sid = o->sid;
     in.days = o->days;
     if ((rc = issue_prepare(a, s, t, &in, &is)) != 0 ||
-        (to_file && (rc = stage_cert(&is, o->out, o->der, &st)) != 0) ||
-        (rc = issue_record(a, &is, 1)) != 0)
+        (to_file && (rc = stage_cert(&is, o->out, o->der, &st)) != 0))
         goto out;
+    FAULTPOINT("sign.staged", o->out ? o->out : "-");
+    if ((rc = issue_record(a, &is, 1)) != 0)
+        goto out;
+    FAULTPOINT("sign.committed", o->out ? o->out : "-");
     if (!to_file)
         rc = write_cert(&is, "-", o->der);
     else if ((rc = file_staged_place(st)) != 0)
@@ -362,12 +366,14 @@ static int batch_flush(struct batch *b)
     for (size_t i = 0; i < b->n; i++)
         v[i] = *b->group[i];
     if ((rc = issue_record(b->a, v, b->n)) == 0 && (g = file_group_new(b->n)) != NULL) {
+        FAULTPOINT("batch.group-committed", b->path);
         for (size_t i = 0; i < b->n; i++) {
             if (file_group_adopt(g, b->staged[i]) != 0)
                 break;                 /* cannot happen: the group holds b->n */
             b->staged[i] = NULL;
         }
         file_group_commit(g);
+        FAULTPOINT("batch.group-written", b->path);
     }
     for (size_t i = 0; i < b->n; i++) {
         if (rc == 0 && g != NULL && file_group_rc(g, i) == 0) {

@@ -5,6 +5,7 @@
  * unreadable input (EXIT_INPUT); a read or write error, or no memory, is EXIT_SYSTEM; an existing
  * output file without overwrite is a usage error (EXIT_USAGE: choose another -o).
  */
+#include "base/faultpoint.h"
 #include "ca/ca.h"
 #include "ca/input.h"
 
@@ -288,6 +289,7 @@ int file_write(const char *path, const void *data, size_t len, int mode, int ove
     }
     if ((rc = temp_write(path, NULL, data, len, mode, 1, tmp, dir)) != 0)
         return rc;
+    FAULTPOINT("file.temp-written", path);
     if ((rc = put_in_place(tmp, path, overwrite)) != 0) {
         unlink(tmp);
         return rc;
@@ -536,8 +538,10 @@ int file_group_commit(struct file_group *g)
     for (size_t i = 0; i < g->n; i++) {
         struct group_entry *e = &g->e[i];
 
-        if (e->rc == 0 && (e->rc = put_in_place(e->tmp, e->path, 0)) == 0)
+        if (e->rc == 0 && (e->rc = put_in_place(e->tmp, e->path, 0)) == 0) {
             e->placed = 1;
+            FAULTPOINT("batch.file-renamed", e->path);
+        }
     }
     group_dirsync(g);
     for (size_t i = 0; i < g->n && rc == 0; i++)

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/faultpoint.h"
 #include "ca/app.h"
 #include "ca/verb.h"
 
@@ -68,6 +69,7 @@ int main(int argc, char **argv)
 
     memset(&a, 0, sizeof(a));
     umask(077);
+    FAULTPOINT_INIT();
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
             a.config_arg = argv[++i];

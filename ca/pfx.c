@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/pkcs12.h>
 
+#include "base/faultpoint.h"
 #include "ca/app.h"
 #include "ca/input.h"
 #include "ca/issue.h"
@@ -192,8 +193,12 @@ int pfx_issue(struct app *a, struct ca_signer *s, const struct tmpl *t, const st
         rc = EXIT_SYSTEM;
         goto out;
     }
-    if ((rc = pfx_stage(&is, r->out, der, len, &st)) != 0 || (rc = issue_record(a, &is, 1)) != 0)
+    if ((rc = pfx_stage(&is, r->out, der, len, &st)) != 0)
         goto out;
+    FAULTPOINT("sign.staged", r->out);
+    if ((rc = issue_record(a, &is, 1)) != 0)
+        goto out;
+    FAULTPOINT("sign.committed", r->out);
     if ((rc = file_staged_place(st)) != 0) {
         sign_out_unwritten(&is.rec, r->out, file_staged_tmp(st));
         file_staged_keep(st);     /* the only copy of the key: never removed */

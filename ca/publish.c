@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
+#include "base/faultpoint.h"
 #include "ca/app.h"
 #include "ca/input.h"
 #include "ca/issue.h"
@@ -506,6 +507,7 @@ static int publish_ca(struct app *a, const char *name, int force)
     if ((rc = ca_signer_open(a, name, &s)) != 0)
         return rc;
     if ((rc = crl_validity_check(&s, &run)) == 0 && (rc = build_due(a, &s, &run, what, b)) == 0) {
+        FAULTPOINT("crl.committed", name);
         if ((rc = publish_cert(a, &s)) == 0 &&
             (!b[0].der || (rc = publish_file(a, &s, &b[0], 0)) == 0) &&
             (!b[1].der || (rc = publish_file(a, &s, &b[1], 1)) == 0)) {

@@ -23,6 +23,7 @@
  * 20 octets (RFC 5280 4.1.2.2). Keys hold "len serial" after the CA name, so the key order within
  * a CA is the numeric serial order (a longer minimal encoding is always the larger number).
  */
+#include "base/faultpoint.h"
 #include "ca/store.h"
 #include "ca/store_int.h"
 
@@ -612,10 +613,16 @@ int store_txn_commit(struct store_txn *t)
         mdb_txn_abort(t->txn);
         st_seterr("store %s: commit refused: a write in this transaction failed, nothing was "
                "changed; fix the earlier error and run the command again", t->s->path);
-    } else if ((rc = mdb_txn_commit(t->txn)) != 0) {
-        st_code_err(t->s->path, "commit", rc);
     } else {
-        ok = 1;
+        if (t->write)
+            FAULTPOINT("store.before-commit", t->s->path);
+        if ((rc = mdb_txn_commit(t->txn)) != 0) {
+            st_code_err(t->s->path, "commit", rc);
+        } else {
+            ok = 1;
+            if (t->write)
+                FAULTPOINT("store.committed", t->s->path);
+        }
     }
     OPENSSL_free(t);
     return ok;
@@ -850,7 +857,9 @@ int store_audit_head(struct store_txn *t, struct store_audit_head *h)
     return 1;
 }
 
-/* ---- test hooks: not in store.h; only tests/unit/ca/test_store.c declares and calls them ---- */
+/* ---- test hooks: not in store.h; only tests/unit/ca/test_store.c declares and calls them.
+ * Test build only (-DOFFCA_TEST_BUILD): build/offca has no raw write into the store. ---- */
+#ifdef OFFCA_TEST_BUILD
 
 static int db_index(const char *db)
 {
@@ -905,3 +914,4 @@ int store_test_set_schema(struct store *s, uint32_t v)
     st_put_be(b, v, 4);
     return store_test_raw_put(s, "meta", "schema", 6, b, 4);
 }
+#endif /* OFFCA_TEST_BUILD */

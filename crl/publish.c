@@ -7,6 +7,7 @@
  * (so the rename itself survives a crash). Any failure before the rename unlinks the temp file
  * and leaves the old file as it was. The read-back check of a published CRL is crl/verify.c.
  */
+#include "base/faultpoint.h"
 #include "crl/crl.h"
 #include "crl/crl_int.h"
 
@@ -159,12 +160,14 @@ int crl_publish_file(const char *dir, const char *name, const unsigned char *dat
         goto out;
     }
     fd = -1;
+    FAULTPOINT("crl.temp-written", name);
     if (rename(tmp, dst) != 0) {
         crl_seterr(CE_SYSTEM, "publish: %s: rename failed: %s; check that it is not a "
                    "directory and that the publish directory is writable", dst, strerror(errno));
         goto out;
     }
     tmp[0] = '\0';                             /* renamed: nothing to clean up */
+    FAULTPOINT("crl.renamed", name);
     if (!dir_sync(dir)) {
         crl_seterr(CE_SYSTEM, "publish: %s: fsync of the directory failed: %s; the new file "
                    "is in place but may not survive a crash; check the file system", dir,

@@ -5,6 +5,8 @@
 #   integration scripts (tests/integration/lib.sh) report "# N passed, N failed".
 # A binary or script that dies without reporting counts as one failure.
 # OFFCA_SKIP_INTEGRATION=1 runs unit tests only; OFFCA_TEST_FILTER=REGEX selects integration scripts.
+# Scripts get OFFCA (BUILD_DIR/offca, the production binary) and OFFCA_TEST_BIN (BUILD_DIR/offca-test,
+# the test build with the clock override and the fault points).
 B=${1:-build}; shift
 passed=0; failed=0
 log=$(mktemp); trap 'rm -f "$log"' EXIT
@@ -24,7 +26,7 @@ if [ "${OFFCA_SKIP_INTEGRATION:-0}" != 1 ]; then
     for t in tests/integration/t_*.sh; do
         [ -f "$t" ] || continue
         if [ -n "${OFFCA_TEST_FILTER:-}" ] && ! echo "$t" | grep -Eq "$OFFCA_TEST_FILTER"; then continue; fi
-        OFFCA="$PWD/$B/offca" bash "$t" >"$log" 2>&1; rc=$?
+        OFFCA="$PWD/$B/offca" OFFCA_TEST_BIN="$PWD/$B/offca-test" bash "$t" >"$log" 2>&1; rc=$?
         line=$(grep -E '^# [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
         p=$(echo "$line" | sed -n 's/^# \([0-9]*\) passed.*/\1/p'); p=${p:-0}
         f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p'); f=${f:-0}

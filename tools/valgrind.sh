@@ -6,18 +6,21 @@ set -u
 B=${1:-build}; shift || true
 scripts=("$@")
 [ ${#scripts[@]} -gt 0 ] || scripts=(tests/integration/t_hierarchy.sh tests/integration/t_issue.sh tests/integration/t_crl_cron.sh)
-wrap=$(mktemp /tmp/offca-vg.XXXXXX); trap 'rm -f "$wrap"' EXIT
-cat >"$wrap" <<W
+# one wrapper per binary: the production build ($OFFCA) and the test build ($OFFCA_TEST_BIN)
+wrap=$(mktemp /tmp/offca-vg.XXXXXX); twrap=$(mktemp /tmp/offca-vgt.XXXXXX); trap 'rm -f "$wrap" "$twrap"' EXIT
+for w in "$wrap:offca" "$twrap:offca-test"; do
+    cat >"${w%%:*}" <<W
 #!/bin/sh
 OFFCA_STORE_MAP_MB=${OFFCA_STORE_MAP_MB:-1024} exec valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 \\
     --suppressions=$PWD/tests/valgrind.supp --log-file=$PWD/$B/valgrind.%p.log \\
-    $PWD/$B/offca "\$@"
+    $PWD/$B/${w#*:} "\$@"
 W
-chmod +x "$wrap"
+    chmod +x "${w%%:*}"
+done
 rm -f "$B"/valgrind.*.log
 fail=0
 for s in "${scripts[@]}"; do
-    OFFCA_SANITIZER=1 OFFCA="$wrap" bash "$s" >"$B/valgrind-$(basename "$s").out" 2>&1 || fail=1
+    OFFCA_SANITIZER=1 OFFCA="$wrap" OFFCA_TEST_BIN="$twrap" bash "$s" >"$B/valgrind-$(basename "$s").out" 2>&1 || fail=1
     tail -n 1 "$B/valgrind-$(basename "$s").out" | sed "s|^|$(basename "$s"): |"
 done
 # Any report valgrind wrote names the problem; an empty log is a clean run.

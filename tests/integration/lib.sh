@@ -4,11 +4,16 @@
 #   expect_in TEXT NAME             ok when $ERR or $OUT contains TEXT
 #   softhsm_token LABEL             fresh SoftHSM token in $T (SOFTHSM2_CONF private), PIN in $T/pin
 #   skip_all REASON                 report a one-line skip and exit 0 with no failures
+#   wait_stopped PID [SECONDS]      until PID is stopped (SIGSTOP); 1 if it ended or the bound passed
+#   wait_gone PID [SECONDS]         until PID has ended; 1 if the bound passed (PID left running)
+# $OFFCA is the production binary; $OFFCA_TEST_BIN the test build (build/offca-test: the same
+# sources plus the seams, $OFFCA_TEST_NOW and $OFFCA_FAULT), for the scripts that need them.
 set -u
 T=$(mktemp -d /tmp/offca-it.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 _pass=0; _fail=0
 OFFCA=${OFFCA:-$(cd "$(dirname "$0")/../.." && pwd)/build/offca}
+OFFCA_TEST_BIN=${OFFCA_TEST_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/offca-test}
 SOFTHSM_MODULE=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 ok()    { _pass=$((_pass + 1)); echo "ok - $1"; }
 notok() { _fail=$((_fail + 1)); echo "not ok - $1"; [ $# -gt 1 ] && printf '#   %s\n' "$2"; return 0; }
@@ -32,6 +37,27 @@ softhsm_token() { # softhsm_token LABEL: a throwaway token; exports SOFTHSM2_CON
     export SOFTHSM2_CONF="$T/softhsm2.conf"
     softhsm2-util --init-token --free --label "$1" --so-pin 87654321 --pin 1234 >/dev/null
     (umask 077; printf '1234\n' >"$T/pin")
+}
+# Bounded polls (the bounds are generous: they only stop a hang, no verdict depends on speed).
+wait_stopped() { # wait_stopped PID [SECONDS]: state T in /proc/PID/stat
+    local i st
+    for ((i = 0; i < ${2:-120} * 20; i++)); do
+        st=$(sed -n 's/^[0-9]* (.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
+        [ -n "$st" ] || return 1
+        [ "$st" = T ] && return 0
+        [ "$st" = Z ] && return 1
+        sleep 0.05
+    done
+    return 1
+}
+wait_gone() { # wait_gone PID [SECONDS]
+    local i
+    for ((i = 0; i < ${2:-300} * 20; i++)); do
+        kill -0 "$1" 2>/dev/null || return 0
+        [ "$(sed -n 's/^[0-9]* (.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null)" = Z ] && return 0
+        sleep 0.05
+    done
+    return 1
 }
 t_done() { echo "# $_pass passed, $_fail failed"; [ "$_fail" -eq 0 ]; }
 # lint_clean NAME FILE...: every certificate and CRL among FILEs (PEM or DER; others ignored)
