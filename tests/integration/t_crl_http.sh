@@ -16,7 +16,7 @@ start_http() { # serve $T/www (www/pki -> pub); sets OFFCA_TEST_PORT; bounded wa
         port_open "$p" && continue
         python3 -m http.server "$p" --bind 127.0.0.1 --directory "$T/www" >"$T/http.log" 2>&1 &
         HTTP_PID=$!
-        for _ in $(seq 50); do
+        for _ in $(seq 600); do        # bounded (60 s): only a server that never starts fails
             kill -0 "$HTTP_PID" 2>/dev/null || break
             port_open "$p" && { export OFFCA_TEST_PORT=$p; return 0; }
             sleep 0.1

@@ -51,11 +51,11 @@ bad 3 "attribute CN (2.5.4.3) has an embedded NUL" "subject with an embedded NUL
 bad 3 "requested twice" "extension requested twice" -- "${MAN[@]}" "$BAD/csr/duplicate-ext.der"
 { cat "$T/ok.csr"; head -c $((1024 * 1024)) /dev/zero | tr '\0' '\n'; } >"$T/big.csr"
 bad 3 "over the 1 MiB limit" "file over 1 MiB (a valid CSR padded)" -- "${MAN[@]}" "$T/big.csr"
-bad 3 "1 MiB limit" "a 2 MiB stdin stream is cut off at the limit" -- timeout 10 bash -c \
+bad 3 "1 MiB limit" "a 2 MiB stdin stream is cut off at the limit" -- timeout 120 bash -c \
     'head -c 2097152 /dev/zero | "$0" -c "$1" sign --ca issuing --template intune-device-manual --sid "$2" --csr - -o "$3"' \
     "$OFFCA" "$T/ca.toml" "$SID" "$T/out.pem"
 mkfifo "$T/fifo"
-bad 3 "not a regular file" "a FIFO is refused without being opened for reading" -- timeout 10 "$OFFCA" -c "$T/ca.toml" \
+bad 3 "not a regular file" "a FIFO is refused without being opened for reading" -- timeout 120 "$OFFCA" -c "$T/ca.toml" \
     sign --ca issuing --template intune-device-manual --sid "$SID" --csr "$T/fifo" -o "$T/out.pem"
 bad 3 "No such file" "missing file" -- "${MAN[@]}" "$T/nonexistent.csr"
 
