@@ -7,7 +7,8 @@
  * base/faultpoint.c, where $OFFCA_FAULT=<point>[:<n>][:kill|stop|exit] makes the process
  * SIGKILL itself (default), SIGSTOP itself, or _exit(FAULTPOINT_EXIT) the n-th time (default 1)
  * it reaches <point>. The list of points and what each means is the table in faultpoint.c
- * (README.md, "Development", has it too). base/ depends on nothing of ours: every folder may use it.
+ * (README.md, "Development", has it too). base/ depends on nothing of ours: every folder may
+ * use it.
  */
 #ifndef OFFCA_FAULTPOINT_H
 #define OFFCA_FAULTPOINT_H

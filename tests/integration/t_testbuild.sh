@@ -55,6 +55,11 @@ expect_rc 137 "control: the test build with OFFCA_FAULT=sign.committed is SIGKIL
     env OFFCA_FAULT=sign.committed "$OFFCA_TEST_BIN" -c "$T/ca.toml" sign --ca ca \
     --template vpn-server --csr "$T/l.csr" --san dns:l.example -o "$T/l.pem"
 expect_in "offca: fault point sign.committed #1 ($T/l.pem): SIGKILL" "control: it says where"
+expect_rc 86 "the test build with OFFCA_FAULT=store.committed:exit exits 86 after the commit" -- \
+    env OFFCA_FAULT=store.committed:exit "$OFFCA_TEST_BIN" -c "$T/ca.toml" sign --ca ca \
+    --template vpn-server --csr "$T/l.csr" --san dns:l.example -o "$T/l2.pem"
+expect_in "offca: fault point store.committed #1 ($T/store): exit" "  with the line saying where"
+check "  and nothing written under the output name" test ! -e "$T/l2.pem"
 expect_rc 2 "the test build refuses an unknown fault point (exit 2)" -- \
     env OFFCA_FAULT=no.such.point "$OFFCA_TEST_BIN" --version
 expect_in "'no.such.point' is not <point>[:<n>][:kill|stop|exit]" "  with the expected form"
