@@ -6,7 +6,8 @@
 #   - mid-group, after the k-th file renamed (batch.file-renamed)
 #   - after a group's files are all in place, before the next group (batch.group-written)
 #   - just before the n-th group commit (store.before-commit), also with --workers 2
-#   - a single sign between its commit and its output (sign.committed, file.temp-written)
+#   - a single sign killed after staging its output and after its commit (sign.staged,
+#     sign.committed): the re-run recovers or issues, one record per request
 # After every kill: the store opens, every certificate file on disk is in the store, no serial
 # twice, one cert.issue audit record per record, `offca audit verify` passes, no torn file, and
 # exactly the expected numbers of files, records and recorded-but-unrenamed staged files; the
@@ -203,32 +204,42 @@ check "both staged files are gone" test -z "$(find "$D" -name '.*.offca-stage-*'
 s2=$(openssl x509 -in "$D/2.pem" -noout -serial | cut -d= -f2 | tr A-F a-f)
 check "2.pem's serial is recorded exactly once" test "$(store_serials | grep -c "^$s2\$")" -eq 1
 
-# ---- single sign killed between its commit and its output ------------------------------------
-# (sign --csr has no staged file to recover from yet: what holds today is that the record and its
-# audit record are complete, nothing torn is under the output name, and `offca export` gives the
-# certificate back.)
-single() { # single SPEC OUT: sign one CSR -o OUT under OFFCA_FAULT=SPEC
+# ---- single sign killed before and after its commit --------------------------------------------
+# sign -o stages its output (.OUT.offca-stage-SERIAL) before the commit: killed after the commit
+# the re-run writes the recorded certificate (no second one); killed before it, the re-run removes
+# the staged file and issues exactly one.
+single() { # single SPEC OUT: sign one CSR -o OUT under OFFCA_FAULT=SPEC (SPEC "" = no fault)
     OFFCA_FAULT=$1 "$OFFCA_TEST_BIN" -c "$T/ca.toml" sign --ca ca --template vpn-server \
         --csr "$T/csr/1.csr" --san dns:host1.example.com -o "$2" 2>"$T/single.err"
 }
 mkdir -p "$T/single"
-for spec in sign.committed file.temp-written; do
+for spec in sign.committed sign.staged; do
+    out="$T/single/$spec.pem"
     store_serials >"$T/before.txt"
-    single "$spec" "$T/single/$spec.pem"; rc=$?
+    single "$spec" "$out"; rc=$?
     check "sign --csr, $spec: SIGKILLed at the point (exit $rc)" test "$rc" -eq 137
     check "sign --csr, $spec: it reached the point with its output file" \
-        grep -q "^offca: fault point $spec #1 ($T/single/$spec.pem): SIGKILL" "$T/single.err"
-    check "sign --csr, $spec: nothing under the output name" test ! -e "$T/single/$spec.pem"
+        grep -q "^offca: fault point $spec #1 ($out): SIGKILL" "$T/single.err"
+    check "sign --csr, $spec: nothing under the output name" test ! -e "$out"
+    check "sign --csr, $spec: the output is staged" \
+        test "$(find "$T/single" -name ".$spec.pem.offca-stage-*" | wc -l)" -eq 1
     store_serials | comm -13 "$T/before.txt" - >"$T/new.txt"
-    check "sign --csr, $spec: exactly one new record" test "$(wc -l <"$T/new.txt")" -eq 1
+    want=$([ "$spec" = sign.committed ] && echo 1 || echo 0)
+    check "sign --csr, $spec: $want new record(s)" test "$(wc -l <"$T/new.txt")" -eq "$want"
     check "sign --csr, $spec: one cert.issue audit record per record" \
         test "$(issue_audits)" -eq "$(store_serials | wc -l)"
     expect_rc 0 "sign --csr, $spec: audit verify passes" -- oc audit verify
-    expect_rc 0 "sign --csr, $spec: offca export gives the recorded certificate back" -- \
-        oc export "$(cat "$T/new.txt")" -o "$T/single/$spec.exported.pem"
+    single "" "$out"; rc=$?
+    check "sign --csr, $spec: the same command again exits 0 (exit $rc)" test "$rc" -eq 0
+    store_serials | comm -13 "$T/before.txt" - >"$T/new.txt"
+    check "sign --csr, $spec: one record for the request in all" test "$(wc -l <"$T/new.txt")" -eq 1
+    check "sign --csr, $spec: the output is that recorded certificate" \
+        test "$(openssl x509 -in "$out" -noout -serial | cut -d= -f2 | tr A-F a-f)" = "$(cat "$T/new.txt")"
     check "sign --csr, $spec: it verifies and carries the request's key" bash -c \
-        "openssl verify -CAfile '$T/ca.pem' '$T/single/$spec.exported.pem' >/dev/null &&
-         test \"\$(openssl x509 -in '$T/single/$spec.exported.pem' -noout -pubkey)\" = \"\$(openssl req -in '$T/csr/1.csr' -noout -pubkey)\""
+        "openssl verify -CAfile '$T/ca.pem' '$out' >/dev/null &&
+         test \"\$(openssl x509 -in '$out' -noout -pubkey)\" = \"\$(openssl req -in '$T/csr/1.csr' -noout -pubkey)\""
+    check "sign --csr, $spec: nothing staged is left" \
+        test -z "$(find "$T/single" -name '.*offca-stage-*')"
 done
 single_litter=$(find "$T/single" -name '.offca-tmp-*' | wc -l)
 

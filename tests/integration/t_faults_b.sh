@@ -8,13 +8,14 @@
 #      replaced on the next run; a thisUpdate before the last one's is refused unless --force;
 #      doctor flags a future thisUpdate; audit list flags a clock step back
 #   9  the audit log records a CRL publication as ok only once the file is in place
-# Clocks are moved with OFFCA_TEST_NOW; nothing waits for real time.
+# Clocks are moved with OFFCA_TEST_NOW (read by the test build only); nothing waits for real time.
 . "$(dirname "$0")/common.sh"
 offca_setup faults-b
 URI() { echo "pkcs11:token=faults-b;object=$1;type=private"; }
 NOW=$(date +%s)
 DAY=86400
-at() { local t=$1; shift; env OFFCA_TEST_NOW="$t" "$OFFCA" -c "$T/ca.toml" "$@"; }
+# the test build (build/offca-test) alone reads OFFCA_TEST_NOW
+at() { local t=$1; shift; env OFFCA_TEST_NOW="$t" "$OFFCA_TEST_BIN" -c "$T/ca.toml" "$@"; }
 ncerts() { oc --json list --ca "$1" | grep -o '"serial"' | wc -l; }
 naudit() { oc --json audit list | grep -o '"seq"' | wc -l; }
 csr() { # csr NAME -> $T/NAME.csr

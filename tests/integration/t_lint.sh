@@ -47,7 +47,7 @@ oc revoke --ca iss --serial "$(openssl x509 -in "$T/wifi-server.pem" -noout -ser
 expect_rc 0 "publication after two revocations (full + delta)" -- oc crl publish
 oc unrevoke --ca iss --serial "$(openssl x509 -in "$T/wifi-server.pem" -noout -serial | cut -d= -f2)" >/dev/null
 expect_rc 0 "publication after the unrevoke (delta with removeFromCRL)" -- \
-    env OFFCA_TEST_NOW=$(( $(date +%s) + 2 * 86400 )) "$OFFCA" -c "$T/ca.toml" crl publish
+    env OFFCA_TEST_NOW=$(( $(date +%s) + 2 * 86400 )) "$OFFCA_TEST_BIN" -c "$T/ca.toml" crl publish
 check "a delta CRL was published" test -s "$T/pub/iss+.crl"
 check "the delta lists removeFromCRL" bash -c "openssl crl -inform DER -in '$T/pub/iss+.crl' -noout -text | grep -q 'Remove From CRL'"
 
@@ -175,7 +175,7 @@ check "--store --json: an empty array" test "$(jq length <<<"$OUT")" = 0
 NA=$(date -d "$(openssl x509 -in "$T/iss.pem" -noout -enddate | cut -d= -f2)" +%s)
 before=$(oc --json list | jq length)
 expect_rc 1 "signing after the CA's end: refused" -- env OFFCA_TEST_NOW=$((NA + 86400)) \
-    "$OFFCA" -c "$T/ca.toml" sign --ca iss --template vpn-server --csr "$T/srv.csr" \
+    "$OFFCA_TEST_BIN" -c "$T/ca.toml" sign --ca iss --template vpn-server --csr "$T/srv.csr" \
     --san dns:vpn.contoso.com -o "$T/late.pem"
 expect_in "RFC 5280 validity: the clock" "the refusal names the rule and the CA's validity"
 check "nothing written" test ! -e "$T/late.pem"
