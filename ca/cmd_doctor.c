@@ -37,7 +37,9 @@ const char HELP_DOCTOR[] =
     "the CDP, the leaf not revoked, EKU fit for client authentication, SID well-formed for AD\n"
     "logon certificates.\n"
     "Each finding: severity, certificate, rule, problem, what to do.\n"
-    "Exit codes: 0 no errors; 1 errors found; 2 usage; 3 unreadable chain; 4 store/HSM.\n\n"
+    "A CA key that cannot be reached (module, token, PIN, key object) is an ERROR finding.\n"
+    "Exit codes: 0 no errors; 1 errors found; 2 usage; 3 unreadable chain; 4 store/HSM (a CA\n"
+    "key unreachable: the report is printed first).\n\n"
     "Examples:\n  offca doctor\n  offca doctor --chain client-chain.pem --fetch\n";
 
 static const char *sev_name(enum doctor_sev s)
@@ -129,31 +131,6 @@ static int ca_chain(struct app *a, const char *name, STACK_OF(X509) *chain)
     return found < 0 ? fail_store() : 0;
 }
 
-static void own_checks(struct app *a, const struct ca_rec *r, X509 *x, time_t now,
-                       struct doctor_report *rep)
-{
-    struct hsm_key_info info;
-    EVP_PKEY *k;
-    time_t na = asn1_time_to_time(X509_get0_notAfter(x));
-
-    if (na - now < (time_t)CA_EXPIRY_WARN_DAYS * 86400)
-        doctor_add(rep, na < now ? DOCTOR_ERROR : DOCTOR_WARN, r->name, "CA certificate expiry",
-                   "renew the CA (new key, new certificate) well before it expires",
-                   "expires in %ld days", (long)((na - now) / 86400));
-    if (app_hsm(a) != 0)
-        return;
-    if ((k = hsm_key_load(a->hsm, r->key_uri, 1, &info)) == NULL) {
-        doctor_add(rep, DOCTOR_ERROR, r->name, "CA key", "check 'offca key list' and the URI",
-                   "%s", hsm_error());
-        return;
-    }
-    if (info.extractable || !info.sensitive)
-        doctor_add(rep, DOCTOR_ERROR, r->name, "CA key protection",
-                   "move the CA to a key generated with 'offca key generate'",
-                   "key %s is %s", r->key_uri, info.extractable ? "EXTRACTABLE" : "not sensitive");
-    EVP_PKEY_free(k);
-}
-
 struct own_ctx {
     struct app *a;
     const char *only;
@@ -162,6 +139,7 @@ struct own_ctx {
     int rc;
     struct store_txn *t;               /* the doctor's read transaction (for ca_name_of) */
     char name[MAX_CA_NAME + 1];        /* ca_name_of's answer */
+    int key_unreachable;           /* a CA key could not be reached: exit 4 after the report */
 };
 
 struct name_find {
@@ -193,6 +171,33 @@ static const char *ca_name_of(void *arg, X509 *ca)
     return c->name[0] ? c->name : NULL;
 }
 
+/* The CA key must be reachable (module, token, login, key object): a token gone or a wrong PIN
+ * is an ERROR finding, in text and JSON, and makes doctor exit 4, even when every CRL is fresh. */
+static void own_checks(struct own_ctx *c, const struct ca_rec *r, X509 *x)
+{
+    struct hsm_key_info info;
+    EVP_PKEY *k;
+    time_t now = c->src->now, na = asn1_time_to_time(X509_get0_notAfter(x));
+
+    if (na - now < (time_t)CA_EXPIRY_WARN_DAYS * 86400)
+        doctor_add(c->rep, na < now ? DOCTOR_ERROR : DOCTOR_WARN, r->name,
+                   "CA certificate expiry", "renew the CA (new key, new certificate) well "
+                   "before it expires", "expires in %ld days", (long)((na - now) / 86400));
+    if (app_hsm(c->a) != 0 ||
+        (k = hsm_key_load(c->a->hsm, r->key_uri, 1, &info)) == NULL) {
+        doctor_add(c->rep, DOCTOR_ERROR, r->name, "CA key", "restore the token (or its "
+                   "backup) and check 'offca key list'; no CRL can be signed until then",
+                   "%s is unreachable: %s", r->key_uri, hsm_error());
+        c->key_unreachable = 1;
+        return;
+    }
+    if (info.extractable || !info.sensitive)
+        doctor_add(c->rep, DOCTOR_ERROR, r->name, "CA key protection",
+                   "move the CA to a key generated with 'offca key generate'",
+                   "key %s is %s", r->key_uri, info.extractable ? "EXTRACTABLE" : "not sensitive");
+    EVP_PKEY_free(k);
+}
+
 static int own_one(void *arg, const struct ca_rec *r)
 {
     struct own_ctx *c = arg;
@@ -203,7 +208,7 @@ static int own_one(void *arg, const struct ca_rec *r)
     if ((chain = sk_X509_new_null()) == NULL)
         return 0;
     if ((c->rc = ca_chain(c->a, r->name, chain)) == 0 && sk_X509_num(chain) > 0) {
-        own_checks(c->a, r, sk_X509_value(chain, 0), c->src->now, c->rep);
+        own_checks(c, r, sk_X509_value(chain, 0));
         if (!doctor_check_chain(chain, c->src, c->rep))
             c->rc = fail_crl();
     }
@@ -325,7 +330,7 @@ int cmd_doctor(struct app *a, int argc, char **argv)
                                        {0, 0, 0, 0}};
     struct doctor_source src = {NULL, 0, 10, app_now(), NULL, NULL};
     struct doctor_report rep = {NULL, 0, 0};
-    struct own_ctx oc = {a, NULL, &src, &rep, 0, NULL, ""};
+    struct own_ctx oc = {a, NULL, &src, &rep, 0, NULL, "", 0};
     const char *chain = NULL;
     struct store_txn *t;
     int c, rc;
@@ -367,7 +372,8 @@ int cmd_doctor(struct app *a, int argc, char **argv)
     }
     if (rc == 0) {
         print_report(a, &rep);
-        rc = doctor_report_count(&rep, DOCTOR_ERROR) ? EXIT_POLICY : EXIT_OK;
+        rc = oc.key_unreachable ? EXIT_SYSTEM
+             : doctor_report_count(&rep, DOCTOR_ERROR) ? EXIT_POLICY : EXIT_OK;
     }
     doctor_report_free(&rep);
     return rc;

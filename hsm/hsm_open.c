@@ -35,7 +35,8 @@ static int hsm_login(struct hsm *h, const struct hsm_config *cfg)
     size_t len = 0;
     int ok;
 
-    ok = pin_get(cfg, p11_get0_label(h->p11), pin, &len) && p11_login(h->p11, pin, len);
+    ok = p11_login_allowed(h->p11) && pin_get(cfg, p11_get0_label(h->p11), pin, &len) &&
+         p11_login(h->p11, pin, len);
     OPENSSL_cleanse(pin, sizeof(pin));
     return ok;
 }

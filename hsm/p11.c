@@ -47,6 +47,13 @@ struct p11 {
 static pthread_mutex_t modules_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct { CK_FUNCTION_LIST_PTR f; int refs; } modules[MAX_P11_MODULES];
 
+/* Wrong PINs this process sent, over every handle, CA and session. Once the token has said
+ * CKR_PIN_INCORRECT no C_Login is made again until exit: the PIN source is the same for every
+ * CA, and a cron run over three CAs would otherwise spend three tries of a real HSM's counter
+ * (often its whole limit) in one go. login_lock makes check-and-login one step. */
+static pthread_mutex_t login_lock = PTHREAD_MUTEX_INITIALIZER;
+static int pins_refused;
+
 struct rv_info { CK_RV rv; const char *name; const char *hint; };
 
 static const struct rv_info rv_table[] = {
@@ -473,6 +480,26 @@ static int session_restart(struct p11 *p, int n)
     return module_restart(p) && token_attach(p);
 }
 
+/* The error once the PIN was refused in this run; the count is said once, by p11_login. */
+static void refused_seterr(const struct p11 *p)
+{
+    hsm_seterr(HE_SYSTEM, "token '%s': login: not attempted: the token already refused this "
+               "run's PIN (above), and a wrong PIN is never sent twice; fix pin_file or "
+               "OFFCA_PIN, then re-run", p->label);
+}
+
+int p11_login_allowed(const struct p11 *p)
+{
+    int refused;
+
+    pthread_mutex_lock(&login_lock);
+    refused = pins_refused;
+    pthread_mutex_unlock(&login_lock);
+    if (refused)
+        refused_seterr(p);
+    return !refused;
+}
+
 int p11_login(struct p11 *p, const char *pin, size_t pin_len)
 {
     int ok = 0, n;
@@ -480,6 +507,12 @@ int p11_login(struct p11 *p, const char *pin, size_t pin_len)
 
     if (!p11_fork_check(p))
         return 0;
+    pthread_mutex_lock(&login_lock);
+    if (pins_refused) {
+        pthread_mutex_unlock(&login_lock);
+        refused_seterr(p);
+        return 0;
+    }
     /* Login happens at open, before any helper session exists: session 0 is idle. */
     pthread_mutex_lock(&p->lock);
     for (n = 0;; n++) {
@@ -494,8 +527,10 @@ int p11_login(struct p11 *p, const char *pin, size_t pin_len)
             goto out;
     }
     if (rv == CKR_PIN_INCORRECT) {
-        hsm_seterr(HE_SYSTEM, "token '%s': CKR_PIN_INCORRECT: wrong PIN (1 attempt used, not "
-                   "retried); check pin_file or OFFCA_PIN", p->label);
+        pins_refused++;
+        hsm_seterr(HE_SYSTEM, "token '%s': CKR_PIN_INCORRECT: wrong PIN (%d attempt%s used in "
+                   "total by this run, not retried: no further login until it ends); check "
+                   "pin_file or OFFCA_PIN", p->label, pins_refused, pins_refused == 1 ? "" : "s");
         goto out;
     }
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
@@ -505,6 +540,7 @@ int p11_login(struct p11 *p, const char *pin, size_t pin_len)
     ok = 1;
 out:
     pthread_mutex_unlock(&p->lock);
+    pthread_mutex_unlock(&login_lock);
     return ok;
 }
 

@@ -29,6 +29,10 @@ struct p11 *p11_open(const char *module, const char *token_label, const char *to
  * once; CKR_USER_ALREADY_LOGGED_IN counts as success; a wrong PIN is never retried. Only a
  * start-up race (p11_rv_start_race) is tried again, with the same restart as p11_open. */
 int p11_login(struct p11 *p, const char *pin, size_t pin_len) __attribute__((warn_unused_result));
+/* 0 (hsm_error() set) once a C_Login of this process got CKR_PIN_INCORRECT: from then on
+ * p11_login refuses without calling C_Login, for every handle. Asked before reading the PIN so
+ * that nobody is prompted for a login that will not happen. */
+int p11_login_allowed(const struct p11 *p) __attribute__((warn_unused_result));
 /* Close the session; the last user of the module logs out and finalizes. NULL is a no-op. */
 void p11_close(struct p11 *p);
 

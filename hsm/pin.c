@@ -64,12 +64,41 @@ int hsm_pin_file_check(const char *path)
     return 1;
 }
 
-/* Strip one trailing "\n" or "\r\n"; refuse empty and over-long PINs. */
-static int pin_finish(const char *what, char *pin, size_t n, size_t *len)
+/* Refuse what a token would take as part of the PIN although nobody meant it to be: a second
+ * line, a CR (a file saved on Windows), tabs or other control bytes, spaces at either end.
+ * Sending such a PIN would cost a try on the token's counter for a typing accident. */
+static int pin_chars_check(const char *what, const char *pin, size_t n)
 {
-    if (n > 0 && pin[n - 1] == '\n')
-        n--;
-    if (n > 0 && pin[n - 1] == '\r')
+    const char *why = NULL;
+    size_t i;
+
+    for (i = 0; i < n && why == NULL; i++) {
+        unsigned char c = (unsigned char)pin[i];
+
+        if (c == '\n')
+            why = "a second line";
+        else if (c == '\r')
+            why = "a carriage return (CR)";
+        else if (c < 0x20 || c == 0x7f)
+            why = "a tab or another control character";
+    }
+    if (why == NULL && (pin[0] == ' ' || pin[n - 1] == ' ')) {
+        why = "a space at its start or end";
+        i = pin[0] == ' ' ? 1 : n;
+    }
+    if (why == NULL)
+        return 1;
+    hsm_seterr(HE_INPUT, "%s: PIN: contains %s (byte %zu); not sent to the token: write the "
+               "PIN alone, optionally followed by one newline (printf '%%s\\n' PIN >FILE)",
+               what, why, i);
+    return 0;
+}
+
+/* Strip one trailing "\n" when strip_nl (a file's last line); refuse empty, over-long and
+ * whitespace-damaged PINs (pin_chars_check). */
+static int pin_finish(const char *what, char *pin, size_t n, int strip_nl, size_t *len)
+{
+    if (strip_nl && n > 0 && pin[n - 1] == '\n')
         n--;
     pin[n] = '\0';
     if (n == 0) {
@@ -80,6 +109,8 @@ static int pin_finish(const char *what, char *pin, size_t n, size_t *len)
         hsm_seterr(HE_INPUT, "%s: PIN: longer than %d bytes; check its contents", what, MAX_PIN);
         return 0;
     }
+    if (!pin_chars_check(what, pin, n))
+        return 0;
     *len = n;
     return 1;
 }
@@ -106,7 +137,7 @@ static int pin_from_file(const char *path, char *pin, size_t *len)
         hsm_seterr(HE_INPUT, "%s: PIN: longer than %d bytes; check its contents", path, MAX_PIN);
         goto out;
     }
-    if (!pin_finish(path, buf, n, len))
+    if (!pin_finish(path, buf, n, 1, len))
         goto out;
     memcpy(pin, buf, *len + 1);
     ok = 1;
@@ -140,7 +171,7 @@ static int pin_from_tty(const char *token_label, char *pin, size_t *len)
     if (restore)
         tcsetattr(fd, TCSAFLUSH, &old);
     dprintf(fd, "\n");
-    ok = pin_finish("terminal", buf, n, len);
+    ok = pin_finish("terminal", buf, n, 0, len);
     if (ok)
         memcpy(pin, buf, *len + 1);
     OPENSSL_cleanse(buf, sizeof(buf));
@@ -163,7 +194,7 @@ int pin_get(const struct hsm_config *cfg, const char *token_label, char *pin, si
             return 0;
         }
         memcpy(pin, env, n + 1);
-        return pin_finish("OFFCA_PIN", pin, n, len);
+        return pin_finish("OFFCA_PIN", pin, n, 0, len);
     }
     if (cfg->allow_prompt)
         return pin_from_tty(token_label, pin, len);

@@ -4,8 +4,9 @@
  *   P11SHIM_TARGET=/path/module.so   the module to wrap (default SoftHSM's)
  *   P11SHIM_TOKEN_FLAGS=final_try|locked|count_low   OR'ed into C_GetTokenInfo's flags
  *   P11SHIM_FAIL_SIGN_AFTER=N        C_Sign returns CKR_DEVICE_ERROR after N good signatures
- *   P11SHIM_LOG=FILE                 append every C_Login's user type and PIN length (never the
- *                                    PIN) and every C_Sign to FILE (tests count the calls)
+ *   P11SHIM_LOG=FILE                 append every C_Login's user type, PIN length (never the
+ *                                    PIN) and return value, and every C_Sign, to FILE (tests
+ *                                    count the calls)
  * Never built into offca; used by tests/integration only.
  */
 #include <dlfcn.h>
@@ -48,9 +49,13 @@ static CK_RV shim_get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info)
 
 static CK_RV shim_login(CK_SESSION_HANDLE s, CK_USER_TYPE who, CK_UTF8CHAR_PTR pin, CK_ULONG n)
 {
+    CK_RV rv;
+
     shim_log("C_Login user", (unsigned long)who);
     shim_log("C_Login pinlen", (unsigned long)n);
-    return real->C_Login(s, who, pin, n);
+    rv = real->C_Login(s, who, pin, n);
+    shim_log("C_Login rv", (unsigned long)rv);
+    return rv;
 }
 
 static CK_RV shim_sign(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig,

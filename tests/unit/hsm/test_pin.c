@@ -1,6 +1,7 @@
 /*
  * test_pin.c — PIN sources: pin_file rules (mode, symlink, directory, missing), content handling
- * (trailing newline, empty, too long), $OFFCA_PIN, precedence and the "no source" message.
+ * (one trailing newline stripped; a second line, CR, tab, edge spaces refused; empty, too long),
+ * $OFFCA_PIN, precedence and the "no source" message.
  * Files are made at run time in a mkdtemp directory (git does not keep file modes).
  */
 #include <setjmp.h>
@@ -105,10 +106,17 @@ struct content_case { const char *content; size_t len; int ok; const char *want;
 static const struct content_case contents[] = {
     { "1234\n", 5, 1, "1234" },
     { "1234", 4, 1, "1234" },
-    { "1234\r\n", 6, 1, "1234" },
-    { "12 34\n\n", 7, 1, "12 34\n" },   /* one newline stripped, nothing else touched */
+    { "12 34\n", 6, 1, "12 34" },        /* a space inside is part of the PIN */
     { "", 0, 0, "PIN: empty" },
     { "\n", 1, 0, "PIN: empty" },
+    /* One newline is stripped, nothing else: anything more is refused, never sent. */
+    { "1234\n\n", 6, 0, "PIN: contains a second line (byte 5); not sent to the token" },
+    { "1234\nabcd\n", 10, 0, "PIN: contains a second line" },
+    { "1234\r\n", 6, 0, "PIN: contains a carriage return (CR) (byte 5)" },
+    { "12\t34\n", 6, 0, "PIN: contains a tab or another control character (byte 3)" },
+    { " 1234\n", 6, 0, "PIN: contains a space at its start or end (byte 1)" },
+    { "1234 \n", 6, 0, "PIN: contains a space at its start or end (byte 5)" },
+    { "\n\n", 2, 0, "PIN: contains a second line" },
 };
 
 static void test_pin_file_content(void **state)

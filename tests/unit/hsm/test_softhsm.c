@@ -576,26 +576,49 @@ static void test_extractable_refused(void **state)
 
 /* Wrong PIN: one attempt, clear message; the right PIN still works afterwards. Login state is
  * per process and token, so the shared handle is closed first and reopened at the end. */
-static void test_wrong_pin(void **state)
+/* The wrong-PIN half runs in a child: after CKR_PIN_INCORRECT the process makes no C_Login
+ * again (the latch in p11.c), so a right PIN in the same process is refused too. Exit codes of
+ * the child say which step failed. */
+static int wrong_pin_child(void)
 {
     struct hsm_config c = cfg_with(TOKEN, NULL);
+
+    unsetenv("OFFCA_PIN");
+    if (hsm_open(&c) != NULL || strstr(hsm_error(), "no PIN source") == NULL)
+        return 1;
+    setenv("OFFCA_PIN", "9999", 1);
+    if (hsm_open(&c) != NULL || hsm_error_code() != 4 ||
+        strstr(hsm_error(), "token 't': CKR_PIN_INCORRECT: wrong PIN") == NULL ||
+        strstr(hsm_error(), "1 attempt used in total") == NULL ||
+        strstr(hsm_error(), "not retried") == NULL)
+        return 2;
+    unsetenv("OFFCA_PIN");
+    c = cfg_with(TOKEN, fx.pinfile);
+    if (hsm_open(&c) != NULL || hsm_error_code() != 4 ||
+        strstr(hsm_error(), "token 't': login: not attempted: the token already refused") == NULL)
+        return 3;
+    return 0;
+}
+
+static void test_wrong_pin(void **state)
+{
+    struct hsm_config c = cfg_with(TOKEN, fx.pinfile);
     struct hsm *h;
     EVP_PKEY *key;
+    pid_t pid;
+    int st = 0;
 
     NEED_SOFTHSM();
-    hsm_close(fx.h);
+    hsm_close(fx.h);           /* the module is finalized: the child initializes its own */
     fx.h = NULL;
-    setenv("OFFCA_PIN", "9999", 1);
-    assert_null(hsm_open(&c));
-    unsetenv("OFFCA_PIN");
-    assert_non_null(strstr(hsm_error(), "token 't': CKR_PIN_INCORRECT: wrong PIN"));
-    assert_non_null(strstr(hsm_error(), "not retried"));
-    assert_int_equal(hsm_error_code(), 4);
-    c = cfg_with(TOKEN, NULL);
-    assert_null(hsm_open(&c));
-    assert_non_null(strstr(hsm_error(), "no PIN source"));
-    c = cfg_with(TOKEN, fx.pinfile);
-    h = hsm_open(&c);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(wrong_pin_child());
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    h = hsm_open(&c);          /* this process never sent a wrong PIN */
     assert_non_null(h);
     fx.h = h;
     key = load("rsa");
