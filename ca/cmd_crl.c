@@ -17,6 +17,9 @@ static const char HELP_CRL_PUBLISH[] =
     "and NAME.crt (DER CA certificate, for AIA). Made for hourly cron: a CRL is published only\n"
     "when revocations changed, its Next CRL Publish time has come, the published file is not\n"
     "the one recorded, or --force; otherwise one line says nothing was due (exit 0).\n"
+    "Every run also opens each CA's key (module, token, login, key object): a key that\n"
+    "cannot be reached is an error (exit 4) even when nothing is due. A wrong PIN is sent\n"
+    "once per run, never once per CA.\n"
     "Files appear atomically (temp, fsync, rename) and are read back and verified. Overlapping\n"
     "runs wait for each other. Every line also goes to syslog (user.info; errors user.err).\n"
     "The audit log gets crl.sign when a CRL is signed and recorded, then crl.publish ok once\n"
@@ -28,8 +31,8 @@ static const char HELP_CRL_PUBLISH[] =
     "record; with the clock before the CA's notBefore nothing is signed.\n\n"
     "Exit codes: 0 ok (published, or nothing due: one line per CA with its next publish\n"
     "time); 1 --ca names a pending or retired CA, or the clock is before the CA's validity\n"
-    "or behind the last CRL; 2 usage (bad option, --ca not in the\n"
-    "store); 4 HSM, store or file failure (the next run publishes again).\n\n"
+    "or behind the last CRL; 2 usage (bad option, --ca not in the store); 4 HSM, store or\n"
+    "file failure, or a CA key unreachable (the next run publishes again).\n\n"
     "Examples:\n  offca crl publish\n  offca crl publish --ca issuing1 --force\n"
     "  cron:    tools/offca.cron (hourly), or systemd: tools/offca-crl.service + .timer\n";
 

@@ -498,14 +498,27 @@ static int publish_ca(struct app *a, const char *name, int force)
 
     if ((rc = state_read(a, name, &st)) != 0)
         return rc;
-    if ((what = decide(a, name, &st, force, &due)) == 0) {
-        time_iso(due, when);
+    what = decide(a, name, &st, force, &due);
+    time_iso(due, when);
+    /* The key is opened even when nothing is due: a run that cannot sign must not look green
+     * while the CRL on the web server runs out (token file destroyed, key deleted, wrong PIN). */
+    if ((rc = ca_signer_open(a, name, &s)) != 0) {
+        if (what == 0)
+            report("%s: CRL %llu is current (next publish due %s), but the CA key is "
+                   "unreachable (above): no CRL can be signed; restore the token or its backup "
+                   "(README, 'Backing up the token') before then", name,
+                   (unsigned long long)st.last_number, when);
+        else
+            report("%s: a new CRL is due, but the CA key is unreachable (above); restore the "
+                   "token or its backup (README, 'Backing up the token') and re-run", name);
+        return rc == EXIT_USAGE || rc == EXIT_POLICY ? rc : EXIT_SYSTEM;
+    }
+    if (what == 0) {
         say("%s: CRL %llu is current (next publish due %s); nothing to do", name,
             (unsigned long long)st.last_number, when);
+        ca_signer_close(&s);
         return 0;
     }
-    if ((rc = ca_signer_open(a, name, &s)) != 0)
-        return rc;
     if ((rc = crl_validity_check(&s, &run)) == 0 && (rc = build_due(a, &s, &run, what, b)) == 0) {
         FAULTPOINT("crl.committed", name);
         if ((rc = publish_cert(a, &s)) == 0 &&
