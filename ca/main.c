@@ -62,6 +62,8 @@ static void usage(FILE *f)
             "command line.\n");
 }
 
+static void warn_line(const char *msg) { report_warn("%s", msg); }
+
 int main(int argc, char **argv)
 {
     struct app a;
@@ -70,6 +72,7 @@ int main(int argc, char **argv)
     memset(&a, 0, sizeof(a));
     umask(077);
     FAULTPOINT_INIT();
+    tmpl_warn_set(warn_line);
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
             a.config_arg = argv[++i];

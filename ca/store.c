@@ -514,13 +514,14 @@ struct store *store_open(const char *dir, int create)
 {
     struct store *s = NULL;
     MDB_envinfo info;
+    mdb_filehandle_t fd;
     int rc, dead;
 
     if (dir == NULL || dir[0] == '\0' || strlen(dir) >= MAX_STORE_PATH) {
         st_seterr("store: path: empty or longer than %d bytes; set [store] path", MAX_STORE_PATH - 1);
         return NULL;
     }
-    if (!dir_prepare(dir, create) || !st_file_check(dir))
+    if (!dir_prepare(dir, create) || !store_trust_check(dir) || !st_file_check(dir))
         return NULL;
     if ((s = OPENSSL_zalloc(sizeof(*s))) == NULL) {
         st_code_err(dir, "open", ENOMEM);
@@ -534,6 +535,12 @@ struct store *store_open(const char *dir, int create)
         st_code_err(dir, "open", rc);
         goto fail;
     }
+    if ((rc = mdb_env_get_fd(s->env, &fd)) != 0) {
+        st_code_err(dir, "open", rc);
+        goto fail;
+    }
+    if (!store_trust_fd(dir, fd))
+        goto fail;
     if (mdb_env_info(s->env, &info) == 0)
         st_fault_guard(dir, info.me_mapaddr, info.me_mapsize);
     (void)mdb_reader_check(s->env, &dead);

@@ -59,6 +59,12 @@ int st_code_err(const char *dir, const char *op, int rc);
  * restore advice), and a SIGBUS inside the map [map, map+len) turned into that message, exit 4. */
 int st_file_check(const char *dir);
 void st_fault_guard(const char *dir, const void *map, size_t len);
+/* store_trust.c: the store directory, data.mdb and lock.mdb are no symlinks, owned by root or
+ * the running user, not group/world-writable (templates/trust.c's rule). store_trust_check runs
+ * before LMDB opens them, store_trust_fd on LMDB's data file descriptor after. 1 ok / 0 with the
+ * store error set. */
+int store_trust_check(const char *dir) __attribute__((warn_unused_result));
+int store_trust_fd(const char *dir, int fd) __attribute__((warn_unused_result));
 /* The same for the store of t. Returns 0. */
 int st_txn_err(struct store_txn *t, const char *op, int rc);
 /* "store DIR: DB record WHAT: store corrupt: WHY; restore ...". Returns 0. */

@@ -6,6 +6,7 @@
 #include "hsm/hsm.h"
 #include "hsm/hsm_err.h"
 #include "hsm/pin.h"
+#include "hsm/trust.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,31 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+
+/* The directory holding pin_file: whoever can write it can swap the file for a PIN of their
+ * choosing between runs. Owned by root or us, not group/world-writable (hsm/trust.c). */
+static int pin_dir_check(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    struct stat st;
+    int fd, ok;
+
+    if (slash == NULL)
+        snprintf(dir, sizeof(dir), ".");
+    else
+        snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
+        hsm_seterr(HE_INPUT, "%s: pin_file directory: cannot open: %s; check the path in "
+                   "ca.toml", dir, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    ok = hsm_trust_check("pin_file directory", dir, &st, HE_POLICY);
+    close(fd);
+    return ok;
+}
 
 /* Open path and check the rules on the descriptor itself; return the fd or -1. */
 static int pin_file_open(const char *path)
@@ -47,6 +73,8 @@ static int pin_file_open(const char *path)
                    "run chmod 600 %s", path, (unsigned)(st.st_mode & 07777), path);
         goto bad;
     }
+    if (!pin_dir_check(path))
+        goto bad;
     return fd;
 bad:
     close(fd);

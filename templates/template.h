@@ -21,6 +21,17 @@
 const char *tmpl_error(void);
 int tmpl_error_code(void);
 
+/* Trust rule for files that decide what offca does (ca.toml, templates, the store): owned by
+ * root or the running user, not group/world-writable. tmpl_trust_check: 1 trusted, else 0 with
+ * "<path>: <kind> owner|mode: <problem>; <fix>" in why[n]. tmpl_trust_config applies it to
+ * ca.toml and templates: 0 (class 3, tmpl_error()) as root, a warning (tmpl_warn_set's function,
+ * else stderr) and 1 otherwise. */
+struct stat;
+int tmpl_trust_check(const char *path, const struct stat *st, char *why, size_t n)
+    __attribute__((warn_unused_result));
+int tmpl_trust_config(const char *path, const struct stat *st) __attribute__((warn_unused_result));
+void tmpl_warn_set(void (*fn)(const char *msg));
+
 /* ==== TOML (toml.c) ============================================================================
  * A strict reader for the TOML offca needs: tables, arrays of tables, dotted keys, basic and
  * literal strings with escapes (multi-line strings too), integers, booleans, arrays, inline tables,

@@ -7,6 +7,7 @@
 
 #include "templates/template.h"
 
+#include <dirent.h>
 #include <regex.h>
 
 #define MAX_TMPL_EKUS       16      /* required + optional EKUs of one template */
@@ -130,5 +131,9 @@ int tmpl_san_value_check(const struct plan_ctx *c, enum san_type type, const cha
 /* Error helper (tmpl_policy.c): "<src>: template <name>: <rule>: <problem>; <fix>". */
 void plan_seterr(const struct plan_ctx *c, int code, const char *rule, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* opendir(dir) for the template set, with dir's owner and mode checked on the descriptor
+ * (tmpl_trust_config). NULL with tmpl_error() set. */
+DIR *tmpl_trust_opendir(const char *dir);
 
 #endif

@@ -820,7 +820,8 @@ out:
 
 /*
  * Read path through the bounded loader (fstat size and the read itself capped at
- * MAX_TOML_BYTES), then toml_parse. NULL with tmpl_error() set (class 3) on any failure.
+ * MAX_TOML_BYTES; the file's owner and mode checked on the descriptor: tmpl_trust_config),
+ * then toml_parse. NULL with tmpl_error() set (class 3) on any failure.
  */
 struct toml_node *toml_load(const char *path)
 {
@@ -844,6 +845,8 @@ struct toml_node *toml_load(const char *path)
         tmpl_seterr(TE_INPUT, "%s: is a directory; give the path of a TOML file", path);
         goto out;
     }
+    if (!tmpl_trust_config(path, &st))   /* ca.toml and templates decide what offca does */
+        goto out;
     if (st.st_size > MAX_TOML_BYTES) {
         tmpl_seterr(TE_INPUT, "%s: %lld bytes is more than the %d allowed; split the file",
                     path, (long long)st.st_size, MAX_TOML_BYTES);

@@ -93,7 +93,9 @@ static void fuzz_init(void)
     if (mkdtemp(fz.tmpdir) == NULL)
         fuzz_setup_fail("mkdtemp");
     snprintf(fz.tmpl_path, sizeof(fz.tmpl_path), "%s/fuzz.toml", fz.tmpdir);
-    if ((fz.memfd = memfd_create("offca-fuzz-config", MFD_CLOEXEC)) < 0)
+    /* A memfd is born 0777: config_load refuses a world-writable ca.toml (as root). */
+    if ((fz.memfd = memfd_create("offca-fuzz-config", MFD_CLOEXEC)) < 0 ||
+        fchmod(fz.memfd, 0600) != 0)
         fuzz_setup_fail("memfd_create");
     snprintf(fz.memfd_path, sizeof(fz.memfd_path), "/proc/self/fd/%d", fz.memfd);
     fz.ready = 1;

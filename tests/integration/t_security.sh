@@ -8,8 +8,10 @@
 # explicitly (the test runs under umask 000): store dir 0700, store files 0600, PKCS#12 0600,
 # issued and exported certificates 0644, published CRLs and CA certificates 0644.
 . "$(dirname "$0")/common.sh"
-umask 000
 offca_setup offca-sec
+# umask 000 from here on: what offca creates must get its modes explicitly. The setup above (ca.toml,
+# publish dir, token) keeps the usual umask: offca refuses a world-writable ca.toml or publish dir.
+umask 000
 PIN='Qv7-offca-pin-93751'
 pkcs11-tool --module "$SOFTHSM_MODULE" --token-label offca-sec --login --pin 1234 \
     --change-pin --new-pin "$PIN" >/dev/null 2>&1
