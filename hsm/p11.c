@@ -9,7 +9,6 @@
 #include "hsm/trust.h"
 
 #include <dlfcn.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,48 +293,16 @@ int p11_rv_start_race(CK_RV rv)
     return rv == CKR_GENERAL_ERROR;
 }
 
-/* The module file (symlinks followed: distributions ship lib.so -> lib.so.N) is judged on its
- * descriptor; after dlopen the path must still name that file, so a swap in between is caught.
- * A module that cannot be opened is left to dlopen, whose message names the problem. */
-static int module_trust(const char *module, struct stat *seen)
-{
-    int fd = open(module, O_RDONLY | O_CLOEXEC), ok;
-
-    seen->st_ino = 0;
-    if (fd < 0)
-        return 1;
-    if (fstat(fd, seen) != 0 || !S_ISREG(seen->st_mode)) {
-        seen->st_ino = 0;          /* not a file: dlopen says what it is */
-        close(fd);
-        return 1;
-    }
-    ok = hsm_trust_check("hsm.module", module, seen, HE_SYSTEM);
-    close(fd);
-    return ok;
-}
-
-static int module_same(const char *module, const struct stat *seen)
-{
-    struct stat now;
-
-    if (seen->st_ino == 0 || (stat(module, &now) == 0 && now.st_dev == seen->st_dev &&
-                              now.st_ino == seen->st_ino))
-        return 1;
-    hsm_seterr(HE_SYSTEM, "module '%s': hsm.module: the file changed while it was loaded; "
-               "check who writes it, then re-run", module);
-    return 0;
-}
-
 static int p11_module_load(struct p11 *p, const char *module)
 {
     CK_C_GetFunctionList getfl;
     struct stat seen;
 
     snprintf(p->module, sizeof(p->module), "%s", module);
-    if (!module_trust(module, &seen))
+    if (!hsm_trust_module(module, &seen))
         return 0;
     p->dl = dlopen(module, RTLD_NOW | RTLD_LOCAL);
-    if (p->dl != NULL && !module_same(module, &seen))
+    if (p->dl != NULL && !hsm_trust_same(module, &seen))
         return 0;
     if (p->dl == NULL) {
         hsm_seterr(HE_SYSTEM, "module '%s': dlopen: %s; check hsm.module in ca.toml", module,
