@@ -16,6 +16,7 @@
 #include "ca/input.h"
 #include "ca/issue.h"
 #include "ca/json.h"
+#include "ca/publish.h"
 #include "ca/status.h"
 #include "ca/verb.h"
 #include "crl/crl.h"
@@ -260,10 +261,11 @@ static void own_crl_file(struct own_ctx *c, const struct ca_rec *r, X509 *ca, co
     time_t now = c->src->now, nu, np, tu;
 
     snprintf(path, sizeof(path), "%s/%s", c->a->cfg->publish_dir, file);
-    if (access(path, R_OK) != 0 || file_load(path, 1024L * 1024 * 1024, &data, &len) != 0) {
+    if (!publish_file_load(path, 1024L * 1024 * 1024, &data, &len)) {
         doctor_add(c->rep, DOCTOR_ERROR, r->name, RULE_258,
                    "run 'offca crl publish' (and keep it in cron hourly)", "no CRL published at "
-                   "%s: every certificate this CA issued fails the NPS revocation check", path);
+                   "%s (or not a regular file: a symlink, FIFO, unreadable): every certificate "
+                   "this CA issued fails the NPS revocation check", path);
         goto out;
     }
     p = data;

@@ -1,16 +1,19 @@
 /*
  * publish.c — CRL publication for cron: decide, build + sign + record (one write txn), publish
- * (temp, fsync, rename, fsync dir), verify the published file. An flock on the publish
- * directory serialises overlapping runs (the second waits).
+ * (temp, fsync, rename, fsync dir), verify the published file. An flock on the store directory
+ * serialises overlapping runs (the second waits); the publish directory is checked (owner,
+ * mode) and read only through O_NOFOLLOW.
  */
 #include "ca/publish.h"
 
 #include <fcntl.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 #include <openssl/err.h>
@@ -66,16 +69,62 @@ static void crl_path(struct app *a, const char *name, int delta, char *buf, size
     snprintf(buf, n, "%s/%s%s.crl", a->cfg->publish_dir, name, delta ? "+" : "");
 }
 
-/* SHA-256 of the file at path, read in chunks (a 1M-entry CRL is ~53 MB: never held whole).
- * 1 ok / 0 (missing or unreadable: the caller publishes again). */
+/* The publish directory is hostile ground (a web deploy tool, another admin write there): a
+ * file is read only when it is a regular file reached without a symlink; anything else (a
+ * link, a FIFO, a device) is "not what offca published" and gets replaced. -1 then, quietly. */
+static int pub_open(const char *path, struct stat *st)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+
+    if (fd >= 0 && (fstat(fd, st) != 0 || !S_ISREG(st->st_mode))) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* The whole published file at path (see publish.h). */
+int publish_file_load(const char *path, size_t max, unsigned char **data, size_t *len)
+{
+    struct stat st;
+    unsigned char *buf = NULL;
+    size_t got = 0, size;
+    ssize_t r = 1;
+    int fd = pub_open(path, &st), ok = 0;
+
+    if (fd < 0)
+        return 0;
+    size = (size_t)st.st_size;
+    if ((uint64_t)st.st_size <= max && (buf = malloc(size + 1)) != NULL) {
+        while (got < size &&
+               ((r = read(fd, buf + got, size - got)) > 0 || (r < 0 && errno == EINTR)))
+            got += r > 0 ? (size_t)r : 0;
+        ok = got == size;
+    }
+    close(fd);
+    if (!ok) {
+        free(buf);
+        return 0;
+    }
+    *data = buf;
+    *len = got;
+    return 1;
+}
+
+/* SHA-256 of the published file at path, read in chunks (a 1M-entry CRL is ~53 MB: never held
+ * whole). 1 ok / 0 (missing, not ours (pub_open) or unreadable: the caller publishes again). */
 static int file_sha256(const char *path, unsigned char md[32])
 {
     unsigned char buf[64 * 1024];
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    FILE *f = fopen(path, "rb");
+    struct stat st;
+    int fd = pub_open(path, &st);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     size_t n;
     int ok = ctx != NULL && f != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) > 0;
 
+    if (f == NULL && fd >= 0)
+        close(fd);
     while (ok && (n = fread(buf, 1, sizeof(buf), f)) > 0)
         ok = EVP_DigestUpdate(ctx, buf, n) > 0;
     ok = ok && !ferror(f) && EVP_DigestFinal_ex(ctx, md, NULL) > 0;
@@ -110,7 +159,7 @@ static int delta_matches(struct app *a, const char *name, const struct crl_state
     int same = 0;
 
     crl_path(a, name, 1, path, sizeof(path));
-    if (access(path, R_OK) != 0 || file_load(path, 512L * 1024 * 1024, &data, &len) != 0)
+    if (!publish_file_load(path, 512L * 1024 * 1024, &data, &len))
         return 0;
     p = data;
     if ((crl = d2i_X509_CRL(NULL, &p, (long)len)) != NULL &&
@@ -404,8 +453,8 @@ static int publish_cert(struct app *a, struct ca_signer *s)
 
     snprintf(name, sizeof(name), "%s.crt", s->rec.name);
     snprintf(path, sizeof(path), "%s/%s", a->cfg->publish_dir, name);
-    same = access(path, R_OK) == 0 && file_load(path, MAX_INPUT_BYTES, &cur, &len) == 0 &&
-           len == s->rec.cert_len && memcmp(cur, s->rec.cert_der, len) == 0;
+    same = publish_file_load(path, MAX_INPUT_BYTES, &cur, &len) && len == s->rec.cert_len &&
+           memcmp(cur, s->rec.cert_der, len) == 0;
     free(cur);
     if (!same && !crl_publish_file(a->cfg->publish_dir, name, s->rec.cert_der, s->rec.cert_len,
                                    CRL_FILE_MODE))
@@ -514,10 +563,12 @@ static int publish_ca(struct app *a, const char *name, int force)
         return rc == EXIT_USAGE || rc == EXIT_POLICY ? rc : EXIT_SYSTEM;
     }
     if (what == 0) {
-        say("%s: CRL %llu is current (next publish due %s); nothing to do", name,
-            (unsigned long long)st.last_number, when);
+        /* NAME.crt (AIA) is put back even then when it is missing or not the CA's */
+        if ((rc = publish_cert(a, &s)) == 0)
+            say("%s: CRL %llu is current (next publish due %s); nothing to do", name,
+                (unsigned long long)st.last_number, when);
         ca_signer_close(&s);
-        return 0;
+        return rc;
     }
     if ((rc = crl_validity_check(&s, &run)) == 0 && (rc = build_due(a, &s, &run, what, b)) == 0) {
         FAULTPOINT("crl.committed", name);
@@ -559,15 +610,40 @@ static int collect(void *arg, const struct ca_rec *r)
     return 1;
 }
 
-static int lock_publish_dir(struct app *a)
+/* The publish directory: a directory (symlinks to it are fine: /srv/pki -> /var/www/pki),
+ * owned by root or us and writable by nobody else, judged on its descriptor. */
+static int publish_dir_check(struct app *a)
 {
-    char path[MAX_PUBLISH_PATH];
-    int fd;
+    const char *dir = a->cfg->publish_dir;
+    char why[1024];
+    struct stat st;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ok;
 
-    snprintf(path, sizeof(path), "%s/.offca-publish.lock", a->cfg->publish_dir);
-    if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 || flock(fd, LOCK_EX) != 0) {
-        report("publish dir %s: cannot create or lock %s; check it exists and is writable by "
-               "this user", a->cfg->publish_dir, path);
+    if (fd < 0) {
+        report("publish dir %s: cannot open: %s; create it (owned by the offca user, mode "
+               "0755) or fix [publish] dir", dir, strerror(errno));
+        return 0;
+    }
+    ok = fstat(fd, &st) == 0 && tmpl_trust_check(dir, &st, why, sizeof(why));
+    close(fd);
+    if (!ok)
+        report("publish dir %s (refused: whoever can write there can replace the CRLs relying "
+               "parties fetch)", why);
+    return ok;
+}
+
+/* Overlapping runs wait for each other on an flock of the STORE directory, not on a file in
+ * the publish directory: the store is offca's own ground (checked by store_trust.c), so there
+ * is no file to be planted as a symlink, and nothing a run as another user (root's one-off run)
+ * could leave behind to lock the offca user out. The CRL state the lock protects is there too. */
+static int lock_publish(struct app *a)
+{
+    const char *dir = a->cfg->store_path;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+    if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+        report("store %s: cannot lock it for publication: %s; check [store] path", dir,
+               strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
@@ -586,7 +662,7 @@ int publish_run(struct app *a, const char *name, int force)
         return rc;
     if ((rc = app_store(a, 0)) != 0)
         return rc;
-    if (lock_publish_dir(a) < 0)
+    if (!publish_dir_check(a) || lock_publish(a) < 0)
         return EXIT_SYSTEM;
     if ((rc = crl_publish_sweep(a->cfg->publish_dir)) > 0)
         report_warn("publish dir %s: removed %d temporary file(s) left by an interrupted run",

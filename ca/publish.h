@@ -7,6 +7,8 @@
 #ifndef OFFCA_PUBLISH_H
 #define OFFCA_PUBLISH_H
 
+#include <stddef.h>
+
 struct app;
 
 #define CRL_FILE_MODE 0644
@@ -15,5 +17,11 @@ struct app;
 /* Publish for one CA (name) or all (NULL). force: publish even when nothing is due.
  * Returns 0 or the exit class; prints one line per CA. */
 int publish_run(struct app *a, const char *name, int force);
+
+/* Read a file of the publish directory (at most max bytes) into *data (caller frees, *len its
+ * length): only a regular file reached without a symlink (O_NOFOLLOW, O_NONBLOCK). 1 ok; 0,
+ * silently, when it is missing, a symlink, a FIFO or device, too big or unreadable: for the
+ * publisher that is "not what offca published". */
+int publish_file_load(const char *path, size_t max, unsigned char **data, size_t *len);
 
 #endif

@@ -331,7 +331,9 @@ static int shallow_open(struct shallow *c, const char *path)
 {
     struct stat st;
 
-    if ((c->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(c->fd, &st) != 0 ||
+    /* The publish directory is hostile ground: no symlink followed, no FIFO waited on. */
+    if ((c->fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0 ||
+        fstat(c->fd, &st) != 0 ||
         !S_ISREG(st.st_mode)) {
         crl_seterr(CE_SYSTEM, "%s: cannot read: %s; check the path", path,
                    c->fd < 0 ? strerror(errno) : "not a regular file");

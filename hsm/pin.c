@@ -31,7 +31,8 @@ static int pin_dir_check(const char *path)
         snprintf(dir, sizeof(dir), ".");
     else
         snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
-    if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
+    /* O_PATH: judging the directory needs search permission only (a 0711 parent is fine) */
+    if ((fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
         hsm_seterr(HE_INPUT, "%s: pin_file directory: cannot open: %s; check the path in "
                    "ca.toml", dir, strerror(errno));
         if (fd >= 0)

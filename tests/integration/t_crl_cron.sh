@@ -214,7 +214,7 @@ expect_rc 2 "unknown option: usage error (2)" -- oc crl publish --now
 : >"$T/notadir"
 expect_rc 4 "publish dir that is not a directory: exit 4" -- \
     "$OFFCA" -c <(sed "s#^dir = .*#dir = \"$T/notadir\"#" "$T/ca.toml") crl publish
-expect_in "publish dir $T/notadir: cannot create or lock" "message names the publish dir and the fix"
+expect_in "publish dir $T/notadir: cannot open: Not a directory; create it" "message names the publish dir and the fix"
 expect_rc 0 "crl publish --help documents the exit codes" -- oc crl publish --help
 expect_in "2 usage (bad option, --ca not in the" "help: exit 2"
 expect_in "4 HSM, store or file failure" "help: exit 4"
