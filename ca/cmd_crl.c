@@ -34,8 +34,8 @@ static const char HELP_CRL_PUBLISH[] =
     "record; with the clock before the CA's notBefore nothing is signed.\n\n"
     "Exit codes: 0 ok (published, or nothing due: one line per CA with its next publish\n"
     "time); 1 --ca names a pending or retired CA, or the clock is before the CA's validity\n"
-    "or behind the last CRL; 2 usage (bad option, --ca not in the store); 4 HSM, store or\n"
-    "file failure, or a CA key unreachable (the next run publishes again).\n\n"
+    "or behind the last CRL; 2 usage (bad option, --ca not in the store);\n"
+    "4 HSM, store or file failure, or a CA key unreachable (the next run publishes again).\n\n"
     "Examples:\n  offca crl publish\n  offca crl publish --ca issuing1 --force\n"
     "  cron:    tools/offca.cron (hourly), or systemd: tools/offca-crl.service + .timer\n";
 
