@@ -121,41 +121,29 @@ out:
     return ok;
 }
 
-/* Copy the subject's SubjectPublicKeyInfo bytes as they are (algorithm, parameters, key bits)
- * instead of re-encoding the EVP_PKEY: X509_set_pubkey encodes the key through an OSSL_ENCODER
- * and decodes it back (about an eighth of a batch's CPU in OpenSSL 3.0). 1 ok / 0. */
-static int spki_copy(X509 *x, const X509_PUBKEY *from)
+/* The SubjectPublicKeyInfo from the key gate's re-encoding of the key (algorithm, parameters
+ * and key bits as the gate rebuilt them from the parsed key), set as parts: X509_set_pubkey
+ * would encode the EVP_PKEY through an OSSL_ENCODER and decode it back (about an eighth of a
+ * batch's CPU in OpenSSL 3.0). 1 ok / 0. */
+static int spki_set(X509 *x, const struct keygate_key *k)
 {
-    ASN1_OBJECT *alg = NULL;
-    const ASN1_OBJECT *aobj = NULL;
-    const unsigned char *pk = NULL;
-    const void *pval = NULL;
-    X509_ALGOR *pa = NULL;
-    unsigned char *enc = NULL;
-    void *val = NULL;
-    int pklen = 0, ptype = V_ASN1_UNDEF;
+    unsigned char *bits = OPENSSL_memdup(k->pub, k->pub_len);
+    ASN1_OBJECT *curve = NULL;
+    int ok;
 
-    if (!X509_PUBKEY_get0_param(&alg, &pk, &pklen, &pa, from) || pk == NULL || pklen <= 0)
+    if (bits == NULL)
         return 0;
-    X509_ALGOR_get0(&aobj, &ptype, &pval, pa);
-    if (ptype == V_ASN1_OBJECT)
-        val = OBJ_dup(pval);
-    else if (ptype == V_ASN1_SEQUENCE)
-        val = ASN1_STRING_dup(pval);
-    else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF)
-        return 0;
-    if ((ptype == V_ASN1_OBJECT || ptype == V_ASN1_SEQUENCE) && val == NULL)
-        return 0;
-    if ((enc = OPENSSL_memdup(pk, (size_t)pklen)) == NULL ||
-        !X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), OBJ_dup(aobj), ptype, val, enc, pklen)) {
-        OPENSSL_free(enc);
-        if (ptype == V_ASN1_OBJECT)
-            ASN1_OBJECT_free(val);
-        else
-            ASN1_STRING_free(val);
-        return 0;
-    }
-    return 1;
+    if (k->type == EVP_PKEY_RSA)
+        ok = X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), OBJ_nid2obj(NID_rsaEncryption),
+                                    V_ASN1_NULL, NULL, bits, (int)k->pub_len);
+    else
+        ok = (curve = OBJ_nid2obj(k->curve_nid)) != NULL &&
+             X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x),
+                                    OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT, curve,
+                                    bits, (int)k->pub_len);
+    if (!ok)
+        OPENSSL_free(bits);
+    return ok;
 }
 
 static int set_fields(X509 *x, const struct cert_spec *s)
@@ -171,7 +159,7 @@ static int set_fields(X509 *x, const struct cert_spec *s)
          X509_set_issuer_name(x, s->issuer ? X509_get_subject_name(s->issuer) : s->subject) &&
          ASN1_TIME_set(X509_getm_notBefore(x), s->not_before) != NULL &&
          ASN1_TIME_set(X509_getm_notAfter(x), s->not_after) != NULL &&
-         (s->spki ? spki_copy(x, s->spki) : X509_set_pubkey(x, s->pubkey));
+         (s->key ? spki_set(x, s->key) : X509_set_pubkey(x, s->pubkey));
 out:
     ASN1_INTEGER_free(serial);
     BN_free(bn);

@@ -284,7 +284,8 @@ static int sign_one(struct app *a, struct ca_signer *s, const struct tmpl *t,
     in.source = o->csr;
     in.csr_subject = X509_REQ_get_subject_name(csr->req);
     in.pubkey = csr->pubkey;
-    in.spki = X509_REQ_get_X509_PUBKEY(csr->req);
+    in.key = &csr->key;
+    in.csr_sig_sha1 = csr->sig_sha1;
     in.csr_exts = csr->exts;
     in.subject_override = subj;
     in.sans = o->sans;
@@ -518,7 +519,8 @@ static void job_prepare(struct batch *b, struct job *j)
         in.source = where;
         in.csr_subject = X509_REQ_get_subject_name(csr->req);
         in.pubkey = csr->pubkey;
-        in.spki = X509_REQ_get_X509_PUBKEY(csr->req);
+        in.key = &csr->key;
+        in.csr_sig_sha1 = csr->sig_sha1;
         in.csr_exts = csr->exts;
         in.subject_override = subj;
         in.sans = o.sans;

@@ -202,15 +202,18 @@ static int missing(const struct config_priv *cp, const struct toml_node *t, cons
     return 0;
 }
 
-/* [store], [hsm], [publish], [templates]. */
+/* [store], [hsm], [publish], [templates], [keys]. */
 static int read_globals(struct config_priv *cp, const struct toml_node *root)
 {
     struct config *c = &cp->c;
-    const struct toml_node *store, *hsm, *pub, *tmpl;
+    const struct toml_node *store, *hsm, *pub, *tmpl, *keys;
     char *url;
 
     if (!get_table(root, "store", &store) || !get_table(root, "hsm", &hsm) ||
-        !get_table(root, "publish", &pub) || !get_table(root, "templates", &tmpl))
+        !get_table(root, "publish", &pub) || !get_table(root, "templates", &tmpl) ||
+        !get_table(root, "keys", &keys))
+        return 0;
+    if (!get_path(cp, keys, "blocked_keys_file", 0, &c->blocked_keys_file))
         return 0;
     if (!store)
         return missing(cp, store, "store", "path", "\"/var/lib/offca/store\"");

@@ -39,6 +39,7 @@ struct config {
     const char *publish_dir;     /* [publish] dir */
     const char *base_url;        /* [publish] base_url (no trailing slash) */
     const char *templates_dir;   /* [templates] dir */
+    const char *blocked_keys_file; /* [keys] blocked_keys_file, or NULL */
     struct ca_cfg cas[MAX_CA_SECTIONS];
     size_t n_cas;
     struct ca_cfg defaults;      /* what a CA without a section gets */

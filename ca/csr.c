@@ -147,9 +147,10 @@ static int der_decode(const unsigned char *der, long len, const char *src, X509_
 {
     char err[MAX_ERRTEXT];
     const unsigned char *p = der;
-    X509_REQ *r = d2i_X509_REQ(NULL, &p, len);
+    X509_REQ *r;
+    int rc;
 
-    if (r == NULL) {
+    if ((r = d2i_X509_REQ(NULL, &p, len)) == NULL) {
         report("%s: PKCS#10 (RFC 2986): not a certificate request, or a damaged one (%s); check "
                "the file, or %s", src, ossl_errtext(err, sizeof(err)), FIX_REGEN);
         return EXIT_INPUT;
@@ -159,6 +160,10 @@ static int der_decode(const unsigned char *der, long len, const char *src, X509_
                "alone, or %s", src, (long)(der + len - p), FIX_REGEN);
         X509_REQ_free(r);
         return EXIT_INPUT;
+    }
+    if ((rc = csr_gate_der(der, (size_t)len, src)) != 0) {
+        X509_REQ_free(r);
+        return rc;
     }
     *req = r;
     return 0;
@@ -255,18 +260,46 @@ bad:
     return EXIT_INPUT;
 }
 
-/* Version, key, proof of possession. *pkey (owned) on success. */
-static int req_check(X509_REQ *req, const char *src, EVP_PKEY **pkey)
+/* The key gate on the request's SubjectPublicKeyInfo, before anything uses the key: structure
+ * and quality only (any size a template may allow, P-256/P-384/P-521); the template's sizes and
+ * curves, the blocklist and key reuse are checked at issuance. */
+static int key_check(X509_REQ *req, const char *src, struct keygate_key *key)
+{
+    struct keygate_policy pol = { .allow_rsa = 1, .allow_ec = 1, .rsa_min_bits = 1024,
+                                  .rsa_max_bits = MAX_KEYGATE_RSA_BITS };
+    unsigned char *der = NULL;
+    char why[512];
+    int n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &der), rc;
+
+    if (n <= 0) {
+        ERR_clear_error();
+        report("%s: public key: cannot be encoded; %s", src, FIX_REGEN);
+        return EXIT_INPUT;
+    }
+    rc = keygate_check(der, (size_t)n, &pol, key, why, sizeof(why));
+    OPENSSL_free(der);
+    if (rc != 0)
+        report("%s: %s", src, why);
+    return rc;
+}
+
+/* Version, signature algorithm, key gate, key, proof of possession. *pkey (owned) on success. */
+static int req_check(struct csr *c, const char *src, EVP_PKEY **pkey)
 {
     char err[MAX_ERRTEXT];
+    X509_REQ *req = c->req;
     long version = X509_REQ_get_version(req);
     EVP_PKEY *k;
+    int rc;
 
     if (version != 0) {
         report("%s: RFC 2986: version %ld, only version 1 (0) is defined; %s", src, version + 1,
                FIX_REGEN);
         return EXIT_INPUT;
     }
+    if ((rc = csr_gate_sigalg(req, src, &c->sig_sha1)) != 0 ||
+        (rc = key_check(req, src, &c->key)) != 0)
+        return rc;
     if ((k = X509_REQ_get_pubkey(req)) == NULL) {
         report("%s: public key: cannot be decoded, or an unsupported algorithm (%s); %s with an "
                "RSA or EC key", src, ossl_errtext(err, sizeof(err)), FIX_REGEN);
@@ -319,9 +352,11 @@ int csr_parse(const unsigned char *data, size_t len, const char *source, struct 
     }
     snprintf(c->source, sizeof(c->source), "%s", source);
     if ((rc = der_decode(der, derlen, source, &c->req)) != 0 ||
-        (rc = req_check(c->req, source, &c->pubkey)) != 0 ||
+        (rc = req_check(c, source, &c->pubkey)) != 0 ||
         (rc = subject_check(c->req, source)) != 0 ||
-        (rc = exts_get(c->req, source, &c->exts)) != 0)
+        (rc = csr_gate_strings(X509_REQ_get_subject_name(c->req), source)) != 0 ||
+        (rc = exts_get(c->req, source, &c->exts)) != 0 ||
+        (rc = csr_gate_reencode(c->req, der, (size_t)derlen, c->exts, source)) != 0)
         goto out;
     *out = c;
     c = NULL;
@@ -356,6 +391,7 @@ void csr_free(struct csr *c)
         return;
     X509_REQ_free(c->req);
     EVP_PKEY_free(c->pubkey);
+    keygate_key_clear(&c->key);
     sk_X509_EXTENSION_pop_free(c->exts, X509_EXTENSION_free);
     free(c);
 }

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <openssl/x509.h>
+#include "templates/template.h"
 
 #define MAX_INPUT_BYTES (1024 * 1024)       /* CSR, CSV line budget, manifest line, PEM files */
 #define MAX_CSV_BYTES   (64L * 1024 * 1024) /* a whole AD export */
@@ -70,6 +71,8 @@ struct csr {
     X509_REQ *req;                        /* owned */
     EVP_PKEY *pubkey;                     /* owned reference */
     STACK_OF(X509_EXTENSION) *exts;       /* owned; requested extensions (may be empty) */
+    struct keygate_key key;               /* owned: the key as the key gate re-encoded it */
+    int sig_sha1;                         /* signed with SHA-1 (the template decides) */
     char source[256];                     /* file name, for messages */
 };
 /* Load one CSR (PEM "CERTIFICATE REQUEST"/"NEW CERTIFICATE REQUEST" or DER): refuses an empty
@@ -79,6 +82,14 @@ int csr_load(const char *path, struct csr **out);
 /* Same from memory (tests, fuzzing); source names it in messages. */
 int csr_parse(const unsigned char *data, size_t len, const char *source, struct csr **out);
 void csr_free(struct csr *c);
+/* The request gate (csr_gate.c; README "Key gate and request gate"): strict DER of the raw bytes;
+ * re-encoding and DER extension values after decoding; the signature algorithm allow-list
+ * (*sha1 set for SHA-1); subject strings against their ASN.1 type. 0 or the exit class, reported. */
+int csr_gate_der(const unsigned char *der, size_t len, const char *src);
+int csr_gate_reencode(X509_REQ *req, const unsigned char *der, size_t len,
+                      const STACK_OF(X509_EXTENSION) *exts, const char *src);
+int csr_gate_sigalg(const X509_REQ *req, const char *src, int *sha1);
+int csr_gate_strings(const X509_NAME *name, const char *src);
 
 /* ---- dircsv.c ---- */
 struct dir_entry;                         /* store.h */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ca/app.h"
+#include "ca/keycheck.h"
 #include "templates/template.h"
 
 /* templates/ calls this for sid_source = "directory": a short read transaction per lookup. */
@@ -110,9 +111,36 @@ static int fill_record(struct issued *out, struct ca_signer *s, const struct tmp
     return r->template_name && r->subject && r->sans && r->der && (!p->sid || r->sid);
 }
 
+/* The key gate for this template: a generated key goes through it whole (gen filled); a CSR's
+ * key passed the structural rules in csr.c, here it meets the blocklist. 0 or exit class. */
+static int key_gate(struct app *a, const struct tmpl *t, const struct issue_input *in,
+                    struct keygate_key *gen, const struct keygate_key **key)
+{
+    struct keygate_policy pol;
+    struct keycheck_ctx ctx;
+    char why[512];
+    int rc;
+
+    if (in->key != NULL) {
+        *key = in->key;
+        return keycheck_blocked(a, in->key, in->source);
+    }
+    tmpl_keygate_policy(t, &pol);
+    if ((rc = keycheck_policy(a, &ctx, &pol)) != 0)
+        return rc;
+    if ((rc = keygate_check_pkey(in->pubkey, &pol, gen, why, sizeof(why))) != 0) {
+        report("%s: %s", in->source, why);
+        return rc;
+    }
+    *key = gen;
+    return 0;
+}
+
 int issue_prepare(struct app *a, struct ca_signer *s, const struct tmpl *t,
                   const struct issue_input *in, struct issued *out)
 {
+    struct keygate_key gen;
+    const struct keygate_key *key = NULL;
     struct tmpl_request req;
     struct tmpl_plan *plan;
     struct cert_spec spec;
@@ -131,16 +159,22 @@ int issue_prepare(struct app *a, struct ca_signer *s, const struct tmpl *t,
     req.n_op_sans = in->n_sans;
     req.op_sid = in->sid;
     req.days = in->days;
+    req.csr_sig_sha1 = in->csr_sig_sha1;
     req.lookup = dir_lookup;
     req.lookup_arg = a;
+    memset(&gen, 0, sizeof(gen));
     if ((plan = tmpl_check(t, &req)) == NULL)
         return fail_tmpl();
+    if ((rc = key_gate(a, t, in, &gen, &key)) != 0 ||
+        (rc = keycheck_reuse(a, t, key, plan->subject, in->source)) != 0)
+        goto out;
+    rc = EXIT_SYSTEM;
     memset(&spec, 0, sizeof(spec));
     if (!serial_new(serial))
         goto out;
     spec.subject = plan->subject;
     spec.pubkey = in->pubkey;
-    spec.spki = in->spki;
+    spec.key = in->key;             /* a generated key keeps its EVP_PKEY: the PKCS#12 needs it */
     spec.issuer = s->cert;
     spec.serial = serial;
     spec.serial_len = sizeof(serial);
@@ -167,6 +201,7 @@ out:
     if (rc)
         issued_clear(out);
     tmpl_plan_free(plan);
+    keygate_key_clear(&gen);
     return rc;
 }
 

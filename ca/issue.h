@@ -12,6 +12,7 @@
 
 #include "ca/store.h"
 #include "hsm/hsm.h"
+#include "templates/template.h"
 
 #define SERIAL_BYTES 20          /* 159 random bits, positive (RFC 5280 4.1.2.2: at most 20) */
 
@@ -26,10 +27,11 @@ int serial_parse(const char *hex, unsigned char *out, size_t max, size_t *n)
 struct cert_spec {
     const X509_NAME *subject;
     EVP_PKEY *pubkey;                     /* subject key (an HSM key for a self-signed root) */
-    const X509_PUBKEY *spki;              /* or NULL: when set (a CSR's key), its bytes are
-                                           * copied as they are; the certificate returned then
-                                           * has no cached EVP_PKEY (X509_get0_pubkey() is NULL:
-                                           * use spec->pubkey, or re-parse the DER) */
+    const struct keygate_key *key;        /* or NULL: when set, the SubjectPublicKeyInfo is the
+                                           * key gate's re-encoding of the key (never the bytes
+                                           * received); the certificate returned then has no
+                                           * cached EVP_PKEY (X509_get0_pubkey() is NULL: use
+                                           * spec->pubkey, or re-parse the DER) */
     X509 *issuer;                         /* NULL: self-signed */
     const unsigned char *serial;
     size_t serial_len;
@@ -85,8 +87,9 @@ struct issue_input {
     const char *source;                   /* for messages: the CSR file or manifest line */
     const X509_NAME *csr_subject;
     EVP_PKEY *pubkey;                     /* the subscriber key (CSR or generated) */
-    const X509_PUBKEY *spki;              /* the CSR's SubjectPublicKeyInfo, or NULL: copied
-                                           * into the certificate as is (see cert_spec) */
+    const struct keygate_key *key;        /* the key gate's result for a CSR's key, or NULL:
+                                           * issue_prepare runs the gate on pubkey */
+    int csr_sig_sha1;                     /* the CSR was signed with SHA-1 */
     const STACK_OF(X509_EXTENSION) *csr_exts;
     const X509_NAME *subject_override;
     const struct san *sans;

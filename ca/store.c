@@ -50,7 +50,8 @@
 _Static_assert(ST_NOOVERWRITE == MDB_NOOVERWRITE, "store_int.h: ST_NOOVERWRITE");
 
 static const char *const db_names[DB_COUNT] = {
-    "meta", "cas", "certs", "serials", "by_expiry", "revoked", "crl_state", "directory", "audit"
+    "meta", "cas", "certs", "serials", "by_expiry", "revoked", "crl_state", "directory", "audit",
+    "by_key", "blocked_keys"
 };
 
 struct store {
@@ -358,10 +359,13 @@ static int dir_prepare(const char *dir, int create)
     return 1;
 }
 
-/* The databases every initialised store holds, also listed in meta "dbs" by init. */
-#define STORE_DBS_LIST "cas,certs,serials,by_expiry,revoked,crl_state,directory,audit"
+/* The databases every initialised store of the current schema holds, also listed in meta "dbs"
+ * by init and by the schema 1 -> 2 upgrade. */
+#define STORE_DBS_LIST "cas,certs,serials,by_expiry,revoked,crl_state,directory,audit,by_key," \
+                       "blocked_keys"
 
-static int schema_check(struct store *s, MDB_txn *txn)
+/* The schema of the store (*out): the current one, or 1 (upgraded by schema_upgrade). 1 / 0. */
+static int schema_check(struct store *s, MDB_txn *txn, uint32_t *out)
 {
     MDB_val k = mval("schema", 6), v;
     uint32_t ver;
@@ -386,12 +390,46 @@ static int schema_check(struct store *s, MDB_txn *txn)
                "offca", s->path, ver, STORE_SCHEMA_VERSION);
         return 0;
     }
-    if (ver != STORE_SCHEMA_VERSION) {
+    if (ver != STORE_SCHEMA_VERSION && ver != 1) {
         st_seterr("store %s: schema version %u is not one this offca understands (%u); restore the "
                "store from backup", s->path, ver, STORE_SCHEMA_VERSION);
         return 0;
     }
+    *out = ver;
     return 1;
+}
+
+/* Schema 1 -> 2 in one write transaction: create by_key and blocked_keys, index every
+ * certificate by key, write the new version and the list of databases. Another process may have
+ * done it meanwhile: the version is read again under the writer lock. 1 ok / 0 (nothing changed). */
+static int schema_upgrade(struct store *s)
+{
+    MDB_val k = mval("schema", 6), v;
+    MDB_val lk = mval("dbs", 3), lv = mval(STORE_DBS_LIST, strlen(STORE_DBS_LIST));
+    unsigned char b[4];
+    struct store_txn *t;
+    int rc, ok = 1;
+
+    if ((t = store_txn_begin(s, 1)) == NULL)
+        return 0;
+    for (int i = DB_FIRST_V2; ok && i < DB_COUNT; i++)
+        if ((rc = mdb_dbi_open(t->txn, db_names[i], MDB_CREATE, &s->dbi[i])) != 0)
+            ok = st_code_err(s->path, db_names[i], rc);
+    if (ok && (rc = mdb_get(t->txn, s->dbi[DB_META], &k, &v)) != 0)
+        ok = st_code_err(s->path, "meta", rc);
+    if (ok && v.mv_size == 4 && st_get_be(v.mv_data, 4) == 1) {
+        st_put_be(b, STORE_SCHEMA_VERSION, 4);
+        v = mval(b, 4);
+        ok = st_keys_rebuild(t) &&
+             (((rc = mdb_put(t->txn, s->dbi[DB_META], &k, &v, 0)) == 0 &&
+               (rc = mdb_put(t->txn, s->dbi[DB_META], &lk, &lv, 0)) == 0) ||
+              st_code_err(s->path, "meta", rc));
+    }
+    if (!ok) {
+        store_txn_abort(t);
+        return 0;
+    }
+    return store_txn_commit(t);
 }
 
 /* Entries in the environment's main database (one per named database). -1 on error. */
@@ -423,16 +461,18 @@ static int dbs_create(struct store *s, MDB_txn *txn)
     return 1;
 }
 
-/* An initialised store: every database must be there. One missing (a store dumped and loaded
- * without it) is damage, never "not initialised": recreating it empty would silently drop what
- * it held (a revocation the next CRL would no longer list). */
-static int dbs_existing(struct store *s, MDB_txn *txn)
+/* An initialised store: every database of its schema must be there (*ver: that schema). One
+ * missing (a store dumped and loaded without it) is damage, never "not initialised": recreating
+ * it empty would silently drop what it held (a revocation the next CRL would no longer list). */
+static int dbs_existing(struct store *s, MDB_txn *txn, uint32_t *ver)
 {
     int rc;
 
-    if (!schema_check(s, txn))
+    if (!schema_check(s, txn, ver))
         return 0;
     for (int i = 1; i < DB_COUNT; i++) {
+        if (i >= DB_FIRST_V2 && *ver == 1)
+            break;                         /* schema_upgrade creates them */
         if ((rc = mdb_dbi_open(txn, db_names[i], 0, &s->dbi[i])) == MDB_NOTFOUND) {
             st_seterr("store %s: database '%s' is missing from an initialised store: the store "
                       "is damaged (what it held is lost); restore it from a backup. Do not run "
@@ -446,11 +486,13 @@ static int dbs_existing(struct store *s, MDB_txn *txn)
 }
 
 /* Open the named databases and check the schema (create=1: make them in an empty environment),
- * in one transaction. An environment that holds anything but an offca store is refused. */
+ * in one transaction; a schema 1 store is then upgraded in its own write transaction. An
+ * environment that holds anything but an offca store is refused. */
 static int dbs_open(struct store *s, int create)
 {
     MDB_txn *txn = NULL;
     long long other;
+    uint32_t ver = STORE_SCHEMA_VERSION;
     int rc, ok = 0;
 
     if ((rc = mdb_txn_begin(s->env, NULL, create ? 0 : MDB_RDONLY, &txn)) != 0)
@@ -472,7 +514,7 @@ static int dbs_open(struct store *s, int create)
     } else if (rc != 0) {
         st_code_err(s->path, db_names[DB_META], rc);
         goto out;
-    } else if (!dbs_existing(s, txn)) {
+    } else if (!dbs_existing(s, txn, &ver)) {
         goto out;
     }
     rc = mdb_txn_commit(txn);
@@ -481,7 +523,7 @@ static int dbs_open(struct store *s, int create)
         st_code_err(s->path, "commit", rc);
         goto out;
     }
-    ok = 1;
+    ok = ver == STORE_SCHEMA_VERSION || schema_upgrade(s);
 out:
     mdb_txn_abort(txn);
     return ok;
@@ -920,5 +962,20 @@ int store_test_set_schema(struct store *s, uint32_t v)
 
     st_put_be(b, v, 4);
     return store_test_raw_put(s, "meta", "schema", 6, b, 4);
+}
+
+/* Turn a store back into schema 1: delete by_key and blocked_keys, write version 1. 1 ok / 0. */
+int store_test_make_v1(struct store *s)
+{
+    struct store_txn *t = store_txn_begin(s, 1);
+    int ok = t != NULL;
+
+    for (int i = DB_FIRST_V2; ok && i < DB_COUNT; i++)
+        ok = mdb_drop(t->txn, s->dbi[i], 1) == 0;
+    if (!ok) {
+        store_txn_abort(t);
+        return 0;
+    }
+    return store_txn_commit(t) && store_test_set_schema(s, 1);
 }
 #endif /* OFFCA_TEST_BUILD */

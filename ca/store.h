@@ -11,6 +11,10 @@
  *   crl_state  ca -> last CRL number, this/next update, next publish, published hashes, dirty flag
  *   directory  principal key ("upn:..", "dns:..", "sam:..", lowercased) -> SID
  *   audit      sequence (8 BE) -> hash-chained record
+ *   by_key     SHA-256(SubjectPublicKeyInfo) ca '\0' len serial -> "" (certificates by key)
+ *   blocked_keys SHA-256(SubjectPublicKeyInfo) -> the certificate revoked for keyCompromise
+ * A schema 1 store (no by_key, blocked_keys) is upgraded in place on open: one write transaction
+ * creates them and indexes every stored certificate.
  * Every state change is one write transaction: begin, do everything, append the audit record,
  * commit. LMDB's single writer serialises concurrent offca processes. Values are copied out of
  * LMDB before the transaction ends: records handed back are owned by the caller.
@@ -25,7 +29,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2         /* 2: by_key and blocked_keys (1 is upgraded in place) */
+#define STORE_KEY_HASH 32
 #define MAX_CA_NAME 64
 #define MAX_STORE_SERIAL 20
 
@@ -112,6 +117,20 @@ int store_cert_foreach_expiring(struct store_txn *t, time_t until,
                                 int (*fn)(void *arg, const struct cert_rec *r), void *arg);
 uint64_t store_cert_count(struct store_txn *t);
 
+/* ---- keys: certificates by key, compromised keys (store_keys.c) ---- */
+/* SHA-256 of the SubjectPublicKeyInfo of a DER certificate. 1 ok / 0 not a certificate. */
+int store_cert_key_hash(const unsigned char *der, size_t len, unsigned char out[STORE_KEY_HASH]);
+/* Every certificate (ca, serial) carrying the key; fn returns 1 go on, 0 stop. 1 ok / 0 error. */
+int store_key_foreach(struct store_txn *t, const unsigned char hash[STORE_KEY_HASH],
+                      int (*fn)(void *arg, const char *ca, const unsigned char *serial, size_t n),
+                      void *arg) __attribute__((warn_unused_result));
+/* Block the key (keyCompromise of certificate ca/serial); an existing entry is kept. 1 / 0. */
+int store_key_block(struct store_txn *t, const unsigned char hash[STORE_KEY_HASH],
+                    const char *ca, const unsigned char *serial, size_t n, time_t when)
+    __attribute__((warn_unused_result));
+/* 1 blocked (why names the revoked certificate), 0 not, -1 error. */
+int store_key_blocked(struct store_txn *t, const unsigned char hash[STORE_KEY_HASH], char *why,
+                      size_t whylen);
 /* ---- revocation ---- */
 /* Mark (ca, serial) revoked and add it to the revoked index; 0 with a message when unknown or
  * already revoked (certificateHold may be changed to another reason). Marks the CA's CRL dirty. */

@@ -369,7 +369,7 @@ int store_cert_add(struct store_txn *t, const struct cert_rec *r)
     kn = st_key_cs(k + 8, r->ca, &sn);
     if (!st_db_put_more(t, DB_SERIALS, sn.b, sn.n, r->ca, strlen(r->ca), ST_NOOVERWRITE) ||
         !st_db_put_more(t, DB_CERTS, k + 8, kn, e.p, e.len, ST_NOOVERWRITE) ||
-        !st_db_put_more(t, DB_EXPIRY, k, kn + 8, "", 0, 0))
+        !st_db_put_more(t, DB_EXPIRY, k, kn + 8, "", 0, 0) || !st_key_index_put(t, r, &sn))
         goto out;
     ok = 1;
 out:

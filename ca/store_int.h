@@ -23,7 +23,8 @@
 #define ST_NOOVERWRITE 0x10                         /* = MDB_NOOVERWRITE (checked in store.c) */
 
 enum { DB_META, DB_CAS, DB_CERTS, DB_SERIALS, DB_EXPIRY, DB_REVOKED, DB_CRLSTATE, DB_DIR, DB_AUDIT,
-       DB_COUNT };
+       DB_BY_KEY, DB_BLOCKED, DB_COUNT };
+#define DB_FIRST_V2 DB_BY_KEY                       /* databases schema 1 did not have */
 
 /* A key or value borrowed from the store until its transaction ends (LMDB's MDB_val fields). */
 struct store_val {
@@ -136,6 +137,12 @@ void st_cert_encode(struct enc *e, const struct cert_rec *r, const struct sn *sn
 int st_cert_load(struct store_txn *t, const char *ca, const struct sn *sn, struct cert_rec *r);
 /* The CA owning serial (any CA): 1 found, 0 none, -1 error. */
 int st_serial_owner(struct store_txn *t, const struct sn *sn, char owner[MAX_CA_NAME + 1]);
+
+/* ---- keys (store_keys.c) ---- */
+/* Index r by its key hash (store_cert_add). 1 ok / 0 (txn broken). */
+int st_key_index_put(struct store_txn *t, const struct cert_rec *r, const struct sn *sn);
+/* Schema upgrade 1 -> 2: index every stored certificate by key. 1 ok / 0. */
+int st_keys_rebuild(struct store_txn *t);
 
 /* ---- revocation records (store_revoke.c) ---- */
 const char *st_rev_decode(const struct store_val *v, struct store_rev_entry *re);

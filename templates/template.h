@@ -219,6 +219,7 @@ struct tmpl_request {
     int days;                               /* --days, or 0 for the template default */
     tmpl_sid_lookup_fn lookup;              /* directory lookup, or NULL */
     void *lookup_arg;
+    int csr_sig_sha1;                       /* the CSR is signed with SHA-1 */
 };
 
 /* The decision: what the certificate will carry. ca/issue.c adds serial, validity dates, issuer,
@@ -303,5 +304,77 @@ int lint_crl_tbs(const unsigned char *tbs, size_t len, const struct lint_opts *o
                  struct lint_report *r) __attribute__((warn_unused_result));
 /* The first error-severity finding, or NULL. */
 const struct lint_finding *lint_first_error(const struct lint_report *r);
+
+/* ==== Strict DER (der.c) =======================================================================
+ * Whether bytes from outside are exactly one TLV in DER (X.690 section 10): definite shortest
+ * lengths, primitive strings, canonical BOOLEAN, minimal INTEGER, clean BIT STRING, recursively.
+ * 1 yes / 0 with why = "<problem> at offset N"; the caller says "not DER". */
+int der_strict_check(const unsigned char *p, size_t n, char *why, size_t whylen)
+    __attribute__((warn_unused_result));
+/* The SubjectPublicKeyInfo TLV inside a DER certificate (borrowed from cert). 1 / 0. */
+int der_cert_spki(const unsigned char *cert, size_t len, const unsigned char **spki,
+                  size_t *spki_len) __attribute__((warn_unused_result));
+
+/* ==== Key gate (keygate.c, keygate_rsa.c) ======================================================
+ * The quality check for every public key offca certifies (subscriber keys from a CSR or generated,
+ * CA keys at create and import), after CA/B BR 6.1.1.3 and 6.1.6 and RFC 3279 / RFC 5480. Input is
+ * the SubjectPublicKeyInfo DER exactly as received (also a stored certificate's, for re-scans).
+ *   RSA (rsaEncryption, parameters NULL): modulus and exponent minimal, positive INTEGERs; size in
+ *       [rsa_min_bits, rsa_max_bits]; e odd, 65537 <= e < 2^256; modulus odd with no factor among
+ *       the primes up to 751; not factored by Fermat's method in KEYGATE_FERMAT_ROUNDS rounds;
+ *       without the ROCA fingerprint (CVE-2017-15361, Microsoft ADV170012).
+ *   EC (id-ecPublicKey): a named curve among the allowed ones (explicit parameters refused:
+ *       CVE-2020-0601); the point uncompressed or compressed, decoded, on the curve, not infinity.
+ *   Blocklist: policy->blocked (when set) is asked about the SHA-256 of the re-encoded SPKI.
+ * On success *out holds the key RE-ENCODED from the parsed values (never the received bytes): what
+ * a certificate must carry. Refusals: why = "key: <problem> (<rule>); request a new key". */
+#define KEYGATE_FERMAT_ROUNDS 100
+#define KEYGATE_HASH_BYTES 32
+#define MAX_KEYGATE_RSA_BITS 16384
+
+/* Is this key hash blocked? 1 yes (why names the source, e.g. "revoked for keyCompromise:
+ * CA issuing1 serial 01ab"), 0 no, -1 failure (why says what failed). */
+typedef int (*keygate_blocked_fn)(void *arg, const unsigned char hash[KEYGATE_HASH_BYTES],
+                                  char *why, size_t whylen);
+
+struct keygate_policy {
+    int allow_rsa, allow_ec;
+    long rsa_min_bits, rsa_max_bits;         /* inclusive; 0 = 2048 / MAX_KEYGATE_RSA_BITS */
+    const int *curves;                       /* allowed curve NIDs; NULL: P-256, P-384, P-521 */
+    size_t n_curves;
+    keygate_blocked_fn blocked;              /* or NULL */
+    void *blocked_arg;
+};
+
+struct keygate_key {
+    int type;                                /* EVP_PKEY_RSA or EVP_PKEY_EC */
+    int bits;                                /* modulus bits, or the curve's order bits */
+    int curve_nid;                           /* EC only */
+    unsigned char *spki;                     /* owned: canonical SubjectPublicKeyInfo DER */
+    size_t spki_len;
+    unsigned char *pub;                      /* owned: the subjectPublicKey BIT STRING content */
+    size_t pub_len;
+    unsigned char hash[KEYGATE_HASH_BYTES];  /* SHA-256 of spki */
+};
+
+/* Check one key. 0 accepted (*out filled; keygate_key_clear it), 1 refused by a rule (exit class
+ * policy), 3 not a well-formed SubjectPublicKeyInfo, 4 out of memory / blocklist failure; why set
+ * on every non-zero return. Thread-safe. */
+int keygate_check(const unsigned char *spki, size_t len, const struct keygate_policy *policy,
+                  struct keygate_key *out, char *why, size_t whylen)
+    __attribute__((warn_unused_result));
+void keygate_key_clear(struct keygate_key *k);
+/* The same for an EVP_PKEY (a generated or token key): its SPKI through i2d_PUBKEY. */
+int keygate_check_pkey(EVP_PKEY *pkey, const struct keygate_policy *policy,
+                       struct keygate_key *out, char *why, size_t whylen)
+    __attribute__((warn_unused_result));
+/* Lowercase hex of a key hash into out (2 * KEYGATE_HASH_BYTES + 1). */
+void keygate_hash_hex(const unsigned char hash[KEYGATE_HASH_BYTES], char *out);
+/* The key policy of a template (sizes, curves); blocked left NULL for the caller. */
+void tmpl_keygate_policy(const struct tmpl *t, struct keygate_policy *p);
+/* Template switches for the request gate: may requests be signed with SHA-1, may a key already
+ * certified to another subject be certified again (README "Key gate"). */
+int tmpl_allow_sha1_requests(const struct tmpl *t);
+int tmpl_allow_key_reuse(const struct tmpl *t);
 
 #endif

@@ -32,6 +32,7 @@ struct tmpl_attr {
     const char *name;               /* the template's spelling ("CN"), static */
     int required;
     long max_length;                /* in UTF-8 characters; 0 = no limit */
+    int repeatable;                 /* may appear more than once (subject.repeatable; DC always) */
     char *pattern;                  /* source text, or NULL */
     regex_t re;                     /* compiled when pattern != NULL */
 };
@@ -43,6 +44,8 @@ struct tmpl {
     long rsa_min_bits, rsa_max_bits;
     int curves[MAX_TMPL_CURVES];    /* NIDs */
     size_t n_curves;
+    int allow_sha1_requests;        /* key.allow_sha1_requests: CSRs signed with SHA-1 */
+    int allow_key_reuse;            /* key.allow_reuse: a key certified to another subject */
     /* [validity] */
     long days_default, days_min, days_max;
     /* [eku]: dotted OIDs */
@@ -135,5 +138,21 @@ void plan_seterr(const struct plan_ctx *c, int code, const char *rule, const cha
 /* opendir(dir) for the template set, with dir's owner and mode checked on the descriptor
  * (tmpl_trust_config). NULL with tmpl_error() set. */
 DIR *tmpl_trust_opendir(const char *dir);
+
+/* One TLV read by der_tlv_read (der.c): tag octet, header length, content. */
+struct der_tlv {
+    unsigned tag;                   /* the first identifier octet */
+    size_t hdr;                     /* identifier + length octets */
+    const unsigned char *v;         /* content, inside the input */
+    size_t len;
+};
+/* Read one strict-DER TLV header at p[0..n); 1 ok / 0 with *why a static problem text. */
+int der_tlv_read(const unsigned char *p, size_t n, struct der_tlv *t, const char **why);
+/* Write a DER TLV header (tag, shortest length) into out (>= 6 octets); returns its length. */
+size_t der_hdr_put(unsigned char *out, unsigned tag, size_t len);
+/* The RSA half of the key gate (keygate_rsa.c): pub is the subjectPublicKey content (an
+ * RSAPublicKey); on success out->pub (re-encoded) and out->bits are set. keygate_check codes. */
+int keygate_rsa(const unsigned char *pub, size_t len, const struct keygate_policy *p,
+                struct keygate_key *out, char *why, size_t whylen);
 
 #endif

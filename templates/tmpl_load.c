@@ -20,7 +20,9 @@
  *   sid_source = "operator" | "request" | "directory"   required unless sid = "forbidden"
  *   sid_domain_only = true        default true: only S-1-5-21-a-b-c-RID (domain principals)
  *   [key]       types = ["rsa", "ec"] (default both); rsa_min_bits (>= 1024, default 2048),
- *               rsa_max_bits (default 4096); curves = ["P-256", "P-384"] (default; also "P-521")
+ *               rsa_max_bits (default 4096); curves = ["P-256", "P-384"] (default; also "P-521");
+ *               allow_sha1_requests = false (accept CSRs signed with SHA-1); allow_reuse = false
+ *               (certify a key already certified to another subject)
  *   [validity]  default_days (required), min_days (default 1), max_days (default default_days);
  *               1 <= min_days <= default_days <= max_days <= 3650
  *   [eku]       required = [...], optional = [...]: serverAuth, clientAuth, codeSigning,
@@ -31,7 +33,8 @@
  *               title street postalCode); required = [...] (subset of allowed);
  *               max_length = { CN = 64 } (UTF-8 characters); pattern = { CN = "^[a-z]+$" } (POSIX
  *               ERE, anchored as written); allow_override = false (may --subject replace the CSR
- *               subject); allow_empty = false (an empty subject needs a SAN, then critical)
+ *               subject); allow_empty = false (an empty subject needs a SAN, then critical);
+ *               repeatable = ["OU"] (types that may appear more than once; DC always may)
  *   [san]       allowed = ["dns","upn","email","uri","ip"] (default none); required = [...];
  *               max_count = 10 (1..100); allow_wildcard = false; from_request (default: whether
  *               "san" is honoured; true needs "san" in honour_extensions);
@@ -226,7 +229,9 @@ static int ld_key(struct ld *l)
         ld_err(l, k, "key: must be a table; write [key]");
         return 0;
     }
-    if (!ld_key_types(l, k))
+    if (!ld_key_types(l, k) ||
+        !toml_get_bool(k, "allow_sha1_requests", 0, &l->t->allow_sha1_requests) ||
+        !toml_get_bool(k, "allow_reuse", 0, &l->t->allow_key_reuse))
         return 0;
     if (!ld_long(l, k, "rsa_min_bits", MIN_RSA_BITS, MAX_RSA_BITS, &l->t->rsa_min_bits) ||
         !ld_long(l, k, "rsa_max_bits", MIN_RSA_BITS, MAX_RSA_BITS, &l->t->rsa_max_bits))
@@ -484,6 +489,29 @@ static int ld_subject_map(struct ld *l, const struct toml_node *s, const char *k
     return 1;
 }
 
+/* subject.repeatable: attribute types (from subject.allowed) that may appear more than once. */
+static int ld_subject_repeatable(struct ld *l, const struct toml_node *s)
+{
+    const char **v = NULL;
+    size_t n = 0;
+    int ok = 1;
+
+    if (!toml_get_str_array(s, "repeatable", 0, &v, &n))
+        return 0;
+    for (size_t i = 0; ok && i < n; i++) {
+        struct tmpl_attr *a = attr_find(l->t, v[i]);
+        if (a == NULL) {
+            ld_err(l, toml_get(s, "repeatable"), "subject.repeatable: '%s' is not in "
+                   "subject.allowed; add it there", v[i]);
+            ok = 0;
+        } else {
+            a->repeatable = 1;
+        }
+    }
+    free(v);
+    return ok;
+}
+
 static int ld_subject(struct ld *l)
 {
     const struct toml_node *s = toml_get(l->root, "subject");
@@ -497,6 +525,7 @@ static int ld_subject(struct ld *l)
     if (s == NULL)
         return 1;
     return ld_subject_map(l, s, "max_length") && ld_subject_map(l, s, "pattern") &&
+           ld_subject_repeatable(l, s) &&
            toml_get_bool(s, "allow_override", 0, &l->t->allow_override) &&
            toml_get_bool(s, "allow_empty", 0, &l->t->allow_empty);
 }

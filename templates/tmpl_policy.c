@@ -93,6 +93,32 @@ static int check_key(struct plan_ctx *c)
     return 0;
 }
 
+/* The key gate's policy for this template: its key types, RSA sizes and curves. */
+void tmpl_keygate_policy(const struct tmpl *t, struct keygate_policy *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->allow_rsa = t->allow_rsa;
+    p->allow_ec = t->allow_ec;
+    p->rsa_min_bits = t->rsa_min_bits;
+    p->rsa_max_bits = t->rsa_max_bits;
+    p->curves = t->curves;
+    p->n_curves = t->n_curves;
+}
+
+/* key.allow_sha1_requests and key.allow_reuse of the template. */
+int tmpl_allow_sha1_requests(const struct tmpl *t) { return t->allow_sha1_requests; }
+int tmpl_allow_key_reuse(const struct tmpl *t) { return t->allow_key_reuse; }
+
+/* A CSR signed with SHA-1 only when the template says so (CA/B BR 7.1.3.2: no SHA-1). */
+static int check_sig_hash(struct plan_ctx *c)
+{
+    if (!c->req->csr_sig_sha1 || c->t->allow_sha1_requests)
+        return 1;
+    plan_seterr(c, TE_POLICY, "request signature", "the request is signed with SHA-1, which this "
+                "template refuses (key.allow_sha1_requests); regenerate the request with SHA-256");
+    return 0;
+}
+
 /* Whether the server-side key algorithm alg ("rsa2048", "rsa3072", "rsa4096", "p256", "p384",
  * "p521") is allowed by t. 0 with a message (class 2 for an unknown name, 1 when refused). */
 int tmpl_key_alg_allowed(const struct tmpl *t, const char *alg)
@@ -204,6 +230,28 @@ out:
     return ok;
 }
 
+/* The attribute at index i appears only once in name (multi-valued RDNs included), unless the
+ * template lists it in subject.repeatable; DC is a path, so it always may repeat. */
+static int check_attr_once(struct plan_ctx *c, const X509_NAME *name, int i,
+                           const struct tmpl_attr *a)
+{
+    int n = 0, same_rdn = 0, set = X509_NAME_ENTRY_set(X509_NAME_get_entry(name, i));
+
+    if (a->repeatable || a->nid == NID_domainComponent)
+        return 1;
+    for (int j = -1; (j = X509_NAME_get_index_by_NID(name, a->nid, j)) >= 0;) {
+        n++;
+        if (j != i && X509_NAME_ENTRY_set(X509_NAME_get_entry(name, j)) == set)
+            same_rdn = 1;
+    }
+    if (n < 2)
+        return 1;
+    plan_seterr(c, TE_POLICY, "subject", "attribute %s appears %d times%s; a subject names it once "
+                "unless the template lists it in subject.repeatable; request a subject with one %s",
+                a->name, n, same_rdn ? " (in one multi-valued RDN)" : "", a->name);
+    return 0;
+}
+
 /* Choose the subject (CSR or --subject) and check it against [subject]. */
 static int check_subject(struct plan_ctx *c, X509_NAME **out)
 {
@@ -222,6 +270,8 @@ static int check_subject(struct plan_ctx *c, X509_NAME **out)
         int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
         const struct tmpl_attr *a = attr_by_nid(t, nid);
 
+        if (a != NULL && !check_attr_once(c, src, i, a))
+            return 0;
         if (a == NULL) {
             if (nid != NID_undef)
                 snprintf(buf, 128, "%s", OBJ_nid2sn(nid));
@@ -638,7 +688,7 @@ struct tmpl_plan *tmpl_check(const struct tmpl *t, const struct tmpl_request *re
     c->src = req->source != NULL ? req->source : "request";
     p->template_name = t->name;
     p->min_days = (int)t->days_min;
-    if (!check_key(c) || !check_days(c, &p->days) || !ext_read_request(c) ||
+    if (!check_key(c) || !check_sig_hash(c) || !check_days(c, &p->days) || !ext_read_request(c) ||
         !check_subject(c, &p->subject))
         goto out;
     c->subject = p->subject;

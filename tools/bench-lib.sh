@@ -1,6 +1,6 @@
 # tools/bench-lib.sh — helpers the benchmark scripts share (source it; bash).
 #   median              read numbers on stdin, print their median
-#   bench_token_setup   a throwaway SoftHSM token, ca.toml, oc(), the store and a root CA, all
+#   bench_token_setup   a throwaway SoftHSM token, ca.toml, templates, oc(), the store and a root CA, all
 #                       under $W (uses $W, $PIN, $MODULE, $REPO, $OFFCA); exports SOFTHSM2_CONF
 #   engine_cnf FILE     write an OPENSSL_CONF that loads the pkcs11 engine ($ENGINE) for the
 #                       SoftHSM module ($MODULE). The engine must come from OPENSSL_CONF at
@@ -26,6 +26,13 @@ bench_token_setup() {
     export SOFTHSM2_CONF="$W/softhsm2.conf"
     softhsm2-util --init-token --free --label offca-bench --so-pin 1${PIN} --pin $PIN >/dev/null
     (umask 077; echo $PIN >"$W/pin")
+    # bench/mkcsrs reuses a few keys round-robin (key generation is not measured): the bench's
+    # templates are the shipped ones with key.allow_reuse = true
+    rm -rf "$W/templates"; mkdir -p "$W/templates"
+    for f in "$REPO"/templates/shipped/*.toml; do
+        if grep -q '^\[key\]' "$f"; then sed 's/^\[key\]$/[key]\nallow_reuse = true/' "$f"
+        else cat "$f"; printf '\n[key]\nallow_reuse = true\n'; fi >"$W/templates/${f##*/}"
+    done
     cat >"$W/ca.toml" <<TOML
 [store]
 path = "$W/store"
@@ -37,7 +44,7 @@ pin_file = "$W/pin"
 dir = "$W/pub"
 base_url = "http://127.0.0.1:18299/pki"
 [templates]
-dir = "$REPO/templates/shipped"
+dir = "$W/templates"
 TOML
     oc() { "$OFFCA" -c "$W/ca.toml" "$@"; }
     oc init >/dev/null

@@ -10,7 +10,7 @@
 set -euo pipefail
 B=$(realpath "${1:-build}")
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-BENCHES="crl sign"                   # crl: publication; sign: C_Sign ceiling, batch rate, latency
+BENCHES="crl sign keygate"           # crl: publication; sign: C_Sign ceiling, batch rate, latency; keygate: key gate cost
 ONLY=${BENCH_ONLY:-$BENCHES}
 OUT=$REPO/bench/RESULTS.md
 W=$REPO/bench/work

@@ -180,7 +180,7 @@ expect_rc 0 "--days within bounds honoured (intune-user 730)" -- oc sign --ca is
 check "validity 730 days" test "$(days_left "$T/u730.pem")" = 730
 
 # ---- SID from the request (a template dir with a sid_source = "request" template) ----
-mkdir -p "$T/tmpl"; cp "$REPO"/templates/shipped/*.toml "$T/tmpl/"
+mkdir -p "$T/tmpl"; cp "$T"/templates/*.toml "$T/tmpl/"
 cat >"$T/tmpl/device-request.toml" <<'TOML'
 name = "device-request"
 key_usage = ["digitalSignature", "keyEncipherment"]
@@ -197,8 +197,10 @@ required = ["CN"]
 [san]
 allowed = ["dns"]
 required = ["dns"]
+[key]
+allow_reuse = true
 TOML
-sed "s#^dir = \"$REPO/templates/shipped\"#dir = \"$T/tmpl\"#" "$T/ca.toml" >"$T/ca2.toml"
+sed "s#^dir = \"$T/templates\"#dir = \"$T/tmpl\"#" "$T/ca.toml" >"$T/ca2.toml"
 oc2() { "$OFFCA" -c "$T/ca2.toml" "$@"; }
 expect_rc 0 "template check of the request template" -- oc2 template check "$T/tmpl/device-request.toml"
 csr "$T/req-url.csr" "$T/2048.key" /CN=pc43.contoso.com DNS.1=pc43.contoso.com \

@@ -191,7 +191,7 @@ static const struct {
     { "garbage data.mdb", setup_garbage, 0, "data.mdb is truncated or damaged",
       "restore it from a backup" },
     { "newer schema", setup_schema7, 0,
-      "schema version 7 is newer than this offca understands (1)", "upgrade offca" },
+      "schema version 7 is newer than this offca understands (2)", "upgrade offca" },
     { "newer schema, create=1", setup_schema7, 1, "schema version 7 is newer", "upgrade offca" },
     { "older schema", setup_schema0, 0, "schema version 0 is not one", "restore" },
     { "short schema", setup_schema_short, 0, "store corrupt: 2 bytes", "restore" },

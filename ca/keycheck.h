@@ -1,0 +1,28 @@
+/*
+ * keycheck.h — the key gate's blocklist and key-reuse rules, which need the config and the store
+ * (ca/keycheck.c); the key rules themselves are templates/keygate.c (template.h).
+ */
+#ifndef OFFCA_KEYCHECK_H
+#define OFFCA_KEYCHECK_H
+
+#include "ca/app.h"
+#include "templates/template.h"
+
+struct keyblock;
+struct keycheck_ctx {
+    struct app *a;
+    const struct keyblock *list;
+};
+
+/* Set pol->blocked to the blocklist (ca.toml [keys] blocked_keys_file, then the store's
+ * blocked_keys); ctx must outlive the use of pol. 0 or the exit class (reported). */
+int keycheck_policy(struct app *a, struct keycheck_ctx *ctx, struct keygate_policy *pol);
+/* The blocklist alone for a key the gate already re-encoded. 0, EXIT_POLICY, or a failure class;
+ * reported as "<src>: key: blocked: ...". */
+int keycheck_blocked(struct app *a, const struct keygate_key *key, const char *src);
+/* Refuse a key already certified to a different subject unless the template allows reuse.
+ * 0, EXIT_POLICY or EXIT_SYSTEM, reported. */
+int keycheck_reuse(struct app *a, const struct tmpl *t, const struct keygate_key *key,
+                   const X509_NAME *subject, const char *src);
+
+#endif
