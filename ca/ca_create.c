@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 
 #include "ca/app.h"
+#include "ca/keycheck.h"
 #include "ca/issue.h"
 #include "crl/crl.h"
 #include "templates/template.h"
@@ -340,7 +341,8 @@ int ca_create(struct app *a, const struct ca_create_req *r)
                     "allow_extractable_key); move the CA to a non-extractable key", r->name,
                     r->key_uri);
     default_scheme(&info, &sig, &hash);
-    if ((rc = key_unused(a, r, key)) != 0 || (rc = check_scheme(sig, hash)) != 0 ||
+    if ((rc = keycheck_ca_key(a, key, r->name)) != 0 || (rc = key_unused(a, r, key)) != 0 ||
+        (rc = check_scheme(sig, hash)) != 0 ||
         (rc = validity(r, parent.cert, config_ca(a->cfg, r->name)->clock_skew, &nb, &na)) != 0 ||
         (r->parent && (rc = issuing_urls(a, r, &cdp, &aia)) != 0))
         goto out;

@@ -1,6 +1,8 @@
 /*
  * cmd_revoke.c — `offca revoke` and `offca unrevoke`: one transaction each (certificate record,
- * revoked index, CRL dirty flag, audit record). The next `offca crl publish` puts it on the CRL.
+ * revoked index, CRL dirty flag, audit record; for keyCompromise also the key's blocklist entry
+ * and, with --all-with-key, the other certificates of that key). The next `offca crl publish`
+ * puts it on the CRL.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -11,18 +13,24 @@
 #include "ca/issue.h"
 #include "ca/verb.h"
 #include "crl/crl.h"
+#include "templates/template.h"
 
 const char HELP_REVOKE[] =
-    "usage: offca revoke --ca NAME --serial HEX [--reason REASON] [--invalidity-date RFC3339]\n\n"
+    "usage: offca revoke --ca NAME --serial HEX [--reason REASON] [--invalidity-date RFC3339]\n"
+    "                    [--all-with-key]\n\n"
     "Revoke a certificate NAME issued (an issuing CA too: revoke it from its parent). REASON is\n"
     "one of unspecified, keyCompromise, caCompromise, affiliationChanged, superseded,\n"
     "cessationOfOperation, certificateHold, privilegeWithdrawn (default: no reason code).\n"
     "--invalidity-date is when the key is known or suspected compromised, e.g.\n"
     "2026-11-01T00:00:00Z. Then publish: offca crl publish --ca NAME.\n\n"
+    "keyCompromise also blocks the key: its SubjectPublicKeyInfo SHA-256 goes on the store's\n"
+    "blocklist, so no template certifies it again, and every other certificate carrying the\n"
+    "same key (any CA in the store) is listed. --all-with-key (keyCompromise only) revokes\n"
+    "those too, keyCompromise with the same dates, in the same transaction.\n\n"
     "Exit codes: 0 revoked; 1 refused, nothing changed (unknown serial for NAME, another CA's\n"
     "serial, already revoked); 2 usage (bad option, bad serial syntax, CA NAME not in the\n"
     "store); 4 store failure.\n\n"
-    "Example:\n  offca revoke --ca issuing1 --serial 4f1c...e2 --reason keyCompromise\n";
+    "Example:\n  offca revoke --ca issuing1 --serial 4f1c...e2 --reason keyCompromise --all-with-key\n";
 const char HELP_UNREVOKE[] =
     "usage: offca unrevoke --ca NAME --serial HEX\n\n"
     "Release a certificate from certificateHold (only that reason can be undone); it leaves\n"
@@ -71,13 +79,27 @@ static int ca_in_store(struct store_txn *t, const char *cmd, const char *ca)
     return 0;
 }
 
+#define MAX_SAME_KEY 256                /* other certificates of one key listed or revoked */
+
+struct same_key {
+    char ca[MAX_CA_NAME + 1];
+    unsigned char serial[MAX_STORE_SERIAL];
+    size_t n;
+    int was_revoked, revoked_now;
+};
+
 struct rev_req {
-    int undo;
+    int undo, all_with_key;
     const char *cmd, *ca, *sn;
     unsigned char serial[MAX_STORE_SERIAL];
     size_t n;
     crl_reason_t reason;
     time_t inval;
+    /* keyCompromise: the key blocked and the other certificates carrying it */
+    unsigned char hash[STORE_KEY_HASH];
+    int blocked;
+    struct same_key same[MAX_SAME_KEY];
+    size_t n_same, more_same;
 };
 
 /* One option of revoke/unrevoke into q. 0 or EXIT_USAGE (reported). */
@@ -95,6 +117,8 @@ static int revoke_opt(struct rev_req *q, int c)
                    "take a held certificate off the CRL use 'offca unrevoke'");
             return EXIT_USAGE;
         }
+    } else if (c == 'k' && !q->undo) {
+        q->all_with_key = 1;
     } else if (c == 'i' && !q->undo) {
         if (!parse_rfc3339(optarg, &q->inval)) {
             report("revoke --invalidity-date '%s': not RFC 3339 UTC; write e.g. "
@@ -113,7 +137,7 @@ static int revoke_parse(struct rev_req *q, int argc, char **argv)
 {
     static const struct option lo[] = {{"ca", 1, 0, 'c'}, {"serial", 1, 0, 's'},
                                        {"reason", 1, 0, 'r'}, {"invalidity-date", 1, 0, 'i'},
-                                       {0, 0, 0, 0}};
+                                       {"all-with-key", 0, 0, 'k'}, {0, 0, 0, 0}};
     int c, rc;
 
     while ((c = opt_next(argc, argv, q->cmd, ":", lo)) != -1)
@@ -123,13 +147,109 @@ static int revoke_parse(struct rev_req *q, int argc, char **argv)
         report("%s: needs --ca NAME and --serial HEX; see 'offca %s --help'", q->cmd, q->cmd);
         return EXIT_USAGE;
     }
+    if (q->all_with_key && q->reason != CRL_REASON_KEY_COMPROMISE) {
+        report("revoke --all-with-key: only with --reason keyCompromise (the key is what is "
+               "revoked); add --reason keyCompromise or drop --all-with-key");
+        return EXIT_USAGE;
+    }
     if ((rc = serial_arg(q->sn, q->serial, &q->n)) != 0)
         return rc;
     return ca_name_check(q->ca);
 }
 
+struct same_scan {
+    struct store_txn *t;
+    struct rev_req *q;
+    int failed;
+};
+
+static int same_one(void *arg, const char *ca, const unsigned char *serial, size_t n)
+{
+    struct same_scan *s = arg;
+    struct rev_req *q = s->q;
+    struct cert_rec r;
+    int got;
+
+    if (strcmp(ca, q->ca) == 0 && n == q->n && memcmp(serial, q->serial, n) == 0)
+        return 1;
+    if (q->n_same == MAX_SAME_KEY) {
+        q->more_same++;
+        return 1;
+    }
+    if ((got = store_cert_get(s->t, ca, serial, n, &r)) <= 0) {
+        s->failed = got < 0;
+        return got == 0;
+    }
+    snprintf(q->same[q->n_same].ca, sizeof(q->same[0].ca), "%s", ca);
+    memcpy(q->same[q->n_same].serial, serial, n);
+    q->same[q->n_same].n = n;
+    q->same[q->n_same++].was_revoked = r.status == CERT_REVOKED;
+    cert_rec_clear(&r);
+    return 1;
+}
+
+/* keyCompromise, in revoke_apply's transaction: block the key, find the other certificates that
+ * carry it and (--all-with-key) revoke the valid ones with their audit records. 1 ok / 0. */
+static int key_compromise(struct store_txn *t, struct rev_req *q)
+{
+    struct same_scan s = { t, q, 0 };
+    struct cert_rec r;
+    char hex[2 * MAX_STORE_SERIAL + 1], detail[160];
+    int got = store_cert_get(t, q->ca, q->serial, q->n, &r), ok;
+
+    if (got <= 0)
+        return 0;
+    q->blocked = store_cert_key_hash(r.der, r.der_len, q->hash);
+    cert_rec_clear(&r);
+    if (!q->blocked)
+        return 1;
+    if (!store_key_block(t, q->hash, q->ca, q->serial, q->n, app_now()) ||
+        !store_key_foreach(t, q->hash, same_one, &s) || s.failed)
+        return 0;
+    for (size_t i = 0; q->all_with_key && i < q->n_same; i++) {
+        struct same_key *k = &q->same[i];
+        if (k->was_revoked)
+            continue;
+        serial_hex(k->serial, k->n, hex);
+        snprintf(detail, sizeof(detail), "ca=%s reason=keyCompromise same key as %s", k->ca,
+                 q->sn);
+        ok = store_revoke(t, k->ca, k->serial, k->n, CRL_REASON_KEY_COMPROMISE, app_now(),
+                          q->inval) &&
+             store_audit_append(t, "cert.revoke", hex, "ok", detail);
+        if (!ok)
+            return 0;
+        k->revoked_now = 1;
+    }
+    return 1;
+}
+
+/* After the commit: what keyCompromise did to the key and its other certificates. */
+static void key_compromise_print(const struct rev_req *q)
+{
+    char hex[2 * MAX_STORE_SERIAL + 1], kh[2 * STORE_KEY_HASH + 1];
+
+    if (!q->blocked)
+        return;
+    keygate_hash_hex(q->hash, kh);
+    printf("key blocked: SPKI SHA-256 %s (no template certifies it again)\n", kh);
+    for (size_t i = 0; i < q->n_same; i++) {
+        const struct same_key *k = &q->same[i];
+        serial_hex(k->serial, k->n, hex);
+        if (k->revoked_now)
+            printf("same key, revoked too: %s of CA '%s'\n", hex, k->ca);
+        else if (k->was_revoked)
+            printf("same key, already revoked: %s of CA '%s'\n", hex, k->ca);
+        else
+            printf("same key, still valid: %s of CA '%s'; revoke it: offca revoke --ca %s "
+                   "--serial %s --reason keyCompromise (or rerun with --all-with-key)\n", hex,
+                   k->ca, k->ca, hex);
+    }
+    if (q->more_same)
+        printf("same key: %zu more certificates not listed\n", q->more_same);
+}
+
 /* One write transaction: the CA exists, the store's revocation rules, the audit record. */
-static int revoke_apply(struct app *a, const struct rev_req *q)
+static int revoke_apply(struct app *a, struct rev_req *q)
 {
     struct store_txn *t = store_txn_begin(a->store, 1);
     char detail[128];
@@ -147,6 +267,12 @@ static int revoke_apply(struct app *a, const struct rev_req *q)
                  : store_revoke(t, q->ca, q->serial, q->n, q->reason, app_now(), q->inval);
     if (!ok) {
         /* refusals (unknown, foreign, already revoked, not on hold) are policy; LMDB is not */
+        rc = store_error_code() == STORE_ERR_REFUSED ? EXIT_POLICY : EXIT_SYSTEM;
+        store_txn_abort(t);
+        report("%s", store_error());
+        return rc;
+    }
+    if (!q->undo && q->reason == CRL_REASON_KEY_COMPROMISE && !key_compromise(t, q)) {
         rc = store_error_code() == STORE_ERR_REFUSED ? EXIT_POLICY : EXIT_SYSTEM;
         store_txn_abort(t);
         report("%s", store_error());
@@ -170,6 +296,7 @@ static int revoke_common(struct app *a, int argc, char **argv, int undo)
         return rc;
     printf("%s %s of CA '%s'; publish with 'offca crl publish --ca %s'\n",
            undo ? "released from hold:" : "revoked:", q.sn, q.ca, q.ca);
+    key_compromise_print(&q);
     return EXIT_OK;
 }
 

@@ -27,7 +27,7 @@ enum col { COL_SAM, COL_UPN, COL_DNS, COL_SID, COL_OBJSID, COL_COUNT };
 static const char *const col_name[COL_COUNT] = {
     "SamAccountName", "UserPrincipalName", "DNSHostName", "SID", "objectSid"
 };
-static const char *const key_prefix[3] = { "sam:", "upn:", "dns:" };
+static const char *const key_prefix[4] = { "sam:", "upn:", "dns:", "sid:" };
 
 /* RFC 4180 reader state: the current record's fields, unescaped, NUL-separated in buf. */
 struct csv {
@@ -407,8 +407,9 @@ static int dkey_cmp(const void *a, const void *b)
     return x->line < y->line ? -1 : x->line > y->line;
 }
 
-/* Two rows claiming one principal (per kind, ASCII case-insensitive): report the first such
- * row in file order. keys[] is sorted here. 1 none / 0 reported. */
+/* Two rows claiming one principal (per kind, ASCII case-insensitive), or two rows with one SID
+ * (two principals claiming it): report the first such row in file order, naming the other.
+ * keys[] is sorted here. 1 none / 0 reported. */
 static int dup_check(struct dkey *keys, size_t n, const char *src)
 {
     size_t i, best = n;
@@ -420,9 +421,15 @@ static int dup_check(struct dkey *keys, size_t n, const char *src)
             best = i;
     if (best == n)
         return 1;
-    report("%s:%zu: column %s: '%s' is also on line %zu (names are case-insensitive); remove "
-           "one of the rows", src, keys[best].line, col_name[keys[best].col],
-           keys[best].name, keys[best - 1].line);
+    if (keys[best].col == COL_SID)
+        report("%s:%zu: column SID: %s is also the SID of line %zu: two principals share one SID, "
+               "which is unique in a domain (MS-DTYP 2.4.2) — a broken or forged export; nothing "
+               "was imported, export the directory again", src, keys[best].line,
+               keys[best].name, keys[best - 1].line);
+    else
+        report("%s:%zu: column %s: '%s' is also on line %zu (names are case-insensitive); remove "
+               "one of the rows", src, keys[best].line, col_name[keys[best].col],
+               keys[best].name, keys[best - 1].line);
     return 0;
 }
 
@@ -430,11 +437,11 @@ static int dup_check(struct dkey *keys, size_t n, const char *src)
 static int dkey_add(struct dkey **keys, size_t *n, size_t *cap, const struct dir_entry *e,
                     size_t line, const char *src)
 {
-    const char *name[3] = { e->sam, e->upn, e->dns };
+    const char *name[4] = { e->sam, e->upn, e->dns, e->sid };
     struct dkey *nk;
     size_t k, i;
 
-    for (k = 0; k < 3; k++) {
+    for (k = 0; k < 4; k++) {
         if (name[k] == NULL)
             continue;
         if (*n == *cap) {

@@ -97,7 +97,8 @@ struct dir_entry;                         /* store.h */
  * SID / objectSid (string SID, or binary objectSid as base64 or hex), any order and case, quoted
  * fields with "" escapes, UTF-8 with or without BOM, CRLF or LF, "#TYPE" first line of
  * Export-Csv skipped. Refuses the whole file on a bad SID, a row without SID or without any
- * name, or two rows claiming the same principal (sam/upn/dns, case-insensitive), naming line. */
+ * name, two rows claiming the same principal (sam/upn/dns, case-insensitive) or two rows with
+ * the same SID (two principals sharing it), naming both lines. */
 int dircsv_parse(const char *data, size_t len, const char *source, struct dir_entry **out,
                  size_t *n);
 void dircsv_free(struct dir_entry *e, size_t n);

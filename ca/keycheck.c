@@ -246,3 +246,27 @@ int keycheck_reuse(struct app *a, const struct tmpl *t, const struct keygate_key
     OPENSSL_free((char *)s.subject);
     return rc;
 }
+
+/*
+ * The key gate for a CA key (create, CSR for an outside parent, import): RSA 2048..16384 bits or
+ * EC P-256/P-384/P-521, every quality rule and the blocklist. 0, EXIT_POLICY (reported as
+ * "CA 'NAME': key: ..."), or the failure class.
+ */
+int keycheck_ca_key(struct app *a, EVP_PKEY *key, const char *name)
+{
+    struct keygate_policy pol = { .allow_rsa = 1, .allow_ec = 1, .rsa_min_bits = 2048,
+                                  .rsa_max_bits = MAX_KEYGATE_RSA_BITS };
+    struct keycheck_ctx ctx;
+    struct keygate_key out;
+    char why[512];
+    int rc;
+
+    if ((rc = keycheck_policy(a, &ctx, &pol)) != 0)
+        return rc;
+    if ((rc = keygate_check_pkey(key, &pol, &out, why, sizeof(why))) != 0) {
+        report("CA '%s': %s", name, why);
+        return rc;
+    }
+    keygate_key_clear(&out);
+    return 0;
+}

@@ -24,5 +24,8 @@ int keycheck_blocked(struct app *a, const struct keygate_key *key, const char *s
  * 0, EXIT_POLICY or EXIT_SYSTEM, reported. */
 int keycheck_reuse(struct app *a, const struct tmpl *t, const struct keygate_key *key,
                    const X509_NAME *subject, const char *src);
+/* The key gate for a CA key (RSA >= 2048 bits or P-256/P-384/P-521, every rule, blocklist).
+ * 0 or the exit class, reported as "CA 'NAME': key: ...". */
+int keycheck_ca_key(struct app *a, EVP_PKEY *key, const char *name);
 
 #endif

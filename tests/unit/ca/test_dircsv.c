@@ -21,6 +21,8 @@
 #define V_HEX "010500000000000515000000dcf4dc3b833d2b46828ba62851040000"
 #define V_B64 "AQUAAAAAAAUVAAAA3PTcO4M9K0aCi6YoUQQAAA=="
 #define V2    "S-1-5-21-1004336348-1177238915-682003330-1106"
+#define V3    "S-1-5-21-1004336348-1177238915-682003330-1107"
+#define V4    "S-1-5-21-1004336348-1177238915-682003330-1108"
 
 struct want {
     const char *sam, *upn, *dns, *sid;
@@ -151,9 +153,13 @@ static const struct bad_case bad_cases[] = {
     { "duplicate upn", HDR "a,U@Contoso.com,," V "\nb,u@contoso.COM,," V2 "\n", 0, "mem.csv:3:",
       "column UserPrincipalName: 'u@contoso.COM' is also on line 2" },
     { "duplicate dns, first duplicate in file order reported",
-      HDR "a,,Z.contoso.com," V "\nb,,y.contoso.com," V "\nc,,y.contoso.com," V
-      "\nd,,z.contoso.com," V "\n", 0, "mem.csv:4:",
+      HDR "a,,Z.contoso.com," V "\nb,,y.contoso.com," V2 "\nc,,y.contoso.com," V3
+      "\nd,,z.contoso.com," V4 "\n", 0, "mem.csv:4:",
       "column DNSHostName: 'y.contoso.com' is also on line 3" },
+    { "two principals share one SID (both rows named)", HDR "a,,," V "\nb,,," V2 "\nc,,," V "\n",
+      0, "mem.csv:4:", "column SID: " V " is also the SID of line 2: two principals share one SID" },
+    { "a user and a computer share one SID", HDR "pc1$,,pc1.contoso.com," V2 "\n,alice@contoso.com,,"
+      V2 "\n", 0, "mem.csv:3:", "is also the SID of line 2" },
     { "too few fields", HDR "a," V "\n", 0, "mem.csv:2:",
       "the row has 2 fields but the header has 4" },
     { "too many fields (unquoted comma)", HDR "Web, Inc,,," V "\n", 0, "mem.csv:2:",
