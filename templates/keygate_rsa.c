@@ -168,6 +168,8 @@ static int bn_isqrt(BIGNUM *r, const BIGNUM *n, BN_CTX *ctx)
 
     if (q == NULL)
         return 0;
+    if (BN_is_zero(n))
+        return BN_zero(r), 1;
     if (k < 0)
         k = 0;
     k &= ~1;
@@ -211,8 +213,8 @@ static void filter_residues(const uint32_t *res, uint32_t low, uint32_t *out)
 }
 
 /* Fermat: 1 when n = a^2 - b^2 for a in ceil(sqrt n) .. + rounds - 1 (round found in *round),
- * 0 not, -1 failure. */
-static int fermat_factors(const BIGNUM *n, const uint32_t *nres, int *round)
+ * 0 not, -1 failure. nres: residues of n; nlow: its last octet. */
+static int fermat_factors(const BIGNUM *n, const uint32_t *nres, uint32_t nlow, int *round)
 {
     BN_CTX *ctx = BN_CTX_new();
     BIGNUM *a, *b2, *r;
@@ -232,10 +234,8 @@ static int fermat_factors(const BIGNUM *n, const uint32_t *nres, int *round)
     if ((alen = BN_bn2bin(a, abuf)) <= 0)
         goto out;
     residues(abuf, (size_t)alen, ares);
-    filter_residues(ares, (uint32_t)BN_get_word(a) & 63, af);
-    filter_residues(nres, (uint32_t)BN_is_bit_set(n, 0) | (uint32_t)BN_is_bit_set(n, 1) << 1 |
-                    (uint32_t)BN_is_bit_set(n, 2) << 2 | (uint32_t)BN_is_bit_set(n, 3) << 3 |
-                    (uint32_t)BN_is_bit_set(n, 4) << 4 | (uint32_t)BN_is_bit_set(n, 5) << 5, nf);
+    filter_residues(ares, abuf[alen - 1], af);
+    filter_residues(nres, nlow, nf);
     rc = 0;
     for (uint32_t i = 0; i < KEYGATE_FERMAT_ROUNDS && rc == 0; i++) {
         if (!square_possible(af, nf, i))
@@ -376,7 +376,7 @@ static int modulus_check(const unsigned char *nb, size_t len, char *why, size_t 
     }
     if ((n = BN_bin2bn(nb, (int)len, NULL)) == NULL)
         return 4;
-    r = fermat_factors(n, res, &round);
+    r = fermat_factors(n, res, nb[len - 1], &round);
     BN_free(n);
     if (r < 0) {
         snprintf(why, wl, "key: out of memory in the Fermat check; free memory and retry");
