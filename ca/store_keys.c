@@ -85,7 +85,7 @@ int store_key_block(struct store_txn *t, const unsigned char hash[STORE_KEY_HASH
         st_seterr("store: blocked key: out of memory; free memory and retry");
         return 0;
     }
-    r = st_db_put_more(t, DB_BLOCKED, hash, STORE_KEY_HASH, e.p, e.len, ST_NOOVERWRITE);
+    r = st_db_put(t, DB_BLOCKED, hash, STORE_KEY_HASH, e.p, e.len, ST_NOOVERWRITE);
     OPENSSL_free(e.p);
     return r >= 0;
 }

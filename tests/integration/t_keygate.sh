@@ -65,6 +65,10 @@ printf '\n[key]\nallow_sha1_requests = true\nallow_reuse = true\n' >>"$T/tmpl/vp
 sed "s#^dir = \"$REPO/templates/shipped\"#dir = \"$T/tmpl\"#" "$T/ca.toml" >"$T/ca2.toml"
 oc2() { "$OFFCA" -c "$T/ca2.toml" "$@"; }
 expect_rc 0 "template with allow_sha1_requests and subject.repeatable loads" -- oc2 template check "$T/tmpl/vpn-legacy.toml"
+sed -e 's/^name = "vpn-server"/name = "vpn-broken"/' -e '/^\[subject\]/a repeatable = ["DC"]' \
+    "$REPO/templates/shipped/vpn-server.toml" >"$T/vpn-broken.toml"
+expect_rc 3 "subject.repeatable naming a type not allowed is refused at load" -- oc2 template check "$T/vpn-broken.toml"
+expect_in "subject.repeatable: 'DC' is not in subject.allowed" "the loader names the key"
 expect_rc 0 "SHA-1 request accepted by a template with key.allow_sha1_requests" -- \
     oc2 sign --ca issuing --template vpn-legacy --san dns:host.contoso.com --csr "$BADK/sig-sha1-rsa.der" -o "$T/sha1.pem"
 expect_rc 0 "two O accepted by a template listing O in subject.repeatable" -- \
@@ -99,6 +103,8 @@ check "without --all-with-key the others stay valid" bash -c "oc() { '$OFFCA' -c
 bad 1 "key: blocked: SPKI SHA-256 $khash is the key of CA issuing certificate $s1, revoked for keyCompromise" \
     "a blocked key is refused, even for its own subject" -- \
     oc sign --ca issuing --template vpn-server --san dns:gw1.contoso.com --csr "$T/gw1.csr" -o "$T/out.pem"
+expect_rc 0 "keyCompromise again on another certificate of the blocked key" -- \
+    oc revoke --ca issuing --serial "$s1b" --reason keyCompromise
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/k3.key" 2>/dev/null
 openssl req -new -key "$T/k3.key" -subj /CN=gw3.contoso.com -out "$T/gw3.csr" 2>/dev/null
 expect_rc 0 "gw3: one key, two certificates" -- oc sign --ca issuing --template vpn-server --san dns:gw3.contoso.com --csr "$T/gw3.csr" -o "$T/gw3.pem"

@@ -240,6 +240,46 @@ static void test_missing_file_and_free_null(void **state)
     csr_free(NULL);
 }
 
+/* The request gate and the key gate over the keygate corpus (tests/data/make-keygate-corpus.py):
+ * every rule csr_parse owns refuses with its class and fragment; the rules a template decides
+ * (SHA-1, an attribute twice) pass csr_parse with the facts recorded for the template. */
+static void test_keygate_corpus(void **state)
+{
+    static const char *const template_rules[] = { "signed with SHA-1", "appears 2 times" };
+    char line[512], path[512];
+    FILE *m = fopen(BAD "keygate/MANIFEST", "r");
+    int n = 0;
+
+    assert_non_null(m);
+    while (fgets(line, sizeof(line), m)) {
+        char file[128], frag[384];
+        int code, tmpl_rule = 0, rc;
+        struct csr *c = NULL;
+        const char *msg;
+
+        if (line[0] == '#' || sscanf(line, "%127s %d %383[^\n]", file, &code, frag) != 3)
+            continue;
+        for (size_t i = 0; i < 2; i++)
+            tmpl_rule |= strstr(frag, template_rules[i]) != NULL;
+        snprintf(path, sizeof(path), BAD "keygate/%s", file);
+        assert_true(capture_start(2));
+        rc = csr_load(path, &c);
+        msg = capture_stop();
+        if (tmpl_rule) {
+            if (rc != 0)
+                fail_msg("%s: refused by csr_parse: %s", file, msg);
+            assert_int_equal(c->sig_sha1, strstr(frag, "SHA-1") != NULL);
+            assert_non_null(c->key.spki);
+        } else if (rc != code || strstr(msg, frag) == NULL || strstr(msg, path) == NULL) {
+            fail_msg("%s: rc %d (wanted %d), message '%s' lacks '%s'", file, rc, code, msg, frag);
+        }
+        csr_free(c);
+        n++;
+    }
+    fclose(m);
+    assert_true(n >= 50);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_bad_memory),
         cmocka_unit_test(test_too_big),
         cmocka_unit_test(test_missing_file_and_free_null),
+        cmocka_unit_test(test_keygate_corpus),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

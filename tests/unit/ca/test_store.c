@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "ca/store.h"
 #include "tests/unit/support/capture.h"
@@ -29,6 +31,7 @@ extern int store_test_raw_put(struct store *s, const char *db, const void *key, 
 extern unsigned char *store_test_raw_get(struct store *s, const char *db, const void *key,
                                          size_t klen, size_t *vlen);
 extern int store_test_set_schema(struct store *s, uint32_t v);
+extern int store_test_make_v1(struct store *s);
 
 static char tmp[256], sdir[300];
 
@@ -1188,6 +1191,106 @@ static void test_broken_txn_refused(void **state)
     store_close(s);
 }
 
+/* ---- keys: the by-key index, the blocklist, the schema 1 -> 2 upgrade ---------------------- */
+
+/* A real certificate DER for key k (the index hashes its SubjectPublicKeyInfo). */
+static unsigned char *cert_der_of(EVP_PKEY *k, long serial, size_t *len)
+{
+    X509 *x = X509_new();
+    unsigned char *der = NULL;
+    int n;
+
+    assert_true(X509_set_version(x, 2) && X509_set_pubkey(x, k) &&
+                ASN1_INTEGER_set(X509_get_serialNumber(x), serial) &&
+                X509_gmtime_adj(X509_getm_notBefore(x), 0) &&
+                X509_gmtime_adj(X509_getm_notAfter(x), 60) && X509_sign(x, k, EVP_sha256()));
+    assert_true((n = i2d_X509(x, &der)) > 0);
+    X509_free(x);
+    *len = (size_t)n;
+    return der;
+}
+
+static void key_cert_add(struct store *s, const unsigned char *sn, unsigned char *der, size_t n)
+{
+    struct store_txn *t = store_txn_begin(s, 1);
+    struct cert_rec r;
+
+    cert_fill(&r, "root", sn, 1, 1900000000);
+    r.der = der;
+    r.der_len = n;
+    assert_non_null(t);
+    if (!store_cert_add(t, &r))
+        fail_msg("cert add: %s", store_error());
+    assert_true(store_txn_commit(t));
+}
+
+static int count_one(void *arg, const char *ca, const unsigned char *serial, size_t n)
+{
+    (*(int *)arg)++;
+    return 1;
+}
+
+static int key_uses(struct store *s, const unsigned char *h)
+{
+    struct store_txn *t = store_txn_begin(s, 0);
+    int n = 0;
+
+    assert_non_null(t);
+    assert_true(store_key_foreach(t, h, count_one, &n));
+    store_txn_abort(t);
+    return n;
+}
+
+static void test_keys_index_block_upgrade(void **state)
+{
+    EVP_PKEY *a = EVP_EC_gen("P-256"), *b = EVP_EC_gen("P-256");
+    struct store *s = fresh();
+    unsigned char ha[32], hb[32], sn1[1] = { 1 }, sn2[1] = { 2 }, sn3[1] = { 3 }, *d1, *d2, *d3;
+    size_t n1, n2, n3;
+    struct store_txn *t;
+    char why[256] = "";
+
+    ca_add(s, "root");
+    d1 = cert_der_of(a, 1, &n1);
+    d2 = cert_der_of(a, 2, &n2);
+    d3 = cert_der_of(b, 3, &n3);
+    assert_true(store_cert_key_hash(d1, n1, ha));
+    assert_true(store_cert_key_hash(d3, n3, hb));
+    assert_memory_not_equal(ha, hb, 32);
+    key_cert_add(s, sn1, d1, n1);
+    key_cert_add(s, sn2, d2, n2);
+    key_cert_add(s, sn3, d3, n3);
+    assert_int_equal(key_uses(s, ha), 2);
+    assert_int_equal(key_uses(s, hb), 1);
+    /* blocklist: absent, then blocked naming the certificate; a second block keeps the first */
+    assert_non_null(t = store_txn_begin(s, 1));
+    assert_int_equal(store_key_blocked(t, ha, why, sizeof(why)), 0);
+    assert_true(store_key_block(t, ha, "root", sn1, 1, 1700000000));
+    assert_true(store_key_block(t, ha, "root", sn2, 1, 1700000001));
+    assert_true(store_txn_commit(t));
+    assert_non_null(t = store_txn_begin(s, 0));
+    assert_int_equal(store_key_blocked(t, ha, why, sizeof(why)), 1);
+    HAS(why, "the key of CA root certificate 01, revoked for keyCompromise");
+    assert_int_equal(store_key_blocked(t, hb, why, sizeof(why)), 0);
+    store_txn_abort(t);
+    /* a schema 1 store (no by_key, no blocked_keys) is upgraded in place on open */
+    assert_true(store_test_make_v1(s));
+    store_close(s);
+    s = fresh();
+    assert_int_equal(key_uses(s, ha), 2);
+    assert_int_equal(key_uses(s, hb), 1);
+    store_close(s);
+    s = store_open(sdir, 0);
+    assert_non_null(s);
+    assert_int_equal(key_uses(s, ha), 2);
+    store_close(s);
+    OPENSSL_free(d1);
+    OPENSSL_free(d2);
+    OPENSSL_free(d3);
+    EVP_PKEY_free(a);
+    EVP_PKEY_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1212,6 +1315,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_audit_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broken_txn_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keys_index_block_upgrade, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
