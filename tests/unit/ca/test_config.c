@@ -59,6 +59,7 @@ static void test_example(void **state)
     assert_string_equal(c->publish_dir, "/var/lib/offca/publish");
     assert_string_equal(c->base_url, "http://pki.contoso.com/pki");
     assert_string_equal(c->templates_dir, "/etc/offca/templates");
+    assert_null(c->blocked_keys_file);                  /* commented out in the example */
     assert_int_equal(c->n_cas, 2);
     root = config_ca(c, "contoso-root");
     assert_ptr_equal(root, &c->cas[0]);
@@ -97,6 +98,7 @@ static void test_relative_and_defaults(void **state)
     assert_string_equal(c->hsm_token_serial, "0123456789abcdef");
     assert_string_equal(c->base_url, "http://pki.example.net");
     assert_string_equal(c->templates_dir, "/etc/offca/templates");
+    assert_null(c->blocked_keys_file);                  /* [keys] is optional */
     ca = config_ca(c, "only-urls");
     assert_string_equal(ca->cdp_url, "http://cdp.example.net/x.crl");
     assert_string_equal(ca->aia_url, "http://pki.example.net/only-urls.crt");
