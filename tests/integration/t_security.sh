@@ -119,13 +119,13 @@ if ! command -v gdb >/dev/null; then
 elif [ -n "$NOBODY" ] && setpriv --reuid="$NOBODY" --regid="$NOBODY" --clear-groups true 2>/dev/null; then
     manifest b3 5000    # long enough to still be running after the gdb attempts (~2,000/s)
     # nobody must reach everything it runs and reads: the checkout may live where only root can
-    # go (a clone in /root, mode 0700), so the binary and the templates are copied into $T.
+    # go (a clone in /root, mode 0700), so the binary is copied into $T (the templates already
+    # are: offca_setup's copy in $T/templates).
     NOBODY_OFFCA=$OFFCA
     if [ "$(head -c 4 "$OFFCA" | od -An -c | tr -d ' ')" = '177ELF' ]; then
         mkdir -p "$T/bin"; cp "$OFFCA" "$T/bin/offca"; NOBODY_OFFCA=$T/bin/offca
     fi
-    cp -r "$REPO/templates/shipped" "$T/templates"
-    sed "s|^dir = \"$REPO/templates/shipped\"|dir = \"$T/templates\"|" "$T/ca.toml" >"$T/ca-nobody.toml"
+    cp "$T/ca.toml" "$T/ca-nobody.toml"
     chown -R nobody "$T"; chmod 711 "$T"
     (exec setpriv --reuid="$NOBODY" --regid="$NOBODY" --clear-groups "$NOBODY_OFFCA" -c "$T/ca-nobody.toml" \
         sign --ca ca --template vpn-server --batch "$T/b3.jsonl" >"$T/b3.out" 2>"$T/b3.err") &
