@@ -28,8 +28,8 @@ const char HELP_REVOKE[] =
     "same key (any CA in the store) is listed. --all-with-key (keyCompromise only) revokes\n"
     "those too, keyCompromise with the same dates, in the same transaction.\n\n"
     "Exit codes: 0 revoked; 1 refused, nothing changed (unknown serial for NAME, another CA's\n"
-    "serial, already revoked); 2 usage (bad option, bad serial syntax, CA NAME not in the\n"
-    "store); 4 store failure.\n\n"
+    "serial, already revoked); 2 usage (bad option, bad serial syntax, --all-with-key without\n"
+    "keyCompromise, CA NAME not in the store); 4 store failure.\n\n"
     "Example:\n  offca revoke --ca issuing1 --serial 4f1c...e2 --reason keyCompromise --all-with-key\n";
 const char HELP_UNREVOKE[] =
     "usage: offca unrevoke --ca NAME --serial HEX\n\n"

@@ -44,6 +44,7 @@ static struct {
     int nf;
     uint32_t chunk[MAX_CHUNKS];
     int nc;
+    int nc_filter;                          /* chunks holding Fermat's filter moduli (to 47) */
     uint32_t pw[MAX_CHUNKS][MAX_LIMBS];     /* 2^(32 i) mod chunk */
     unsigned char roca[MAX_ROCA_PRIME + 1][MAX_ROCA_PRIME + 1];   /* [p][r]: r in <65537> */
     unsigned char sq64[64], sq[48][48];     /* [q][r]: r is a square mod q */
@@ -73,6 +74,9 @@ static void tables_init(void)
     for (uint32_t p = 5; p <= MAX_SMALL_PRIME; p += 2)
         if (is_prime_small(p))
             add_factor(p);
+    for (int i = 0; i < G.nf; i++)
+        if (G.factor[i] <= 47)
+            G.nc_filter = G.fchunk[i] + 1;
     for (int c = 0; c < G.nc; c++) {
         uint64_t v = 1;
         for (int i = 0; i < MAX_LIMBS; i++) {
@@ -96,26 +100,32 @@ static void tables_init(void)
             G.sq[q][(r * r) % q] = 1;
 }
 
-/* Residues of the big-endian number b[0..n) modulo every factor; res[i] for G.factor[i]. */
-static void residues(const unsigned char *b, size_t n, uint32_t *res)
+/* Residues of the big-endian number b[0..n) modulo the factors of the first nc chunks (all:
+ * G.nc); res[i] for G.factor[i]. */
+static void residues(const unsigned char *b, size_t n, int nc, uint32_t *res)
 {
     uint32_t limb[MAX_LIMBS + 1];
     uint32_t cres[MAX_CHUNKS];
     size_t nl = (n + 3) / 4;
 
     memset(limb, 0, sizeof(limb));
-    for (size_t i = 0; i < n; i++)
-        limb[(n - 1 - i) / 4] |= (uint32_t)b[i] << (8 * ((n - 1 - i) % 4));
-    for (int c = 0; c < G.nc; c++) {
+    for (size_t i = 0, j = n; i < n; i++) {
+        j--;                                /* b[i] is octet j from the least significant */
+        limb[j >> 2] |= (uint32_t)b[i] << (8 * (j & 3));
+    }
+    for (int c = 0; c < nc; c++) {
         uint64_t acc = 0;
-        for (size_t i = 0; i < nl; i++) {
-            acc += (uint64_t)limb[i] * G.pw[c][i];
-            if ((i & 63) == 63)
-                acc %= G.chunk[c];
+        /* 64 products below 2^58 each fit one 64-bit sum: reduce once per block of 64 */
+        for (size_t i0 = 0; i0 < nl; i0 += 64) {
+            size_t end = nl - i0 < 64 ? nl : i0 + 64;
+            uint64_t sum = 0;
+            for (size_t i = i0; i < end; i++)
+                sum += (uint64_t)limb[i] * G.pw[c][i];
+            acc += sum % G.chunk[c];
         }
         cres[c] = (uint32_t)(acc % G.chunk[c]);
     }
-    for (int i = 0; i < G.nf; i++)
+    for (int i = 0; i < G.nf && G.fchunk[i] < nc; i++)
         res[i] = cres[G.fchunk[i]] % G.factor[i];
 }
 
@@ -233,7 +243,7 @@ static int fermat_factors(const BIGNUM *n, const uint32_t *nres, uint32_t nlow, 
         goto out;
     if ((alen = BN_bn2bin(a, abuf)) <= 0)
         goto out;
-    residues(abuf, (size_t)alen, ares);
+    residues(abuf, (size_t)alen, G.nc_filter, ares);   /* Fermat's filter needs 9..47 only */
     filter_residues(ares, abuf[alen - 1], af);
     filter_residues(nres, nlow, nf);
     rc = 0;
@@ -362,7 +372,7 @@ static int modulus_check(const unsigned char *nb, size_t len, char *why, size_t 
         snprintf(why, wl, "key: the RSA modulus is even (CA/B BR 6.1.6); %s", FIX);
         return 1;
     }
-    residues(nb, len, res);
+    residues(nb, len, G.nc, res);
     if ((f = small_factor(res)) != 0) {
         snprintf(why, wl, "key: the RSA modulus has the small prime factor %u (CA/B BR 6.1.6: no "
                  "factor below 752); %s", f, FIX);
