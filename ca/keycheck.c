@@ -82,7 +82,8 @@ static int keyblock_parse(const char *path, const char *d, size_t len, struct ke
         }
         memcpy(b->h[b->n++], h, STORE_KEY_HASH);
     }
-    qsort(b->h, b->n, STORE_KEY_HASH, hash_cmp);
+    if (b->n > 1)
+        qsort(b->h, b->n, STORE_KEY_HASH, hash_cmp);
     return 0;
 }
 
