@@ -42,7 +42,7 @@ expect_in "audit chain verifies up to record" "verify reports the chain checked"
 check "no temporary directory left beside the backup" test -z "$(ls -a "$T" | grep offca-tmp)"
 (cd "$T/bk" && find . -type f | sort) >"$T/files.txt"
 { echo ./MANIFEST; echo ./certs/ca.pem; echo ./config/ca.toml; echo ./store/data.mdb
-  (cd "$REPO/templates/shipped" && ls *.toml | sed 's|^|./templates/|'); } | sort >"$T/want.txt"
+  (cd "$T/templates" && ls *.toml | sed 's|^|./templates/|'); } | sort >"$T/want.txt"
 check "the backup holds exactly manifest, store copy, ca.toml, templates, CA certificate (no token, no PIN)" \
     diff "$T/want.txt" "$T/files.txt"
 check "files 0600, directories 0700" test -z "$(find "$T/bk" \( -type f ! -perm 600 \) -o \( -type d ! -perm 700 \))"
@@ -56,7 +56,7 @@ expect_rc 0 "restore into a new store path, with --config-to" -- \
     "$OFFCA" restore "$T/bk" --store "$T/restored" --config-to "$T/rconf"
 expect_in "point [store] path at $T/restored" "restore prints what to do next"
 check "restored config is the backup's ca.toml" cmp "$T/rconf/ca.toml" "$T/ca.toml"
-check "restored templates are the shipped ones" diff -r "$T/rconf/templates" "$REPO/templates/shipped"
+check "restored templates are the ones the config names (offca_setup's copy of the shipped ones)" diff -r "$T/rconf/templates" "$T/templates"
 sed "s|^path = \"$T/store\"|path = \"$T/restored\"|" "$T/ca.toml" >"$T/r.toml"
 rc2() { "$OFFCA" -c "$T/r.toml" "$@"; }
 expect_rc 0 "audit verify on the restored store" -- rc2 audit verify
