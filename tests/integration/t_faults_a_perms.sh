@@ -13,12 +13,12 @@ URI() { echo "pkcs11:token=fa-perm;object=$1;type=private"; }
 # Private copies of what ca.toml points at, so their modes can be changed.
 mkdir -p "$T/mod" "$T/tmpl" "$T/pindir"
 cp "$(readlink -f "$SOFTHSM_MODULE")" "$T/mod/libsofthsm2.so"
-cp "$REPO"/templates/shipped/*.toml "$T/tmpl/"
+cp "$T"/templates/*.toml "$T/tmpl/"    # offca_setup's copy (key reuse allowed)
 chmod 755 "$T/tmpl"; chmod 644 "$T"/tmpl/*.toml
 chmod 700 "$T/pindir"; cp -p "$T/pin" "$T/pindir/pin"
 sed -i -e "s|^module = .*|module = \"$T/mod/libsofthsm2.so\"|" \
     -e "s|^pin_file = .*|pin_file = \"$T/pindir/pin\"|" \
-    -e "s|^dir = \"$REPO/templates/shipped\"|dir = \"$T/tmpl\"|" "$T/ca.toml"
+    -e "s|^dir = \"$T/templates\"|dir = \"$T/tmpl\"|" "$T/ca.toml"
 chmod 644 "$T/ca.toml"
 expect_rc 0 "setup: init" -- oc init
 oc key generate --label root --alg p256 >/dev/null

@@ -173,10 +173,11 @@ check "--store --json: an empty array" test "$(jq length <<<"$OUT")" = 0
 # ---- after the CA's end nothing is signed: the issuance validity rule refuses first (exit 1),
 # and the lint (validity.order, proven in tests/unit/templates/test_lint.c) stands behind it ----
 NA=$(date -d "$(openssl x509 -in "$T/iss.pem" -noout -enddate | cut -d= -f2)" +%s)
+req late vpn2.contoso.com      # srv's key was revoked for keyCompromise above: the key gate blocks it
 before=$(oc --json list | jq length)
 expect_rc 1 "signing after the CA's end: refused" -- env OFFCA_TEST_NOW=$((NA + 86400)) \
-    "$OFFCA_TEST_BIN" -c "$T/ca.toml" sign --ca iss --template vpn-server --csr "$T/srv.csr" \
-    --san dns:vpn.contoso.com -o "$T/late.pem"
+    "$OFFCA_TEST_BIN" -c "$T/ca.toml" sign --ca iss --template vpn-server --csr "$T/late.csr" \
+    --san dns:vpn2.contoso.com -o "$T/late.pem"
 expect_in "RFC 5280 validity: the clock" "the refusal names the rule and the CA's validity"
 check "nothing written" test ! -e "$T/late.pem"
 check "nothing recorded" test "$(oc --json list | jq length)" = "$before"
