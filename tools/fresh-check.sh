@@ -95,8 +95,19 @@ unshare --mount --pid --fork --propagation private bash -c '
     R=$1; A=$2
     # The root filesystem is made a mount point of its own first: inside the chroot "/" must be
     # one, or the tests that open their own mount namespace (unshare --propagation) cannot run.
+    # /dev is its own (a tmpfs with the usual nodes), so nothing the tests do there can touch
+    # this machine'"'"'s /dev, and a damaged host /dev/null cannot break the fresh machine either.
     mount --bind "$R" "$R" &&
-    mount -t proc proc "$R/proc" && mount --rbind /sys "$R/sys" && mount --rbind /dev "$R/dev" &&
+    mount -t proc proc "$R/proc" && mount --rbind /sys "$R/sys" &&
+    mount -t tmpfs -o mode=0755,nosuid tmpfs "$R/dev" &&
+    mknod -m 666 "$R/dev/null" c 1 3 && mknod -m 666 "$R/dev/zero" c 1 5 &&
+    mknod -m 666 "$R/dev/full" c 1 7 && mknod -m 666 "$R/dev/random" c 1 8 &&
+    mknod -m 666 "$R/dev/urandom" c 1 9 && mknod -m 666 "$R/dev/tty" c 5 0 &&
+    mkdir -m 755 "$R/dev/pts" && mkdir -m 1777 "$R/dev/shm" &&
+    mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$R/dev/pts" &&
+    ln -s pts/ptmx "$R/dev/ptmx" && mount -t tmpfs -o mode=1777 tmpfs "$R/dev/shm" &&
+    ln -s /proc/self/fd "$R/dev/fd" && ln -s /proc/self/fd/0 "$R/dev/stdin" &&
+    ln -s /proc/self/fd/1 "$R/dev/stdout" && ln -s /proc/self/fd/2 "$R/dev/stderr" &&
     mount --bind "$A" "$R/var/cache/apt/archives" ||
         { echo "fresh-check: cannot mount /proc, /sys, /dev in the root filesystem" >&2; exit 2; }
     chroot "$R" /fresh-run.sh' _ "$ROOT" "$CACHE/apt-archives"
