@@ -15,6 +15,7 @@
 #include "ca/input.h"
 #include "ca/issue.h"
 #include "ca/json.h"
+#include "ca/keycheck.h"
 #include "ca/lint_store.h"
 #include "ca/verb.h"
 
@@ -44,8 +45,11 @@ const char HELP_LINT[] =
     "  --prev-number N   the previous CRL number: the CRL's number must be above it\n"
     "  --store           lint every valid (not revoked, not expired) certificate in the store,\n"
     "                    each with its CA's certificate as issuer and its template's wildcard\n"
-    "                    setting, and the root CA certificates; print after each certificate\n"
-    "                    with an error the command that revokes it\n"
+    "                    setting, and the root CA certificates; each key also goes through\n"
+    "                    today's key gate (its template's key policy, the blocklist: keys\n"
+    "                    revoked for keyCompromise and blocked_keys_file), a refusal being a\n"
+    "                    key.gate error; print after each certificate with an error the\n"
+    "                    command that revokes it\n"
     "  --ca NAME         with --store: only certificates issued by CA NAME\n"
     "  --rules           list the lint table (id, severity, citation)\n"
     "  --json            one JSON array: per file (or stored certificate) its findings\n\n"
@@ -277,11 +281,16 @@ static void store_hit(void *arg, const char *obj, const struct lint_report *r, c
 static int lint_store(struct lint_cli *c)
 {
     struct lint_scan sc;
+    struct keycheck_ctx kc;
+    struct keygate_policy kp;
     int rc;
 
-    if ((rc = app_store(c->a, 0)) != 0 || (rc = app_templates(c->a)) != 0)
+    if ((rc = app_store(c->a, 0)) != 0 || (rc = app_templates(c->a)) != 0 ||
+        (rc = keycheck_policy(c->a, &kc, &kp)) != 0)
         return rc;
     memset(&sc, 0, sizeof(sc));
+    sc.blocked = kp.blocked;
+    sc.blocked_arg = kp.blocked_arg;
     sc.ca = c->ca;
     sc.now = app_now();
     sc.base = c->o;

@@ -62,39 +62,103 @@ static X509 *scan_issuer(const struct scan *s, const char *ca)
     return NULL;
 }
 
-/* The template's wildcard setting, quietly (a template since removed allows nothing). */
-static int scan_wildcard(const struct tmpl_set *ts, const char *name)
+/* The template named name, quietly (a template since removed: NULL). */
+static const struct tmpl *scan_tmpl(const struct tmpl_set *ts, const char *name)
 {
     for (size_t i = 0; ts && name && i < tmpl_set_count(ts); i++)
         if (strcmp(tmpl_get0_name(tmpl_set_at(ts, i)), name) == 0)
-            return tmpl_allows_wildcard(tmpl_set_at(ts, i));
-    return 0;
+            return tmpl_set_at(ts, i);
+    return NULL;
 }
 
-/* Lint x (issued by ca with the serial hex) and print its findings, if any. */
-static void scan_lint(struct scan *s, X509 *x, X509 *issuer, const char *ca,
-                      const char *hex, int wildcard, int revocable)
+/* The key gate is not a lint of the table (it needs the template and the blocklist): its
+ * findings carry this rule. */
+static const struct lint_rule key_rule = {
+    "key.gate", "CA/B BR 6.1.1.3, 6.1.6", LINT_ERROR, LINT_CERT, 0, 0, NULL
+};
+
+/* Today's key gate on the certificate's SubjectPublicKeyInfo (der: the certificate): a refusal
+ * becomes a key.gate finding in r. 1 / 0 when the gate itself failed (reported). */
+static int scan_key(struct scan *s, const unsigned char *der, size_t len, const struct tmpl *t,
+                    const char *obj, struct lint_report *r)
+{
+    struct keygate_policy pol = {1, 1, 0, 0, NULL, 0, NULL, NULL};
+    struct keygate_key key;
+    const unsigned char *spki;
+    size_t n;
+    char why[MAX_LINT_PROBLEM];
+    int rc;
+
+    if (t != NULL)
+        tmpl_keygate_policy(t, &pol);
+    pol.blocked = s->sc->blocked;
+    pol.blocked_arg = s->sc->blocked_arg;
+    memset(&key, 0, sizeof(key));
+    if (!der_cert_spki(der, len, &spki, &n)) {
+        snprintf(why, sizeof(why), "key: the certificate's SubjectPublicKeyInfo cannot be found");
+        rc = 3;
+    } else {
+        rc = keygate_check(spki, n, &pol, &key, why, sizeof(why));
+    }
+    keygate_key_clear(&key);
+    if (rc == 4) {
+        report("%s: key gate: %s", obj, why);
+        s->failed = EXIT_SYSTEM;
+        return 0;
+    }
+    if (rc != 0 && r->n < MAX_LINT_FINDINGS) {
+        r->f[r->n].rule = &key_rule;
+        snprintf(r->f[r->n].problem, sizeof(r->f[r->n].problem), "%s", why);
+        snprintf(r->f[r->n].fix, sizeof(r->f[r->n].fix),
+                 "revoke it with the command below");
+        r->n++;
+        r->n_sev[LINT_ERROR]++;
+    } else if (rc != 0) {
+        r->dropped++;
+        r->n_sev[LINT_ERROR]++;
+    }
+    return 1;
+}
+
+/* One certificate to re-check: x and its DER, issued by ca with the serial hex. */
+struct scan_item {
+    X509 *x, *issuer;
+    const unsigned char *der;
+    size_t der_len;
+    const char *ca, *hex;
+    const struct tmpl *tmpl;        /* its template (NULL: a CA, or a template since removed) */
+    int revocable;
+};
+
+/* Lint the item, put its key through the gate, and print the findings, if any. */
+static void scan_lint(struct scan *s, const struct scan_item *it)
 {
     struct lint_opts o = s->sc->base;
     struct lint_report r;
     char obj[MAX_CA_NAME + 2 * MAX_STORE_SERIAL + 8], cmd[MAX_CA_NAME + 2 * MAX_STORE_SERIAL + 64];
+    size_t lint_errors;
 
-    o.issuer = issuer;
-    o.allow_wildcard = wildcard;
+    o.issuer = it->issuer;
+    o.allow_wildcard = it->tmpl ? tmpl_allows_wildcard(it->tmpl) : 0;
     s->sc->checked++;
-    if (!lint_cert(x, &o, &r)) {
-        report("%s/%s: %s", ca, hex, tmpl_error());
+    snprintf(obj, sizeof(obj), "%s/%s", it->ca, it->hex);
+    if (!lint_cert(it->x, &o, &r)) {
+        report("%s: %s", obj, tmpl_error());
         s->failed = EXIT_SYSTEM;
         return;
     }
+    lint_errors = r.n_sev[LINT_ERROR];
+    if (!scan_key(s, it->der, it->der_len, it->tmpl, obj, &r))
+        return;
     if (r.n == 0 && r.dropped == 0)
         return;
-    snprintf(obj, sizeof(obj), "%s/%s", ca, hex);
     if (r.n_sev[LINT_ERROR]) {
+        const char *ca = it->ca, *hex = it->hex;
+
         s->sc->hits++;
-        if (revocable)
-            snprintf(cmd, sizeof(cmd), "offca revoke --ca %s --serial %s --reason superseded", ca,
-                     hex);
+        if (it->revocable)
+            snprintf(cmd, sizeof(cmd), "offca revoke --ca %s --serial %s --reason %s", ca, hex,
+                     r.n_sev[LINT_ERROR] > lint_errors ? "keyCompromise" : "superseded");
         else
             snprintf(cmd, sizeof(cmd), "root CA '%s' cannot be revoked: create a new root and "
                      "retire this one", ca);
@@ -117,8 +181,12 @@ static int scan_cert(void *arg, const struct cert_rec *rec)
         s->failed = EXIT_SYSTEM;
         return 0;
     }
-    scan_lint(s, x, scan_issuer(s, rec->ca), rec->ca, hex,
-              scan_wildcard(s->ts, rec->template_name), 1);
+    {
+        struct scan_item it = {x, scan_issuer(s, rec->ca), rec->der, rec->der_len, rec->ca, hex,
+                               scan_tmpl(s->ts, rec->template_name), 1};
+
+        scan_lint(s, &it);
+    }
     X509_free(x);
     return s->failed == 0;
 }
@@ -133,8 +201,23 @@ static void scan_roots(struct scan *s)
 
         if (!s->cas[i].is_root || (s->sc->ca && strcmp(s->sc->ca, s->cas[i].name) != 0))
             continue;
+        unsigned char *der = NULL;
+        int len;
+
         serial_hex(ASN1_STRING_get0_data(sn), n > MAX_STORE_SERIAL ? MAX_STORE_SERIAL : n, hex);
-        scan_lint(s, s->cas[i].cert, s->cas[i].cert, s->cas[i].name, hex, 0, 0);
+        if ((len = i2d_X509(s->cas[i].cert, &der)) <= 0) {
+            report("CA '%s': its certificate cannot be encoded; run 'offca audit verify'",
+                   s->cas[i].name);
+            s->failed = EXIT_SYSTEM;
+            return;
+        }
+        {
+            struct scan_item it = {s->cas[i].cert, s->cas[i].cert, der, (size_t)len,
+                                   s->cas[i].name, hex, NULL, 0};
+
+            scan_lint(s, &it);
+        }
+        OPENSSL_free(der);
     }
 }
 

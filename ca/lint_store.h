@@ -19,10 +19,16 @@ struct lint_scan {
      * revokes it when it has an error (a root: what to do instead), else NULL. */
     void (*hit)(void *arg, const char *obj, const struct lint_report *r, const char *revoke);
     void *arg;
+    /* The key blocklist (keycheck_policy: blocked_keys_file and keys revoked for keyCompromise),
+     * or NULL: every certificate's key also goes through today's key gate (key.gate finding). */
+    keygate_blocked_fn blocked;
+    void *blocked_arg;
     uint64_t checked, hits;         /* out: certificates linted, those with an error */
 };
 
-/* Lint every valid stored certificate and root CA certificate (one read transaction). 0, or
+/* Lint every valid stored certificate and root CA certificate (one read transaction), and check
+ * each one's key against today's key gate (the template's key policy, a default one for CAs and
+ * templates since removed) and the blocklist. 0, or
  * EXIT_SYSTEM with the reason reported (store failure, a stored certificate that does not
  * parse). */
 int lint_store_scan(struct store *st, const struct tmpl_set *ts, struct lint_scan *sc);

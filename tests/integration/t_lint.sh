@@ -164,11 +164,28 @@ for w in --issuer --allow-wildcard --store --json --rules "Exit codes" Examples;
 done
 
 # ---- --store ----
-expect_rc 0 "lint --store on what offca issued: clean" -- oc lint --store
+# The wifi-server certificate carries the key of vpn-server, revoked above for keyCompromise:
+# today's key gate (blocklist) finds it, with the command that revokes it.
+wifi=$(openssl x509 -in "$T/wifi-server.pem" -noout -serial | cut -d= -f2 | tr A-F a-f)
+expect_rc 1 "lint --store: the certificate whose key was revoked for keyCompromise" -- oc lint --store
+expect_in "iss/$wifi: key.gate: error: key: blocked:" "--store: the key gate names the certificate and the rule"
+expect_in "offca revoke --ca iss --serial $wifi --reason keyCompromise" "--store: the revoke command"
+expect_in "valid certificates checked, 1 with errors" "--store summary: one hit"
+expect_rc 1 "lint --store --ca iss --json" -- oc --json lint --store --ca iss
+check "--store --json: one certificate, the key.gate finding" \
+    test "$(jq -r '.[0].findings[0].id' <<<"$OUT")" = key.gate
+oc revoke --ca iss --serial "$wifi" --reason keyCompromise >/dev/null
+expect_rc 0 "lint --store after that revocation: clean" -- oc lint --store
 check "--store: nothing printed on stdout" test -z "$OUT"
-expect_in "valid certificates checked, 0 with errors" "--store summary"
-expect_rc 0 "lint --store --ca iss --json" -- oc --json lint --store --ca iss
-check "--store --json: an empty array" test "$(jq length <<<"$OUT")" = 0
+expect_in "valid certificates checked, 0 with errors" "--store summary: clean"
+# Rules get stricter: intune-user now takes RSA keys only, so its P-256 certificate no longer
+# passes today's key gate (the template's key policy); then the template is put back.
+cp "$T/templates/intune-user.toml" "$T/intune-user.toml.orig"
+sed -i 's/^\[key\]$/[key]\ntypes = ["rsa"]/' "$T/templates/intune-user.toml"
+user=$(openssl x509 -in "$T/intune-user.pem" -noout -serial | cut -d= -f2 | tr A-F a-f)
+expect_rc 1 "lint --store after a template grew stricter" -- oc lint --store
+expect_in "iss/$user: key.gate: error:" "--store: the certificate the stricter template no longer allows"
+cp "$T/intune-user.toml.orig" "$T/templates/intune-user.toml"
 
 # ---- after the CA's end nothing is signed: the issuance validity rule refuses first (exit 1),
 # and the lint (validity.order, proven in tests/unit/templates/test_lint.c) stands behind it ----
