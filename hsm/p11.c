@@ -451,11 +451,20 @@ static int pin_flags_check(struct p11 *p)
     CK_SESSION_INFO si;
     CK_TOKEN_INFO ti;
     CK_RV rv;
+    int n;
 
-    if ((rv = p->f->C_GetSessionInfo(p->sess[0], &si)) != CKR_OK ||
-        (rv = p->f->C_GetTokenInfo(si.slotID, &ti)) != CKR_OK) {
-        rv_seterr(p, "C_GetTokenInfo", rv);
+    if ((rv = p->f->C_GetSessionInfo(p->sess[0], &si)) != CKR_OK) {
+        rv_seterr(p, "C_GetSessionInfo", rv);
         return 0;
+    }
+    /* SoftHSM re-reads token.object here: while another process rewrites it (at its login) the
+     * read fails with CKR_GENERAL_ERROR. The same start-up race as at C_Login: wait, try again. */
+    for (n = 0; (rv = p->f->C_GetTokenInfo(si.slotID, &ti)) != CKR_OK; n++) {
+        if (!p11_rv_start_race(rv) || n == MAX_P11_START_RETRIES) {
+            rv_seterr(p, "C_GetTokenInfo", rv);
+            return 0;
+        }
+        start_backoff(n);
     }
     if (ti.flags & CKF_USER_PIN_LOCKED) {
         hsm_seterr(HE_SYSTEM, "token '%s': CKF_USER_PIN_LOCKED: the user PIN is locked, login not "
