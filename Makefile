@@ -31,6 +31,10 @@ CFLAGS  += -std=c11 $(OPT) $(SAN) $(WARN) $(DEFS) -I. $(PKG_CFLAGS) -fstack-prot
 LDFLAGS += $(SAN)
 LDLIBS  := $(PKG_LIBS) -ldl -lpthread
 
+# base/ lies below the leaves (the one error slot, ...): every folder may use it, it uses nothing
+# of ours. base/faultpoint.c exists only in the test build.
+BASE_SRC := $(filter-out base/faultpoint.c,$(wildcard base/*.c))
+BASE_OBJ := $(patsubst %.c,$(B)/%.o,$(BASE_SRC))
 HSM_OBJ  := $(patsubst %.c,$(B)/%.o,$(wildcard hsm/*.c))
 TMPL_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard templates/*.c))
 CRL_OBJ  := $(patsubst %.c,$(B)/%.o,$(wildcard crl/*.c))
@@ -40,7 +44,8 @@ LIB_HSM  := $(B)/libhsm.a
 LIB_TMPL := $(B)/libtemplates.a
 LIB_CRL  := $(B)/libcrl.a
 LIB_CA   := $(B)/libca.a
-ALL_LIBS := $(LIB_CA) $(LIB_TMPL) $(LIB_CRL) $(LIB_HSM)
+LIB_BASE := $(B)/libbase.a
+ALL_LIBS := $(LIB_CA) $(LIB_TMPL) $(LIB_CRL) $(LIB_HSM) $(LIB_BASE)
 
 # The test build: the same sources compiled with -DOFFCA_TEST_BUILD into $(TB), plus base/ (the
 # fault points, base/faultpoint.c), linked as $(B)/offca-test. Only it has the test seams: the
@@ -48,7 +53,7 @@ ALL_LIBS := $(LIB_CA) $(LIB_TMPL) $(LIB_CRL) $(LIB_HSM)
 # is built without any of them (tests/integration/t_testbuild.sh proves it).
 TB       := $(B)/test-obj
 TB_OBJ    = $(patsubst $(B)/%,$(TB)/%,$(1))
-BASE_OBJ := $(patsubst %.c,$(TB)/%.o,$(wildcard base/*.c))
+TBASE_OBJ:= $(patsubst %.c,$(TB)/%.o,$(wildcard base/*.c))
 TLIB_BASE:= $(TB)/libbase.a
 TLIB_HSM := $(TB)/libhsm.a
 TLIB_TMPL:= $(TB)/libtemplates.a
@@ -98,6 +103,7 @@ $(LIB_HSM): $(HSM_OBJ)
 $(LIB_TMPL): $(TMPL_OBJ)
 $(LIB_CRL): $(CRL_OBJ)
 $(LIB_CA): $(CA_OBJ)
+$(LIB_BASE): $(BASE_OBJ)
 $(B)/lib%.a:
 	@mkdir -p $(B)
 	rm -f $@ && ar rcs $@ $^
@@ -110,7 +116,7 @@ $(TB)/%.o: %.c | check-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DOFFCA_TEST_BUILD -MMD -MP -c $< -o $@
 
-$(TLIB_BASE): $(BASE_OBJ)
+$(TLIB_BASE): $(TBASE_OBJ)
 $(TLIB_HSM): $(call TB_OBJ,$(HSM_OBJ))
 $(TLIB_TMPL): $(call TB_OBJ,$(TMPL_OBJ))
 $(TLIB_CRL): $(call TB_OBJ,$(CRL_OBJ))
@@ -124,13 +130,13 @@ $(TEST_BIN): $(TB)/ca/main.o $(TALL_LIBS)
 
 # Leaf unit tests link only their own folder's archive (production objects); ca tests link
 # everything from the test build (test_store.c needs the raw store hooks).
-$(B)/tests/hsm/%: tests/unit/hsm/%.c $(LIB_HSM) $(TEST_SUPPORT)
+$(B)/tests/hsm/%: tests/unit/hsm/%.c $(LIB_HSM) $(LIB_BASE) $(TEST_SUPPORT)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
-$(B)/tests/templates/%: tests/unit/templates/%.c $(LIB_TMPL) $(TEST_SUPPORT)
+$(B)/tests/templates/%: tests/unit/templates/%.c $(LIB_TMPL) $(LIB_BASE) $(TEST_SUPPORT)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
-$(B)/tests/crl/%: tests/unit/crl/%.c $(LIB_CRL) $(TEST_SUPPORT)
+$(B)/tests/crl/%: tests/unit/crl/%.c $(LIB_CRL) $(LIB_BASE) $(TEST_SUPPORT)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
 $(B)/tests/ca/%: tests/unit/ca/%.c $(TALL_LIBS) $(TEST_SUPPORT)

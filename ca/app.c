@@ -111,16 +111,8 @@ int txn_finish(struct store_txn *t, int ok)
 const char *ossl_errstr(void)
 {
     static _Thread_local char buf[1024];   /* --workers threads report concurrently */
-    unsigned long e;
-    size_t off = 0;
 
-    buf[0] = '\0';
-    while ((e = ERR_get_error()) != 0 && off < sizeof(buf) - 2) {
-        if (off)
-            buf[off++] = ';', buf[off] = '\0';
-        ERR_error_string_n(e, buf + off, sizeof(buf) - off);
-        off = strlen(buf);
-    }
+    base_ossl_drain(buf, sizeof(buf));
     return buf[0] ? buf : "no detail from OpenSSL";
 }
 

@@ -25,21 +25,7 @@ static const char FIX_REGEN[] = "regenerate the request";
 /* Drain the OpenSSL error queue into buf ("" when empty): its codes never leave this file. */
 static const char *ossl_errtext(char *buf, size_t len)
 {
-    unsigned long e;
-    size_t used = 0;
-
-    buf[0] = '\0';
-    while ((e = ERR_get_error()) != 0) {
-        if (used + 3 < len) {
-            if (used > 0) {
-                buf[used++] = ',';
-                buf[used++] = ' ';
-                buf[used] = '\0';
-            }
-            ERR_error_string_n(e, buf + used, len - used);
-            used = strlen(buf);
-        }
-    }
+    base_ossl_drain(buf, len);
     return buf[0] != '\0' ? buf : "no detail from OpenSSL";
 }
 

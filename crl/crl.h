@@ -19,8 +19,12 @@
 #include <time.h>
 #include <openssl/x509.h>
 
-const char *crl_error(void);
-int crl_error_code(void);
+#include "base/err.h"
+
+/* Last error of the calling thread (never NULL; "" when none) and its exit-code class: offca's
+ * one error slot (base/err.h), which every folder reports through. */
+static inline const char *crl_error(void) { return base_err_msg(); }
+static inline int crl_error_code(void) { return base_err_code(); }
 
 /* RFC 5280 5.3.1 reason codes: the values are OpenSSL's CRL_REASON_* macros from
  * <openssl/x509v3.h> (CRL_REASON_NONE = -1 means no reasonCode extension on the entry;

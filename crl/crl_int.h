@@ -1,5 +1,5 @@
 /*
- * crl_int.h — private to crl/: the thread's error, CRL loading for doctor, shared limits.
+ * crl_int.h — private to crl/: the error-slot names, CRL loading for doctor, shared limits.
  * Codes are the exit classes of crl.h: 1 policy, 2 usage, 3 malformed input, 4 system/IO.
  */
 #ifndef OFFCA_CRL_INT_H
@@ -11,19 +11,16 @@
 
 #include "crl/crl.h"
 
-enum { CE_POLICY = 1, CE_USAGE = 2, CE_INPUT = 3, CE_SYSTEM = 4 };
+enum { CE_POLICY = ERRC_POLICY, CE_USAGE = ERRC_USAGE, CE_INPUT = ERRC_INPUT, CE_SYSTEM = ERRC_SYSTEM };
 
 #define MAX_CRL_BYTES (1024L * 1024 * 1024)  /* a built or re-read CRL; 1M entries ~ 40 MB */
 #define MAX_URL_LEN 2048
 
-/* Replace the thread's error with a formatted message and class. */
-void crl_seterr(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Like crl_seterr, then append "; OpenSSL: <queue>" and empty the OpenSSL error queue. */
-void crl_seterr_ossl(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void crl_err_clear(void);
-
-/* Drain the OpenSSL error queue into buf ("" when empty). */
-void crl_ossl_drain(char *buf, size_t len);
+/* crl/'s short names for the one error slot (base/err.h). */
+#define crl_seterr base_err_set
+#define crl_seterr_ossl base_err_set_ossl
+#define crl_err_clear base_err_clear
+#define crl_ossl_drain base_ossl_drain
 
 /* Read a whole file of at most max bytes (OPENSSL_malloc'd, caller OPENSSL_free). 0 with error. */
 unsigned char *crl_file_read(const char *path, long max, size_t *len);

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <openssl/evp.h>
 
+#include "base/err.h"
+
 #define HSM_MAX_LABEL 128          /* CKA_LABEL / token label bytes we accept */
 #define HSM_MAX_URI   512
 
@@ -112,8 +114,9 @@ int hsm_uri_format(const char *token, const char *object, const unsigned char *i
  * us, and not group/world readable or writable; 0 with hsm_error() naming the fix. */
 int hsm_pin_file_check(const char *path) __attribute__((warn_unused_result));
 
-/* Last error of the calling thread (never NULL; "" when none) and its exit-code class. */
-const char *hsm_error(void);
-int hsm_error_code(void);
+/* Last error of the calling thread (never NULL; "" when none) and its exit-code class: offca's
+ * one error slot (base/err.h), which every folder reports through. */
+static inline const char *hsm_error(void) { return base_err_msg(); }
+static inline int hsm_error_code(void) { return base_err_code(); }
 
 #endif

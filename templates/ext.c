@@ -16,12 +16,11 @@
 
 static void ext_ossl_err(const struct plan_ctx *c, const char *what)
 {
-    char buf[256] = "no detail";
-    unsigned long e = ERR_get_error();
+    char buf[512];
 
-    if (e != 0)
-        ERR_error_string_n(e, buf, sizeof(buf));
-    ERR_clear_error();
+    base_ossl_drain(buf, sizeof(buf));
+    if (buf[0] == '\0')
+        snprintf(buf, sizeof(buf), "no detail");
     plan_seterr(c, TE_SYSTEM, "extensions", "cannot build %s (%s); report this as a bug", what,
                 buf);
 }

@@ -36,16 +36,11 @@ ASN1_SEQUENCE(MS_TMPL_INFO) = {
     ASN1_OPT(MS_TMPL_INFO, minor, ASN1_INTEGER),
 } static_ASN1_SEQUENCE_END(MS_TMPL_INFO)
 
-/* Drain the OpenSSL error queue into a TE_SYSTEM message about obj. */
+/* A TE_SYSTEM message about obj, with the OpenSSL error queue (drained). */
 static void ms_ossl_fail(const char *obj)
 {
-    char e[256];
-    unsigned long code = ERR_get_error();
-
-    ERR_error_string_n(code, e, sizeof(e));
-    ERR_clear_error();
-    tmpl_seterr(TE_SYSTEM, "%s: OpenSSL: %s; this is a bug or out of memory, report it", obj,
-                code != 0 ? e : "encoding failed");
+    tmpl_seterr_ossl(TE_SYSTEM, "%s: encoding failed; this is a bug or out of memory, report it",
+                     obj);
 }
 
 /* Next code point of UTF-8 s[0..len): >0 bytes used, 0 invalid (overlong, surrogate, > U+10FFFF,

@@ -192,16 +192,11 @@ int sid_from_binary(const unsigned char *bin, size_t len, char *out, size_t outl
     return 1;
 }
 
-/* Drain the OpenSSL error queue into a TE_SYSTEM message about obj. */
+/* A TE_SYSTEM message about obj, with the OpenSSL error queue (drained). */
 static void sid_ossl_fail(const char *obj)
 {
-    char e[256];
-    unsigned long code = ERR_get_error();
-
-    ERR_error_string_n(code, e, sizeof(e));
-    ERR_clear_error();
-    tmpl_seterr(TE_SYSTEM, "%s: OpenSSL: %s; this is a bug or out of memory, report it", obj,
-                code != 0 ? e : "encoding failed");
+    tmpl_seterr_ossl(TE_SYSTEM, "%s: encoding failed; this is a bug or out of memory, report it",
+                     obj);
 }
 
 /* The SID security extension (MS-WCCE 2.2.2.7.7.4): non-critical, extnValue = GeneralNames

@@ -17,9 +17,12 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-/* Last error of the calling thread (never NULL; "" when none) and its exit-code class. */
-const char *tmpl_error(void);
-int tmpl_error_code(void);
+#include "base/err.h"
+
+/* Last error of the calling thread (never NULL; "" when none) and its exit-code class: offca's
+ * one error slot (base/err.h), which every folder reports through. */
+static inline const char *tmpl_error(void) { return base_err_msg(); }
+static inline int tmpl_error_code(void) { return base_err_code(); }
 
 /* Trust rule for files that decide what offca does (ca.toml, templates, the store): owned by
  * root or the running user, not group/world-writable. tmpl_trust_check: 1 trusted, else 0 with

@@ -1,16 +1,18 @@
 /*
- * tmpl_err.h — private to templates/: set the thread's error (read back with tmpl_error()).
- * Codes are the exit classes of template.h: 1 policy, 2 usage, 3 malformed input, 4 system.
+ * tmpl_err.h — private to templates/: templates/'s short names for offca's one error slot
+ * (base/err.h), read back with tmpl_error(). Codes are the exit classes of template.h: 1 policy,
+ * 2 usage, 3 malformed input, 4 system.
  */
 #ifndef OFFCA_TMPL_ERR_H
 #define OFFCA_TMPL_ERR_H
 
-enum { TE_POLICY = 1, TE_USAGE = 2, TE_INPUT = 3, TE_SYSTEM = 4 };
+#include "base/err.h"
 
-/* Replace the thread's error with a formatted message and class. */
-void tmpl_seterr(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Prefix the current message with "<prefix>: " (adding context on the way up). */
-void tmpl_err_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void tmpl_err_clear(void);
+enum { TE_POLICY = ERRC_POLICY, TE_USAGE = ERRC_USAGE, TE_INPUT = ERRC_INPUT, TE_SYSTEM = ERRC_SYSTEM };
+
+#define tmpl_seterr base_err_set        /* replace the message and class */
+#define tmpl_seterr_ossl base_err_set_ossl /* the same, with the OpenSSL queue appended */
+#define tmpl_err_prefix base_err_prefix /* "<context>: " before the current message */
+#define tmpl_err_clear base_err_clear
 
 #endif

@@ -37,7 +37,7 @@ rm -rf "$W"; mkdir -p "$W/tokens" "$W/pub" "$W/bin"; chmod 700 "$W"
 # ---- bench helpers: built against the same archives as offca (no Makefile involvement) ----------
 CFL="-std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED"
 CFL="$CFL -I$REPO $(pkg-config --cflags libcrypto lmdb p11-kit-1 jansson)"
-BUILD_BULK="cc $CFL -o $W/bin/bulkload $REPO/bench/bulkload.c $B/libca.a $B/libtemplates.a $B/libcrl.a $B/libhsm.a $(pkg-config --libs libcrypto lmdb jansson) -ldl -lpthread"
+BUILD_BULK="cc $CFL -o $W/bin/bulkload $REPO/bench/bulkload.c $B/libca.a $B/libtemplates.a $B/libcrl.a $B/libhsm.a $(ls $B/libbase.a 2>/dev/null) $(pkg-config --libs libcrypto lmdb jansson) -ldl -lpthread"
 $BUILD_BULK
 # shellcheck disable=SC2046  # pkg-config output is meant to split into words
 cc $CFL -o "$W/bin/crlcheck" "$REPO/bench/crlcheck.c" $(pkg-config --libs libcrypto)

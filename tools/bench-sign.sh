@@ -50,7 +50,7 @@ rm -rf "$W"; mkdir -p "$W/tokens" "$W/pub" "$W/bin" "$W/lat"; chmod 700 "$W"
 CFL="-std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED"
 CFL="$CFL -I$REPO $(pkg-config --cflags libcrypto lmdb p11-kit-1 jansson)"
 LIBS="$(pkg-config --libs libcrypto lmdb jansson) -ldl -lpthread"
-BUILD_BULK="cc $CFL -o $W/bin/bulkload $REPO/bench/bulkload.c $B/libca.a $B/libtemplates.a $B/libcrl.a $B/libhsm.a $LIBS"
+BUILD_BULK="cc $CFL -o $W/bin/bulkload $REPO/bench/bulkload.c $B/libca.a $B/libtemplates.a $B/libcrl.a $B/libhsm.a $(ls $B/libbase.a 2>/dev/null) $LIBS"
 BUILD_CEIL="cc $CFL -o $W/bin/p11ceiling $REPO/bench/p11ceiling.c -ldl -lpthread"
 $BUILD_BULK
 $BUILD_CEIL
