@@ -130,6 +130,9 @@ $(TEST_BIN): $(TB)/ca/main.o $(TALL_LIBS)
 
 # Leaf unit tests link only their own folder's archive (production objects); ca tests link
 # everything from the test build (test_store.c needs the raw store hooks).
+$(B)/tests/base/%: tests/unit/base/%.c $(LIB_BASE) $(TEST_SUPPORT)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
 $(B)/tests/hsm/%: tests/unit/hsm/%.c $(LIB_HSM) $(LIB_BASE) $(TEST_SUPPORT)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)

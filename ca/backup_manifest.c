@@ -15,6 +15,7 @@
  *   file <64 hex> <size> <relative path>      (one per file, any number up to MAX_BACKUP_FILES)
  *   manifest-sha256 <64 hex>                  (SHA-256 of every byte before this line)
  */
+#include "base/hex.h"
 #include "ca/backup.h"
 #include "ca/ca.h"
 
@@ -35,23 +36,9 @@
 #define HASH_CHUNK (1024 * 1024)
 #define SELF_KEY "manifest-sha256 "
 
-static void hex32(const unsigned char h[32], char out[65])
-{
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", h[i]);
-}
+static void hex32(const unsigned char h[32], char out[65]) { hex_encode(h, 32, out); }
 
-static int unhex32(const char *s, unsigned char h[32])
-{
-    for (int i = 0; i < 32; i++) {
-        unsigned v;
-        if (sscanf(s + 2 * i, "%2x", &v) != 1 || !strchr("0123456789abcdef", s[2 * i]) ||
-            !strchr("0123456789abcdef", s[2 * i + 1]))
-            return 0;
-        h[i] = (unsigned char)v;
-    }
-    return s[64] == '\0';
-}
+static int unhex32(const char *s, unsigned char h[32]) { return hex_decode_lower(s, h, 32); }
 
 /* 1 when rel is a path a backup holds: [A-Za-z0-9._+-] parts, at most one '/', no "." start. */
 int backup_relpath_ok(const char *rel)

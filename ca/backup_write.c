@@ -7,6 +7,7 @@
  * and renamed to DIR at the end, so DIR never holds half a backup. The manifest's audit head and
  * counts are read from the copy after it is written: they describe exactly what it holds.
  */
+#include "base/hex.h"
 #include "ca/app.h"
 #include "ca/backup.h"
 #include "ca/input.h"
@@ -339,8 +340,7 @@ int backup_write(struct app *a, const char *dir)
     if ((rc = bk_run(a, &b, dir)) != 0) {
         backup_tree_remove(b.tmp);
     } else {
-        for (int i = 0; i < 32; i++)
-            snprintf(head + 2 * i, 3, "%02x", b.m->audit_head[i]);
+        hex_encode(b.m->audit_head, 32, head);
         printf("backup %s: written: store snapshot with %llu certificates of %llu CAs, %llu "
                "audit records (head: record %llu, sha256 %s), ca.toml, %zu files in all\n"
                "not in it: the token with the CA keys, and the PIN: back them up as README "

@@ -2,6 +2,7 @@
  * serial.c — certificate serial numbers: random from the OS CSPRNG, positive, fixed length;
  * uniqueness per CA is enforced by the store in the issuing transaction.
  */
+#include "base/hex.h"
 #include "ca/issue.h"
 
 #include <ctype.h>
@@ -30,21 +31,7 @@ int serial_new(unsigned char out[SERIAL_BYTES])
 
 void serial_hex(const unsigned char *s, size_t n, char *out)
 {
-    static const char hex[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[s[i] >> 4];
-        out[2 * i + 1] = hex[s[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    hex_encode(s, n, out);
 }
 
 int serial_parse(const char *text, unsigned char *out, size_t max, size_t *n)
@@ -57,7 +44,7 @@ int serial_parse(const char *text, unsigned char *out, size_t max, size_t *n)
     for (; *text; text++) {
         if (*text == ':')
             continue;
-        if (hexval((unsigned char)*text) < 0 || nd >= sizeof(digits) - 2)
+        if (hex_digit((unsigned char)*text) < 0 || nd >= sizeof(digits) - 2)
             return 0;
         digits[nd++] = *text;
     }
@@ -70,13 +57,13 @@ int serial_parse(const char *text, unsigned char *out, size_t max, size_t *n)
     len = nd / 2;
     i = 0;                        /* strip leading zero bytes, keep a sign byte if needed */
     while (len - i > 1 && digits[2 * i] == '0' && digits[2 * i + 1] == '0' &&
-           hexval((unsigned char)digits[2 * i + 2]) < 8)
+           hex_digit((unsigned char)digits[2 * i + 2]) < 8)
         i++;
     if (len - i > max)
         return 0;
     for (; i < len; i++)
-        out[j++] = (unsigned char)(hexval((unsigned char)digits[2 * i]) * 16 +
-                                   hexval((unsigned char)digits[2 * i + 1]));
+        out[j++] = (unsigned char)(hex_digit((unsigned char)digits[2 * i]) * 16 +
+                                   hex_digit((unsigned char)digits[2 * i + 1]));
     *n = j;
     return 1;
 }

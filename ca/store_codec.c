@@ -4,6 +4,7 @@
  * byte strings and text as u32 length + bytes (0xffffffff = NULL). Decoding is bounds-checked and
  * refuses short or trailing data. Serials are kept as DER INTEGER content octets (see store.c).
  */
+#include "base/hex.h"
 #include "ca/store.h"
 #include "ca/store_int.h"
 
@@ -16,14 +17,9 @@
 
 void st_hex_of(const unsigned char *p, size_t n, char *out, size_t cap)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t i;
-
-    for (i = 0; i < n && 2 * i + 2 < cap; i++) {
-        out[2 * i] = hex[p[i] >> 4];
-        out[2 * i + 1] = hex[p[i] & 15];
-    }
-    out[2 * i] = '\0';
+    if (cap == 0)
+        return;
+    hex_encode(p, n < (cap - 1) / 2 ? n : (cap - 1) / 2, out);
 }
 
 

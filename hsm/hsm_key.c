@@ -2,6 +2,7 @@
  * hsm_key.c — token key pairs as offca sees them: describe a private key (attributes, public
  * half, URI), load one by RFC 7512 URI as an EVP_PKEY bound to the token, and list them all.
  */
+#include "base/hex.h"
 #include "hsm/hsm_err.h"
 #include "hsm/hsm_int.h"
 #include "hsm/p11.h"
@@ -150,7 +151,7 @@ static int flags_read(struct hsm *h, CK_OBJECT_HANDLE o, struct hsm_key_info *in
 static int names_read(struct hsm *h, CK_OBJECT_HANDLE o, struct hsm_key_info *info)
 {
     unsigned char *lab = NULL, *id = NULL;
-    size_t ll = 0, il = 0, i;
+    size_t ll = 0, il = 0;
     int ok = 0;
 
     if (!p11_attr_get(h->p11, o, CKA_LABEL, &lab, &ll) || !p11_attr_get(h->p11, o, CKA_ID, &id, &il))
@@ -162,9 +163,7 @@ static int names_read(struct hsm *h, CK_OBJECT_HANDLE o, struct hsm_key_info *in
     }
     memcpy(info->label, lab, ll);
     info->label[ll] = '\0';
-    for (i = 0; i < il; i++)
-        snprintf(info->id_hex + 2 * i, 3, "%02x", id[i]);
-    info->id_hex[2 * il] = '\0';
+    hex_encode(id, il, info->id_hex);
     ok = hsm_uri_format(p11_get0_label(h->p11), info->label, id, il, "private", info->uri,
                         sizeof(info->uri));
 out:

@@ -9,6 +9,7 @@
  * offca does not use; a URI could then name a different key than the operator wrote, and its
  * errors do not say which attribute is wrong. Each of these is a case in tests/unit/hsm/test_uri.c.
  */
+#include "base/hex.h"
 #include "hsm/hsm.h"
 #include "hsm/hsm_err.h"
 
@@ -17,14 +18,6 @@
 #include <strings.h>
 
 #define URI_SCHEME "pkcs11:"
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 /* Decode v[0..n) into out (at most max bytes); text values refuse %00. */
 static int pct_decode(const char *name, const char *v, size_t n, unsigned char *out, size_t max,
@@ -36,8 +29,8 @@ static int pct_decode(const char *name, const char *v, size_t n, unsigned char *
         int c = (unsigned char)v[i];
 
         if (c == '%') {
-            int hi = i + 1 < n ? hexval(v[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval(v[i + 2]) : -1;
+            int hi = i + 1 < n ? hex_digit(v[i + 1]) : -1;
+            int lo = i + 2 < n ? hex_digit(v[i + 2]) : -1;
 
             if (hi < 0 || lo < 0) {
                 hsm_seterr(HE_INPUT, "pkcs11 URI: RFC 7512 2.3: attribute '%s' has a bad "

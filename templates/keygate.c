@@ -3,6 +3,7 @@
  * (RFC 5280 4.1.2.7), the EC rules (RFC 5480: named curves only, point on the curve), the canonical
  * re-encoding and its SHA-256, the blocklist. The RSA rules are in keygate_rsa.c.
  */
+#include "base/hex.h"
 #include "templates/template.h"
 #include "templates/tmpl_int.h"
 
@@ -339,11 +340,5 @@ void keygate_key_clear(struct keygate_key *k)
 /* Lowercase hex of a key hash. */
 void keygate_hash_hex(const unsigned char hash[KEYGATE_HASH_BYTES], char *out)
 {
-    static const char hx[] = "0123456789abcdef";
-
-    for (int i = 0; i < KEYGATE_HASH_BYTES; i++) {
-        out[2 * i] = hx[hash[i] >> 4];
-        out[2 * i + 1] = hx[hash[i] & 15];
-    }
-    out[2 * KEYGATE_HASH_BYTES] = '\0';
+    hex_encode(hash, KEYGATE_HASH_BYTES, out);
 }

@@ -9,6 +9,7 @@
  * String literals are scanned in toml_string.c; reading the tree (getters, unknown keys,
  * durations) is toml_get.c; the node layout they share is toml_int.h.
  */
+#include "base/hex.h"
 #include "templates/template.h"
 #include "templates/tmpl_err.h"
 #include "templates/toml_int.h"
@@ -407,7 +408,7 @@ static int parse_digits(struct parser *p, size_t at, const char *tok, int base, 
                 return toml_perr(p, at, "'_' in a number must sit between two digits; remove it");
             continue;
         }
-        d = toml_hexval((unsigned char)tok[i]);
+        d = hex_digit((unsigned char)tok[i]);
         if (d < 0 || d >= base)
             return toml_perr(p, at, "invalid digit '%c' in a base-%d integer; fix the number",
                         tok[i], base);

@@ -55,7 +55,6 @@ const char *toml_shown_char(const struct parser *p, char out[8]);
 int toml_buf_put(struct buf *b, const char *src, size_t n);
 
 /* String literals (toml_string.c): basic "...", literal '...', their multi-line forms, escapes. */
-int toml_hexval(int c);
 int toml_parse_basic(struct parser *p, struct buf *b);
 int toml_parse_literal(struct parser *p, struct buf *b);
 int toml_parse_string(struct parser *p, struct toml_node *n);

@@ -3,6 +3,7 @@
  * escape (\uXXXX and \UXXXXXXXX as UTF-8, surrogates and U+0000 refused), literal strings, and
  * the multi-line forms with line-ending backslashes.
  */
+#include "base/hex.h"
 #include "templates/template.h"
 #include "templates/tmpl_err.h"
 #include "templates/toml_int.h"
@@ -39,17 +40,6 @@ static int put_utf8(struct buf *b, unsigned long cp)
     return toml_buf_put(b, u, n);
 }
 
-int toml_hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* \uXXXX or \UXXXXXXXX at the cursor (on the backslash): a Unicode scalar value, not NUL. */
 static int parse_unicode_escape(struct parser *p, struct buf *b, int ndig)
 {
@@ -58,7 +48,7 @@ static int parse_unicode_escape(struct parser *p, struct buf *b, int ndig)
     int i, v;
 
     for (i = 0; i < ndig; i++) {
-        if ((v = toml_hexval(toml_peek(p, 2 + (size_t)i))) < 0)
+        if ((v = hex_digit(toml_peek(p, 2 + (size_t)i))) < 0)
             return toml_perr(p, at, "\\%c needs exactly %d hex digits; write e.g. \\u00E9",
                         p->s[at + 1], ndig);
         cp = cp * 16 + (unsigned long)v;
