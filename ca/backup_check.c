@@ -8,6 +8,7 @@
  * count. Restore runs the same check with the stage beside the store path and renames the stage
  * into place only when every check passed: a non-empty store path is never touched.
  */
+#include "base/limits.h"
 #include "ca/app.h"
 #include "ca/backup.h"
 #include "ca/input.h"
@@ -22,14 +23,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_CK_PATH 4096
 
 static const char REFUSE[] = "the backup was altered, damaged or is incomplete: use another "
                              "backup";
 
 static int load_manifest(const char *dir, struct backup_manifest *m)
 {
-    char path[MAX_CK_PATH];
+    char path[MAX_PATH_BYTES];
     unsigned char *text = NULL;
     size_t len = 0;
     struct stat st;
@@ -51,7 +51,7 @@ static int load_manifest(const char *dir, struct backup_manifest *m)
 /* One listed file: hashed in place, or (the store) copied into stage while hashed. */
 static int check_file(const char *dir, const char *stage, const struct backup_file *f)
 {
-    char path[MAX_CK_PATH], dst[MAX_CK_PATH];
+    char path[MAX_PATH_BYTES], dst[MAX_PATH_BYTES];
     unsigned char sha[32];
     uint64_t size;
     int fd = -1, rc;
@@ -94,7 +94,7 @@ static int listed(const struct backup_manifest *m, const char *rel)
  * whose own entries are checked the same way. Symlinks, extras and deeper trees are refused. */
 static int check_entries(const char *dir, const char *sub, const struct backup_manifest *m)
 {
-    char path[MAX_CK_PATH], rel[MAX_CK_PATH];
+    char path[MAX_PATH_BYTES], rel[MAX_PATH_BYTES];
     struct dirent *e;
     struct stat st;
     DIR *d;
@@ -151,7 +151,7 @@ static int check_store(const char *dir, const char *stage, const struct backup_m
     struct store_audit_head h;
     struct store *s = store_open(stage, 0);
     struct store_txn *t = s ? store_txn_begin(s, 0) : NULL;
-    char lock[MAX_CK_PATH];
+    char lock[MAX_PATH_BYTES];
     int rc = EXIT_INPUT;
 
     if (t == NULL)
@@ -205,7 +205,7 @@ static void print_checked(const char *dir, const struct backup_manifest *m)
 int backup_verify(const char *dir)
 {
     const char *tmpdir = getenv("TMPDIR");
-    char stage[MAX_CK_PATH];
+    char stage[MAX_PATH_BYTES];
     struct backup_manifest *m = calloc(1, sizeof(*m));
     int rc;
 

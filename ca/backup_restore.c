@@ -5,6 +5,7 @@
  * before anything is read. With --config-to, ca.toml and the templates are staged the same way
  * (copied while hashed again, so what is written is what was checked) and renamed to CDIR.
  */
+#include "base/limits.h"
 #include "ca/app.h"
 #include "ca/backup.h"
 
@@ -17,12 +18,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_RS_PATH 4096
 
-static int stage_make(const char *target, char out[MAX_RS_PATH])
+static int stage_make(const char *target, char out[MAX_PATH_BYTES])
 {
     backup_stale_warn(target, RESTORE_TMP_SUFFIX);
-    if (snprintf(out, MAX_RS_PATH, "%s" RESTORE_TMP_SUFFIX "XXXXXX", target) >= MAX_RS_PATH - 64 ||
+    if (snprintf(out, MAX_PATH_BYTES, "%s" RESTORE_TMP_SUFFIX "XXXXXX", target) >= MAX_PATH_BYTES - 64 ||
         mkdtemp(out) == NULL) {
         report("restore %s: cannot make a directory beside it: %s; create its parent directory "
                "(writable) first", target, strerror(errno));
@@ -35,7 +35,7 @@ static int stage_make(const char *target, char out[MAX_RS_PATH])
 /* Copy one checked file of the backup to dst (new, 0600), hashing it again on the way. */
 static int copy_checked(const char *dir, const struct backup_file *f, const char *dst)
 {
-    char src[MAX_RS_PATH];
+    char src[MAX_PATH_BYTES];
     unsigned char sha[32];
     uint64_t size;
     int fd, rc;
@@ -61,7 +61,7 @@ static int copy_checked(const char *dir, const struct backup_file *f, const char
 /* ca.toml and templates/ into cstage. */
 static int stage_config(const char *dir, const struct backup_manifest *m, const char *cstage)
 {
-    char dst[MAX_RS_PATH];
+    char dst[MAX_PATH_BYTES];
     int rc = 0;
 
     snprintf(dst, sizeof(dst), "%s/templates", cstage);
@@ -84,7 +84,7 @@ static int stage_config(const char *dir, const struct backup_manifest *m, const 
 
 static int put_in_place(const char *stage, const char *target)
 {
-    char parent[MAX_RS_PATH];
+    char parent[MAX_PATH_BYTES];
     int fd;
 
     if (rename(stage, target) != 0) {
@@ -122,7 +122,7 @@ static void print_next(const char *store_path, const char *config_to,
 }
 
 static int restore_run(const char *dir, const char *store_path, const char *config_to,
-                       struct backup_manifest *m, char st[2][MAX_RS_PATH])
+                       struct backup_manifest *m, char st[2][MAX_PATH_BYTES])
 {
     int rc;
 
@@ -148,7 +148,7 @@ static int restore_run(const char *dir, const char *store_path, const char *conf
 /* `offca restore DIR --store PATH [--config-to CDIR]`. 0 or exit class (reported). */
 int backup_restore(const char *dir, const char *store_path, const char *config_to)
 {
-    char stages[2][MAX_RS_PATH] = {"", ""};
+    char stages[2][MAX_PATH_BYTES] = {"", ""};
     struct backup_manifest *m = calloc(1, sizeof(*m));
     int rc;
 

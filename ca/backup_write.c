@@ -7,6 +7,7 @@
  * and renamed to DIR at the end, so DIR never holds half a backup. The manifest's audit head and
  * counts are read from the copy after it is written: they describe exactly what it holds.
  */
+#include "base/limits.h"
 #include "base/hex.h"
 #include "ca/app.h"
 #include "ca/backup.h"
@@ -25,11 +26,10 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#define MAX_BK_PATH 4096
 #define MAX_TEMPLATE_BYTES (1024 * 1024)
 
 struct bk {
-    char tmp[MAX_BK_PATH];             /* the temporary backup directory */
+    char tmp[MAX_PATH_BYTES];             /* the temporary backup directory */
     struct backup_manifest *m;
     int rc;
 };
@@ -48,7 +48,7 @@ static int sync_path(const char *path)
 /* Write rel (0600, new file, fsynced) into the backup. */
 static int bk_write(struct bk *b, const char *rel, const void *data, size_t len)
 {
-    char path[MAX_BK_PATH];
+    char path[MAX_PATH_BYTES];
     const unsigned char *p = data;
     size_t done = 0;
     int fd, ok;
@@ -93,7 +93,7 @@ static int bk_put(struct bk *b, const char *rel, const void *data, size_t len)
 /* The store: LMDB's compacted copy into store/data.mdb. */
 static int bk_store_copy(struct bk *b, struct store *live)
 {
-    char path[MAX_BK_PATH];
+    char path[MAX_PATH_BYTES];
     int fd, ok;
 
     snprintf(path, sizeof(path), "%s/" BACKUP_STORE_FILE, b->tmp);
@@ -113,7 +113,7 @@ static int bk_store_copy(struct bk *b, struct store *live)
 /* The copy's checksum, taken after it was opened and read, so it covers the bytes as kept. */
 static int bk_store_list(struct bk *b)
 {
-    char path[MAX_BK_PATH];
+    char path[MAX_PATH_BYTES];
     unsigned char sha[32];
     uint64_t size;
     int rc;
@@ -161,7 +161,7 @@ static int bk_ca_one(void *arg, const struct ca_rec *r)
 /* Open the copy, check its chain, read its audit head, counts and CA certificates. */
 static int bk_from_copy(struct bk *b)
 {
-    char dir[MAX_BK_PATH], lock[MAX_BK_PATH];
+    char dir[MAX_PATH_BYTES], lock[MAX_PATH_BYTES];
     struct store_audit_head h;
     struct store *s;
     struct store_txn *t = NULL;
@@ -213,7 +213,7 @@ static int bk_copy_file(struct bk *b, const char *src, const char *rel)
 /* templates/NAME.toml for every *.toml that offca loads from the templates directory. */
 static int bk_templates(struct bk *b, const char *tdir)
 {
-    char src[MAX_BK_PATH], rel[MAX_BACKUP_RELPATH];
+    char src[MAX_PATH_BYTES], rel[MAX_BACKUP_RELPATH];
     struct dirent *e;
     DIR *d = opendir(tdir);
     int rc = 0;
@@ -241,7 +241,7 @@ static int bk_templates(struct bk *b, const char *tdir)
 static int bk_layout(struct bk *b, const char *target)
 {
     static const char *const sub[] = {"store", "config", "templates", "certs"};
-    char tmpl[MAX_BK_PATH], p[MAX_BK_PATH];
+    char tmpl[MAX_PATH_BYTES], p[MAX_PATH_BYTES];
 
     backup_stale_warn(target, BACKUP_TMP_SUFFIX);
     if (snprintf(tmpl, sizeof(tmpl), "%s" BACKUP_TMP_SUFFIX "XXXXXX", target) >= (int)sizeof(tmpl) - 64 ||
@@ -265,7 +265,7 @@ static int bk_layout(struct bk *b, const char *target)
 static int bk_finish(struct bk *b, const char *target)
 {
     static const char *const sub[] = {"store", "config", "templates", "certs", ""};
-    char *text, p[MAX_BK_PATH], parent[MAX_BK_PATH];
+    char *text, p[MAX_PATH_BYTES], parent[MAX_PATH_BYTES];
     size_t len = 0;
     int rc;
 
@@ -309,7 +309,7 @@ static int bk_run(struct app *a, struct bk *b, const char *dir)
  * non-empty to a restore: refuse DIR whose parent is the store directory. */
 static int bk_not_in_store(const char *dir, const char *store_path)
 {
-    char parent[MAX_BK_PATH], rp[MAX_BK_PATH], rs[MAX_BK_PATH];
+    char parent[MAX_PATH_BYTES], rp[MAX_PATH_BYTES], rs[MAX_PATH_BYTES];
 
     snprintf(parent, sizeof(parent), "%s", dir);
     if (realpath(dirname(parent), rp) == NULL || realpath(store_path, rs) == NULL ||

@@ -12,6 +12,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "base/oids.h"
 #include "ca/app.h"
 #include "ca/input.h"
 #include "ca/issue.h"
@@ -238,7 +239,7 @@ static void report_dedupe(struct doctor_report *r)
 /* Microsoft Next CRL Publish (1.3.6.1.4.1.311.21.4) of crl, or 0 when absent. */
 static time_t crl_next_publish(X509_CRL *crl)
 {
-    ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.4.1.311.21.4", 1);
+    ASN1_OBJECT *oid = OBJ_txt2obj(OID_MS_NEXT_CRL_PUBLISH, 1);
     int i = oid ? X509_CRL_get_ext_by_OBJ(crl, oid, -1) : -1;
     ASN1_OCTET_STRING *v = i >= 0 ? X509_EXTENSION_get_data(X509_CRL_get_ext(crl, i)) : NULL;
     const unsigned char *p = v ? ASN1_STRING_get0_data(v) : NULL;

@@ -17,7 +17,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_CA_NAME 64
 #define DEFAULT_TEMPLATES_DIR "/etc/offca/templates"
 #define DEFAULT_CONFIG "./ca.toml"
 #define DOC_HINT "ca.toml.example"

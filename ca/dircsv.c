@@ -7,6 +7,7 @@
  * Names are compared case-insensitively in ASCII only (AD's own folding is wider; names outside
  * ASCII are compared byte for byte).
  */
+#include "base/utf8.h"
 #include "ca/ca.h"
 #include "ca/input.h"
 #include "ca/store.h"
@@ -180,8 +181,8 @@ static const char *csv_field(const struct csv *r, size_t i)
 /* Whole-file checks before reading records: UTF-16, NUL bytes, invalid UTF-8 (RFC 3629). */
 static int text_check(const unsigned char *d, size_t len, const char *src)
 {
-    size_t i = 0, line = 1, k, n;
-    unsigned int cp;
+    size_t i = 0, line = 1, n;
+    unsigned long cp;
 
     if (len >= 2 && ((d[0] == 0xff && d[1] == 0xfe) || (d[0] == 0xfe && d[1] == 0xff))) {
         report("%s: encoding: the export is UTF-16; export again with -Encoding UTF8", src);
@@ -197,17 +198,12 @@ static int text_check(const unsigned char *d, size_t len, const char *src)
             line += d[i++] == '\n';
             continue;
         }
-        n = d[i] >= 0xf0 ? 3 : d[i] >= 0xe0 ? 2 : d[i] >= 0xc0 ? 1 : 0;
-        cp = d[i] & (0x3f >> n);
-        for (k = 1; k <= n && i + k < len && (d[i + k] & 0xc0) == 0x80; k++)
-            cp = (cp << 6) | (d[i + k] & 0x3f);
-        if (n == 0 || d[i] > 0xf4 || k <= n || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-            (n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000)) {
+        if ((n = (size_t)utf8_next(d + i, len - i, &cp)) == 0) {
             report("%s:%zu: encoding: invalid UTF-8 (byte 0x%02x); export again with -Encoding "
                    "UTF8", src, line, d[i]);
             return 0;
         }
-        i += n + 1;
+        i += n;
     }
     return 1;
 }

@@ -5,6 +5,7 @@
  * unreadable input (EXIT_INPUT); a read or write error, or no memory, is EXIT_SYSTEM; an existing
  * output file without overwrite is a usage error (EXIT_USAGE: choose another -o).
  */
+#include "base/limits.h"
 #include "base/faultpoint.h"
 #include "ca/ca.h"
 #include "ca/input.h"
@@ -19,7 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_PATH_BYTES 4096
 #define READ_CHUNK     (64 * 1024)
 
 /* "1 MiB", "3.2 MiB", "512 KiB", "17 bytes" — sizes the operator can read. */

@@ -4,25 +4,19 @@
  * UTF-8 JSON: a byte that does not begin a UTF-8 character (a file name in an audit detail, say)
  * is written as U+FFFD instead of making the whole document unreadable.
  */
+#include "base/utf8.h"
 #include "ca/json.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Length of the UTF-8 character at s (at most left bytes), or 0 if the bytes are not one.
- * jansson decides: json_stringn refuses what is not UTF-8. */
+/* Length of the UTF-8 character at s (at most left bytes), or 0 if the bytes are not one. */
 static size_t utf8_char(const char *s, size_t left)
 {
-    json_t *c;
-    size_t k;
+    unsigned long cp;
 
-    for (k = 1; k <= 4 && k <= left; k++)
-        if ((c = json_stringn(s, k)) != NULL) {
-            json_decref(c);
-            return k;
-        }
-    return 0;
+    return (size_t)utf8_next((const unsigned char *)s, left, &cp);
 }
 
 /* A jansson string of s with each byte that is not UTF-8 replaced by U+FFFD; NULL: no memory. */

@@ -138,7 +138,7 @@ static int file_sha256(const char *path, unsigned char md[32])
 static int file_matches(struct app *a, const char *name, const struct crl_state *st)
 {
     unsigned char md[32];
-    char path[MAX_PUBLISH_PATH];
+    char path[MAX_PATH_BYTES];
 
     crl_path(a, name, 0, path, sizeof(path));
     return file_sha256(path, md) && memcmp(md, st->base_sha256, 32) == 0;
@@ -152,7 +152,7 @@ static int delta_matches(struct app *a, const char *name, const struct crl_state
     unsigned char *data = NULL;
     const unsigned char *p;
     size_t len = 0;
-    char path[MAX_PUBLISH_PATH];
+    char path[MAX_PATH_BYTES];
     X509_CRL *crl = NULL;
     ASN1_INTEGER *num = NULL;
     uint64_t n = 0;
@@ -433,7 +433,7 @@ static int build_due(struct app *a, struct ca_signer *s, struct pub_run *run, in
 
 static int publish_file(struct app *a, struct ca_signer *s, const struct built *b, int delta)
 {
-    char name[MAX_CA_NAME + 8], path[MAX_PUBLISH_PATH];
+    char name[MAX_CA_NAME + 8], path[MAX_PATH_BYTES];
 
     snprintf(name, sizeof(name), "%s%s.crl", s->rec.name, delta ? "+" : "");
     crl_path(a, s->rec.name, delta, path, sizeof(path));
@@ -446,7 +446,7 @@ static int publish_file(struct app *a, struct ca_signer *s, const struct built *
 /* NAME.crt (DER) for AIA: written when missing or different. */
 static int publish_cert(struct app *a, struct ca_signer *s)
 {
-    char name[MAX_CA_NAME + 8], path[MAX_PUBLISH_PATH];
+    char name[MAX_CA_NAME + 8], path[MAX_PATH_BYTES];
     unsigned char *cur = NULL;
     size_t len = 0;
     int same;

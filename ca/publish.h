@@ -9,10 +9,11 @@
 
 #include <stddef.h>
 
+#include "base/limits.h"
+
 struct app;
 
 #define CRL_FILE_MODE 0644
-#define MAX_PUBLISH_PATH 4096
 
 /* Publish for one CA (name) or all (NULL). force: publish even when nothing is due.
  * Returns 0 or the exit class; prints one line per CA. */

@@ -29,9 +29,10 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "base/limits.h"
+
 #define STORE_SCHEMA_VERSION 2         /* 2: by_key and blocked_keys (1 is upgraded in place) */
 #define STORE_KEY_HASH 32
-#define MAX_CA_NAME 64
 #define MAX_STORE_SERIAL 20
 
 struct store;                          /* opaque: the environment and its databases */

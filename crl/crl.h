@@ -20,6 +20,7 @@
 #include <openssl/x509.h>
 
 #include "base/err.h"
+#include "base/limits.h"
 
 /* Last error of the calling thread (never NULL; "" when none) and its exit-code class: offca's
  * one error slot (base/err.h), which every folder reports through. */
@@ -36,7 +37,6 @@ typedef int crl_reason_t;
 int crl_reason_parse(const char *name, crl_reason_t *out) __attribute__((warn_unused_result));
 const char *crl_reason_name(crl_reason_t r);
 
-#define MAX_SERIAL_BYTES 20
 
 /* One revoked certificate, as the callback hands it over (borrowed until the next call). */
 struct crl_entry {

@@ -7,6 +7,7 @@
  * framed here with ASN1_put_object / ASN1_object_size, because their lengths are known only at
  * the end. The buffer keeps a gap at its front for those headers, so nothing is copied twice.
  */
+#include "base/oids.h"
 #include "crl/crl.h"
 #include "crl/crl_int.h"
 
@@ -21,8 +22,6 @@
 #define MAX_ENTRY_DER 256         /* one revoked entry: serial, Time, reason, invalidityDate */
 #define MAX_ALGID 512
 #define NREASONS 11               /* reason codes 0..10 (7 unused) */
-#define OID_MS_CA_VERSION "1.3.6.1.4.1.311.21.1"
-#define OID_MS_NEXT_PUBLISH "1.3.6.1.4.1.311.21.4"
 
 struct dbuf {
     unsigned char *p;
@@ -482,7 +481,7 @@ static int exts_microsoft(const struct crl_params *p, STACK_OF(X509_EXTENSION) *
 
         n = t ? i2d_ASN1_TIME(t, &der) : -1;
         ASN1_TIME_free(t);
-        if (!exts_push_raw(sk, OID_MS_NEXT_PUBLISH, der, n))
+        if (!exts_push_raw(sk, OID_MS_NEXT_CRL_PUBLISH, der, n))
             return 0;
     }
     return 1;

@@ -14,7 +14,6 @@
 enum { CE_POLICY = ERRC_POLICY, CE_USAGE = ERRC_USAGE, CE_INPUT = ERRC_INPUT, CE_SYSTEM = ERRC_SYSTEM };
 
 #define MAX_CRL_BYTES (1024L * 1024 * 1024)  /* a built or re-read CRL; 1M entries ~ 40 MB */
-#define MAX_URL_LEN 2048
 
 /* crl/'s short names for the one error slot (base/err.h). */
 #define crl_seterr base_err_set

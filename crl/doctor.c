@@ -5,6 +5,7 @@
  * list it. Anything that makes the check impossible is an ERROR, because NPS then refuses the
  * logon (reason 258).
  */
+#include "base/oids.h"
 #include "crl/crl.h"
 #include "crl/crl_int.h"
 
@@ -14,7 +15,6 @@
 #include <openssl/x509v3.h>
 
 #define MAX_LABEL 256
-#define OID_MS_NEXT_PUBLISH "1.3.6.1.4.1.311.21.4"
 #define RULE_NPS "NPS revocation check (reason 258)"
 #define LAST_RESORT " (last resort only: the NPS registry values IgnoreNoRevocationCheck / " \
     "IgnoreRevocationOffline under HKLM\\SYSTEM\\CurrentControlSet\\Services\\RasMan\\PPP\\EAP\\13 " \
@@ -129,7 +129,7 @@ static void check_crl_times(struct doctor_report *r, X509_CRL *crl, const char *
                             const char *ca, const struct doctor_source *src, X509 *issuer)
 {
     const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(crl);
-    ASN1_OBJECT *o = OBJ_txt2obj(OID_MS_NEXT_PUBLISH, 1);
+    ASN1_OBJECT *o = OBJ_txt2obj(OID_MS_NEXT_CRL_PUBLISH, 1);
     int loc = o ? X509_CRL_get_ext_by_OBJ(crl, o, -1) : -1;
     time_t t = src->now;
     const char *name = issuer && src->ca_name ? src->ca_name(src->ca_name_arg, issuer) : NULL;

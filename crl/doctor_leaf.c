@@ -3,6 +3,7 @@
  * mapping a certificate meant for AD logon needs since KB5014754 full enforcement (MS-WCCE
  * 2.2.2.7.7.4, MS-DTYP 2.4.2.1). The SID extension is parsed with OpenSSL's GENERAL_NAMES template.
  */
+#include "base/oids.h"
 #include "crl/crl.h"
 #include "crl/crl_int.h"
 
@@ -11,10 +12,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-#define OID_SID_EXT "1.3.6.1.4.1.311.25.2"
-#define OID_SID_OTHERNAME "1.3.6.1.4.1.311.25.2.1"
 #define SID_URL_PREFIX "tag:microsoft.com,2022-09-14:sid:"
-#define MAX_SID_LEN 183
 #define MAX_SUBAUTH 15
 #define RULE_SID "KB5014754 strong certificate mapping"
 #define FIX_SID "reissue with offca sign --template <a logon template> (it adds the SID), or map " \
@@ -37,7 +35,7 @@ int doctor_sid_check(const char *s, size_t len)
     const char *p = s + 4, *end = s + len;
     int subs = 0;
 
-    if (len < 6 || len > MAX_SID_LEN || strncmp(s, "S-1-", 4) != 0)
+    if (len < 6 || len > MAX_SID_CHARS || strncmp(s, "S-1-", 4) != 0)
         return 0;
     if (end - p > 2 && p[0] == '0' && p[1] == 'x') {
         int i;
@@ -61,7 +59,7 @@ int doctor_sid_check(const char *s, size_t len)
 /* The SID extension: -1 absent, 1 well-formed, 0 malformed (why in why). */
 static int sid_ext_check(X509 *x, char *why, size_t len)
 {
-    ASN1_OBJECT *o = OBJ_txt2obj(OID_SID_EXT, 1), *want = OBJ_txt2obj(OID_SID_OTHERNAME, 1);
+    ASN1_OBJECT *o = OBJ_txt2obj(OID_NTDS_CA_SECURITY_EXT, 1), *want = OBJ_txt2obj(OID_NTDS_OBJECTSID, 1);
     int loc = o ? X509_get_ext_by_OBJ(x, o, -1) : -1, rc = 0;
     GENERAL_NAMES *gns = NULL;
     ASN1_OCTET_STRING *v;
@@ -80,7 +78,7 @@ static int sid_ext_check(X509 *x, char *why, size_t len)
         || OBJ_cmp(gn->d.otherName->type_id, want) != 0
         || gn->d.otherName->value->type != V_ASN1_OCTET_STRING) {
         snprintf(why, len, "the SID extension %s is not one otherName %s holding an OCTET "
-                 "STRING", OID_SID_EXT, OID_SID_OTHERNAME);
+                 "STRING", OID_NTDS_CA_SECURITY_EXT, OID_NTDS_OBJECTSID);
         goto out;
     }
     v = gn->d.otherName->value->value.octet_string;
@@ -167,5 +165,5 @@ void doctor_leaf_check(struct doctor_report *r, X509 *leaf, const char *label)
                    "meant for AD logon (%s) but carries no SID (extension %s or SAN URL "
                    "tag:microsoft.com,2022-09-14:sid:...): since KB5014754 full enforcement "
                    "the domain controller refuses the logon", upn ? "UPN in the SAN"
-                   : "Smart Card Logon EKU", OID_SID_EXT);
+                   : "Smart Card Logon EKU", OID_NTDS_CA_SECURITY_EXT);
 }

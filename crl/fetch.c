@@ -15,7 +15,6 @@
 #include <openssl/http.h>
 #include <openssl/pem.h>
 
-#define MAX_PATH 4096
 
 /* Bounded whole-file read: regular files only, size checked before reading. */
 unsigned char *crl_file_read(const char *path, long max, size_t *len)
@@ -132,7 +131,7 @@ static X509_CRL *fetch_http(const char *url, int timeout)
 /* The CRL named by url, from src->crl_dir or over HTTP: see crl_int.h. */
 X509_CRL *crl_fetch(const char *url, const struct doctor_source *src)
 {
-    char path[MAX_PATH];
+    char path[MAX_PATH_BYTES];
     const char *seg;
     size_t seglen;
     unsigned char *der;

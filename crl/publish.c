@@ -21,7 +21,6 @@
 #include <unistd.h>
 #include <openssl/rand.h>
 
-#define MAX_PATH 4096
 #define MAX_TEMP_TRIES 16
 
 static int name_check(const char *dir, const char *name)
@@ -32,7 +31,7 @@ static int name_check(const char *dir, const char *name)
                    "publish directory; fix the CA name", name ? name : "(null)");
         return 0;
     }
-    if (strlen(dir) + strlen(name) + 32 > MAX_PATH) {
+    if (strlen(dir) + strlen(name) + 32 > MAX_PATH_BYTES) {
         crl_seterr(CE_USAGE, "publish: path: '%s/%s' is too long; use a shorter publish_dir",
                    dir, name);
         return 0;
@@ -135,7 +134,7 @@ static int dir_sync(const char *dir)
 int crl_publish_file(const char *dir, const char *name, const unsigned char *data, size_t len,
                      int mode)
 {
-    char tmp[MAX_PATH], dst[MAX_PATH];
+    char tmp[MAX_PATH_BYTES], dst[MAX_PATH_BYTES];
     int fd = -1, ok = 0;
 
     crl_err_clear();

@@ -15,6 +15,7 @@
  *   - An empty string is the empty name (no RDNs); empty RDNs, empty values and a trailing ','
  *     or '+' are refused.
  */
+#include "base/utf8.h"
 #include "templates/template.h"
 #include "templates/tmpl_err.h"
 
@@ -303,8 +304,8 @@ static int dn_check_value(struct dn_parser *p, struct dn_ava *a)
     if (memchr(a->val, 0, a->len) != NULL)
         return dn_fail(p, "value contains a NUL byte", "remove the \\00");
     for (i = 0; i < a->len; i += (size_t)k, chars++) {
-        k = UTF8_getc(a->val + i, (int)(a->len - i > 8 ? 8 : a->len - i), &cp);
-        if (k <= 0 || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+        k = utf8_next(a->val + i, a->len - i, &cp);
+        if (k <= 0)
             return dn_fail(p, "value is not valid UTF-8", "write non-ASCII characters as "
                            "UTF-8 (hex pairs such as \\C3\\A9 must form UTF-8)");
         if (cp >= 0x80 && enc != DN_UTF8)

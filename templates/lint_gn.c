@@ -9,8 +9,6 @@
 
 #include <string.h>
 
-#define MAX_DNS_CHARS 253
-#define MAX_DNS_LABEL 63
 #define SHOW(s) ((s)->length > 100 ? 100 : (s)->length), (const char *)(s)->data
 
 static int is_ldh(unsigned char c)

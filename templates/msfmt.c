@@ -3,6 +3,7 @@
  * UPN otherName, the template name and template information extensions, application policies, and
  * the altSecurityIdentities strong-mapping strings printed for the operator.
  */
+#include "base/utf8.h"
 #include "templates/template.h"
 #include "templates/tmpl_err.h"
 
@@ -18,8 +19,7 @@
 #define MAX_TEMPLATE_NAME_CHARS 64  /* AD pKICertificateTemplate cn rangeUpper */
 #define MAX_TEMPLATE_VERSION 0xffffffffL /* DWORD in the AD template object */
 #define MAX_APP_POLICIES 64
-#define MAX_OID_CHARS 128
-#define MAX_SERIAL_BYTES 64
+#define MAX_FOREIGN_SERIAL_BYTES 64 /* any CA's serial, longer than RFC 5280 allows */
 #define SHA1_LEN 20
 
 /* Template information v2: SEQUENCE { templateID OID, majorVersion INTEGER OPTIONAL,
@@ -43,16 +43,6 @@ static void ms_ossl_fail(const char *obj)
                      obj);
 }
 
-/* Next code point of UTF-8 s[0..len): >0 bytes used, 0 invalid (overlong, surrogate, > U+10FFFF,
- * truncated). OpenSSL's UTF8_getc already refuses overlong forms. */
-static int ms_utf8_next(const unsigned char *s, size_t len, unsigned long *cp)
-{
-    int n = UTF8_getc(s, (int)(len > 8 ? 8 : len), cp);
-
-    if (n <= 0 || (*cp >= 0xd800 && *cp <= 0xdfff) || *cp > 0x10ffff)
-        return 0;
-    return n;
-}
 
 /* Strict dotted OID: at least two arcs, first 0-2, no leading zeros, digits and dots only. */
 static int ms_oid_ok(const char *s)
@@ -106,7 +96,7 @@ static int ms_upn_check(const unsigned char *u, size_t len)
     int n;
 
     for (i = 0; i < len && problem == NULL; i += (size_t)n, chars++) {
-        if ((n = ms_utf8_next(u + i, len - i, &cp)) == 0)
+        if ((n = utf8_next(u + i, len - i, &cp)) == 0)
             problem = "is not valid UTF-8";
         else if (cp <= 0x20 || cp == 0x7f)
             problem = "contains a space or control character";
@@ -207,7 +197,7 @@ static int ms_bmp_encode(const char *name, unsigned char *ucs)
     int n;
 
     for (i = 0; i < len; i += (size_t)n) {
-        if ((n = ms_utf8_next(s + i, len - i, &cp)) == 0 || cp > 0xffff || cp < 0x20
+        if ((n = utf8_next(s + i, len - i, &cp)) == 0 || cp > 0xffff || cp < 0x20
             || cp == 0x7f || chars == MAX_TEMPLATE_NAME_CHARS)
             return -1;
         ucs[2 * chars] = (unsigned char)(cp >> 8);
@@ -357,11 +347,11 @@ char *ms_altsec_issuer_serial_from(const char *issuer_ms, const unsigned char *s
     size_t plen;
 
     if (issuer_ms == NULL || issuer_ms[0] == '\0' || serial == NULL || n == 0
-        || n > MAX_SERIAL_BYTES) {
+        || n > MAX_FOREIGN_SERIAL_BYTES) {
         tmpl_seterr(TE_INPUT, "altSecurityIdentities: KB5014754 X509IssuerSerialNumber: need an "
                     "issuer name and a serial of 1 to %d bytes; pass the issuing certificate's "
                     "values",
-                    MAX_SERIAL_BYTES);
+                    MAX_FOREIGN_SERIAL_BYTES);
         return NULL;
     }
     plen = strlen("X509:<I>") + strlen(issuer_ms) + strlen("<SR>") + 1;

@@ -2,6 +2,7 @@
  * san.c — the "type:value" text form of a subjectAltName entry given on the command line
  * (--san dns:host.contoso.com). Syntax only; what a template allows is tmpl_policy.c's business.
  */
+#include "base/utf8.h"
 #include "templates/template.h"
 #include "templates/tmpl_err.h"
 
@@ -11,8 +12,6 @@
 
 #include <openssl/asn1.h>
 
-#define MAX_DNS_CHARS 253
-#define MAX_DNS_LABEL 63
 #define SAN_TYPES "dns, upn, email, uri, ip"
 
 static const char *const san_names[SAN_TYPE_COUNT] = {"dns", "upn", "email", "uri", "ip"};
@@ -37,8 +36,8 @@ static int san_text_ok(const unsigned char *s, size_t len, int ascii)
     int n;
 
     for (i = 0; i < len; i += (size_t)n) {
-        n = UTF8_getc(s + i, (int)(len - i > 8 ? 8 : len - i), &cp);
-        if (n <= 0 || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || cp < 0x20 || cp == 0x7f
+        n = utf8_next(s + i, len - i, &cp);
+        if (n <= 0 || cp < 0x20 || cp == 0x7f
             || (ascii && (cp > 0x7e || cp == ' ')))
             return 0;
     }

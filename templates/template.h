@@ -18,6 +18,8 @@
 #include <openssl/x509v3.h>
 
 #include "base/err.h"
+#include "base/limits.h"
+#include "base/oids.h"
 
 /* Last error of the calling thread (never NULL; "" when none) and its exit-code class: offca's
  * one error slot (base/err.h), which every folder reports through. */
@@ -110,17 +112,7 @@ char *dn_format_ms(const X509_NAME *name);
 /* ==== SIDs and Microsoft encodings (sid.c, msfmt.c) ============================================
  * Specs: MS-DTYP 2.4.2.1 (SID strings), MS-WCCE 2.2.2.7.7 (the extensions), KB5014754 (SID
  * extension, SAN URL and altSecurityIdentities strong mappings). */
-#define MAX_SID_CHARS 183
-#define SID_URL_PREFIX "tag:microsoft.com,2022-09-14:sid:"
-#define OID_NTDS_CA_SECURITY_EXT "1.3.6.1.4.1.311.25.2"
-#define OID_NTDS_OBJECTSID       "1.3.6.1.4.1.311.25.2.1"
-#define OID_MS_UPN               "1.3.6.1.4.1.311.20.2.3"
-#define OID_MS_TEMPLATE_NAME     "1.3.6.1.4.1.311.20.2"
-#define OID_MS_TEMPLATE_INFO     "1.3.6.1.4.1.311.21.7"
-#define OID_MS_APP_POLICIES      "1.3.6.1.4.1.311.21.10"
-#define OID_MS_CA_VERSION        "1.3.6.1.4.1.311.21.1"
-#define OID_MS_NEXT_CRL_PUBLISH  "1.3.6.1.4.1.311.21.4"
-#define OID_MS_SMARTCARD_LOGON   "1.3.6.1.4.1.311.20.2.2"
+#define SID_URL_PREFIX "tag:microsoft.com,2022-09-14:sid:"   /* OIDs: base/oids.h */
 
 /* Strict MS-DTYP 2.4.2.1 syntax check of a string SID (canonical form only). 1 ok / 0 with a
  * message saying which rule failed (class 1 — a SID is policy input). */

@@ -14,7 +14,6 @@
 #define MAX_TMPL_ATTRS      16      /* subject attribute types named in one template */
 #define MAX_TMPL_CURVES     4
 #define MAX_TMPL_SUFFIXES   32
-#define MAX_OID_CHARS       64      /* dotted OID text */
 #define MAX_TMPL_DAYS       3650
 #define MAX_SAN_COUNT       100     /* hard ceiling for san.max_count */
 #define MAX_SAN_CHARS       1024    /* one SAN value */

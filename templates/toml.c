@@ -9,6 +9,7 @@
  * String literals are scanned in toml_string.c; reading the tree (getters, unknown keys,
  * durations) is toml_get.c; the node layout they share is toml_int.h.
  */
+#include "base/utf8.h"
 #include "base/hex.h"
 #include "templates/template.h"
 #include "templates/tmpl_err.h"
@@ -113,44 +114,13 @@ const char *toml_shown_char(const struct parser *p, char out[8])
 
 /* ---- whole-text checks ----------------------------------------------------------------------- */
 
-/* Length of a valid UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates), or 0. */
-static int utf8_len(const unsigned char *s, size_t left)
-{
-    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-    int n, i;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2;
-    else if (c >= 0xE0 && c <= 0xEF)
-        n = 3;
-    else if (c >= 0xF0 && c <= 0xF4)
-        n = 4;
-    else
-        return 0;
-    if (c == 0xE0)
-        lo = 0xA0;
-    else if (c == 0xED)
-        hi = 0x9F;
-    else if (c == 0xF0)
-        lo = 0x90;
-    else if (c == 0xF4)
-        hi = 0x8F;
-    if ((size_t)n > left || s[1] < lo || s[1] > hi)
-        return 0;
-    for (i = 2; i < n; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    return n;
-}
-
 static int check_text(struct parser *p)
 {
     size_t i = p->pos;
 
     while (i < p->len) {
         unsigned char c = (unsigned char)p->s[i];
+        unsigned long cp;
         int n;
 
         if (c == '\r' && (i + 1 >= p->len || p->s[i + 1] != '\n'))
@@ -159,7 +129,7 @@ static int check_text(struct parser *p)
         if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F)
             return toml_perr(p, i, "control character U+%04X is not allowed; remove it (inside a "
                         "\"basic string\" write it as an escape such as \\t)", c);
-        n = utf8_len((const unsigned char *)p->s + i, p->len - i);
+        n = utf8_next((const unsigned char *)p->s + i, p->len - i, &cp);
         if (n == 0)
             return toml_perr(p, i, "invalid UTF-8 (byte 0x%02X); save the file as UTF-8", c);
         i += (size_t)n;

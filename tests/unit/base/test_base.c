@@ -1,6 +1,6 @@
 /*
  * test_base.c — base/: the one error slot (per thread, prefix, the OpenSSL queue drained into
- * it) and the hex codec.
+ * it), the hex codec and the UTF-8 decoder.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +15,7 @@
 
 #include "base/err.h"
 #include "base/hex.h"
+#include "base/utf8.h"
 
 static void test_err_set_prefix_clear(void **state)
 {
@@ -97,6 +98,38 @@ static void test_hex(void **state)
     assert_int_equal(hex_digit(':'), -1);
 }
 
+static void test_utf8(void **state)
+{
+    static const struct { const char *s; size_t len; int n; unsigned long cp; } v[] = {
+        { "A", 1, 1, 0x41 },
+        { "\xC3\xA9", 2, 2, 0xE9 },
+        { "\xE2\x82\xAC", 3, 3, 0x20AC },
+        { "\xF0\x9F\x98\x80", 4, 4, 0x1F600 },
+        { "\xF4\x8F\xBF\xBF", 4, 4, 0x10FFFF },
+        { "\xC0\x80", 2, 0, 0 },          /* overlong NUL */
+        { "\xC1\xBF", 2, 0, 0 },          /* overlong */
+        { "\xE0\x80\x80", 3, 0, 0 },      /* overlong */
+        { "\xF0\x80\x80\x80", 4, 0, 0 },  /* overlong */
+        { "\xED\xA0\x80", 3, 0, 0 },      /* surrogate U+D800 */
+        { "\xF4\x90\x80\x80", 4, 0, 0 },  /* above U+10FFFF */
+        { "\xF5\x80\x80\x80", 4, 0, 0 },
+        { "\x80", 1, 0, 0 },              /* stray continuation */
+        { "\xE2\x82", 2, 0, 0 },          /* truncated */
+        { "\xE2\x28\xA1", 3, 0, 0 },      /* bad continuation */
+    };
+    unsigned long cp;
+
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        cp = 0;
+        assert_int_equal(utf8_next((const unsigned char *)v[i].s, v[i].len, &cp), v[i].n);
+        if (v[i].n > 0)
+            assert_int_equal(cp, v[i].cp);
+    }
+    assert_int_equal(utf8_next((const unsigned char *)"", 0, &cp), 0);
+    assert_int_equal(utf8_next((const unsigned char *)"\0", 1, &cp), 1);
+    assert_int_equal(cp, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -104,6 +137,7 @@ int main(void)
         cmocka_unit_test(test_err_ossl),
         cmocka_unit_test(test_err_per_thread),
         cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_utf8),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
