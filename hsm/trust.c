@@ -4,6 +4,7 @@
  * or the user offca runs as; not writable by group or others. Judged on fstat of an open
  * descriptor by the callers, so the file judged is the file used.
  */
+#include "base/trust.h"
 #include "hsm/hsm_err.h"
 #include "hsm/trust.h"
 
@@ -14,24 +15,12 @@
 /* The owner/mode rule (see trust.h). */
 int hsm_trust_check(const char *what, const char *path, const struct stat *st, int code)
 {
-    const char *kind = S_ISDIR(st->st_mode) ? "directory" : "file";
-    uid_t me = geteuid();
+    char why[1024];
 
-    if (st->st_uid != 0 && st->st_uid != me) {
-        hsm_seterr(code, "%s: %s: %s owned by uid %ld, neither root nor the user offca runs as "
-                   "(uid %ld), who could change what offca does with the token; run chown root "
-                   "%s (or chown it to the offca user)", path, what, kind, (long)st->st_uid,
-                   (long)me, path);
-        return 0;
-    }
-    if (st->st_mode & 022) {
-        hsm_seterr(code, "%s: %s: %s mode %04o lets %s write it, and so act with the token "
-                   "logged in; run chmod go-w %s", path, what, kind,
-                   (unsigned)(st->st_mode & 07777), (st->st_mode & 002) ? "anyone" : "its group",
-                   path);
-        return 0;
-    }
-    return 1;
+    if (trust_owner_mode(path, what, "act with the token logged in", st, why, sizeof(why)))
+        return 1;
+    hsm_seterr(code, "%s", why);
+    return 0;
 }
 
 /* The module file (symlinks followed: distributions ship lib.so -> lib.so.N) is judged on its

@@ -5,6 +5,7 @@
  * read. ca.toml and templates are refused when offca runs as root (a root process must not
  * follow another user's instructions) and warned about otherwise.
  */
+#include "base/trust.h"
 #include "templates/template.h"
 #include "templates/tmpl_err.h"
 
@@ -12,7 +13,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,25 +33,7 @@ static void warn(const char *msg)
 /* Why st (of path) may not be trusted, in why[n]; 1 when it may. See template.h. */
 int tmpl_trust_check(const char *path, const struct stat *st, char *why, size_t n)
 {
-    const char *kind = S_ISDIR(st->st_mode) ? "directory" : "file";
-    uid_t me = geteuid();
-
-    if (st->st_uid != 0 && st->st_uid != me) {
-        const struct passwd *pw = getpwuid(st->st_uid);
-
-        snprintf(why, n, "%s: %s owner: owned by uid %ld (%s), neither root nor the user offca "
-                 "runs as (uid %ld), and that user could change what offca does; run chown root "
-                 "%s (or chown it to the offca user)", path, kind, (long)st->st_uid,
-                 pw ? pw->pw_name : "no such user", (long)me, path);
-        return 0;
-    }
-    if (st->st_mode & 022) {
-        snprintf(why, n, "%s: %s mode: %04o lets %s write it, and so change what offca does; "
-                 "run chmod go-w %s", path, kind, (unsigned)(st->st_mode & 07777),
-                 (st->st_mode & 002) ? "anyone" : "its group", path);
-        return 0;
-    }
-    return 1;
+    return trust_owner_mode(path, NULL, "change what offca does", st, why, n);
 }
 
 /* The rule for ca.toml and templates: refused as root (class 3), a warning otherwise. */

@@ -64,7 +64,7 @@ expect_rc 0 "store restored: list works" -- oc list
 # ---- the PKCS#11 module ----
 M="$T/mod/libsofthsm2.so"
 chmod 0666 "$M"
-refused 4 "module 0666" "$M" "hsm.module: file mode 0666 lets anyone write it" oc key list
+refused 4 "module 0666" "$M" "hsm.module: file mode: 0666 lets anyone write it" oc key list
 expect_in "chmod go-w $M" "module 0666: the message gives the chmod"
 chmod 0644 "$M"; chown "$OTHER" "$M"
 refused 4 "module owned by uid $OTHER" "$M" "owned by uid $OTHER" oc key list
@@ -73,7 +73,7 @@ expect_rc 0 "module restored: key list works" -- oc key list
 
 # ---- pin_file's directory ----
 chmod 0777 "$T/pindir"
-refused 1 "pin_file directory 0777" "$T/pindir" "pin_file directory: directory mode 0777" oc key list
+refused 1 "pin_file directory 0777" "$T/pindir" "pin_file directory: directory mode: 0777" oc key list
 chmod 0700 "$T/pindir"; chown "$OTHER" "$T/pindir"
 refused 1 "pin_file directory owned by uid $OTHER" "$T/pindir" "owned by uid $OTHER" oc key list
 chown 0 "$T/pindir"
