@@ -4,6 +4,7 @@
  * CDP and AIA caIssuers URIs; signed by the token key; self-checked by re-parsing the DER and
  * verifying it with the issuer's public key before anyone sees it.
  */
+#include "base/x509ext.h"
 #include "ca/issue.h"
 
 #include <stdlib.h>
@@ -21,102 +22,47 @@
 
 static int add_skid(X509 *x)
 {
-    const ASN1_BIT_STRING *pk = X509_get0_pubkey_bitstr(x);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    ASN1_OCTET_STRING *os = NULL;
-    int ok = 0;
+    ASN1_OCTET_STRING *os = x509ext_skid_of(x);
+    int ok = os != NULL &&
+             X509_add1_ext_i2d(x, NID_subject_key_identifier, os, 0, X509V3_ADD_DEFAULT) == 1;
 
-    if (pk == NULL || !EVP_Digest(pk->data, (size_t)pk->length, md, &mdlen, EVP_sha1(), NULL))
-        goto out;
-    if ((os = ASN1_OCTET_STRING_new()) == NULL || !ASN1_OCTET_STRING_set(os, md, (int)mdlen))
-        goto out;
-    ok = X509_add1_ext_i2d(x, NID_subject_key_identifier, os, 0, X509V3_ADD_DEFAULT) == 1;
-out:
     ASN1_OCTET_STRING_free(os);
     return ok;
 }
 
 static int add_akid(X509 *x, X509 *issuer)
 {
-    const ASN1_OCTET_STRING *skid = X509_get0_subject_key_id(issuer);
-    AUTHORITY_KEYID *ak = NULL;
-    int ok = 0;
+    AUTHORITY_KEYID *ak;
+    int ok;
 
-    if (skid == NULL) {
+    if (X509_get0_subject_key_id(issuer) == NULL) {
         report("issuer %s: RFC 5280 4.2.1.1: the issuing certificate has no subject key "
                "identifier, so no AKID can be written; re-issue the CA certificate with a SKID",
                "certificate");
         return 0;
     }
-    if ((ak = AUTHORITY_KEYID_new()) == NULL || (ak->keyid = ASN1_OCTET_STRING_dup(skid)) == NULL)
-        goto out;
-    ok = X509_add1_ext_i2d(x, NID_authority_key_identifier, ak, 0, X509V3_ADD_DEFAULT) == 1;
-out:
+    ak = x509ext_akid_of(issuer);
+    ok = ak != NULL &&
+         X509_add1_ext_i2d(x, NID_authority_key_identifier, ak, 0, X509V3_ADD_DEFAULT) == 1;
     AUTHORITY_KEYID_free(ak);
     return ok;
 }
 
-static GENERAL_NAME *uri_name(const char *url)
-{
-    GENERAL_NAME *gn = GENERAL_NAME_new();
-    ASN1_IA5STRING *s = ASN1_IA5STRING_new();
-
-    if (gn == NULL || s == NULL || !ASN1_STRING_set(s, url, (int)strlen(url))) {
-        GENERAL_NAME_free(gn);
-        ASN1_IA5STRING_free(s);
-        return NULL;
-    }
-    GENERAL_NAME_set0_value(gn, GEN_URI, s);
-    return gn;
-}
-
 static int add_cdp(X509 *x, const char *url)
 {
-    CRL_DIST_POINTS *cdps = sk_DIST_POINT_new_null();
-    DIST_POINT *dp = DIST_POINT_new();
-    GENERAL_NAME *gn = uri_name(url);
-    int ok = 0;
+    CRL_DIST_POINTS *cdps = x509ext_cdp(url);
+    int ok = cdps != NULL &&
+             X509_add1_ext_i2d(x, NID_crl_distribution_points, cdps, 0, X509V3_ADD_DEFAULT) == 1;
 
-    if (cdps == NULL || dp == NULL || gn == NULL)
-        goto out;
-    if ((dp->distpoint = DIST_POINT_NAME_new()) == NULL ||
-        (dp->distpoint->name.fullname = sk_GENERAL_NAME_new_null()) == NULL)
-        goto out;
-    dp->distpoint->type = 0;
-    if (!sk_GENERAL_NAME_push(dp->distpoint->name.fullname, gn))
-        goto out;
-    gn = NULL;
-    if (!sk_DIST_POINT_push(cdps, dp))
-        goto out;
-    dp = NULL;
-    ok = X509_add1_ext_i2d(x, NID_crl_distribution_points, cdps, 0, X509V3_ADD_DEFAULT) == 1;
-out:
-    GENERAL_NAME_free(gn);
-    DIST_POINT_free(dp);
     sk_DIST_POINT_pop_free(cdps, DIST_POINT_free);
     return ok;
 }
 
 static int add_aia(X509 *x, const char *url)
 {
-    AUTHORITY_INFO_ACCESS *aia = sk_ACCESS_DESCRIPTION_new_null();
-    ACCESS_DESCRIPTION *ad = ACCESS_DESCRIPTION_new();
-    int ok = 0;
+    AUTHORITY_INFO_ACCESS *aia = x509ext_aia_ca_issuers(url);
+    int ok = aia != NULL && X509_add1_ext_i2d(x, NID_info_access, aia, 0, X509V3_ADD_DEFAULT) == 1;
 
-    if (aia == NULL || ad == NULL)
-        goto out;
-    GENERAL_NAME_free(ad->location);
-    if ((ad->location = uri_name(url)) == NULL)
-        goto out;
-    ASN1_OBJECT_free(ad->method);
-    ad->method = OBJ_nid2obj(NID_ad_ca_issuers);
-    if (!sk_ACCESS_DESCRIPTION_push(aia, ad))
-        goto out;
-    ad = NULL;
-    ok = X509_add1_ext_i2d(x, NID_info_access, aia, 0, X509V3_ADD_DEFAULT) == 1;
-out:
-    ACCESS_DESCRIPTION_free(ad);
     sk_ACCESS_DESCRIPTION_pop_free(aia, ACCESS_DESCRIPTION_free);
     return ok;
 }

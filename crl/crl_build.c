@@ -7,6 +7,7 @@
  * framed here with ASN1_put_object / ASN1_object_size, because their lengths are known only at
  * the end. The buffer keeps a gap at its front for those headers, so nothing is copied twice.
  */
+#include "base/x509ext.h"
 #include "base/oids.h"
 #include "crl/crl.h"
 #include "crl/crl_int.h"
@@ -341,28 +342,6 @@ out:
     return ok;
 }
 
-static DIST_POINT_NAME *dpn_uri(const char *url)
-{
-    DIST_POINT_NAME *dpn = DIST_POINT_NAME_new();
-    GENERAL_NAME *gn = GENERAL_NAME_new();
-    ASN1_IA5STRING *ia5 = ASN1_IA5STRING_new();
-
-    if (dpn == NULL || gn == NULL || ia5 == NULL || !ASN1_STRING_set(ia5, url, -1))
-        goto err;
-    GENERAL_NAME_set0_value(gn, GEN_URI, ia5);
-    ia5 = NULL;
-    dpn->type = 0;
-    if ((dpn->name.fullname = sk_GENERAL_NAME_new_null()) == NULL
-        || !sk_GENERAL_NAME_push(dpn->name.fullname, gn))
-        goto err;
-    return dpn;
-err:
-    ASN1_IA5STRING_free(ia5);
-    GENERAL_NAME_free(gn);
-    DIST_POINT_NAME_free(dpn);
-    return NULL;
-}
-
 /* Push an extension made by OpenSSL's v3 method for nid (takes nothing from val). */
 static int exts_push_nid(STACK_OF(X509_EXTENSION) *sk, int nid, int crit, void *val)
 {
@@ -401,18 +380,17 @@ static int exts_push_raw(STACK_OF(X509_EXTENSION) *sk, const char *oid, unsigned
 
 static int exts_akid_number(const struct crl_params *p, STACK_OF(X509_EXTENSION) *sk)
 {
-    const ASN1_OCTET_STRING *skid = X509_get0_subject_key_id(p->issuer);
-    AUTHORITY_KEYID *akid = AUTHORITY_KEYID_new();
+    AUTHORITY_KEYID *akid = NULL;
     ASN1_INTEGER *num = ASN1_INTEGER_new();
     int ok = 0;
 
-    if (skid == NULL) {
+    if (X509_get0_subject_key_id(p->issuer) == NULL) {
         crl_seterr(CE_INPUT, "crl: RFC 5280 4.2.1.2: the CA certificate has no subject key "
                    "identifier, so the CRL cannot carry a matching AKID; reissue the CA "
                    "certificate with subjectKeyIdentifier");
         goto out;
     }
-    if (akid == NULL || num == NULL || (akid->keyid = ASN1_OCTET_STRING_dup(skid)) == NULL
+    if ((akid = x509ext_akid_of(p->issuer)) == NULL || num == NULL
         || !ASN1_INTEGER_set_uint64(num, p->number)) {
         crl_seterr(CE_SYSTEM, "crl: memory: cannot build AKID/CRL number; free memory");
         goto out;
@@ -434,22 +412,17 @@ static int exts_urls(const struct crl_params *p, STACK_OF(X509_EXTENSION) *sk)
 {
     ISSUING_DIST_POINT *idp = NULL;
     CRL_DIST_POINTS *fresh = NULL;
-    DIST_POINT *dp = NULL;
     int ok = 0;
 
     if (p->idp_url != NULL) {
         if ((idp = ISSUING_DIST_POINT_new()) == NULL
-            || (idp->distpoint = dpn_uri(p->idp_url)) == NULL
+            || (idp->distpoint = x509ext_dp_name(p->idp_url)) == NULL
             || !exts_push_nid(sk, NID_issuing_distribution_point, 1, idp))
             goto out;
     }
     if (p->freshest_url != NULL) {
-        if ((fresh = sk_DIST_POINT_new_null()) == NULL || (dp = DIST_POINT_new()) == NULL
-            || (dp->distpoint = dpn_uri(p->freshest_url)) == NULL
-            || !sk_DIST_POINT_push(fresh, dp))
-            goto out;
-        dp = NULL;
-        if (!exts_push_nid(sk, NID_freshest_crl, 0, fresh))
+        if ((fresh = x509ext_cdp(p->freshest_url)) == NULL
+            || !exts_push_nid(sk, NID_freshest_crl, 0, fresh))
             goto out;
     }
     ok = 1;
@@ -457,7 +430,6 @@ out:
     if (!ok && crl_error_code() == 0)
         crl_seterr(CE_SYSTEM, "crl: memory: cannot build IDP/Freshest CRL; free memory");
     ISSUING_DIST_POINT_free(idp);
-    DIST_POINT_free(dp);
     sk_DIST_POINT_pop_free(fresh, DIST_POINT_free);
     return ok;
 }
