@@ -11,9 +11,9 @@
  */
 #include "base/utf8.h"
 #include "base/hex.h"
-#include "templates/template.h"
-#include "templates/tmpl_err.h"
-#include "templates/toml_int.h"
+#include "base/toml.h"
+#include "base/err.h"
+#include "base/toml_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -72,15 +72,15 @@ int toml_perr(struct parser *p, size_t off, const char *fmt, ...)
     va_end(ap);
     locate(p, off, &line, &col);
     if (p->ctx)
-        tmpl_seterr(TE_INPUT, "%s:%d:%d: key '%s': %s", p->root->str, line, col, p->ctx, msg);
+        base_err_set(ERRC_INPUT, "%s:%d:%d: key '%s': %s", p->root->str, line, col, p->ctx, msg);
     else
-        tmpl_seterr(TE_INPUT, "%s:%d:%d: %s", p->root->str, line, col, msg);
+        base_err_set(ERRC_INPUT, "%s:%d:%d: %s", p->root->str, line, col, msg);
     return 0;
 }
 
 int toml_oom(void)
 {
-    tmpl_seterr(TE_SYSTEM, "toml: out of memory; free memory and retry");
+    base_err_set(ERRC_SYSTEM, "toml: out of memory; free memory and retry");
     return 0;
 }
 
@@ -751,14 +751,14 @@ static int parse_doc(struct parser *p)
 
 /*
  * Parse len bytes of TOML (need not be NUL-terminated); filename is used in messages.
- * Returns the root table (free with toml_free) or NULL with tmpl_error() set (class 3).
+ * Returns the root table (free with toml_free) or NULL with base_err_msg() set (class 3).
  */
 struct toml_node *toml_parse(const char *text, size_t len, const char *filename)
 {
     struct parser p = { 0 };
     struct toml_node *root = NULL, *ret = NULL;
 
-    tmpl_err_clear();
+    base_err_clear();
     if (!(root = calloc(1, sizeof(*root))) || !(root->key = strdup("")) ||
         !(root->str = strdup(filename ? filename : "<toml>"))) {
         toml_oom();
@@ -768,7 +768,7 @@ struct toml_node *toml_parse(const char *text, size_t len, const char *filename)
     root->flags = F_DEFINED | F_USED;
     root->line = root->col = 1;
     if (len > MAX_TOML_BYTES) {
-        tmpl_seterr(TE_INPUT, "%s: %zu bytes is more than the %d allowed; split the file",
+        base_err_set(ERRC_INPUT, "%s: %zu bytes is more than the %d allowed; split the file",
                     root->str, len, MAX_TOML_BYTES);
         goto out;
     }
@@ -791,10 +791,10 @@ out:
 
 /*
  * Read path through the bounded loader (fstat size and the read itself capped at
- * MAX_TOML_BYTES; the file's owner and mode checked on the descriptor: tmpl_trust_config),
- * then toml_parse. NULL with tmpl_error() set (class 3) on any failure.
+ * MAX_TOML_BYTES; the open file judged by trust, when given, before it is read),
+ * then toml_parse. NULL with base_err_msg() set (class 3) on any failure.
  */
-struct toml_node *toml_load(const char *path)
+struct toml_node *toml_load(const char *path, int (*trust)(const char *path, const struct stat *st))
 {
     struct toml_node *root = NULL;
     struct stat st;
@@ -804,22 +804,22 @@ struct toml_node *toml_load(const char *path)
     int fd;
 
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-        tmpl_seterr(TE_INPUT, "%s: cannot open: %s; check the path and its permissions", path,
+        base_err_set(ERRC_INPUT, "%s: cannot open: %s; check the path and its permissions", path,
                     strerror(errno));
         return NULL;
     }
     if (fstat(fd, &st) != 0) {
-        tmpl_seterr(TE_INPUT, "%s: cannot read: %s; check the file", path, strerror(errno));
+        base_err_set(ERRC_INPUT, "%s: cannot read: %s; check the file", path, strerror(errno));
         goto out;
     }
     if (S_ISDIR(st.st_mode)) {
-        tmpl_seterr(TE_INPUT, "%s: is a directory; give the path of a TOML file", path);
+        base_err_set(ERRC_INPUT, "%s: is a directory; give the path of a TOML file", path);
         goto out;
     }
-    if (!tmpl_trust_config(path, &st))   /* ca.toml and templates decide what offca does */
+    if (trust != NULL && !trust(path, &st))   /* e.g. ca.toml: it decides what offca does */
         goto out;
     if (st.st_size > MAX_TOML_BYTES) {
-        tmpl_seterr(TE_INPUT, "%s: %lld bytes is more than the %d allowed; split the file",
+        base_err_set(ERRC_INPUT, "%s: %lld bytes is more than the %d allowed; split the file",
                     path, (long long)st.st_size, MAX_TOML_BYTES);
         goto out;
     }
@@ -832,7 +832,7 @@ struct toml_node *toml_load(const char *path)
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            tmpl_seterr(TE_INPUT, "%s: cannot read: %s; check the file", path, strerror(errno));
+            base_err_set(ERRC_INPUT, "%s: cannot read: %s; check the file", path, strerror(errno));
             goto out;
         }
         if (r == 0)

@@ -2,9 +2,9 @@
  * toml_get.c — reading a parsed TOML document (contract: template.h): typed accessors, getters
  * that mark what they read and say what was expected, the unknown-key check, durations.
  */
-#include "templates/template.h"
-#include "templates/tmpl_err.h"
-#include "templates/toml_int.h"
+#include "base/toml.h"
+#include "base/err.h"
+#include "base/toml_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,7 +126,7 @@ static int get_typed(const struct toml_node *t, const char *key, int required,
     const struct toml_node *n;
 
     if (t && t->type != TOML_TABLE) {
-        tmpl_seterr(TE_INPUT, "%s: key '%s': expected a table, found %s; write it as a [%s] "
+        base_err_set(ERRC_INPUT, "%s: key '%s': expected a table, found %s; write it as a [%s] "
                     "section", toml_where(t), toml_path(t), toml_kind(t), toml_path(t));
         return 0;
     }
@@ -136,16 +136,16 @@ static int get_typed(const struct toml_node *t, const char *key, int required,
             return 1;
         }
         if (!t || !t->parent)
-            tmpl_seterr(TE_INPUT, "%s: key '%s': required key is missing; add %s = %s",
+            base_err_set(ERRC_INPUT, "%s: key '%s': required key is missing; add %s = %s",
                         t ? t->str : "toml", key, key, example_of(type));
         else
-            tmpl_seterr(TE_INPUT, "%s: key '%s.%s': required key is missing; add %s = %s to "
+            base_err_set(ERRC_INPUT, "%s: key '%s.%s': required key is missing; add %s = %s to "
                         "[%s]", toml_where(t), toml_path(t), key, key, example_of(type),
                         toml_path(t));
         return 0;
     }
     if (n->type != type) {
-        tmpl_seterr(TE_INPUT, "%s: key '%s': expected %s, found %s; write %s = %s",
+        base_err_set(ERRC_INPUT, "%s: key '%s': expected %s, found %s; write %s = %s",
                     toml_where(n), toml_path(n), type_a(type), toml_kind(n), key,
                     example_of(type));
         return 0;
@@ -205,7 +205,7 @@ int toml_get_str_array(const struct toml_node *t, const char *key, int required,
     for (i = 0; i < a->n; i++) {
         mark(a->kid[i]);
         if (a->kid[i]->type != TOML_STRING) {
-            tmpl_seterr(TE_INPUT, "%s: key '%s': expected a string, found %s; every element "
+            base_err_set(ERRC_INPUT, "%s: key '%s': expected a string, found %s; every element "
                         "of %s must be a \"string\"", toml_where(a->kid[i]),
                         toml_path(a->kid[i]), toml_kind(a->kid[i]), key);
             return 0;
@@ -242,7 +242,7 @@ int toml_check_unused(const struct toml_node *root, const char *doc_hint)
 
     if (!n)
         return 1;
-    tmpl_seterr(TE_INPUT, "%s: key '%s': unknown key; check the spelling against %s",
+    base_err_set(ERRC_INPUT, "%s: key '%s': unknown key; check the spelling against %s",
                 toml_where(n), toml_path(n), doc_hint ? doc_hint : "the documentation");
     return 0;
 }
@@ -263,7 +263,7 @@ int toml_parse_duration(const char *text, int64_t *seconds)
     }
     if (!text || i == 0 || text[i] == '\0' || text[i + 1] != '\0' ||
         !(u = strchr(units, text[i]))) {
-        tmpl_seterr(TE_INPUT, "duration '%.40s': not a whole number followed by one unit; "
+        base_err_set(ERRC_INPUT, "duration '%.40s': not a whole number followed by one unit; "
                     "write e.g. \"7d\" (units s, m, h, d, w; no sign, no spaces)",
                     text ? text : "");
         return 0;
@@ -273,6 +273,6 @@ int toml_parse_duration(const char *text, int64_t *seconds)
     *seconds = v * mult[u - units];
     return 1;
 overflow:
-    tmpl_seterr(TE_INPUT, "duration '%.40s': too large; use a smaller value", text);
+    base_err_set(ERRC_INPUT, "duration '%.40s': too large; use a smaller value", text);
     return 0;
 }

@@ -1,5 +1,5 @@
 /*
- * toml_int.h — private to templates/toml*.c: the node tree the reader builds (toml.c) and the
+ * toml_int.h — private to base/toml*.c: the node tree the reader builds (toml.c) and the
  * accessors read (toml_get.c).
  */
 #ifndef OFFCA_TOML_INT_H
@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "templates/template.h"
+#include "base/toml.h"
 
 enum {
     F_IMPLICIT = 1,             /* parent created by a [a.b] header; may be defined once later */

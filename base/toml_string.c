@@ -4,9 +4,9 @@
  * the multi-line forms with line-ending backslashes.
  */
 #include "base/hex.h"
-#include "templates/template.h"
-#include "templates/tmpl_err.h"
-#include "templates/toml_int.h"
+#include "base/toml.h"
+#include "base/err.h"
+#include "base/toml_int.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -391,7 +391,7 @@ struct config *config_load(const char *path)
         free(cp->dir);                  /* relative to the current directory: leave paths be */
         cp->dir = NULL;
     }
-    if (!(doc = toml_load(path))) {
+    if (!(doc = toml_load(path, tmpl_trust_config))) {
         report("%s", tmpl_error());
         goto out;
     }

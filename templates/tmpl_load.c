@@ -753,7 +753,7 @@ struct tmpl *tmpl_load(const char *path)
         tmpl_seterr(TE_SYSTEM, "%s: out of memory", path);
         goto out;
     }
-    if ((doc = toml_load(path)) == NULL)
+    if ((doc = toml_load(path, tmpl_trust_config)) == NULL)
         goto out;
     l.t = t;
     l.root = doc;

@@ -1,5 +1,5 @@
 /*
- * test_toml.c — the strict TOML reader (templates/toml.c): values read back, document order,
+ * test_toml.c — the strict TOML reader (base/toml.c): values read back, document order,
  * getters, unknown keys, durations, the bounded loader, and the corpus of invalid files in
  * tests/data/bad/toml/ (each with its expected line:column and message, listed in EXPECTED).
  * Run from the repository root.
@@ -16,7 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "templates/template.h"
+#include "base/err.h"
+#include "base/toml.h"
 
 #define BAD_DIR "tests/data/bad/toml"
 #define GOOD_DIR "tests/data/good/toml"
@@ -120,7 +121,7 @@ static void test_values(void **state)
         const struct toml_node *n;
 
         if (!root)
-            fail_msg("case %zu: %s", i, tmpl_error());
+            fail_msg("case %zu: %s", i, base_err_msg());
         n = c->path[0] ? lookup(root, c->path) : root;
         if (!n)
             fail_msg("case %zu: %s not found", i, c->path);
@@ -139,12 +140,12 @@ static void test_values(void **state)
 
 static void test_good_files(void **state)
 {
-    struct toml_node *root = toml_load(GOOD_DIR "/all-features.toml");
+    struct toml_node *root = toml_load(GOOD_DIR "/all-features.toml", NULL);
     const struct toml_node *n;
 
     (void)state;
     if (!root)
-        fail_msg("%s", tmpl_error());
+        fail_msg("%s", base_err_msg());
     assert_string_equal(toml_str(lookup(root, "title")), "offca \"TOML\" test");
     assert_string_equal(toml_str(lookup(root, "path")), "C:\\Users\\offca");
     assert_true(toml_int(lookup(root, "quoted key")) == 1);
@@ -168,12 +169,12 @@ static void test_good_files(void **state)
     assert_string_equal(toml_path(n), "ca[1].crl.period");
     assert_string_equal(toml_where(n), GOOD_DIR "/all-features.toml:38:1");
     assert_false(toml_check_unused(root, "the test"));     /* server.name was not read */
-    assert_contains(tmpl_error(), "all-features.toml:10:1: key 'server.name': unknown key");
+    assert_contains(base_err_msg(), "all-features.toml:10:1: key 'server.name': unknown key");
     toml_free(root);
 
-    root = toml_load(GOOD_DIR "/crlf-bom.toml");
+    root = toml_load(GOOD_DIR "/crlf-bom.toml", NULL);
     if (!root)
-        fail_msg("%s", tmpl_error());
+        fail_msg("%s", base_err_msg());
     assert_string_equal(toml_str(lookup(root, "t/k")), "v");
     assert_string_equal(toml_str(lookup(root, "t/ml")), "x\ny");
     assert_string_equal(toml_where(lookup(root, "t/k")), GOOD_DIR "/crlf-bom.toml:3:1");
@@ -248,23 +249,23 @@ static void test_getters(void **state)
 
     /* negative cases: each asserts the failure and its message */
     assert_false(toml_get_str(root, "n", 1, &s));
-    assert_contains(tmpl_error(), "t.toml:2:1: key 'n': expected a string, found an integer");
-    assert_int_equal(tmpl_error_code(), 3);
+    assert_contains(base_err_msg(), "t.toml:2:1: key 'n': expected a string, found an integer");
+    assert_int_equal(base_err_code(), 3);
     assert_false(toml_get_int(root, "s", 0, &n));
-    assert_contains(tmpl_error(), "t.toml:1:1: key 's': expected an integer, found a string");
+    assert_contains(base_err_msg(), "t.toml:1:1: key 's': expected an integer, found a string");
     assert_false(toml_get_bool(root, "n", 1, &b));
-    assert_contains(tmpl_error(), "t.toml:2:1: key 'n': expected a boolean, found an integer; write n = true or false");
+    assert_contains(base_err_msg(), "t.toml:2:1: key 'n': expected a boolean, found an integer; write n = true or false");
     tbl = toml_get(root, "tbl");
     assert_false(toml_get_str(tbl, "missing", 1, &s));
-    assert_contains(tmpl_error(), "t.toml:6:1: key 'tbl.missing': required key is missing");
+    assert_contains(base_err_msg(), "t.toml:6:1: key 'tbl.missing': required key is missing");
     assert_false(toml_get_int(root, "nothere", 1, &n));
-    assert_contains(tmpl_error(), "t.toml: key 'nothere': required key is missing");
+    assert_contains(base_err_msg(), "t.toml: key 'nothere': required key is missing");
     assert_false(toml_get_str_array(root, "bad", 1, &arr, &cnt));
-    assert_contains(tmpl_error(), "t.toml:5:13: key 'bad[1]': expected a string, found an integer");
+    assert_contains(base_err_msg(), "t.toml:5:13: key 'bad[1]': expected a string, found an integer");
     assert_false(toml_get_str_array(root, "s", 1, &arr, &cnt));
-    assert_contains(tmpl_error(), "key 's': expected an array, found a string");
+    assert_contains(base_err_msg(), "key 's': expected an array, found a string");
     assert_false(toml_get_str(toml_get(root, "s"), "k", 0, &s));
-    assert_contains(tmpl_error(), "key 's': expected a table, found a string");
+    assert_contains(base_err_msg(), "key 's': expected a table, found a string");
     assert_null(toml_get(toml_get(root, "s"), "k"));
     toml_free(root);
 }
@@ -313,8 +314,8 @@ static void test_unused(void **state)
             assert_true(toml_check_unused(root, "ca.toml.example"));
         } else {
             assert_false(toml_check_unused(root, "ca.toml.example"));
-            assert_contains(tmpl_error(), unused[i].fragment);
-            assert_int_equal(tmpl_error_code(), 3);
+            assert_contains(base_err_msg(), unused[i].fragment);
+            assert_int_equal(base_err_code(), 3);
         }
         toml_free(root);
     }
@@ -346,7 +347,7 @@ static void test_duration(void **state)
     for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         v = -1;
         if (!toml_parse_duration(good[i].text, &v))
-            fail_msg("%s: %s", good[i].text, tmpl_error());
+            fail_msg("%s: %s", good[i].text, base_err_msg());
         assert_true(v == good[i].secs);
     }
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -354,8 +355,8 @@ static void test_duration(void **state)
         if (toml_parse_duration(bad[i].text, &v))
             fail_msg("'%s' accepted", bad[i].text);
         assert_true(v == -1);
-        assert_contains(tmpl_error(), bad[i].fragment);
-        assert_contains(tmpl_error(), "duration '");
+        assert_contains(base_err_msg(), bad[i].fragment);
+        assert_contains(base_err_msg(), "duration '");
     }
 }
 
@@ -367,22 +368,22 @@ static void test_load_errors(void **state)
     int fd;
 
     (void)state;
-    assert_null(toml_load(BAD_DIR "/does-not-exist.toml"));
-    assert_contains(tmpl_error(), "does-not-exist.toml: cannot open: No such file");
-    assert_int_equal(tmpl_error_code(), 3);
-    assert_null(toml_load(BAD_DIR));
-    assert_contains(tmpl_error(), "is a directory");
+    assert_null(toml_load(BAD_DIR "/does-not-exist.toml", NULL));
+    assert_contains(base_err_msg(), "does-not-exist.toml: cannot open: No such file");
+    assert_int_equal(base_err_code(), 3);
+    assert_null(toml_load(BAD_DIR, NULL));
+    assert_contains(base_err_msg(), "is a directory");
 
     /* a sparse file one byte over the cap: refused from its size, before any read */
     fd = mkstemp(path);
     assert_true(fd >= 0);
     assert_int_equal(ftruncate(fd, MAX_TOML_BYTES + 1), 0);
     close(fd);
-    assert_null(toml_load(path));
-    assert_contains(tmpl_error(), "1048577 bytes is more than the 1048576 allowed");
+    assert_null(toml_load(path, NULL));
+    assert_contains(base_err_msg(), "1048577 bytes is more than the 1048576 allowed");
     unlink(path);
     assert_null(toml_parse("a = 1", MAX_TOML_BYTES + 1, "big.toml"));
-    assert_contains(tmpl_error(), "big.toml: 1048577 bytes is more than the");
+    assert_contains(base_err_msg(), "big.toml: 1048577 bytes is more than the");
 
     /* text need not be NUL-terminated: only len bytes are read */
     {
@@ -429,16 +430,16 @@ static void test_bad_corpus(void **state)
         assert_true(n < 256);
         snprintf(names[n++], sizeof(names[0]), "%s", name);
         snprintf(path, sizeof(path), BAD_DIR "/%s", name);
-        root = toml_load(path);
+        root = toml_load(path, NULL);
         snprintf(want, sizeof(want), "%s:%s: ", path, loc);
         if (root) {
             print_error("%s: accepted\n", name);
             failed++;
-        } else if (strncmp(tmpl_error(), want, strlen(want)) != 0 || !strstr(tmpl_error(), frag) ||
-                   tmpl_error_code() != 3 || !strchr(tmpl_error(), ';')) {
+        } else if (strncmp(base_err_msg(), want, strlen(want)) != 0 || !strstr(base_err_msg(), frag) ||
+                   base_err_code() != 3 || !strchr(base_err_msg(), ';')) {
             /* every message has its location, its fragment, class 3 and a "; what to do" */
-            print_error("%s: got \"%s\" (class %d), want \"%s...%s\"\n", name, tmpl_error(),
-                        tmpl_error_code(), want, frag);
+            print_error("%s: got \"%s\" (class %d), want \"%s...%s\"\n", name, base_err_msg(),
+                        base_err_code(), want, frag);
             failed++;
         }
         toml_free(root);
