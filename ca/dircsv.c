@@ -21,7 +21,8 @@
 #include <openssl/evp.h>
 
 #define MAX_CSV_FIELDS     512
-#define MAX_DIR_NAME_BYTES 2048   /* dNSHostName may hold 2048; sam and upn are shorter */
+#define MAX_DIR_NAME_BYTES 400    /* the store's key limit (LMDB keys < 511 bytes); AD names are
+                                     shorter in practice (a DNS name is at most 253) */
 #define MAX_SID_BIN_BYTES  68     /* 8 + 15 * 4 */
 
 enum col { COL_SAM, COL_UPN, COL_DNS, COL_SID, COL_OBJSID, COL_COUNT };
