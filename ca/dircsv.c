@@ -7,6 +7,7 @@
  * Names are compared case-insensitively in ASCII only (AD's own folding is wider; names outside
  * ASCII are compared byte for byte).
  */
+#include "base/hex.h"
 #include "ca/ca.h"
 #include "ca/dir_index.h"
 #include "ca/input.h"
@@ -397,7 +398,6 @@ static int csvde_value(struct csv *r, const int map[COL_COUNT], int c)
 {
     char *v = r->buf + r->off[map[c]];
     size_t n = strlen(v), i;
-    unsigned int b;
 
     if (n < 3 || (v[0] != 'X' && v[0] != 'x') || v[1] != '\'' || v[n - 1] != '\'')
         return 1;
@@ -411,10 +411,8 @@ static int csvde_value(struct csv *r, const int map[COL_COUNT], int c)
         v[n - 3] = '\0';
         return 1;
     }
-    for (i = 0; i < (n - 3) / 2; i++) {
-        sscanf(v + 2 + 2 * i, "%2x", &b);
-        v[i] = (char)b;
-    }
+    for (i = 0; i < (n - 3) / 2; i++)      /* in place: byte i from digits 2 + 2i, 3 + 2i */
+        v[i] = (char)(hex_digit(v[2 + 2 * i]) << 4 | hex_digit(v[3 + 2 * i]));
     if (memchr(v, '\0', i) != NULL) {
         report("%s:%zu: column %s: a NUL byte in a name; fix the value in the export", r->src,
                r->rec_line, col_name[c]);
