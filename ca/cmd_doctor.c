@@ -14,6 +14,7 @@
 
 #include "base/oids.h"
 #include "ca/app.h"
+#include "ca/doctor_sid.h"
 #include "ca/input.h"
 #include "ca/issue.h"
 #include "ca/json.h"
@@ -31,7 +32,10 @@ const char HELP_DOCTOR[] =
     "and AIA; the CRL behind each CDP is published in [publish] dir, verifies, and is not past\n"
     "Next CRL Publish or nextUpdate; each CA's own CRL files exist, verify, and have no\n"
     "thisUpdate in the future (a fast clock: relying parties refuse them); CA certificates\n"
-    "near expiry (90 days); CA keys that became extractable. Fixes name CAs as --ca NAME.\n"
+    "near expiry (90 days); CA keys that became extractable; valid certificates whose SID is\n"
+    "not the directory's SID for their UPN or DNS name any more (a re-created account: the\n"
+    "fix gives the sign command that reissues and the revoke command). Fixes name CAs as\n"
+    "--ca NAME.\n"
     "With --chain FILE (PEM, leaf first, up to the root; any CA's, e.g. a Cloud PKI chain):\n"
     "check it as NPS does: each non-root certificate has an HTTP CDP and AIA, the CRL behind it\n"
     "is present (--crl-dir: file named as the URL's last segment; --fetch: downloaded with a\n"
@@ -369,6 +373,8 @@ int cmd_doctor(struct app *a, int argc, char **argv)
         if (!store_ca_foreach(t, own_one, &oc) && oc.rc == 0)
             oc.rc = fail_store();
         store_ca_foreach(t, own_crls, &oc);
+        if (!doctor_dir_sid_check(t, oc.only, src.now, &rep) && oc.rc == 0)
+            oc.rc = fail_store();
         store_txn_abort(t);
         report_dedupe(&rep);
         rc = oc.rc;

@@ -7,8 +7,10 @@
  * Names are compared case-insensitively in ASCII only (AD's own folding is wider; names outside
  * ASCII are compared byte for byte).
  */
+#include "base/hex.h"
 #include "base/utf8.h"
 #include "ca/ca.h"
+#include "ca/dir_index.h"
 #include "ca/input.h"
 #include "ca/store.h"
 #include "templates/template.h"
@@ -21,14 +23,14 @@
 #include <openssl/evp.h>
 
 #define MAX_CSV_FIELDS     512
-#define MAX_DIR_NAME_BYTES 2048   /* dNSHostName may hold 2048; sam and upn are shorter */
+#define MAX_DIR_NAME_BYTES 400    /* the store's key limit (LMDB keys < 511 bytes); AD names are
+                                     shorter in practice (a DNS name is at most 253) */
 #define MAX_SID_BIN_BYTES  68     /* 8 + 15 * 4 */
 
 enum col { COL_SAM, COL_UPN, COL_DNS, COL_SID, COL_OBJSID, COL_COUNT };
 static const char *const col_name[COL_COUNT] = {
     "SamAccountName", "UserPrincipalName", "DNSHostName", "SID", "objectSid"
 };
-static const char *const key_prefix[4] = { "sam:", "upn:", "dns:", "sid:" };
 
 /* RFC 4180 reader state: the current record's fields, unescaped, NUL-separated in buf. */
 struct csv {
@@ -40,14 +42,7 @@ struct csv {
     size_t used, cap;
     size_t off[MAX_CSV_FIELDS];
     size_t n;
-};
-
-/* One principal key for the duplicate check. */
-struct dkey {
-    char *key;                   /* "sam:pc1$", lowercased */
-    const char *name;            /* the name as written (owned by the entry) */
-    size_t line;
-    enum col col;
+    int csvde;                   /* header starts with DN: csvde's X'..' values */
 };
 
 static int csv_put(struct csv *r, char c)
@@ -178,14 +173,38 @@ static const char *csv_field(const struct csv *r, size_t i)
     return r->buf + r->off[i];
 }
 
-/* Whole-file checks before reading records: UTF-16, NUL bytes, invalid UTF-8 (RFC 3629). */
-static int text_check(const unsigned char *d, size_t len, const char *src)
+/* Length of the UTF-8 sequence (RFC 3629) at d[i] of a non-ASCII byte, 0 when invalid. */
+static size_t utf8_seq(const unsigned char *d, size_t i, size_t len)
 {
-    size_t i = 0, line = 1, n;
     unsigned long cp;
 
+    return (size_t)utf8_next(d + i, len - i, &cp);
+}
+
+static int utf8_valid(const unsigned char *d, size_t len)
+{
+    size_t i = 0, n;
+
+    while (i < len) {
+        if (d[i] < 0x80) {
+            i++;
+            continue;
+        }
+        if ((n = utf8_seq(d, i, len)) == 0)
+            return 0;
+        i += n;
+    }
+    return 1;
+}
+
+/* Whole-file checks before reading an export (see input.h). */
+int dir_text_check(const unsigned char *d, size_t len, const char *src)
+{
+    size_t i = 0, line = 1, n;
+
     if (len >= 2 && ((d[0] == 0xff && d[1] == 0xfe) || (d[0] == 0xfe && d[1] == 0xff))) {
-        report("%s: encoding: the export is UTF-16; export again with -Encoding UTF8", src);
+        report("%s: encoding: the export is UTF-16; export again with -Encoding UTF8 (csvde, "
+               "ldifde: without -u)", src);
         return 0;
     }
     while (i < len) {
@@ -198,7 +217,7 @@ static int text_check(const unsigned char *d, size_t len, const char *src)
             line += d[i++] == '\n';
             continue;
         }
-        if ((n = (size_t)utf8_next(d + i, len - i, &cp)) == 0) {
+        if ((n = utf8_seq(d, i, len)) == 0) {
             report("%s:%zu: encoding: invalid UTF-8 (byte 0x%02x); export again with -Encoding "
                    "UTF8", src, line, d[i]);
             return 0;
@@ -352,12 +371,58 @@ static char *dup_or_fail(const char *s, const char *src)
     return d;
 }
 
+/* Problem with a principal name of n bytes (see input.h), or NULL. */
+const char *dir_name_problem(const unsigned char *v, size_t n)
+{
+    size_t i;
+
+    if (n > MAX_DIR_NAME_BYTES)
+        return "the name is over the length limit";
+    for (i = 0; i < n; i++)
+        if (v[i] < 0x20 || v[i] == 0x7f)
+            return "a control character (line break, tab, NUL) in a name";
+    if (!utf8_valid(v, n))
+        return "the name is not UTF-8";
+    return NULL;
+}
+
+/* csvde writes a binary value, and any value outside ASCII, as X'<hex>' (the UTF-8 bytes for
+ * text). Field i decoded in place: a SID column keeps the hex digits (sid_decode reads hex), a
+ * name becomes its bytes. 1 ok (also for a plain value) / 0 reported. */
+static int csvde_value(struct csv *r, const int map[COL_COUNT], int c)
+{
+    char *v = r->buf + r->off[map[c]];
+    size_t n = strlen(v), i;
+
+    if (n < 3 || (v[0] != 'X' && v[0] != 'x') || v[1] != '\'' || v[n - 1] != '\'')
+        return 1;
+    if ((n - 3) % 2 != 0 || !is_hex(v + 2, n - 3)) {
+        report("%s:%zu: column %s: csvde value %.40s is not X'<hex digits>'; export again with "
+               "csvde", r->src, r->rec_line, col_name[c], v);
+        return 0;
+    }
+    if (c == COL_SID || c == COL_OBJSID) {
+        memmove(v, v + 2, n - 3);
+        v[n - 3] = '\0';
+        return 1;
+    }
+    for (i = 0; i < (n - 3) / 2; i++)      /* in place: byte i from digits 2 + 2i, 3 + 2i */
+        v[i] = (char)(hex_digit(v[2 + 2 * i]) << 4 | hex_digit(v[3 + 2 * i]));
+    if (memchr(v, '\0', i) != NULL) {
+        report("%s:%zu: column %s: a NUL byte in a name; fix the value in the export", r->src,
+               r->rec_line, col_name[c]);
+        return 0;
+    }
+    v[i] = '\0';
+    return 1;
+}
+
 /* One data row into e (members owned). 1 ok / 0 reported. */
-static int row_entry(const struct csv *r, const int map[COL_COUNT], size_t n_cols,
-                     struct dir_entry *e)
+static int row_entry(struct csv *r, const int map[COL_COUNT], size_t n_cols, struct dir_entry *e)
 {
     char sid[MAX_SID_CHARS + 1], **slot[3] = { &e->sam, &e->upn, &e->dns };
     const unsigned char *v;
+    const char *why;
     int c, named = 0;
 
     if (r->n != n_cols) {
@@ -365,17 +430,17 @@ static int row_entry(const struct csv *r, const int map[COL_COUNT], size_t n_col
                "values holding commas", r->src, r->rec_line, r->n, n_cols);
         return 0;
     }
+    e->src = r->src;
+    e->line = r->rec_line;
+    for (c = 0; r->csvde && c < COL_COUNT; c++)
+        if (map[c] != -1 && !csvde_value(r, map, c))
+            return 0;
     for (c = COL_SAM; c <= COL_DNS; c++) {
         if (map[c] == -1 || *(v = (const unsigned char *)csv_field(r, (size_t)map[c])) == '\0')
             continue;
-        for (; *v != '\0'; v++)
-            if (*v < 0x20 || *v == 0x7f)
-                break;
-        if (*v != '\0' || v - (const unsigned char *)csv_field(r, (size_t)map[c]) >
-                              MAX_DIR_NAME_BYTES) {
+        if ((why = dir_name_problem(v, strlen((const char *)v))) != NULL) {
             report("%s:%zu: column %s: %s; fix the value in the export", r->src, r->rec_line,
-                   col_name[c], *v != '\0' ? "a control character (line break, tab) in a name"
-                                            : "the name is over the length limit");
+                   col_name[c], why);
             return 0;
         }
         if ((*slot[c] = dup_or_fail(csv_field(r, (size_t)map[c]), r->src)) == NULL)
@@ -391,87 +456,6 @@ static int row_entry(const struct csv *r, const int map[COL_COUNT], size_t n_col
     if (!row_sid(r, map, sid, sizeof(sid)))
         return 0;
     return (e->sid = dup_or_fail(sid, r->src)) != NULL;
-}
-
-static int dkey_cmp(const void *a, const void *b)
-{
-    const struct dkey *x = a, *y = b;
-    int c = strcmp(x->key, y->key);
-
-    if (c != 0)
-        return c;
-    return x->line < y->line ? -1 : x->line > y->line;
-}
-
-/* Two rows claiming one principal (per kind, ASCII case-insensitive), or two rows with one SID
- * (two principals claiming it): report the first such row in file order, naming the other.
- * keys[] is sorted here. 1 none / 0 reported. */
-static int dup_check(struct dkey *keys, size_t n, const char *src)
-{
-    size_t i, best = n;
-
-    qsort(keys, n, sizeof(*keys), dkey_cmp);
-    for (i = 1; i < n; i++)
-        if (strcmp(keys[i].key, keys[i - 1].key) == 0 &&
-            (best == n || keys[i].line < keys[best].line))
-            best = i;
-    if (best == n)
-        return 1;
-    if (keys[best].col == COL_SID)
-        report("%s:%zu: column SID: %s is also the SID of line %zu: two principals share one SID, "
-               "which is unique in a domain (MS-DTYP 2.4.2) — a broken or forged export; nothing "
-               "was imported, export the directory again", src, keys[best].line,
-               keys[best].name, keys[best - 1].line);
-    else
-        report("%s:%zu: column %s: '%s' is also on line %zu (names are case-insensitive); remove "
-               "one of the rows", src, keys[best].line, col_name[keys[best].col],
-               keys[best].name, keys[best - 1].line);
-    return 0;
-}
-
-/* The keys of entry e (found on line) appended to *keys. */
-static int dkey_add(struct dkey **keys, size_t *n, size_t *cap, const struct dir_entry *e,
-                    size_t line, const char *src)
-{
-    const char *name[4] = { e->sam, e->upn, e->dns, e->sid };
-    struct dkey *nk;
-    size_t k, i;
-
-    for (k = 0; k < 4; k++) {
-        if (name[k] == NULL)
-            continue;
-        if (*n == *cap) {
-            if ((nk = realloc(*keys, (*cap ? *cap * 2 : 64) * sizeof(**keys))) == NULL) {
-                report("%s: out of memory; free memory and retry", src);
-                return 0;
-            }
-            *keys = nk;
-            *cap = *cap ? *cap * 2 : 64;
-        }
-        if ((nk = &(*keys)[*n], nk->key = malloc(strlen(name[k]) + 5)) == NULL) {
-            report("%s: out of memory; free memory and retry", src);
-            return 0;
-        }
-        memcpy(nk->key, key_prefix[k], 4);
-        for (i = 0; name[k][i] != '\0'; i++)
-            nk->key[4 + i] = (name[k][i] >= 'A' && name[k][i] <= 'Z') ? (char)(name[k][i] + 32)
-                                                                       : name[k][i];
-        nk->key[4 + i] = '\0';
-        nk->name = name[k];
-        nk->line = line;
-        nk->col = (enum col)k;
-        (*n)++;
-    }
-    return 1;
-}
-
-static void dkeys_free(struct dkey *keys, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        free(keys[i].key);
-    free(keys);
 }
 
 /* Start of the records: after a UTF-8 BOM and the "#TYPE ..." line Windows PowerShell 5's
@@ -495,11 +479,11 @@ static void csv_start(struct csv *r, const char *data, size_t len, const char *s
     }
 }
 
-/* Data rows after the header into *ents (grown), keys for the duplicate check. */
+/* Data rows after the header into *ents (grown). */
 static int rows_read(struct csv *r, const int map[COL_COUNT], struct dir_entry **ents,
-                     size_t *n, struct dkey **keys, size_t *nk)
+                     size_t *n)
 {
-    size_t cap = 0, kcap = 0, n_cols = r->n;
+    size_t cap = 0, n_cols = r->n;
     struct dir_entry *ne;
     int got;
 
@@ -519,11 +503,52 @@ static int rows_read(struct csv *r, const int map[COL_COUNT], struct dir_entry *
         }
         memset(&(*ents)[*n], 0, sizeof(**ents));
         (*n)++;          /* counted now, so a half-filled entry is freed too */
-        if (!row_entry(r, map, n_cols, &(*ents)[*n - 1]) ||
-            !dkey_add(keys, nk, &kcap, &(*ents)[*n - 1], r->rec_line, r->src))
+        if (!row_entry(r, map, n_cols, &(*ents)[*n - 1]))
             return 0;
     }
     return got == 0;
+}
+
+/* The header, then the rows: *out and *n set only on success. 0 or EXIT_INPUT (reported). */
+static int csv_read(const char *data, size_t len, const char *source, struct dir_entry **out,
+                    size_t *n)
+{
+    struct csv r;
+    struct dir_entry *ents = NULL;
+    size_t n_ents = 0;
+    int map[COL_COUNT], rc = EXIT_INPUT, got;
+
+    csv_start(&r, data, len, source);
+    if (len > (size_t)MAX_CSV_BYTES) {
+        report("%s: size limit: %zu bytes is over the %ld-byte limit for an export; split it",
+               source, len, MAX_CSV_BYTES);
+        goto out;
+    }
+    if (!dir_text_check((const unsigned char *)data, len, source))
+        goto out;
+    if ((got = csv_next(&r)) != 1) {
+        if (got == 0)
+            report("%s: header: the export is empty; export again (Get-ADComputer -Filter * "
+                   "-Properties objectSid | Export-Csv)", source);
+        goto out;
+    }
+    r.csvde = r.n > 0 && strcasecmp(csv_field(&r, 0), "DN") == 0;
+    if (!header_map(&r, map) || !rows_read(&r, map, &ents, &n_ents))
+        goto out;
+    if (n_ents == 0) {
+        report("%s: the export has a header but no rows; importing it would empty the "
+               "directory, export again", source);
+        goto out;
+    }
+    *out = ents;
+    *n = n_ents;
+    ents = NULL;
+    n_ents = 0;
+    rc = 0;
+out:
+    free(r.buf);
+    dircsv_free(ents, n_ents);
+    return rc;
 }
 
 /*
@@ -534,45 +559,26 @@ static int rows_read(struct csv *r, const int map[COL_COUNT], struct dir_entry *
 int dircsv_parse(const char *data, size_t len, const char *source, struct dir_entry **out,
                  size_t *n)
 {
-    struct csv r;
-    struct dir_entry *ents = NULL;
-    struct dkey *keys = NULL;
-    size_t n_ents = 0, nk = 0;
-    int map[COL_COUNT], rc = EXIT_INPUT, got;
+    struct dir_entry *e = NULL;
+    struct dir_index ix;
+    size_t ne = 0;
+    int rc;
 
-    csv_start(&r, data, len, source);
-    if (len > (size_t)MAX_CSV_BYTES) {
-        report("%s: size limit: %zu bytes is over the %ld-byte limit for an export; split it",
-               source, len, MAX_CSV_BYTES);
-        goto out;
+    if ((rc = csv_read(data, len, source, &e, &ne)) != 0)
+        return rc;
+    if (!dir_index_build(&ix, e, ne)) {
+        dircsv_free(e, ne);
+        return EXIT_SYSTEM;
     }
-    if (!text_check((const unsigned char *)data, len, source))
-        goto out;
-    if ((got = csv_next(&r)) != 1) {
-        if (got == 0)
-            report("%s: header: the export is empty; export again (Get-ADComputer -Filter * "
-                   "-Properties objectSid | Export-Csv)", source);
-        goto out;
+    rc = dir_index_dup_check(&ix, e) ? 0 : EXIT_INPUT;
+    dir_index_free(&ix);
+    if (rc != 0) {
+        dircsv_free(e, ne);
+        return rc;
     }
-    if (!header_map(&r, map) || !rows_read(&r, map, &ents, &n_ents, &keys, &nk))
-        goto out;
-    if (n_ents == 0) {
-        report("%s: the export has a header but no rows; importing it would empty the "
-               "directory, export again", source);
-        goto out;
-    }
-    if (!dup_check(keys, nk, source))
-        goto out;
-    *out = ents;
-    *n = n_ents;
-    ents = NULL;
-    n_ents = 0;
-    rc = 0;
-out:
-    dkeys_free(keys, nk);
-    free(r.buf);
-    dircsv_free(ents, n_ents);
-    return rc;
+    *out = e;
+    *n = ne;
+    return 0;
 }
 
 /* Free n entries and the array; NULL is a no-op. */

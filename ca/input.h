@@ -2,7 +2,8 @@
  * input.h — the untrusted inputs ca/ reads, one parser each, one file each:
  *   fileio.c   bounded file loader and tight-mode atomic writer
  *   csr.c      certificate requests (PEM or DER, exactly one, signature verified)
- *   dircsv.c   AD exports (Export-Csv of Get-ADComputer / Get-ADUser)
+ *   dircsv.c   AD exports as CSV (Export-Csv of Get-ADComputer / Get-ADUser, csvde)
+ *   dir_ldif.c AD exports as LDIF (ldifde)
  *   manifest.c batch manifests (JSON lines)
  * Each function returns 0 on success or an exit class (EXIT_INPUT, EXIT_POLICY, EXIT_SYSTEM from
  * ca.h) with the message already reported once through report().
@@ -91,17 +92,35 @@ int csr_gate_reencode(X509_REQ *req, const unsigned char *der, size_t len,
 int csr_gate_sigalg(const X509_REQ *req, const char *src, int *sha1);
 int csr_gate_strings(const X509_NAME *name, const char *src);
 
-/* ---- dircsv.c ---- */
+/* ---- dircsv.c, dir_ldif.c: AD exports ---- */
 struct dir_entry;                         /* store.h */
-/* Parse an AD export: header row with any of SamAccountName, UserPrincipalName, DNSHostName,
- * SID / objectSid (string SID, or binary objectSid as base64 or hex), any order and case, quoted
- * fields with "" escapes, UTF-8 with or without BOM, CRLF or LF, "#TYPE" first line of
- * Export-Csv skipped. Refuses the whole file on a bad SID, a row without SID or without any
- * name, two rows claiming the same principal (sam/upn/dns, case-insensitive) or two rows with
- * the same SID (two principals sharing it), naming both lines. */
+/* Parse an AD export as CSV: header row with any of SamAccountName, UserPrincipalName,
+ * DNSHostName, SID / objectSid (string SID, or binary objectSid as base64 or hex), any order and
+ * case, quoted fields with "" escapes, UTF-8 with or without BOM, CRLF or LF, "#TYPE" first line
+ * of Export-Csv skipped. A header whose first column is DN is csvde's: values written X'<hex>'
+ * (binary objectSid; names outside ASCII as their UTF-8 bytes) are decoded. Refuses the whole
+ * file on a bad SID, a row without SID or without any name, two rows claiming the same principal
+ * (sam/upn/dns, case-insensitive) or two rows with the same SID (two principals sharing it),
+ * naming both lines. Each entry carries source and its line. */
 int dircsv_parse(const char *data, size_t len, const char *source, struct dir_entry **out,
                  size_t *n);
+/* Parse ldifde output (RFC 2849 content records, or ldifde's "changetype: add" records): each
+ * entry with a sAMAccountName, userPrincipalName or dNSHostName needs one objectSid (":: "
+ * base64 of the binary SID, or a string S-1-...); entries without any of the names (OUs,
+ * containers, the domain object) are skipped and counted in *skipped. Lines folded by a leading
+ * space, # comments, base64 values (names as UTF-8). Same refusals as dircsv_parse; an entry's
+ * line is its dn: line. */
+int dirldif_parse(const char *data, size_t len, const char *source, struct dir_entry **out,
+                  size_t *n, size_t *skipped);
+/* 1 when data looks like LDIF (the first line that is neither blank nor a # comment starts
+ * with "dn:" or "version:"), 0 for CSV. */
+int dir_export_is_ldif(const char *data, size_t len);
 void dircsv_free(struct dir_entry *e, size_t n);
+/* Shared by both readers: the whole-file text check (UTF-16, NUL bytes, invalid UTF-8, RFC
+ * 3629; 1 ok / 0 reported), and the problem with one principal name of n bytes (control
+ * character, over 2048 bytes, not UTF-8) or NULL. */
+int dir_text_check(const unsigned char *d, size_t len, const char *src);
+const char *dir_name_problem(const unsigned char *v, size_t n);
 
 /* ---- manifest.c ---- */
 struct manifest_line {

@@ -175,9 +175,16 @@ int store_crl_state_put(struct store_txn *t, const char *ca, const struct crl_st
 /* ---- directory (AD exports) ---- */
 struct dir_entry {
     char *sam, *upn, *dns, *sid;       /* owned; any of sam/upn/dns may be NULL */
+    const char *src;                   /* the export it was read from (not stored), or NULL */
+    size_t line;                       /* its line there (not stored) */
+    int ldif;                          /* read from LDIF (messages say attribute, not column) */
 };
 /* Replace the whole directory with these entries (one txn). */
 int store_dir_replace(struct store_txn *t, const struct dir_entry *e, size_t n)
+    __attribute__((warn_unused_result));
+/* The same, calling step(arg, written) every 1024 entries and at the end (for a progress line). */
+int store_dir_replace_step(struct store_txn *t, const struct dir_entry *e, size_t n,
+                           void (*step)(void *arg, size_t done), void *arg)
     __attribute__((warn_unused_result));
 /* Look up by "upn", "dns" or "sam" (case-insensitive). Returns the match count (0/1/2+) and
  * copies the SID when exactly 1; -1 error. */
@@ -185,6 +192,11 @@ int store_dir_lookup(struct store_txn *t, const char *kind, const char *name, ch
 /* Find by any name (sam, upn or dns): 1 found (e filled; caller frees members), 0, -1. */
 int store_dir_find(struct store_txn *t, const char *name, struct dir_entry *e);
 uint64_t store_dir_count(struct store_txn *t);
+/* Every entry, in the order of the import that wrote it: 1 ok (*out[0..*n), caller
+ * store_dir_entries_free), 0 error. */
+int store_dir_load(struct store_txn *t, struct dir_entry **out, size_t *n)
+    __attribute__((warn_unused_result));
+void store_dir_entries_free(struct dir_entry *e, size_t n);
 
 /* ---- audit ---- */
 struct audit_rec {

@@ -125,9 +125,11 @@ static int dir_put_entry(struct store_txn *t, const struct dir_entry *e, uint32_
 
 /*
  * Replace the whole directory with e[0..n) (copied) in this write txn. Every entry needs a SID and
- * at least one of sam/upn/dns; a bad entry refuses the lot before anything is written.
+ * at least one of sam/upn/dns; a bad entry refuses the lot before anything is written. step (or
+ * NULL) is called with the count written so far, every 1024 entries and at the end (progress).
  */
-int store_dir_replace(struct store_txn *t, const struct dir_entry *e, size_t n)
+int store_dir_replace_step(struct store_txn *t, const struct dir_entry *e, size_t n,
+                           void (*step)(void *arg, size_t done), void *arg)
 {
     unsigned char cnt[8];
 
@@ -142,11 +144,20 @@ int store_dir_replace(struct store_txn *t, const struct dir_entry *e, size_t n)
             return 0;
     if (!st_db_drop(t, DB_DIR))
         return 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         if (!dir_put_entry(t, &e[i], (uint32_t)i))
             return 0;
+        if (step && ((i + 1) % 1024 == 0 || i + 1 == n))
+            step(arg, i + 1);
+    }
     st_put_be(cnt, n, 8);
     return st_db_put_more(t, DB_META, "dir_count", 9, cnt, 8, 0);
+}
+
+/* The same without progress (see store.h). */
+int store_dir_replace(struct store_txn *t, const struct dir_entry *e, size_t n)
+{
+    return store_dir_replace_step(t, e, n, NULL, NULL);
 }
 
 struct dir_scan {
@@ -259,4 +270,78 @@ uint64_t store_dir_count(struct store_txn *t)
         return 0;
     }
     return st_get_be(v.mv_data, 8);
+}
+
+struct dir_load {
+    struct dir_entry *e;               /* [n], slot i = entry index i */
+    size_t n;
+};
+
+/* One key of the walk: keep the entry under the first kind it has a name of (each entry is
+ * stored once per name), at the index its key ends with. */
+static int dir_load_one(struct store_txn *t, const struct store_val *k, const struct store_val *v,
+                        void *ctx)
+{
+    struct dir_load *dl = ctx;
+    struct dir_entry e = { 0 };
+    const unsigned char *kb = k->mv_data;
+    const char *why;
+    uint64_t i;
+    int first;
+
+    if (k->mv_size < 9 || kb[k->mv_size - 5] != '\0')
+        return st_corrupt(t, "directory", "key", "not <kind>:<name> NUL <index>") - 1;
+    if ((why = dir_decode(v, &e)) != NULL)
+        return st_corrupt(t, "directory", "entry", why) - 1;
+    for (first = 0; first < DIR_KINDS && dir_name_of(&e, first) == NULL; first++)
+        ;
+    i = st_get_be(kb + k->mv_size - 4, 4);
+    if (first == DIR_KINDS || memcmp(kb, dir_kinds[first], 3) != 0) {
+        dir_entry_wipe(&e);
+        return first == DIR_KINDS ? st_corrupt(t, "directory", "entry", "no name") - 1 : 1;
+    }
+    if (i >= dl->n || dl->e[i].sid != NULL) {
+        dir_entry_wipe(&e);
+        return st_corrupt(t, "directory", "key", "index beyond dir_count or twice") - 1;
+    }
+    dl->e[i] = e;
+    return 1;
+}
+
+/*
+ * Every entry of the directory, in the order of the import that wrote it: *out[0..*n) (caller
+ * store_dir_entries_free). 1 ok / 0 error (store_error).
+ */
+int store_dir_load(struct store_txn *t, struct dir_entry **out, size_t *n)
+{
+    struct dir_load dl = { NULL, 0 };
+    size_t used = 0;
+
+    if (t == NULL || out == NULL || n == NULL) {
+        st_seterr("store: directory load: no transaction or output; fix the caller");
+        return 0;
+    }
+    dl.n = (size_t)store_dir_count(t);
+    if (dl.n > 0 && (dl.e = OPENSSL_zalloc(dl.n * sizeof(*dl.e))) == NULL)
+        return st_code_err(st_txn_path(t), "directory", ENOMEM);
+    if (!st_db_scan(t, DB_DIR, NULL, 0, dir_load_one, &dl)) {
+        store_dir_entries_free(dl.e, dl.n);
+        return 0;
+    }
+    for (size_t i = 0; i < dl.n; i++)  /* a crash-free store has every slot; close gaps anyway */
+        if (dl.e[i].sid != NULL)
+            dl.e[used++] = dl.e[i];
+    *out = dl.e;
+    *n = used;
+    return 1;
+}
+
+/* Free entries from store_dir_load (and store_dir_find); NULL is a no-op. */
+void store_dir_entries_free(struct dir_entry *e, size_t n)
+{
+    if (e == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        dir_entry_wipe(&e[i]);
+    OPENSSL_free(e);
 }

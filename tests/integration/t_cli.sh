@@ -10,7 +10,7 @@ expect_in "Exit codes" "offca --help documents the exit codes"
 for cmd in init sign list show export mapping revoke unrevoke doctor \
            "key generate" "key list" "ca create-root" "ca create-issuing" "ca csr" "ca import" \
            "ca list" "ca show" "ca export" "template list" "template show" "template check" \
-           "directory import" "directory show" "crl publish" "audit list" "audit verify" \
+           "directory import" "directory list" "directory show" "crl publish" "audit list" "audit verify" \
            status backup "backup verify" restore; do
     # shellcheck disable=SC2086
     expect_rc 0 "offca $cmd --help" -- "$OFFCA" $cmd --help

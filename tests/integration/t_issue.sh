@@ -250,7 +250,7 @@ expect_rc 1 "directory: SANs naming two principals (ambiguous SID) refused" -- o
 expect_in "ambiguous" "ambiguous message"
 check "nothing written for the ambiguous request" test ! -e "$T/two.pem"
 printf '"SamAccountName","DNSHostName","objectSid"\n"PC99$","pc99.contoso.com","AQUAAAAAAAUVAAAA3PTcO4M9K0aCi6YoUQQAAA=="\n' >"$T/ad2.csv"
-expect_rc 0 "re-import (objectSid in base64) replaces the directory" -- oc directory import "$T/ad2.csv"
+expect_rc 0 "re-import (objectSid in base64) with --replace replaces the directory" -- oc directory import --replace "$T/ad2.csv"
 expect_rc 0 "pc99 now issues with the SID decoded from base64 objectSid" -- oc sign --ca issuing \
     --template intune-device --csr "$T/pc99.csr" -o "$T/pc99.pem"
 check "pc99: SID extension is the known vector" test "$(ext_hex "$T/pc99.pem" 1.3.6.1.4.1.311.25.2)" = "$VECTOR"

@@ -69,7 +69,7 @@ for h in good1 good2 good3 wild; do
 done
 printf '"DNSHostName","SamAccountName","SID"\n"good1.contoso.com","G1$","%s-1"\n"good2.contoso.com","G2$","%s-2"\n"good3.contoso.com","G3$","%s-3"\n' \
     "$DOM" "$DOM" "$DOM" >"$T/ad2.csv"
-oc directory import "$T/ad2.csv" >/dev/null
+oc directory import --replace "$T/ad2.csv" >/dev/null
 { printf '{"csr": "%s", "out": "%s/g1.pem"}\n' "$T/good1.csr" "$T/out2"
   printf 'this line is not JSON\n'
   printf '{"csr": "%s", "out": "%s/bad.pem"}\n' "$REPO/tests/data/bad/csr/bad-signature.der" "$T/out2"
