@@ -4,6 +4,7 @@
  * 2.2.2.7.7.4, MS-DTYP 2.4.2.1). The SID extension is parsed with OpenSSL's GENERAL_NAMES template.
  */
 #include "base/oids.h"
+#include "base/sid.h"
 #include "crl/crl.h"
 #include "crl/crl_int.h"
 
@@ -12,48 +13,20 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-#define SID_URL_PREFIX "tag:microsoft.com,2022-09-14:sid:"
-#define MAX_SUBAUTH 15
 #define RULE_SID "KB5014754 strong certificate mapping"
 #define FIX_SID "reissue with offca sign --template <a logon template> (it adds the SID), or map " \
     "the account by hand: set altSecurityIdentities with offca mapping"
 
-/* Decimal 1..10 digits, no leading zero, <= 4294967295; advances *p. */
-static int sid_num(const char **p, const char *end)
-{
-    const char *s = *p;
-    unsigned long long v = 0;
-
-    while (*p < end && **p >= '0' && **p <= '9' && *p - s < 11)
-        v = v * 10 + (unsigned)(*(*p)++ - '0');
-    return *p > s && *p - s <= 10 && !(s[0] == '0' && *p - s > 1) && v <= 4294967295ULL;
-}
-
-/* MS-DTYP 2.4.2.1: S-1-<authority>-<sub>{1,15}. */
+/* s[0..len) is a SID string (MS-DTYP 2.4.2.1, the one parser in base/sid.c). */
 int doctor_sid_check(const char *s, size_t len)
 {
-    const char *p = s + 4, *end = s + len;
-    int subs = 0;
+    char buf[MAX_SID_CHARS + 1];
 
-    if (len < 6 || len > MAX_SID_CHARS || strncmp(s, "S-1-", 4) != 0)
+    if (len > MAX_SID_CHARS || memchr(s, '\0', len) != NULL)
         return 0;
-    if (end - p > 2 && p[0] == '0' && p[1] == 'x') {
-        int i;
-
-        for (i = 0, p += 2; i < 12; i++, p++)
-            if (p >= end || !((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'F')
-                              || (*p >= 'a' && *p <= 'f')))
-                return 0;
-        if (strncmp(p - 12, "0000", 4) == 0)   /* hex form only for values >= 2^32 */
-            return 0;
-    } else if (!sid_num(&p, end)) {
-        return 0;
-    }
-    while (p < end) {
-        if (*p++ != '-' || !sid_num(&p, end) || ++subs > MAX_SUBAUTH)
-            return 0;
-    }
-    return subs >= 1;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return sid_check(buf);
 }
 
 /* The SID extension: -1 absent, 1 well-formed, 0 malformed (why in why). */

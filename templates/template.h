@@ -20,6 +20,7 @@
 #include "base/err.h"
 #include "base/limits.h"
 #include "base/oids.h"
+#include "base/sid.h"
 #include "base/toml.h"
 
 /* Last error of the calling thread (never NULL; "" when none) and its exit-code class: offca's
@@ -55,27 +56,10 @@ char *dn_format(const X509_NAME *name);
  * order), ", "-less comma join, Windows short names (S= for ST, E= for emailAddress). OPENSSL_free. */
 char *dn_format_ms(const X509_NAME *name);
 
-/* ==== SIDs and Microsoft encodings (sid.c, msfmt.c) ============================================
+/* ==== Microsoft encodings (msfmt.c) ===================================================
  * Specs: MS-DTYP 2.4.2.1 (SID strings), MS-WCCE 2.2.2.7.7 (the extensions), KB5014754 (SID
  * extension, SAN URL and altSecurityIdentities strong mappings). */
-#define SID_URL_PREFIX "tag:microsoft.com,2022-09-14:sid:"   /* OIDs: base/oids.h */
-
-/* Strict MS-DTYP 2.4.2.1 syntax check of a string SID (canonical form only). 1 ok / 0 with a
- * message saying which rule failed (class 1 — a SID is policy input). */
-int sid_check(const char *sid) __attribute__((warn_unused_result));
-/* Binary objectSid (revision, count, 6-byte BE authority, LE sub-authorities) -> string SID. */
-int sid_from_binary(const unsigned char *bin, size_t len, char *out, size_t outlen)
-    __attribute__((warn_unused_result));
-/* The SID security extension 1.3.6.1.4.1.311.25.2, non-critical, DER byte-exact with Windows. */
-X509_EXTENSION *sid_ext_build(const char *sid);
-/* Read the SID from such an extension (checks its structure and the SID syntax). */
-int sid_ext_parse(const X509_EXTENSION *ext, char *out, size_t outlen)
-    __attribute__((warn_unused_result));
-/* "tag:microsoft.com,2022-09-14:sid:<SID>" into buf; 1 ok / 0 when it does not fit. */
-int sid_san_url(const char *sid, char *buf, size_t buflen);
-/* If uri is a SID SAN URL, copy the SID into out and return 1; 0 when it is not one; -1 when it
- * has the prefix but a malformed SID (message set). */
-int sid_from_san_url(const char *uri, char *out, size_t outlen);
+/* SIDs: base/sid.h (doctor in crl/ reads them too). */
 
 /* UPN otherName (1.3.6.1.4.1.311.20.2.3, [0] EXPLICIT UTF8String) as a GENERAL_NAME. */
 GENERAL_NAME *ms_upn_name_build(const char *upn);

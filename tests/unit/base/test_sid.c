@@ -14,7 +14,8 @@
 
 #include <openssl/x509v3.h>
 
-#include "templates/template.h"
+#include "base/err.h"
+#include "base/sid.h"
 
 #define V1_SID "S-1-5-21-1004336348-1177238915-682003330-1105"
 #define V1_EXTNVALUE "303fa03d060a2b060104018237190201a02f042d532d312d352d32312d3130303433" \
@@ -80,7 +81,7 @@ static void test_check_accept(void **state)
     (void)state;
     for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         if (!sid_check(good[i]))
-            fail_msg("%s refused: %s", good[i], tmpl_error());
+            fail_msg("%s refused: %s", good[i], base_err_msg());
     }
     make_sid(sid, sizeof(sid), 15, "1");
     assert_true(sid_check(sid));
@@ -125,18 +126,18 @@ static void test_check_reject(void **state)
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         if (sid_check(bad[i].sid))
             fail_msg("%s accepted", bad[i].sid);
-        if (strstr(tmpl_error(), bad[i].frag) == NULL)
-            fail_msg("%s: message '%s' lacks '%s'", bad[i].sid, tmpl_error(), bad[i].frag);
-        assert_non_null(strstr(tmpl_error(), "Get-ADComputer NAME | select SID"));
-        assert_int_equal(tmpl_error_code(), 1);
+        if (strstr(base_err_msg(), bad[i].frag) == NULL)
+            fail_msg("%s: message '%s' lacks '%s'", bad[i].sid, base_err_msg(), bad[i].frag);
+        assert_non_null(strstr(base_err_msg(), "Get-ADComputer NAME | select SID"));
+        assert_int_equal(base_err_code(), 1);
     }
     assert_false(sid_check(NULL));
     make_sid(sid, sizeof(sid), 16, "1");
     assert_false(sid_check(sid));
-    assert_non_null(strstr(tmpl_error(), "more than 15 sub-authorities"));
+    assert_non_null(strstr(base_err_msg(), "more than 15 sub-authorities"));
     make_sid(sid, sizeof(sid), 20, "4294967295");
     assert_false(sid_check(sid));
-    assert_non_null(strstr(tmpl_error(), "longer than 183"));
+    assert_non_null(strstr(base_err_msg(), "longer than 183"));
 }
 
 struct bin_case { const char *hex; const char *sid; const char *frag; };
@@ -166,19 +167,19 @@ static void test_from_binary(void **state)
         n = from_hex(cases[i].hex, bin, sizeof(bin));
         if (cases[i].sid != NULL) {
             if (!sid_from_binary(bin, n, out, sizeof(out)))
-                fail_msg("%s: %s", cases[i].hex, tmpl_error());
+                fail_msg("%s: %s", cases[i].hex, base_err_msg());
             assert_string_equal(out, cases[i].sid);
             assert_true(sid_check(out));
         } else {
             assert_false(sid_from_binary(bin, n, out, sizeof(out)));
-            if (strstr(tmpl_error(), cases[i].frag) == NULL)
-                fail_msg("%s: '%s' lacks '%s'", cases[i].hex, tmpl_error(), cases[i].frag);
-            assert_int_equal(tmpl_error_code(), 3);
+            if (strstr(base_err_msg(), cases[i].frag) == NULL)
+                fail_msg("%s: '%s' lacks '%s'", cases[i].hex, base_err_msg(), cases[i].frag);
+            assert_int_equal(base_err_code(), 3);
         }
     }
     n = from_hex(cases[0].hex, bin, sizeof(bin));
     assert_false(sid_from_binary(bin, n, out, 10));
-    assert_non_null(strstr(tmpl_error(), "too small"));
+    assert_non_null(strstr(base_err_msg(), "too small"));
 }
 
 static void test_ext_vector(void **state)
@@ -272,9 +273,9 @@ static void test_ext_parse_reject(void **state)
         assert_non_null(ext);
         if (sid_ext_parse(ext, out, sizeof(out)))
             fail_msg("case %zu accepted", i);
-        assert_non_null(strstr(tmpl_error(), "SID extension 1.3.6.1.4.1.311.25.2"));
-        if (strstr(tmpl_error(), bad[i].frag) == NULL)
-            fail_msg("case %zu: '%s' lacks '%s'", i, tmpl_error(), bad[i].frag);
+        assert_non_null(strstr(base_err_msg(), "SID extension 1.3.6.1.4.1.311.25.2"));
+        if (strstr(base_err_msg(), bad[i].frag) == NULL)
+            fail_msg("case %zu: '%s' lacks '%s'", i, base_err_msg(), bad[i].frag);
         X509_EXTENSION_free(ext);
         ASN1_OBJECT_free(obj);
         ASN1_OCTET_STRING_free(os);
@@ -285,9 +286,9 @@ static void test_ext_build_reject(void **state)
 {
     (void)state;
     assert_null(sid_ext_build("S-1-5-21-1-"));
-    assert_non_null(strstr(tmpl_error(), "sub-authority is empty"));
+    assert_non_null(strstr(base_err_msg(), "sub-authority is empty"));
     assert_null(sid_ext_build(NULL));
-    assert_non_null(strstr(tmpl_error(), "empty SID"));
+    assert_non_null(strstr(base_err_msg(), "empty SID"));
 }
 
 static void test_san_url(void **state)
@@ -301,23 +302,23 @@ static void test_san_url(void **state)
     assert_string_equal(out, V1_SID);
 
     assert_false(sid_san_url(V1_SID, small, sizeof(small)));
-    assert_non_null(strstr(tmpl_error(), "too small"));
+    assert_non_null(strstr(base_err_msg(), "too small"));
     assert_false(sid_san_url("S-1-5-21-01", buf, sizeof(buf)));
-    assert_non_null(strstr(tmpl_error(), "leading zero"));
+    assert_non_null(strstr(base_err_msg(), "leading zero"));
 
     assert_int_equal(sid_from_san_url("https://contoso.com/x", out, sizeof(out)), 0);
     assert_int_equal(sid_from_san_url("tag:microsoft.com,2022-09-14:si", out, sizeof(out)), 0);
     assert_int_equal(sid_from_san_url(NULL, out, sizeof(out)), 0);
     assert_int_equal(sid_from_san_url("TAG:Microsoft.com,2022-09-14:SID:" V1_SID, out,
                                       sizeof(out)), -1);
-    assert_non_null(strstr(tmpl_error(), "in lowercase"));
+    assert_non_null(strstr(base_err_msg(), "in lowercase"));
     assert_int_equal(sid_from_san_url("tag:microsoft.com,2022-09-14:sid:S-1-5-21-1 ", out,
                                       sizeof(out)), -1);
-    assert_non_null(strstr(tmpl_error(), "SID SAN URL: SID"));
+    assert_non_null(strstr(base_err_msg(), "SID SAN URL: SID"));
     assert_int_equal(sid_from_san_url("tag:microsoft.com,2022-09-14:sid:", out, sizeof(out)), -1);
-    assert_non_null(strstr(tmpl_error(), "empty SID"));
+    assert_non_null(strstr(base_err_msg(), "empty SID"));
     assert_int_equal(sid_from_san_url(buf, out, 8), -1);
-    assert_non_null(strstr(tmpl_error(), "too small"));
+    assert_non_null(strstr(base_err_msg(), "too small"));
 }
 
 int main(void)

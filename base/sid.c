@@ -3,8 +3,8 @@
  * objectSid form, the SID security extension 1.3.6.1.4.1.311.25.2 and the SID SAN URL
  * (MS-WCCE 2.2.2.7.7.4, KB5014754).
  */
-#include "templates/template.h"
-#include "templates/tmpl_err.h"
+#include "base/err.h"
+#include "base/sid.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -41,7 +41,7 @@ static void sid_fail(const char *sid, const char *problem)
 {
     char q[72];
 
-    tmpl_seterr(TE_POLICY, "SID '%s': MS-DTYP 2.4.2.1: %s; " SID_FIX,
+    base_err_set(ERRC_POLICY, "SID '%s': MS-DTYP 2.4.2.1: %s; " SID_FIX,
                 sid_quote(sid, q, sizeof(q)), problem);
 }
 
@@ -104,14 +104,14 @@ static int sid_authority(const char **p, const char *sid)
     return 1;
 }
 
-/* Strict syntax check of a string SID in canonical form (see template.h); class TE_POLICY. */
+/* Strict syntax check of a string SID in canonical form (see sid.h); class ERRC_POLICY. */
 int sid_check(const char *sid)
 {
     const char *p;
     int subs = 0;
 
     if (sid == NULL || sid[0] == '\0') {
-        tmpl_seterr(TE_POLICY, "SID: MS-DTYP 2.4.2.1: empty SID; " SID_FIX);
+        base_err_set(ERRC_POLICY, "SID: MS-DTYP 2.4.2.1: empty SID; " SID_FIX);
         return 0;
     }
     if (strlen(sid) > MAX_SID_CHARS) {
@@ -148,7 +148,7 @@ int sid_check(const char *sid)
 }
 
 /* Binary objectSid -> canonical string SID: revision 1, count 1..15, 6-byte big-endian authority,
- * count little-endian uint32 sub-authorities, nothing after. Class TE_INPUT on malformed input. */
+ * count little-endian uint32 sub-authorities, nothing after. Class ERRC_INPUT on malformed input. */
 int sid_from_binary(const unsigned char *bin, size_t len, char *out, size_t outlen)
 {
     char buf[MAX_SID_CHARS + 1];
@@ -157,7 +157,7 @@ int sid_from_binary(const unsigned char *bin, size_t len, char *out, size_t outl
     int n;
 
     if (bin == NULL || len < SID_BIN_HEADER || bin[0] != 1) {
-        tmpl_seterr(TE_INPUT, "objectSid: MS-DTYP 2.4.2.2: %s; export the objectSid attribute "
+        base_err_set(ERRC_INPUT, "objectSid: MS-DTYP 2.4.2.2: %s; export the objectSid attribute "
                     "unchanged (binary, base64 or hex)",
                     (bin == NULL || len < SID_BIN_HEADER) ? "shorter than 8 bytes"
                     : "revision is not 1");
@@ -165,7 +165,7 @@ int sid_from_binary(const unsigned char *bin, size_t len, char *out, size_t outl
     }
     count = bin[1];
     if (count < 1 || count > MAX_SID_SUBAUTH || len != SID_BIN_HEADER + 4 * count) {
-        tmpl_seterr(TE_INPUT, "objectSid: MS-DTYP 2.4.2.2: %zu bytes with a sub-authority count "
+        base_err_set(ERRC_INPUT, "objectSid: MS-DTYP 2.4.2.2: %zu bytes with a sub-authority count "
                     "of %zu (need 1..15 and 8 + 4*count bytes); export the objectSid attribute "
                     "unchanged", len, count);
         return 0;
@@ -184,7 +184,7 @@ int sid_from_binary(const unsigned char *bin, size_t len, char *out, size_t outl
         pos += (size_t)snprintf(buf + pos, sizeof(buf) - pos, "-%lu", v);
     }
     if (pos + 1 > outlen) {
-        tmpl_seterr(TE_SYSTEM, "objectSid: output buffer of %zu bytes is too small for %s; "
+        base_err_set(ERRC_SYSTEM, "objectSid: output buffer of %zu bytes is too small for %s; "
                     "pass a buffer of MAX_SID_CHARS + 1", outlen, buf);
         return 0;
     }
@@ -192,17 +192,17 @@ int sid_from_binary(const unsigned char *bin, size_t len, char *out, size_t outl
     return 1;
 }
 
-/* A TE_SYSTEM message about obj, with the OpenSSL error queue (drained). */
+/* A ERRC_SYSTEM message about obj, with the OpenSSL error queue (drained). */
 static void sid_ossl_fail(const char *obj)
 {
-    tmpl_seterr_ossl(TE_SYSTEM, "%s: encoding failed; this is a bug or out of memory, report it",
+    base_err_set_ossl(ERRC_SYSTEM, "%s: encoding failed; this is a bug or out of memory, report it",
                      obj);
 }
 
 /* The SID security extension (MS-WCCE 2.2.2.7.7.4): non-critical, extnValue = GeneralNames
  * with one otherName {1.3.6.1.4.1.311.25.2.1, [0] EXPLICIT OCTET STRING "S-1-..."}. The [0]
  * EXPLICIT wrapping comes from OpenSSL's OTHERNAME template. Caller frees with
- * X509_EXTENSION_free. NULL with tmpl_error() set (class 1 for an invalid SID). */
+ * X509_EXTENSION_free. NULL with base_err_msg() set (class 1 for an invalid SID). */
 X509_EXTENSION *sid_ext_build(const char *sid)
 {
     X509_EXTENSION *ext = NULL;
@@ -253,7 +253,7 @@ out:
 
 static int sid_ext_fail(const char *problem)
 {
-    tmpl_seterr(TE_INPUT, "SID extension 1.3.6.1.4.1.311.25.2: MS-WCCE 2.2.2.7.7.4: %s; "
+    base_err_set(ERRC_INPUT, "SID extension 1.3.6.1.4.1.311.25.2: MS-WCCE 2.2.2.7.7.4: %s; "
                 "request a certificate without it or with a well-formed one", problem);
     return 0;
 }
@@ -325,11 +325,11 @@ int sid_ext_parse(const X509_EXTENSION *ext, char *out, size_t outlen)
     memcpy(sid, ASN1_STRING_get0_data(s), (size_t)slen);
     sid[slen] = '\0';
     if (!sid_check(sid)) {
-        tmpl_err_prefix("SID extension 1.3.6.1.4.1.311.25.2");
+        base_err_prefix("SID extension 1.3.6.1.4.1.311.25.2");
         goto out;
     }
     if ((size_t)slen + 1 > outlen) {
-        tmpl_seterr(TE_SYSTEM, "SID extension: output buffer too small; pass MAX_SID_CHARS + 1");
+        base_err_set(ERRC_SYSTEM, "SID extension: output buffer too small; pass MAX_SID_CHARS + 1");
         goto out;
     }
     memcpy(out, sid, (size_t)slen + 1);
@@ -350,7 +350,7 @@ int sid_san_url(const char *sid, char *buf, size_t buflen)
         return 0;
     n = snprintf(buf, buflen, "%s%s", SID_URL_PREFIX, sid);
     if (n < 0 || (size_t)n >= buflen) {
-        tmpl_seterr(TE_SYSTEM, "SID SAN URL: buffer of %zu bytes too small; pass at least %zu",
+        base_err_set(ERRC_SYSTEM, "SID SAN URL: buffer of %zu bytes too small; pass at least %zu",
                     buflen, strlen(SID_URL_PREFIX) + MAX_SID_CHARS + 1);
         return 0;
     }
@@ -368,18 +368,18 @@ int sid_from_san_url(const char *uri, char *out, size_t outlen)
     if (uri == NULL || strncasecmp(uri, SID_URL_PREFIX, plen) != 0)
         return 0;
     if (strncmp(uri, SID_URL_PREFIX, plen) != 0) {
-        tmpl_seterr(TE_POLICY, "SID SAN URL: KB5014754: the prefix must be exactly '"
+        base_err_set(ERRC_POLICY, "SID SAN URL: KB5014754: the prefix must be exactly '"
                     SID_URL_PREFIX "' in lowercase (the KDC ignores other spellings); "
                     "rewrite the URL");
         return -1;
     }
     sid = uri + plen;
     if (!sid_check(sid)) {
-        tmpl_err_prefix("SID SAN URL");
+        base_err_prefix("SID SAN URL");
         return -1;
     }
     if (strlen(sid) + 1 > outlen) {
-        tmpl_seterr(TE_SYSTEM, "SID SAN URL: output buffer too small; pass MAX_SID_CHARS + 1");
+        base_err_set(ERRC_SYSTEM, "SID SAN URL: output buffer too small; pass MAX_SID_CHARS + 1");
         return -1;
     }
     memcpy(out, sid, strlen(sid) + 1);
