@@ -266,7 +266,7 @@ static int sign_one(struct app *a, struct ca_signer *s, const struct tmpl *t,
 {
     struct csr *csr = NULL;
     X509_NAME *subj = NULL;
-    struct issue_input in;
+    struct tmpl_request in;
     struct issued is;
     struct file_staged *st = NULL;
     int rc, recovered = 0, to_file = o->out != NULL && strcmp(o->out, "-") != 0;
@@ -290,15 +290,14 @@ static int sign_one(struct app *a, struct ca_signer *s, const struct tmpl *t,
     in.source = o->csr;
     in.csr_subject = X509_REQ_get_subject_name(csr->req);
     in.pubkey = csr->pubkey;
-    in.key = &csr->key;
     in.csr_sig_sha1 = csr->sig_sha1;
     in.csr_exts = csr->exts;
     in.subject_override = subj;
-    in.sans = o->sans;
-    in.n_sans = o->n_sans;
-    in.sid = o->sid;
+    in.op_sans = o->sans;
+    in.n_op_sans = o->n_sans;
+    in.op_sid = o->sid;
     in.days = o->days;
-    if ((rc = issue_prepare(a, s, t, &in, &is)) != 0 ||
+    if ((rc = issue_prepare(a, s, t, &in, &csr->key, &is)) != 0 ||
         (to_file && (rc = stage_cert(&is, o->out, o->der, &st)) != 0))
         goto out;
     FAULTPOINT("sign.staged", o->out ? o->out : "-");
@@ -495,7 +494,7 @@ static void job_prepare(struct batch *b, struct job *j)
     struct sign_opts o;
     struct csr *csr = NULL;
     X509_NAME *subj = NULL;
-    struct issue_input in;
+    struct tmpl_request in;
     char where[600];
     int rc;
 
@@ -525,14 +524,13 @@ static void job_prepare(struct batch *b, struct job *j)
         in.source = where;
         in.csr_subject = X509_REQ_get_subject_name(csr->req);
         in.pubkey = csr->pubkey;
-        in.key = &csr->key;
         in.csr_sig_sha1 = csr->sig_sha1;
         in.csr_exts = csr->exts;
         in.subject_override = subj;
-        in.sans = o.sans;
-        in.n_sans = o.n_sans;
-        in.sid = m.sid;
-        rc = issue_prepare(b->a, b->s, b->t, &in, &j->is);
+        in.op_sans = o.sans;
+        in.n_op_sans = o.n_sans;
+        in.op_sid = m.sid;
+        rc = issue_prepare(b->a, b->s, b->t, &in, &csr->key, &j->is);
     }
     if (rc == 0 && (rc = job_stage(j, m.out)) != 0)
         issued_clear(&j->is);

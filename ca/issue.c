@@ -113,17 +113,18 @@ static int fill_record(struct issued *out, struct ca_signer *s, const struct tmp
 
 /* The key gate for this template: a generated key goes through it whole (gen filled); a CSR's
  * key passed the structural rules in csr.c, here it meets the blocklist. 0 or exit class. */
-static int key_gate(struct app *a, const struct tmpl *t, const struct issue_input *in,
-                    struct keygate_key *gen, const struct keygate_key **key)
+static int key_gate(struct app *a, const struct tmpl *t, const struct tmpl_request *in,
+                    const struct keygate_key *csr_key, struct keygate_key *gen,
+                    const struct keygate_key **key)
 {
     struct keygate_policy pol;
     struct keycheck_ctx ctx;
     char why[512];
     int rc;
 
-    if (in->key != NULL) {
-        *key = in->key;
-        return keycheck_blocked(a, in->key, in->source);
+    if (csr_key != NULL) {
+        *key = csr_key;
+        return keycheck_blocked(a, csr_key, in->source);
     }
     tmpl_keygate_policy(t, &pol);
     if ((rc = keycheck_policy(a, &ctx, &pol)) != 0)
@@ -137,11 +138,12 @@ static int key_gate(struct app *a, const struct tmpl *t, const struct issue_inpu
 }
 
 int issue_prepare(struct app *a, struct ca_signer *s, const struct tmpl *t,
-                  const struct issue_input *in, struct issued *out)
+                  const struct tmpl_request *in, const struct keygate_key *csr_key,
+                  struct issued *out)
 {
     struct keygate_key gen;
     const struct keygate_key *key = NULL;
-    struct tmpl_request req;
+    struct tmpl_request req = *in;
     struct tmpl_plan *plan;
     struct cert_spec spec;
     struct cert_built built;
@@ -149,23 +151,12 @@ int issue_prepare(struct app *a, struct ca_signer *s, const struct tmpl *t,
     int rc = EXIT_SYSTEM;
 
     memset(out, 0, sizeof(*out));
-    memset(&req, 0, sizeof(req));
-    req.source = in->source;
-    req.csr_subject = in->csr_subject;
-    req.pubkey = in->pubkey;
-    req.csr_exts = in->csr_exts;
-    req.subject_override = in->subject_override;
-    req.op_sans = in->sans;
-    req.n_op_sans = in->n_sans;
-    req.op_sid = in->sid;
-    req.days = in->days;
-    req.csr_sig_sha1 = in->csr_sig_sha1;
     req.lookup = dir_lookup;
     req.lookup_arg = a;
     memset(&gen, 0, sizeof(gen));
     if ((plan = tmpl_check(t, &req)) == NULL)
         return fail_tmpl();
-    if ((rc = key_gate(a, t, in, &gen, &key)) != 0 ||
+    if ((rc = key_gate(a, t, in, csr_key, &gen, &key)) != 0 ||
         (rc = keycheck_reuse(a, t, key, plan->subject, in->source)) != 0)
         goto out;
     rc = EXIT_SYSTEM;
@@ -174,7 +165,7 @@ int issue_prepare(struct app *a, struct ca_signer *s, const struct tmpl *t,
         goto out;
     spec.subject = plan->subject;
     spec.pubkey = in->pubkey;
-    spec.key = in->key;             /* a generated key keeps its EVP_PKEY: the PKCS#12 needs it */
+    spec.key = csr_key;             /* a generated key keeps its EVP_PKEY: the PKCS#12 needs it */
     spec.issuer = s->cert;
     spec.serial = serial;
     spec.serial_len = sizeof(serial);

@@ -83,27 +83,17 @@ int ca_name_check(const char *name);
 struct tmpl;
 struct tmpl_plan;
 struct san;
-struct issue_input {
-    const char *source;                   /* for messages: the CSR file or manifest line */
-    const X509_NAME *csr_subject;
-    EVP_PKEY *pubkey;                     /* the subscriber key (CSR or generated) */
-    const struct keygate_key *key;        /* the key gate's result for a CSR's key, or NULL:
-                                           * issue_prepare runs the gate on pubkey */
-    int csr_sig_sha1;                     /* the CSR was signed with SHA-1 */
-    const STACK_OF(X509_EXTENSION) *csr_exts;
-    const X509_NAME *subject_override;
-    const struct san *sans;
-    size_t n_sans;
-    const char *sid;
-    int days;
-};
 struct issued {
     X509 *cert;
     struct cert_rec rec;                  /* what the store records (owned members) */
 };
-/* Policy + certificate for one request. 0, or the exit class with the message reported. */
+/* Policy + certificate for one request (templates/template.h's struct tmpl_request, the one
+ * request struct from the command line to the template; issue_prepare adds the directory
+ * lookup). key is the key gate's result for a CSR's key, or NULL: issue_prepare then runs the
+ * gate on req->pubkey (a generated key). 0, or the exit class with the message reported. */
 int issue_prepare(struct app *a, struct ca_signer *s, const struct tmpl *t,
-                  const struct issue_input *in, struct issued *out);
+                  const struct tmpl_request *req, const struct keygate_key *key,
+                  struct issued *out);
 /* Record n prepared certificates in one write transaction with their audit records. */
 int issue_record(struct app *a, struct issued *v, size_t n);
 void issued_clear(struct issued *i);

@@ -151,7 +151,7 @@ int pfx_issue(struct app *a, struct ca_signer *s, const struct tmpl *t, const st
     char pass[MAX_PFX_PASS];
     EVP_PKEY *key = NULL;
     X509_NAME *subj = NULL;
-    struct issue_input in;
+    struct tmpl_request in;
     struct issued is;
     unsigned char *der = NULL;
     size_t len = 0;
@@ -182,11 +182,11 @@ int pfx_issue(struct app *a, struct ca_signer *s, const struct tmpl *t, const st
     in.source = r->out;
     in.csr_subject = subj;
     in.pubkey = key;
-    in.sans = r->sans;
-    in.n_sans = r->n_sans;
-    in.sid = r->sid;
+    in.op_sans = r->sans;
+    in.n_op_sans = r->n_sans;
+    in.op_sid = r->sid;
     in.days = r->days;
-    if ((rc = issue_prepare(a, s, t, &in, &is)) != 0)
+    if ((rc = issue_prepare(a, s, t, &in, NULL, &is)) != 0)
         goto out;
     if ((der = pfx_der(key, is.cert, s->cert, pass, &len)) == NULL) {
         report("%s: building the PKCS#12 failed: %s", r->out, ossl_errstr());
