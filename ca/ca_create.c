@@ -210,7 +210,7 @@ static int store_new_ca(struct app *a, const struct ca_create_req *r, X509 *x, c
         goto out;
     snprintf(detail, sizeof(detail), "subject=%s parent=%s key=%s", subj ? subj : "?",
              r->parent ? r->parent : "(self-signed)", r->key_uri);
-    rc = txn_finish(t, store_ca_add(t, &rec) && (!r->parent || record_under_parent(t, r, x)) &&
+    rc = txn_finish(t, store_ca_add(t, &rec) && store_gen_first(t, &rec) && (!r->parent || record_under_parent(t, r, x)) &&
                            store_audit_append(t, "ca.create", r->name, "ok", detail));
     t = NULL;
 out:

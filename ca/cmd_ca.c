@@ -10,6 +10,7 @@
 
 #include "ca/app.h"
 #include "ca/ca_create.h"
+#include "ca/gen.h"
 #include "ca/input.h"
 #include "ca/issue.h"
 #include "ca/json.h"
@@ -278,7 +279,8 @@ static const char *first_uri(X509 *x, int nid)
     return buf[slot][0] ? buf[slot] : NULL;
 }
 
-static void show_text(const struct ca_rec *r, X509 *x, const struct ca_cfg *cc)
+static void show_text(const struct ca_rec *r, X509 *x, const struct ca_cfg *cc,
+                      const struct gen_list *l)
 {
     char *subj = dn_format(X509_get_subject_name(x)), *iss = dn_format(X509_get_issuer_name(x));
     char nb[32], na[32], serial[2 * 20 + 1] = "";
@@ -297,11 +299,13 @@ static void show_text(const struct ca_rec *r, X509 *x, const struct ca_cfg *cc)
            iss ? iss : "?", serial, nb, na, r->key_uri, r->sig, r->hash,
            r->parent ? r->parent : (r->is_root ? "(self-signed)" : "(outside offca)"),
            cdp ? cdp : "(none)", aia ? aia : "(none)", cc->cdp_url, cc->aia_url);
+    gen_list_print(r, l, 0, stdout);
     OPENSSL_free(subj);
     OPENSSL_free(iss);
 }
 
-static void show_json(const struct ca_rec *r, X509 *x, const struct ca_cfg *cc)
+static void show_json(const struct ca_rec *r, X509 *x, const struct ca_cfg *cc,
+                      const struct gen_list *l)
 {
     char *subj = dn_format(X509_get_subject_name(x)), *iss = dn_format(X509_get_issuer_name(x));
     char nb[32], na[32];
@@ -323,13 +327,28 @@ static void show_json(const struct ca_rec *r, X509 *x, const struct ca_cfg *cc)
     json_kv(stdout, 0, "aia", first_uri(x, NID_info_access));
     json_kv(stdout, 0, "issues_cdp", cc->cdp_url);
     json_kv(stdout, 0, "issues_aia", cc->aia_url);
+    gen_list_print(r, l, 1, stdout);
     fputs("}\n", stdout);
     OPENSSL_free(subj);
     OPENSSL_free(iss);
 }
 
+/* The generations of CA name, in a read txn of their own. 0 or the exit class. */
+static int gens_read(struct app *a, const char *name, struct gen_list *l)
+{
+    struct store_txn *t = store_txn_begin(a->store, 0);
+    int ok;
+
+    if (t == NULL)
+        return fail_store();
+    ok = gen_list_load(t, name, l);
+    store_txn_abort(t);
+    return ok ? 0 : EXIT_SYSTEM;
+}
+
 static int ca_show(struct app *a, int argc, char **argv)
 {
+    static struct gen_list l;
     struct ca_rec r;
     X509 *x;
     const char *name = NULL;
@@ -343,13 +362,16 @@ static int ca_show(struct app *a, int argc, char **argv)
         ca_rec_clear(&r);
         return EXIT_OK;
     }
-    if (a->json)
-        show_json(&r, x, config_ca(a->cfg, name));
-    else
-        show_text(&r, x, config_ca(a->cfg, name));
+    if ((rc = gens_read(a, name, &l)) == 0) {
+        if (a->json)
+            show_json(&r, x, config_ca(a->cfg, name), &l);
+        else
+            show_text(&r, x, config_ca(a->cfg, name), &l);
+    }
+    gen_list_clear(&l);
     X509_free(x);
     ca_rec_clear(&r);
-    return EXIT_OK;
+    return rc;
 }
 
 /* Append the PEM of DER certificates to b. */
