@@ -119,6 +119,7 @@ char *dn_format_ms(const X509_NAME *name);
 #define OID_MS_TEMPLATE_INFO     "1.3.6.1.4.1.311.21.7"
 #define OID_MS_APP_POLICIES      "1.3.6.1.4.1.311.21.10"
 #define OID_MS_CA_VERSION        "1.3.6.1.4.1.311.21.1"
+#define OID_MS_PREV_CA_HASH      "1.3.6.1.4.1.311.21.2"
 #define OID_MS_NEXT_CRL_PUBLISH  "1.3.6.1.4.1.311.21.4"
 #define OID_MS_SMARTCARD_LOGON   "1.3.6.1.4.1.311.20.2.2"
 
@@ -148,6 +149,10 @@ X509_EXTENSION *ms_template_name_build(const char *name);
 X509_EXTENSION *ms_template_info_build(const char *oid, long major, long minor);
 /* Application policies 1.3.6.1.4.1.311.21.10 mirroring an EKU list (OIDs as dotted text). */
 X509_EXTENSION *ms_app_policies_build(const char *const *oids, size_t n);
+/* CA Version 1.3.6.1.4.1.311.21.1 = INTEGER key_index << 16 | cert_index (non-critical). */
+X509_EXTENSION *ms_ca_version_build(unsigned cert_index, unsigned key_index);
+/* Previous CA Certificate Hash 1.3.6.1.4.1.311.21.2 = OCTET STRING SHA-1(previous CA cert DER). */
+X509_EXTENSION *ms_prev_ca_hash_build(const unsigned char *prev_der, size_t prev_len);
 
 /* altSecurityIdentities strong mapping strings (KB5014754 manual mappings); OPENSSL_free.
  *   X509:<I>DC=com,DC=contoso,CN=Contoso Issuing CA<SR>3200000000007b09...  (serial bytes reversed)
