@@ -279,6 +279,15 @@ static const char *first_uri(X509 *x, int nid)
     return buf[slot][0] ? buf[slot] : NULL;
 }
 
+/* The CDP and AIA the CA writes into what it issues: its newest generation's. */
+static void issues_urls(const struct ca_cfg *cc, const struct gen_list *l, char *cdp, char *aia)
+{
+    const struct ca_gen *g = l->n ? &l->g[l->n - 1] : NULL;
+
+    gen_url(cc->cdp_url, g ? g->key_index : 0, cdp, 1024);
+    gen_url(cc->aia_url, g ? g->cert_index : 0, aia, 1024);
+}
+
 static void show_text(const struct ca_rec *r, X509 *x, const struct ca_cfg *cc,
                       const struct gen_list *l)
 {
@@ -287,6 +296,9 @@ static void show_text(const struct ca_rec *r, X509 *x, const struct ca_cfg *cc,
     const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
     const char *cdp = first_uri(x, NID_crl_distribution_points);
     const char *aia = first_uri(x, NID_info_access);
+    char icdp[1024], iaia[1024];
+
+    issues_urls(cc, l, icdp, iaia);
 
     if (sn && sn->length <= 20)
         serial_hex(sn->data, (size_t)sn->length, serial);
@@ -298,7 +310,7 @@ static void show_text(const struct ca_rec *r, X509 *x, const struct ca_cfg *cc,
            r->name, state_name(r->state), r->is_root ? ", root" : "", subj ? subj : "?",
            iss ? iss : "?", serial, nb, na, r->key_uri, r->sig, r->hash,
            r->parent ? r->parent : (r->is_root ? "(self-signed)" : "(outside offca)"),
-           cdp ? cdp : "(none)", aia ? aia : "(none)", cc->cdp_url, cc->aia_url);
+           cdp ? cdp : "(none)", aia ? aia : "(none)", icdp, iaia);
     gen_list_print(r, l, 0, stdout);
     OPENSSL_free(subj);
     OPENSSL_free(iss);
@@ -308,7 +320,7 @@ static void show_json(const struct ca_rec *r, X509 *x, const struct ca_cfg *cc,
                       const struct gen_list *l)
 {
     char *subj = dn_format(X509_get_subject_name(x)), *iss = dn_format(X509_get_issuer_name(x));
-    char nb[32], na[32];
+    char nb[32], na[32], icdp[1024], iaia[1024];
 
     time_iso(asn1_time_to_time(X509_get0_notBefore(x)), nb);
     time_iso(asn1_time_to_time(X509_get0_notAfter(x)), na);
@@ -325,8 +337,9 @@ static void show_json(const struct ca_rec *r, X509 *x, const struct ca_cfg *cc,
     json_kv(stdout, 0, "parent", r->parent);
     json_kv(stdout, 0, "cdp", first_uri(x, NID_crl_distribution_points));
     json_kv(stdout, 0, "aia", first_uri(x, NID_info_access));
-    json_kv(stdout, 0, "issues_cdp", cc->cdp_url);
-    json_kv(stdout, 0, "issues_aia", cc->aia_url);
+    issues_urls(cc, l, icdp, iaia);
+    json_kv(stdout, 0, "issues_cdp", icdp);
+    json_kv(stdout, 0, "issues_aia", iaia);
     gen_list_print(r, l, 1, stdout);
     fputs("}\n", stdout);
     OPENSSL_free(subj);
@@ -518,6 +531,7 @@ static const struct verb CA_VERBS[] = {
     {"list", ca_list, "list the CAs", HELP_LIST_CA},
     {"show", ca_show, "show one CA", HELP_SHOW_CA},
     {"export", ca_export, "write a CA certificate or chain", HELP_EXPORT_CA},
+    {"renew", ca_renew_cmd, "new certificate for a CA: same key or new key", HELP_RENEW_CA},
 };
 
 const char HELP_CA[] =
@@ -527,7 +541,8 @@ const char HELP_CA[] =
     "  csr NAME --key URI --subject DN -o FILE\n"
     "  import NAME --cert FILE --chain FILE [--key URI]\n"
     "  list [--json]\n  show NAME [--json]\n"
-    "  export NAME [--chain] [--der] [-o FILE] [--ntauth]\n\n"
+    "  export NAME [--chain] [--der] [-o FILE] [--ntauth]\n"
+    "  renew NAME (--same-key | --new-key URI) [--days N]\n\n"
     "Example:\n  offca ca create-issuing issuing1 --parent root --key URI --subject 'CN=Issuing CA 1'\n";
 
 int cmd_ca(struct app *a, int argc, char **argv)

@@ -24,7 +24,7 @@ void gen_url(const char *url0, unsigned index, char *buf, size_t n)
 {
     const char *slash = strrchr(url0, '/'), *dot = strrchr(url0, '.');
 
-    if (index == 0)
+    if (index == 0 || url0[0] == '\0')
         snprintf(buf, n, "%s", url0);
     else if (dot && (!slash || dot > slash))
         snprintf(buf, n, "%.*s(%u)%s", (int)(dot - url0), url0, index, dot);

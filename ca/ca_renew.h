@@ -1,0 +1,21 @@
+/*
+ * ca_renew.h — renewing a CA (same key or new key, root rollover with link certificates) and
+ * retiring one.
+ */
+#ifndef OFFCA_CA_RENEW_H
+#define OFFCA_CA_RENEW_H
+
+struct app;
+
+struct ca_renew_req {
+    const char *name;
+    const char *new_key;          /* NULL: --same-key */
+    int days;                     /* 0: default (capped by the parent) */
+};
+
+/* Renew the CA: the new generation in ONE write transaction (CA record, generations, the
+ * certificate under the parent, link certificates for a root with a new key, audit), then its
+ * certificate files in the publish directory. Prints a summary. 0 or the exit class. */
+int ca_renew(struct app *a, const struct ca_renew_req *r);
+
+#endif
