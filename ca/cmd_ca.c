@@ -71,13 +71,18 @@ static const char HELP_SHOW_CA[] =
     "its certificate and the URLs it writes into what it issues.\n\nExample:\n"
     "  offca ca show issuing1\n";
 static const char HELP_EXPORT_CA[] =
-    "usage: offca ca export NAME [--chain] [--der] [-o FILE [--force]] [--ntauth]\n\n"
-    "Write the CA certificate (PEM by default) to FILE (mode 0644) or stdout.\n"
+    "usage: offca ca export NAME [--chain] [--all] [--der] [-o FILE [--force]] [--ntauth]\n\n"
+    "Write the CA certificate (PEM by default) to FILE (mode 0644) or stdout: its newest\n"
+    "generation.\n"
     "  --chain    the CA and every parent up to the root (PEM only)\n"
+    "  --all      every generation of each CA written (newest first), a root's link\n"
+    "             certificates before the generation that made them (PEM only): what a\n"
+    "             client needs to build a path to certificates of any generation\n"
     "  --der      DER instead of PEM (one certificate)\n"
     "  --force    replace FILE when it exists (without it an existing FILE is refused, exit 2)\n"
     "  --ntauth   print the certutil commands that publish the hierarchy to Active Directory\n\n"
-    "Example:\n  offca ca export issuing1 --chain -o chain.pem\n";
+    "Example:\n  offca ca export issuing1 --chain -o chain.pem\n"
+    "  offca ca export issuing1 --chain --all -o every-generation.pem\n";
 
 static int create_common(struct app *a, int argc, char **argv, int issuing)
 {
@@ -402,14 +407,44 @@ static int pem_append(BIO *b, const unsigned char *der, size_t len)
     return 1;
 }
 
-/* PEM of the CA and, with chain, every parent in the store (and an imported CA's outside chain). */
-static int chain_pem(struct app *a, const struct ca_rec *first, int chain, BIO *b)
+/* PEM of every generation of CA name, newest first, a root rollover's link certificates BEFORE
+ * the generation that made them: OpenSSL takes the first matching issuer from an untrusted list,
+ * so a client trusting only the old root must meet OldWithNew before the new self-signed root.
+ * 0 or the exit class. */
+static int gens_pem(struct app *a, const char *name, BIO *b)
+{
+    static struct gen_list l;
+    int rc;
+
+    if ((rc = gens_read(a, name, &l)) != 0)
+        return rc;
+    for (size_t i = l.n; rc == 0 && i-- > 0;) {
+        const struct ca_gen *g = &l.g[i];
+        if ((g->link_old_new && !pem_append(b, g->link_old_new, g->link_old_new_len)) ||
+            (g->link_new_old && !pem_append(b, g->link_new_old, g->link_new_old_len)) ||
+            !pem_append(b, g->cert_der, g->cert_len))
+            rc = EXIT_SYSTEM;
+    }
+    gen_list_clear(&l);
+    return rc;
+}
+
+static int one_pem(struct app *a, const struct ca_rec *r, int all, BIO *b)
+{
+    if (all)
+        return gens_pem(a, r->name, b);
+    return pem_append(b, r->cert_der, r->cert_len) ? 0 : EXIT_SYSTEM;
+}
+
+/* PEM of the CA and, with chain, every parent in the store (and an imported CA's outside chain);
+ * all: every generation of each, with the link certificates. */
+static int chain_pem(struct app *a, const struct ca_rec *first, int chain, int all, BIO *b)
 {
     struct ca_rec r;
     int depth = 0, rc;
 
-    if (!pem_append(b, first->cert_der, first->cert_len))
-        return EXIT_SYSTEM;
+    if ((rc = one_pem(a, first, all, b)) != 0)
+        return rc;
     if (!chain)
         return 0;
     if (first->chain_der && !pem_append(b, first->chain_der, first->chain_len))
@@ -417,7 +452,7 @@ static int chain_pem(struct app *a, const struct ca_rec *first, int chain, BIO *
     for (const char *p = first->parent; p && depth < 16; depth++) {
         if ((rc = get_ca(a, p, &r)) != 0)
             return rc;
-        rc = pem_append(b, r.cert_der, r.cert_len) &&
+        rc = one_pem(a, &r, all, b) == 0 &&
              (!r.chain_der || pem_append(b, r.chain_der, r.chain_len));
         p = NULL;
         if (rc && r.parent) {
@@ -474,8 +509,8 @@ static int ca_export(struct app *a, int argc, char **argv)
 {
     static const struct option lo[] = {{"chain", 0, 0, 'c'}, {"der", 0, 0, 'd'},
                                        {"out", 1, 0, 'o'}, {"ntauth", 0, 0, 'n'},
-                                       {"force", 0, 0, 'f'}, {0, 0, 0, 0}};
-    int c, chain = 0, der = 0, ntauth = 0, force = 0, rc;
+                                       {"force", 0, 0, 'f'}, {"all", 0, 0, 'a'}, {0, 0, 0, 0}};
+    int c, chain = 0, der = 0, ntauth = 0, force = 0, all = 0, rc;
     const char *out = "-";
     struct ca_rec r;
     BIO *b = NULL;
@@ -489,12 +524,13 @@ static int ca_export(struct app *a, int argc, char **argv)
         case 'o': out = optarg; break;
         case 'n': ntauth = 1; break;
         case 'f': force = 1; break;
+        case 'a': all = 1; break;
         default: return EXIT_USAGE;
         }
     }
-    if (optind + 1 != argc || (chain && der)) {
-        report("ca export: needs NAME%s; see 'offca ca export --help'",
-               chain && der ? " (--chain is PEM only: a DER file holds one certificate)" : "");
+    if (optind + 1 != argc || ((chain || all) && der)) {
+        report("ca export: needs NAME%s; see 'offca ca export --help'", (chain || all) && der ?
+               " (--chain and --all are PEM only: a DER file holds one certificate)" : "");
         return EXIT_USAGE;
     }
     if ((rc = get_ca(a, argv[optind], &r)) != 0)
@@ -511,7 +547,7 @@ static int ca_export(struct app *a, int argc, char **argv)
     }
     if (der) {
         rc = file_write(out, r.cert_der, r.cert_len, 0644, force);
-    } else if ((b = BIO_new(BIO_s_mem())) == NULL || (rc = chain_pem(a, &r, chain, b)) != 0) {
+    } else if ((b = BIO_new(BIO_s_mem())) == NULL || (rc = chain_pem(a, &r, chain, all, b)) != 0) {
         rc = rc ? rc : EXIT_SYSTEM;
     } else {
         len = BIO_get_mem_data(b, &data);
@@ -541,7 +577,7 @@ const char HELP_CA[] =
     "  csr NAME --key URI --subject DN -o FILE\n"
     "  import NAME --cert FILE --chain FILE [--key URI]\n"
     "  list [--json]\n  show NAME [--json]\n"
-    "  export NAME [--chain] [--der] [-o FILE] [--ntauth]\n"
+    "  export NAME [--chain] [--all] [--der] [-o FILE] [--ntauth]\n"
     "  renew NAME (--same-key | --new-key URI) [--days N]\n\n"
     "Example:\n  offca ca create-issuing issuing1 --parent root --key URI --subject 'CN=Issuing CA 1'\n";
 
