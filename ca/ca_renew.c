@@ -423,3 +423,45 @@ out:
     renew_free(&w);
     return rc;
 }
+
+/* One write txn: state retired + audit. The CRLs go on (publish.c) while its certificates live. */
+static int retire_store(struct app *a, struct ca_rec *r)
+{
+    struct store_txn *t = store_txn_begin(a->store, 1);
+
+    if (t == NULL)
+        return fail_store();
+    r->state = CA_RETIRED;
+    return txn_finish(t, store_ca_replace(t, r) &&
+                             store_audit_append(t, "ca.retire", r->name, "ok", "no more issuance"));
+}
+
+int ca_retire(struct app *a, const char *name)
+{
+    struct store_txn *t;
+    struct ca_rec r;
+    int found, rc;
+
+    if ((rc = ca_name_check(name)) != 0 || (rc = app_store(a, 0)) != 0)
+        return rc;
+    if ((t = store_txn_begin(a->store, 0)) == NULL)
+        return fail_store();
+    found = store_ca_get(t, name, &r);
+    store_txn_abort(t);
+    if (found <= 0) {
+        if (found == 0)
+            report("ca retire %s: CA '%s' is not in the store; see 'offca ca list'", name, name);
+        return found < 0 ? fail_store() : EXIT_USAGE;
+    }
+    if (r.state != CA_ACTIVE) {
+        report("ca retire %s: CA '%s' is %s; only an active CA is retired", name, name,
+               r.state == CA_RETIRED ? "already retired" : "pending (no certificate)");
+        rc = r.state == CA_RETIRED ? EXIT_POLICY : EXIT_USAGE;
+    } else if ((rc = retire_store(a, &r)) == 0) {
+        printf("retired CA '%s': it signs nothing more; 'offca crl publish' keeps its CRLs fresh "
+               "while any certificate it issued is unexpired, then publishes one final CRL per "
+               "key\n", name);
+    }
+    ca_rec_clear(&r);
+    return rc;
+}

@@ -18,4 +18,9 @@ struct ca_renew_req {
  * certificate files in the publish directory. Prints a summary. 0 or the exit class. */
 int ca_renew(struct app *a, const struct ca_renew_req *r);
 
+/* Retire the CA: no more issuance (sign and the renewal of its children are refused with the
+ * reason); `crl publish` keeps each key generation's CRL fresh while its certificates live, then
+ * one final CRL. One write transaction with the audit record. 0 or the exit class. */
+int ca_retire(struct app *a, const char *name);
+
 #endif

@@ -568,6 +568,7 @@ static const struct verb CA_VERBS[] = {
     {"show", ca_show, "show one CA", HELP_SHOW_CA},
     {"export", ca_export, "write a CA certificate or chain", HELP_EXPORT_CA},
     {"renew", ca_renew_cmd, "new certificate for a CA: same key or new key", HELP_RENEW_CA},
+    {"retire", ca_retire_cmd, "stop a CA issuing; its CRLs go on until all expire", HELP_RETIRE_CA},
 };
 
 const char HELP_CA[] =
@@ -578,7 +579,7 @@ const char HELP_CA[] =
     "  import NAME --cert FILE --chain FILE [--key URI]\n"
     "  list [--json]\n  show NAME [--json]\n"
     "  export NAME [--chain] [--all] [--der] [-o FILE] [--ntauth]\n"
-    "  renew NAME (--same-key | --new-key URI) [--days N]\n\n"
+    "  renew NAME (--same-key | --new-key URI) [--days N]\n  retire NAME\n\n"
     "Example:\n  offca ca create-issuing issuing1 --parent root --key URI --subject 'CN=Issuing CA 1'\n";
 
 int cmd_ca(struct app *a, int argc, char **argv)

@@ -57,3 +57,27 @@ int ca_renew_cmd(struct app *a, int argc, char **argv)
     r.name = argv[optind];
     return ca_renew(a, &r);
 }
+
+const char HELP_RETIRE_CA[] =
+    "usage: offca ca retire NAME\n\n"
+    "Retire CA NAME: it issues nothing more ('offca sign' and the renewal of CAs under it are\n"
+    "refused, saying it is retired). Its CRLs are still published by 'offca crl publish' while\n"
+    "any certificate it issued is unexpired, then one final CRL per key generation, and it\n"
+    "is shown as retired by 'offca ca list' and 'ca show'. Recorded in the audit log. There\n"
+    "is no way back: create a new CA instead.\n\n"
+    "Example:\n  offca ca retire issuing1\n";
+
+/* `offca ca retire NAME`. */
+int ca_retire_cmd(struct app *a, int argc, char **argv)
+{
+    static const struct option lo[] = {{0, 0, 0, 0}};
+    int c;
+
+    while ((c = opt_next(argc, argv, "ca retire", ":", lo)) != -1)
+        return EXIT_USAGE;
+    if (optind + 1 != argc) {
+        report("ca retire: needs NAME; see 'offca ca retire --help'");
+        return EXIT_USAGE;
+    }
+    return ca_retire(a, argv[optind]);
+}
