@@ -205,6 +205,8 @@ enum sid_policy tmpl_sid_policy(const struct tmpl *t);
 enum sid_source tmpl_sid_source(const struct tmpl *t);
 /* 1 when the template lets "*." dNSNames through (san.allow_wildcard). */
 int tmpl_allows_wildcard(const struct tmpl *t);
+/* The validity a certificate gets when --days is not given. */
+long tmpl_days_default(const struct tmpl *t);
 /* Human-readable multi-line description of every setting (for `offca template show`). */
 char *tmpl_describe(const struct tmpl *t);
 
