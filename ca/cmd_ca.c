@@ -63,7 +63,9 @@ static const char HELP_IMPORT[] =
     "when there was no 'ca csr' (a CA moved from elsewhere).\n\n"
     "Example:\n  offca ca import issuing2 --cert issuing2.cer --chain adcs-root.pem\n";
 static const char HELP_LIST_CA[] =
-    "usage: offca [--json] ca list\n\nList the CAs: name, state, parent, subject, expiry.\n\n"
+    "usage: offca [--json] ca list\n\nList the CAs: name, state, parent, the active generation as\n"
+    "CA Version V<cert index>.<key index>, its expiry, subject ('ca show' lists every\n"
+    "generation).\n\n"
     "Example:\n  offca ca list --json\n";
 static const char HELP_SHOW_CA[] =
     "usage: offca [--json] ca show NAME\n\n"
@@ -178,15 +180,32 @@ static const char *state_name(enum ca_state s)
 
 struct list_ctx {
     struct app *a;
+    struct store_txn *t;
     int n;
 };
+
+/* The newest generation's indexes (0/0 for a pending CA). */
+static void list_gen(struct store_txn *t, const char *name, unsigned *ci, unsigned *ki)
+{
+    struct ca_gen g;
+
+    *ci = *ki = 0;
+    if (store_gen_newest(t, name, &g) == 1) {
+        *ci = g.cert_index;
+        *ki = g.key_index;
+        ca_gen_clear(&g);
+    }
+}
 
 static int list_one(void *arg, const struct ca_rec *r)
 {
     struct list_ctx *lc = arg;
     X509 *x = r->cert_der ? der_to_x509(r->cert_der, r->cert_len) : NULL;
-    char *subj = x ? dn_format(X509_get_subject_name(x)) : NULL, na[32] = "-";
+    char *subj = x ? dn_format(X509_get_subject_name(x)) : NULL, na[32] = "-", gen[16];
+    unsigned ci, ki;
 
+    list_gen(lc->t, r->name, &ci, &ki);
+    snprintf(gen, sizeof(gen), "V%u.%u", ci, ki);
     if (x)
         time_iso(asn1_time_to_time(X509_get0_notAfter(x)), na);
     if (lc->a->json) {
@@ -198,10 +217,12 @@ static int list_one(void *arg, const struct ca_rec *r)
         json_kv(stdout, 0, "subject", subj);
         json_kv(stdout, 0, "not_after", x ? na : NULL);
         json_kv(stdout, 0, "key", r->key_uri);
+        json_kv_int(stdout, 0, "cert_index", ci);
+        json_kv_int(stdout, 0, "key_index", ki);
         fputc('}', stdout);
     } else {
-        printf("%-16s %-8s %-12s %s  %s\n", r->name, state_name(r->state),
-               r->is_root ? "(root)" : (r->parent ? r->parent : "(outside)"), na,
+        printf("%-16s %-8s %-12s %-7s %s  %s\n", r->name, state_name(r->state),
+               r->is_root ? "(root)" : (r->parent ? r->parent : "(outside)"), x ? gen : "-", na,
                subj ? subj : "");
     }
     lc->n++;
@@ -212,7 +233,7 @@ static int list_one(void *arg, const struct ca_rec *r)
 
 static int ca_list(struct app *a, int argc, char **argv)
 {
-    struct list_ctx lc = {a, 0};
+    struct list_ctx lc = {a, NULL, 0};
     struct store_txn *t;
     int rc;
 
@@ -221,6 +242,7 @@ static int ca_list(struct app *a, int argc, char **argv)
         return rc;
     if ((t = store_txn_begin(a->store, 0)) == NULL)
         return fail_store();
+    lc.t = t;
     if (a->json)
         fputc('[', stdout);
     rc = store_ca_foreach(t, list_one, &lc) ? 0 : fail_store();

@@ -107,6 +107,9 @@ expect_in "CRL iss(2).crl, certificate iss(2).crt" "generation 2 files shown"
 check "generations 0 and 1 are superseded, 2 active" \
     test "$(grep -c ', superseded$' <<<"$OUT")" = 2 -a "$(grep -c ', active$' <<<"$OUT")" = 1
 
+expect_rc 0 "ca list" -- oc ca list
+check "ca list shows the active generation V2.2" grep -q '^iss  *active  *root  *V2.2 ' <<<"$OUT"
+
 # ---- every generation's CRL ----
 expect_rc 0 "crl publish" -- oc crl publish
 expect_in "iss: published CRL 1" "key 0 publishes iss.crl"
@@ -191,6 +194,31 @@ for l in a0:iss1:nss0 a1:iss1:nss0 a2:iss2:nss2; do
 done
 check "NSS: the key 0 CRL does not revoke a2 (it is not on it)" bash -c \
     "$(declare -f nss); nss '$T/nss0' '$T/a2.pem' '$T/iss2.pem' | grep -q 'Chain is good'"
+
+# ---- delta CRLs, per key generation ----
+cat >>"$T/ca.toml" <<TOML
+[ca.dl]
+delta_period = "1d"
+TOML
+for k in dl dl2; do oc key generate --label $k --alg p256 >/dev/null; done
+oc ca create-issuing dl --parent root --key "$(URI dl)" --subject 'CN=Renew Delta' >/dev/null
+dleaf() { openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/$1.key" \
+    -subj "/CN=$1" -out "$T/$1.csr" 2>/dev/null
+    oc sign --ca dl --template vpn-server --csr "$T/$1.csr" --san "dns:$1.example" -o "$T/$1.pem" >/dev/null; }
+dleaf d0; oc ca renew dl --new-key "$(URI dl2)" >/dev/null; dleaf d1
+oc crl publish --ca dl >/dev/null
+for l in d0 d1; do oc revoke --ca dl --serial "$(ser "$T/$l.pem")" >/dev/null; done
+expect_rc 0 "publish the deltas" -- oc crl publish --ca dl
+expect_in "dl: published delta CRL" "key 0 publishes dl+.crl"
+expect_in "dl(1): published delta CRL" "key 1 publishes dl(1)+.crl"
+D0=$(openssl crl -inform DER -in "$T/pub/dl+.crl" -noout -text)
+D1=$(openssl crl -inform DER -in "$T/pub/dl(1)+.crl" -noout -text)
+check "dl+.crl is a delta listing d0 only" bash -c "grep -q 'Delta CRL Indicator' <<<\"\$1\" && grep -q 'Serial Number: $(ser "$T/d0.pem")' <<<\"\$1\" && test \$(grep -c 'Serial Number' <<<\"\$1\") = 1" _ "$D0"
+check "dl(1)+.crl is a delta listing d1 only" bash -c "grep -q 'Delta CRL Indicator' <<<\"\$1\" && grep -q 'Serial Number: $(ser "$T/d1.pem")' <<<\"\$1\" && test \$(grep -c 'Serial Number' <<<\"\$1\") = 1" _ "$D1"
+check "dl(1).crl points at dl(1)+.crl (Freshest CRL)" bash -c \
+    "openssl crl -inform DER -in '$T/pub/dl(1).crl' -noout -text | grep -A3 'Freshest CRL' | grep -q 'URI:$URL/dl(1)+.crl'"
+der2pem "$T/pub/dl(1).crt" "$T/dl1.pem"
+expect_rc 0 "dl(1)+.crl is signed by key 1" -- openssl crl -inform DER -in "$T/pub/dl(1)+.crl" -CAfile "$T/dl1.pem" -noout
 
 # ---- refusals: message, exit code, nothing changed ----
 snap() { (oc --json ca show iss; oc audit list | wc -l; ls -l "$T/pub" | grep -v lock) 2>&1; }

@@ -48,7 +48,10 @@ check "every certificate still listed, unchanged" test "$OUT" = "$BEFORE_LIST"
 expect_rc 0 "a second open does not upgrade again" -- oc list
 check "no second upgrade note" bash -c "! grep -q upgraded <<<'$ERR'"
 expect_rc 0 "ca list" -- oc --json ca list
-check "ca list --json unchanged by the upgrade" test "$OUT" = "$BEFORE_CAS"
+check "ca list --json: what the old offca listed is unchanged (generation 0 added)" test \
+    "$(sed 's/,"cert_index":0,"key_index":0//g' <<<"$OUT")" = "$BEFORE_CAS"
+check "all three CAs list generation 0 (the pending one too: nothing yet)" \
+    test "$(grep -o '"cert_index":0,"key_index":0' <<<"$OUT" | wc -l)" = 3
 expect_rc 0 "the audit chain verifies across the upgrade" -- oc audit verify
 expect_rc 0 "audit list" -- oc audit list
 check "one store.upgrade audit record was appended" \
