@@ -184,19 +184,6 @@ struct list_ctx {
     int n;
 };
 
-/* The newest generation's indexes (0/0 for a pending CA). */
-static void list_gen(struct store_txn *t, const char *name, unsigned *ci, unsigned *ki)
-{
-    struct ca_gen g;
-
-    *ci = *ki = 0;
-    if (store_gen_newest(t, name, &g) == 1) {
-        *ci = g.cert_index;
-        *ki = g.key_index;
-        ca_gen_clear(&g);
-    }
-}
-
 static int list_one(void *arg, const struct ca_rec *r)
 {
     struct list_ctx *lc = arg;
@@ -204,7 +191,7 @@ static int list_one(void *arg, const struct ca_rec *r)
     char *subj = x ? dn_format(X509_get_subject_name(x)) : NULL, na[32] = "-", gen[16];
     unsigned ci, ki;
 
-    list_gen(lc->t, r->name, &ci, &ki);
+    gen_newest_indexes(lc->t, r->name, &ci, &ki);
     snprintf(gen, sizeof(gen), "V%u.%u", ci, ki);
     if (x)
         time_iso(asn1_time_to_time(X509_get0_notAfter(x)), na);

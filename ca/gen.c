@@ -37,6 +37,18 @@ unsigned long gen_ca_version(unsigned key_index, unsigned cert_index)
     return ((unsigned long)key_index << 16) | cert_index;
 }
 
+void gen_newest_indexes(struct store_txn *t, const char *ca, unsigned *ci, unsigned *ki)
+{
+    struct ca_gen g;
+
+    *ci = *ki = 0;
+    if (store_gen_newest(t, ca, &g) == 1) {
+        *ci = g.cert_index;
+        *ki = g.key_index;
+        ca_gen_clear(&g);
+    }
+}
+
 struct load_ctx {
     struct gen_list *l;
     int overflow;

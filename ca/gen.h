@@ -23,6 +23,9 @@ void gen_url(const char *url0, unsigned index, char *buf, size_t n);
 /* Microsoft CA Version (1.3.6.1.4.1.311.21.1): key index << 16 | certificate index. */
 unsigned long gen_ca_version(unsigned key_index, unsigned cert_index);
 
+/* The indexes of the newest generation of ca (0 and 0 for a pending CA or on error). */
+void gen_newest_indexes(struct store_txn *t, const char *ca, unsigned *ci, unsigned *ki);
+
 /* All generations of one CA, in certificate index order (owned copies). */
 struct gen_list {
     struct ca_gen g[MAX_CA_GENS];
