@@ -438,42 +438,53 @@ static int gens_pem(struct app *a, const char *name, BIO *b)
     return rc;
 }
 
-static int one_pem(struct app *a, const struct ca_rec *r, int all, BIO *b)
+/* One CA of a chain: every generation (all), or the generation that issued *child (the newest
+ * one when none matches, e.g. for the first CA, child NULL). *child becomes what was written. */
+static int one_pem(struct app *a, const struct ca_rec *r, int all, X509 **child, BIO *b)
 {
+    struct store_txn *t;
+    X509 *x = NULL;
+
     if (all)
         return gens_pem(a, r->name, b);
-    return pem_append(b, r->cert_der, r->cert_len) ? 0 : EXIT_SYSTEM;
+    if (*child && (t = store_txn_begin(a->store, 0)) != NULL) {
+        x = gen_issuer_of(t, r->name, *child);
+        store_txn_abort(t);
+    }
+    if (x == NULL)
+        x = der_to_x509(r->cert_der, r->cert_len);
+    X509_free(*child);
+    *child = x;
+    return x && PEM_write_bio_X509(b, x) ? 0 : EXIT_SYSTEM;
 }
 
 /* PEM of the CA and, with chain, every parent in the store (and an imported CA's outside chain);
  * all: every generation of each, with the link certificates. */
 static int chain_pem(struct app *a, const struct ca_rec *first, int chain, int all, BIO *b)
 {
+    static char next[MAX_CA_NAME + 1];
     struct ca_rec r;
-    int depth = 0, rc;
+    X509 *child = NULL;
+    int depth = 0, ok, rc;
 
-    if ((rc = one_pem(a, first, all, b)) != 0)
-        return rc;
-    if (!chain)
-        return 0;
-    if (first->chain_der && !pem_append(b, first->chain_der, first->chain_len))
-        return EXIT_SYSTEM;
-    for (const char *p = first->parent; p && depth < 16; depth++) {
+    if ((rc = one_pem(a, first, all, &child, b)) == 0 && chain && first->chain_der &&
+        !pem_append(b, first->chain_der, first->chain_len))
+        rc = EXIT_SYSTEM;
+    for (const char *p = chain ? first->parent : NULL; rc == 0 && p && depth < 16; depth++) {
         if ((rc = get_ca(a, p, &r)) != 0)
-            return rc;
-        rc = one_pem(a, &r, all, b) == 0 &&
+            break;
+        ok = one_pem(a, &r, all, &child, b) == 0 &&
              (!r.chain_der || pem_append(b, r.chain_der, r.chain_len));
         p = NULL;
-        if (rc && r.parent) {
-            static char next[MAX_CA_NAME + 1];
+        if (ok && r.parent) {
             snprintf(next, sizeof(next), "%s", r.parent);
             p = next;
         }
         ca_rec_clear(&r);
-        if (!rc)
-            return EXIT_SYSTEM;
+        rc = ok ? 0 : EXIT_SYSTEM;
     }
-    return 0;
+    X509_free(child);
+    return rc;
 }
 
 /* The certutil steps that publish a hierarchy to AD: every root to RootCA, every CA below it to

@@ -109,7 +109,8 @@ out:
     return rc;
 }
 
-/* The chain of an offca CA from the store: the CA, its parents, an imported CA's chain. */
+/* The chain of an offca CA from the store: the CA, its parents (each parent's generation that
+ * issued the certificate below it), an imported CA's chain. */
 static int ca_chain(struct app *a, const char *name, STACK_OF(X509) *chain)
 {
     struct store_txn *t = store_txn_begin(a->store, 0);
@@ -121,7 +122,11 @@ static int ca_chain(struct app *a, const char *name, STACK_OF(X509) *chain)
         return fail_store();
     snprintf(cur, sizeof(cur), "%s", name);
     while (depth++ < MAX_CHAIN && (found = store_ca_get(t, cur, &r)) == 1) {
-        X509 *x = der_to_x509(r.cert_der, r.cert_len);
+        X509 *below = sk_X509_num(chain) ? sk_X509_value(chain, sk_X509_num(chain) - 1) : NULL;
+        X509 *x = below ? gen_issuer_of(t, cur, below) : NULL;
+
+        if (x == NULL)
+            x = der_to_x509(r.cert_der, r.cert_len);
         const unsigned char *p = r.chain_der, *end = p + r.chain_len;
         if (x)
             sk_X509_push(chain, x);

@@ -49,6 +49,27 @@ void gen_newest_indexes(struct store_txn *t, const char *ca, unsigned *ci, unsig
     }
 }
 
+/* The newest generation certificate of ca that issued child (name and key match, as
+ * X509_check_issued judges), or NULL: after a parent's new-key renewal a child not yet
+ * re-certified still chains to the parent's older generation. */
+X509 *gen_issuer_of(struct store_txn *t, const char *ca, X509 *child)
+{
+    static struct gen_list l;
+    X509 *found = NULL;
+
+    if (!gen_list_load(t, ca, &l))
+        return NULL;
+    for (size_t i = l.n; found == NULL && i-- > 0;) {
+        X509 *x = der_to_x509(l.g[i].cert_der, l.g[i].cert_len);
+        if (x && X509_check_issued(x, child) == X509_V_OK)
+            found = x;
+        else
+            X509_free(x);
+    }
+    gen_list_clear(&l);
+    return found;
+}
+
 struct load_ctx {
     struct gen_list *l;
     int overflow;

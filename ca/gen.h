@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include <openssl/x509.h>
+
 #include "ca/store.h"
 
 #define MAX_CA_GENS 64             /* generations offca handles per CA (renewals in a CA's life) */
@@ -25,6 +27,10 @@ unsigned long gen_ca_version(unsigned key_index, unsigned cert_index);
 
 /* The indexes of the newest generation of ca (0 and 0 for a pending CA or on error). */
 void gen_newest_indexes(struct store_txn *t, const char *ca, unsigned *ci, unsigned *ki);
+
+/* The newest certificate of a generation of CA ca that issued child (a new X509: X509_free),
+ * or NULL when none did or on error (reported). */
+X509 *gen_issuer_of(struct store_txn *t, const char *ca, X509 *child);
 
 /* All generations of one CA, in certificate index order (owned copies). */
 struct gen_list {

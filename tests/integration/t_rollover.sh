@@ -46,6 +46,14 @@ check "a link certificate is not self-issued by a CA Version holder (no CA Versi
 check "links end with the old root" test "$(openssl x509 -in "$T/on.pem" -noout -enddate)" = \
     "$(openssl x509 -in "$T/root0.pem" -noout -enddate)"
 
+nth() { awk -v n="$2" '/BEGIN CERT/{i++} i==n' "$1"; }
+expect_rc 0 "ca export iss --chain right after the root rollover" -- oc ca export iss --chain -o "$T/chainA.pem"
+check "the chain names the old root, which signed iss (not the newest root)" \
+    test "$(nth "$T/chainA.pem" 2)" = "$(cat "$T/root0.pem")"
+oc crl publish >/dev/null
+expect_rc 0 "doctor: no error for iss although its parent rolled over" -- oc doctor --ca iss
+check "doctor: 0 errors" grep -q '^0 error(s)' <<<"$OUT"
+
 # ---- the issuing CA moves under the new root ----
 expect_rc 0 "ca renew iss --same-key: re-certified under the new root" -- oc ca renew iss --same-key
 pem "iss(1).crt" iss1.pem
@@ -53,6 +61,9 @@ check "iss(1) is signed by the new root key" openssl verify -CAfile "$T/root1.pe
 check "iss(1) names root(1).crl in its CDP" bash -c "openssl x509 -in '$T/iss1.pem' -noout -text | grep -q 'URI:$URL/root(1).crl'"
 check "iss(1) names root(1).crt in its AIA" bash -c "openssl x509 -in '$T/iss1.pem' -noout -text | grep -q 'CA Issuers - URI:$URL/root(1).crt'"
 leaf new
+expect_rc 0 "ca export iss --chain after its renewal" -- oc ca export iss --chain -o "$T/chainB.pem"
+check "now the chain is iss(1) and the new root" test "$(nth "$T/chainB.pem" 1)" = "$(cat "$T/iss1.pem")" \
+    -a "$(nth "$T/chainB.pem" 2)" = "$(cat "$T/root1.pem")"
 
 # ---- cross verification ----
 cat "$T/iss1.pem" "$T/on.pem" >"$T/u-old.pem"
@@ -86,8 +97,8 @@ expect_rc 0 "list --ca root shows the link certificates" -- oc list --ca root
 check "both links are recorded under the root" test "$(grep -c 'link certificate' <<<"$OUT")" = 2
 expect_rc 0 "revoke OldWithNew (signed by key 0)" -- oc revoke --ca root --serial "$(ser "$T/on.pem")" --reason superseded
 expect_rc 0 "crl publish" -- oc crl publish
-expect_in "root: published CRL 1" "key 0 publishes root.crl"
-expect_in "root(1): published CRL 1" "key 1 publishes root(1).crl"
+expect_in "root: published CRL 2" "key 0's CRL changes"
+expect_in "root(1): CRL 1 is current" "key 1's CRL does not"
 check "root.crl lists OldWithNew" bash -c "openssl crl -inform DER -in '$T/pub/root.crl' -noout -text | grep -q 'Serial Number: $(ser "$T/on.pem")'"
 check "root(1).crl does not" bash -c "! openssl crl -inform DER -in '$T/pub/root(1).crl' -noout -text | grep -q 'Serial Number'"
 openssl crl -inform DER -in "$T/pub/root.crl" -out "$T/root0crl.pem"
@@ -100,5 +111,4 @@ expect_in "certificate revoked" "the link is reported revoked"
 expect_rc 0 "the other direction still verifies with every CRL checked" -- \
     openssl verify -crl_check_all -CAfile "$T/root1.pem" -untrusted "$T/u-new.pem" \
     -CRLfile "$T/root0crl.pem" -CRLfile "$T/root1crl.pem" -CRLfile "$T/isscrl.pem" "$T/old.pem"
-[ -n "${KEEP:-}" ] && cp -r "$T" /tmp/lc-keep2
 t_done
