@@ -26,6 +26,9 @@ upgrade_from() { # upgrade_from SCHEMA COMMIT
 local FROM=$1 V1="$REPO/build/compat/$2/build/offca"
 T=$T0/v$FROM; mkdir -p "$T"
 offca_setup upgrade$FROM
+# the templates of that offca (an older install's config): today's keys are unknown to it
+rm -rf "$T/templates"; mkdir -p "$T/templates"
+cp "$REPO/build/compat/$2/templates/shipped/"*.toml "$T/templates/"
 URI() { echo "pkcs11:token=upgrade$FROM;object=$1;type=private"; }
 v1() { "$V1" -c "$T/ca.toml" "$@"; }
 # ---- a store made by the schema $FROM offca ----
