@@ -273,7 +273,7 @@ static int key_match(void *arg, const struct ca_rec *r)
 /* A new CA's key must be its own: another CA in the store with the same key (same URI, or the
  * same public key in its certificate) shares its compromise and its revocation. Refused unless
  * --reuse-key (a renewal on purpose), then warned. 0 or EXIT_POLICY / EXIT_SYSTEM, reported. */
-static int key_unused(struct app *a, const struct ca_create_req *r, EVP_PKEY *key)
+int ca_key_unused(struct app *a, const struct ca_create_req *r, EVP_PKEY *key)
 {
     struct key_use k = {NULL, 0, r->key_uri, ""};
     struct store_txn *t = store_txn_begin(a->store, 0);
@@ -337,7 +337,7 @@ int ca_create(struct app *a, const struct ca_create_req *r)
                     "allow_extractable_key); move the CA to a non-extractable key", r->name,
                     r->key_uri);
     default_scheme(&info, &sig, &hash);
-    if ((rc = keycheck_ca_key(a, key, r->name)) != 0 || (rc = key_unused(a, r, key)) != 0 ||
+    if ((rc = keycheck_ca_key(a, key, r->name)) != 0 || (rc = ca_key_unused(a, r, key)) != 0 ||
         (rc = check_scheme(sig, hash)) != 0 ||
         (rc = ca_validity(r, parent.cert, config_ca(a->cfg, r->name)->clock_skew, &nb, &na)) != 0 ||
         (r->parent && (rc = ca_issuing_urls(r, &parent, &cdp, &aia)) != 0))

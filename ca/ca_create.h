@@ -55,6 +55,10 @@ int ca_issuing_urls(const struct ca_create_req *r, const struct ca_signer *paren
 STACK_OF(X509_EXTENSION) *ca_cert_extensions(int path_len, unsigned cert_index,
                                              unsigned key_index, const unsigned char *prev_der,
                                              size_t prev_len);
+/* A new CA key must be its own: another CA in the store with the same key (same URI, or the
+ * same public key in its certificate) is refused unless r->reuse_key (then warned). 0 or the
+ * exit class, reported. */
+int ca_key_unused(struct app *a, const struct ca_create_req *r, EVP_PKEY *key);
 /* Record x as a certificate PARENT issued with its key generation key_index (template name
  * what). 1 ok / 0 (store message). */
 int ca_record_under_parent(struct store_txn *t, const char *parent, unsigned key_index,

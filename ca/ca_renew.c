@@ -144,12 +144,13 @@ static void renew_scheme(struct renew *w, const struct hsm_key_info *info)
 }
 
 /* Load the key the new certificate certifies; a new key goes through the key gate like any CA
- * key at create (keycheck_ca_key: size, curve, every rule, the blocklist). 0 or the exit
- * class. */
+ * key at create (keycheck_ca_key: size, curve, every rule, the blocklist), must be new to this
+ * CA and must not be another CA's key (ca_key_unused). 0 or the exit class. */
 static int renew_key(struct app *a, struct renew *w)
 {
     struct hsm_key_info info;
     const struct ca_cfg *cc = config_ca(a->cfg, w->rec.name);
+    struct ca_create_req cr;
     int rc;
 
     w->uri = w->req->new_key ? w->req->new_key : w->rec.key_uri;
@@ -169,7 +170,12 @@ static int renew_key(struct app *a, struct renew *w)
     renew_scheme(w, &info);
     if (w->req->new_key == NULL)
         return 0;
-    return (rc = keycheck_ca_key(a, w->key, w->rec.name)) != 0 ? rc : key_is_new(w);
+    memset(&cr, 0, sizeof(cr));
+    cr.name = w->rec.name;
+    cr.key_uri = w->uri;
+    if ((rc = keycheck_ca_key(a, w->key, w->rec.name)) != 0 || (rc = key_is_new(w)) != 0)
+        return rc;
+    return ca_key_unused(a, &cr, w->key);
 }
 
 /* Sign spec with key through cert_build: the lint on the TBS before the token signs, the signed

@@ -195,6 +195,16 @@ done
 check "NSS: the key 0 CRL does not revoke a2 (it is not on it)" bash -c \
     "$(declare -f nss); nss '$T/nss0' '$T/a2.pem' '$T/iss2.pem' | grep -q 'Chain is good'"
 
+# ---- status reads every key generation's CRL state; a backup holds every generation ----
+expect_rc 2 "status 60 days on: every key generation's CRL is past nextUpdate" -- \
+    env OFFCA_TEST_NOW=$(( $(date +%s) + 60 * 86400 )) "$OFFCA_TEST_BIN" -c "$T/ca.toml" status
+expect_in "key index 0 CRL #2 past nextUpdate" "status judges key 0's CRL (iss.crl) too"
+expect_rc 0 "status now: every key generation's CRL fresh" -- oc status
+expect_rc 0 "backup" -- oc backup "$T/bk"
+check "the backup holds the older generations and the newest as iss.pem" bash -c \
+    "cmp -s '$T/bk/certs/iss.gen-0.pem' '$T/iss0.pem' && cmp -s '$T/bk/certs/iss.gen-1.pem' '$T/iss1.pem' && cmp -s '$T/bk/certs/iss.pem' '$T/iss2.pem'"
+expect_rc 0 "backup verify" -- oc backup verify "$T/bk"
+
 # ---- delta CRLs, per key generation ----
 cat >>"$T/ca.toml" <<TOML
 [ca.dl]
@@ -221,6 +231,10 @@ der2pem "$T/pub/dl(1).crt" "$T/dl1.pem"
 expect_rc 0 "dl(1)+.crl is signed by key 1" -- openssl crl -inform DER -in "$T/pub/dl(1)+.crl" -CAfile "$T/dl1.pem" -noout
 
 # ---- refusals: message, exit code, nothing changed ----
+# a key another CA has, and the same key on the blocklist (the key gate of a CA key at create)
+oc ca create-root kg --key "$(URI other)" --subject 'CN=Renew Other' >/dev/null
+oc ca export kg | openssl x509 -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum |
+    cut -c1-64 >"$T/blocked.txt"
 snap() { (oc --json ca show iss; oc audit list | wc -l; ls -l "$T/pub" | grep -v lock) 2>&1; }
 BEFORE=$(snap)
 expect_rc 2 "neither --same-key nor --new-key" -- oc ca renew iss
@@ -233,6 +247,12 @@ expect_in "would outlive the parent 'root'" "says why"
 expect_rc 2 "unknown CA" -- oc ca renew nosuch --same-key
 expect_in "not in the store" "unknown CA message"
 expect_rc 3 "a key URI not in the token" -- oc ca renew iss --new-key "$(URI nosuch)"
+expect_rc 1 "the key of another CA" -- oc ca renew iss --new-key "$(URI other)"
+expect_in "is already the key of CA 'kg'" "the other CA is named"
+printf '[keys]\nblocked_keys_file = "%s"\n' "$T/blocked.txt" >>"$T/ca.toml"
+expect_rc 1 "a new key on the blocklist: the key gate refuses it like at create" -- \
+    oc ca renew iss --new-key "$(URI other)"
+expect_in "CA 'iss': key: blocked" "the key gate's message"
 check "store and publish dir unchanged by the refusals" test "$(snap)" = "$BEFORE"
 [ -n "${KEEP:-}" ] && cp -r "$T" /tmp/lc-keep
 t_done
