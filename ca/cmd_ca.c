@@ -598,7 +598,7 @@ const char HELP_CA[] =
     "  csr NAME --key URI --subject DN -o FILE\n"
     "  import NAME --cert FILE --chain FILE [--key URI]\n"
     "  list [--json]\n  show NAME [--json]\n"
-    "  export NAME [--chain] [--all] [--der] [-o FILE] [--ntauth]\n"
+    "  export NAME [--chain] [--all] [--der] [-o FILE [--force]] [--ntauth]\n"
     "  renew NAME (--same-key | --new-key URI) [--days N]\n  retire NAME\n\n"
     "Example:\n  offca ca create-issuing issuing1 --parent root --key URI --subject 'CN=Issuing CA 1'\n";
 
