@@ -273,7 +273,7 @@ struct pub_run {
     int repaired;                 /* set by this_update_pick: a future thisUpdate replaced */
     int backwards;                /* set by this_update_pick: --force made thisUpdate go back */
     int final;                    /* the key generation's last certificate has expired: this is
-                                   * its last CRL (its CA certificate has expired too: no alarm) */
+                                   * its last CRL (its CA certificate has expired too) */
 };
 
 /* thisUpdate of the next CRL: now - clock_skew, never before the CA's notBefore. A last CRL
@@ -337,10 +337,12 @@ static int crl_validity_check(struct ca_signer *s, struct pub_run *run)
                clock, from, to);
         return EXIT_POLICY;
     }
-    if (now >= end && !run->final) {
-        report_warn("CA '%s': THE CA CERTIFICATE EXPIRED at %s (clock %s): signing a CRL for "
-                    "the certificates it issued all the same; renew the CA and move issuance to "
-                    "the new one", s->rec.name, to, clock);
+    if (now >= end) {
+        report_warn("CA '%s': THE CA CERTIFICATE EXPIRED at %s (clock %s): %s", s->rec.name, to,
+                    clock, run->final ? "so has every certificate its key signed: signing that "
+                    "key's final CRL, nothing more after it" : "signing a CRL for the "
+                    "certificates it issued all the same; renew the CA and move issuance to the "
+                    "new one");
         run->ca_expired = 1;
     }
     return 0;
