@@ -12,7 +12,8 @@ PKGS    := libcrypto lmdb p11-kit-1 jansson
 # Debian 12 packages the project needs (build, tests, demo, benchmarks).
 DEPS_PKGS := build-essential pkg-config libssl-dev openssl liblmdb-dev lmdb-utils libcmocka-dev \
              libp11-kit-dev softhsm2 opensc gnutls-bin libengine-pkcs11-openssl python3 \
-             clang valgrind time strace gdb xxd jq bc libnss3-tools curl systemd libjansson-dev
+             clang valgrind time strace gdb xxd jq bc libnss3-tools curl systemd libjansson-dev \
+             freeradius eapoltest
 
 # Compiler and linker flags come from pkg-config, which only answers once `make deps` has
 # installed the -dev packages. Public targets that install (test, demo, asan, ...) therefore run

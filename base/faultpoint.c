@@ -32,6 +32,10 @@ static const struct { const char *name, *where; } POINTS[] = {
                            "its group may not be)"},
     {"batch.group-written", "sign --batch: a group's files are all in place and flushed, the "
                             "next group not yet recorded"},
+    {"renew.signed", "ca renew: the new CA certificate (and a root's link certificates) signed "
+                     "and checked, nothing stored yet"},
+    {"renew.committed", "ca renew: the new generation is recorded, no certificate file "
+                        "written yet"},
     {"crl.committed", "crl publish: a CA's new CRL numbers are recorded, no file written yet"},
     {"crl.temp-written", "crl publish: a CRL/CA certificate temp file is written and synced, "
                          "not yet renamed"},

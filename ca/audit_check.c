@@ -8,7 +8,9 @@
  *   ca.create / ca.import  ok  NAME   the CA record exists
  *   cert.revoke / cert.unrevoke ok    the last of them per serial decides: revoked -> the
  *                                     certificate is marked revoked and its revoked entry exists
- *   crl.sign (and crl.publish) ok     the CA's CRL state exists, its last number >= base/delta
+ *   ca.renew  ok  NAME                the generation it made (cert_index=N) exists
+ *   crl.sign (and crl.publish) ok     the CRL state of the CA's key generation (key_index=K,
+ *                                     0 when absent) exists, its last number >= base/delta
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,6 +31,7 @@ struct rev_event {
 };
 struct crl_expect {
     char ca[MAX_CA_NAME + 1];
+    unsigned k;                        /* key generation: each has its own CRL numbers */
     uint64_t number, seq;
 };
 struct check {
@@ -99,6 +102,23 @@ static void check_ca(struct check *c, const struct audit_rec *r)
     c->checked++;
 }
 
+/* ca.renew: the generation the record names must be in the store. */
+static void check_renew(struct check *c, const struct audit_rec *r)
+{
+    const char *ci = strstr(r->detail, "cert_index=");
+    struct ca_gen g;
+    int found;
+
+    if (ci == NULL)
+        return;
+    if ((found = store_gen_get(c->t, r->object, (unsigned)strtoul(ci + 11, NULL, 10), &g)) == 1)
+        ca_gen_clear(&g);
+    else if (found == 0)
+        problem(c, "generation %s of CA '%s' (audit record %llu, ca.renew) is missing from the "
+                "store", ci, r->object, (unsigned long long)r->seq);
+    c->checked++;
+}
+
 static void note_revoke(struct check *c, const struct audit_rec *r)
 {
     const char *ca = strstr(r->detail, "ca=");
@@ -125,6 +145,8 @@ static void note_revoke(struct check *c, const struct audit_rec *r)
 static void note_crl(struct check *c, const struct audit_rec *r)
 {
     const char *b = strstr(r->detail, "base="), *d = strstr(r->detail, "delta=");
+    const char *ki = strstr(r->detail, "key_index=");
+    unsigned k = ki ? (unsigned)strtoul(ki + 10, NULL, 10) : 0;
     uint64_t num = 0, v;
     size_t i;
 
@@ -132,7 +154,7 @@ static void note_crl(struct check *c, const struct audit_rec *r)
         num = v;
     if (d && (v = strtoull(d + 6, NULL, 10)) > num)
         num = v;
-    for (i = 0; i < c->n_crl && strcmp(c->crl[i].ca, r->object) != 0; i++)
+    for (i = 0; i < c->n_crl && (strcmp(c->crl[i].ca, r->object) != 0 || c->crl[i].k != k); i++)
         ;
     if (i == c->n_crl) {
         c->crl = grow(c->crl, &c->cap_crl, c->n_crl, sizeof(*c->crl), &c->oom);
@@ -140,6 +162,7 @@ static void note_crl(struct check *c, const struct audit_rec *r)
             return;
         memset(&c->crl[i], 0, sizeof(c->crl[i]));
         snprintf(c->crl[i].ca, sizeof(c->crl[i].ca), "%s", r->object);
+        c->crl[i].k = k;
         c->n_crl++;
     }
     if (num >= c->crl[i].number) {
@@ -158,6 +181,8 @@ static int on_record(void *arg, const struct audit_rec *r)
         check_issue(c, r);
     else if (strcmp(r->action, "ca.create") == 0 || strcmp(r->action, "ca.import") == 0)
         check_ca(c, r);
+    else if (strcmp(r->action, "ca.renew") == 0)
+        check_renew(c, r);
     else if (strcmp(r->action, "cert.revoke") == 0 || strcmp(r->action, "cert.unrevoke") == 0)
         note_revoke(c, r);
     else if (strcmp(r->action, "crl.sign") == 0 || strcmp(r->action, "crl.publish") == 0)
@@ -230,15 +255,19 @@ static void check_revocations(struct check *c)
 static void check_crls(struct check *c)
 {
     struct crl_state st;
+    char key[32];
 
     for (size_t i = 0; i < c->n_crl; i++) {
         int found;
 
+        key[0] = '\0';
+        if (c->crl[i].k)
+            snprintf(key, sizeof(key), " key index %u", c->crl[i].k);
         memset(&st, 0, sizeof(st));
-        found = store_crl_state_get(c->t, c->crl[i].ca, &st);
+        found = store_crl_state_get_k(c->t, c->crl[i].ca, c->crl[i].k, &st);
         if (found == 0 || (found == 1 && st.last_number < c->crl[i].number))
-            problem(c, "CRL state of CA '%s' is %s (audit record %llu: CRL %llu; store: %llu): "
-                    "the next CRL could reuse a number", c->crl[i].ca,
+            problem(c, "CRL state of CA '%s'%s is %s (audit record %llu: CRL %llu; store: %llu): "
+                    "the next CRL could reuse a number", c->crl[i].ca, key,
                     found ? "behind the audit log" : "missing", (unsigned long long)c->crl[i].seq,
                     (unsigned long long)c->crl[i].number, (unsigned long long)st.last_number);
         c->checked++;

@@ -7,7 +7,8 @@
  *   store/data.mdb    LMDB's compacted copy of the store, one consistent snapshot
  *   config/ca.toml    the configuration as read (it names pin_file; the PIN itself is not copied)
  *   templates/NAME.toml  the certificate templates offca loads
- *   certs/NAME.pem    each CA's certificate (and an imported CA's outside chain), from the store
+ *   certs/NAME.pem    each CA's certificate (and an imported CA's outside chain), from the store;
+ *   certs/NAME.gen-I.pem, certs/NAME.link-A-B.pem  a renewed CA's older generations, links
  * Never the token (the CA keys) and never the PIN or pin_file: README "Backup and recovery".
  * The manifest's audit head, audit record count and certificate count are read from the copy
  * itself once it is written, so they describe exactly the snapshot.

@@ -11,6 +11,7 @@
 #include "base/hex.h"
 #include "ca/app.h"
 #include "ca/backup.h"
+#include "ca/gen.h"
 #include "ca/input.h"
 #include "ca/issue.h"
 
@@ -32,6 +33,7 @@ struct bk {
     char tmp[MAX_PATH_BYTES];             /* the temporary backup directory */
     struct backup_manifest *m;
     int rc;
+    struct store_txn *t;               /* the copy's read txn (bk_from_copy) */
 };
 
 static int sync_path(const char *path)
@@ -124,7 +126,58 @@ static int bk_store_list(struct bk *b)
     return backup_manifest_add(b->m, BACKUP_STORE_FILE, sha, size);
 }
 
-/* certs/NAME.pem: the CA certificate, then an imported CA's outside chain. */
+/* One DER certificate as PEM into the backup at rel. */
+static int bk_put_der(struct bk *b, const char *rel, const unsigned char *der, size_t n)
+{
+    X509 *x = der_to_x509(der, n);
+    BIO *mem = BIO_new(BIO_s_mem());
+    char *data;
+    long len;
+    int rc = EXIT_SYSTEM;
+
+    if (x && mem && PEM_write_bio_X509(mem, x) && (len = BIO_get_mem_data(mem, &data)) > 0)
+        rc = bk_put(b, rel, data, (size_t)len);
+    else
+        report("backup: %s: cannot encode the certificate: %s", rel, ossl_errstr());
+    X509_free(x);
+    BIO_free(mem);
+    return rc;
+}
+
+/* certs/NAME.gen-I.pem for each older generation I of a renewed CA, certs/NAME.link-A-B.pem for
+ * a root rollover's link certificates (key A certifying key B): the store holds them all, these
+ * are the copies an operator reads without offca. */
+static int bk_ca_gens(struct bk *b, const struct ca_rec *r)
+{
+    static struct gen_list l;
+    char rel[MAX_BACKUP_RELPATH];
+    int rc = 0;
+
+    if (!gen_list_load(b->t, r->name, &l))
+        return EXIT_SYSTEM;
+    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+        const struct ca_gen *g = &l.g[i];
+
+        if (i + 1 < l.n) {
+            snprintf(rel, sizeof(rel), "certs/%s.gen-%u.pem", r->name, g->cert_index);
+            rc = bk_put_der(b, rel, g->cert_der, g->cert_len);
+        }
+        if (rc == 0 && i > 0 && g->link_old_new) {
+            snprintf(rel, sizeof(rel), "certs/%s.link-%u-%u.pem", r->name, l.g[i - 1].key_index,
+                     g->key_index);
+            rc = bk_put_der(b, rel, g->link_old_new, g->link_old_new_len);
+            snprintf(rel, sizeof(rel), "certs/%s.link-%u-%u.pem", r->name, g->key_index,
+                     l.g[i - 1].key_index);
+            if (rc == 0)
+                rc = bk_put_der(b, rel, g->link_new_old, g->link_new_old_len);
+        }
+    }
+    gen_list_clear(&l);
+    return rc;
+}
+
+/* certs/NAME.pem: the CA certificate (its newest generation), then an imported CA's outside
+ * chain; the older generations beside it (bk_ca_gens). */
 static int bk_ca_one(void *arg, const struct ca_rec *r)
 {
     struct bk *b = arg;
@@ -151,8 +204,8 @@ static int bk_ca_one(void *arg, const struct ca_rec *r)
         report("backup: %s: cannot encode the CA certificate: %s; check 'offca ca show %s'",
                rel, ossl_errstr(), r->name);
         b->rc = EXIT_SYSTEM;
-    } else {
-        b->rc = bk_put(b, rel, data, (size_t)len);
+    } else if ((b->rc = bk_put(b, rel, data, (size_t)len)) == 0) {
+        b->rc = bk_ca_gens(b, r);
     }
     BIO_free(mem);
     return b->rc == 0;
@@ -185,6 +238,7 @@ static int bk_from_copy(struct bk *b)
     memcpy(b->m->audit_head, h.sha256, 32);
     b->m->certificates = store_cert_count(t);
     b->rc = 0;
+    b->t = t;
     if (!store_ca_foreach(t, bk_ca_one, b) && b->rc == 0)
         report("backup: %s", store_error());
     else

@@ -23,26 +23,17 @@ static X509_EXTENSION *ext_from_conf(int nid, const char *value)
     return X509V3_EXT_nconf_nid(NULL, NULL, nid, value);
 }
 
-/* Microsoft CA Version 1.3.6.1.4.1.311.21.1 = INTEGER 0 ("V0.0"): DER 02 01 00. */
-static X509_EXTENSION *ms_ca_version(void)
-{
-    static const unsigned char v0[] = {0x02, 0x01, 0x00};
-    ASN1_OBJECT *obj = OBJ_txt2obj(OID_MS_CA_VERSION, 1);
-    ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
-    X509_EXTENSION *e = NULL;
-
-    if (obj && os && ASN1_OCTET_STRING_set(os, v0, sizeof(v0)))
-        e = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, os);
-    ASN1_OBJECT_free(obj);
-    ASN1_OCTET_STRING_free(os);
-    return e;
-}
-
-static STACK_OF(X509_EXTENSION) *ca_extensions(int path_len)
+/* The extensions of a CA certificate: basicConstraints (critical, CA:TRUE, pathLen when >= 0),
+ * keyUsage (critical), Microsoft CA Version V<cert>.<key>, and for a renewal (prev_der set) the
+ * Previous CA Certificate Hash of the certificate it follows. NULL on failure (reported). */
+STACK_OF(X509_EXTENSION) *ca_cert_extensions(int path_len, unsigned cert_index,
+                                             unsigned key_index, const unsigned char *prev_der,
+                                             size_t prev_len)
 {
     STACK_OF(X509_EXTENSION) *sk = sk_X509_EXTENSION_new_null();
     char bc[64];
-    X509_EXTENSION *e[3];
+    X509_EXTENSION *e[4];
+    int n = prev_der ? 4 : 3;
 
     if (path_len >= 0)
         snprintf(bc, sizeof(bc), "critical,CA:TRUE,pathlen:%d", path_len);
@@ -50,12 +41,15 @@ static STACK_OF(X509_EXTENSION) *ca_extensions(int path_len)
         snprintf(bc, sizeof(bc), "critical,CA:TRUE");
     e[0] = ext_from_conf(NID_basic_constraints, bc);
     e[1] = ext_from_conf(NID_key_usage, "critical,digitalSignature,keyCertSign,cRLSign");
-    e[2] = ms_ca_version();
-    for (int i = 0; i < 3; i++) {
+    e[2] = ms_ca_version_build(cert_index, key_index);
+    e[3] = prev_der ? ms_prev_ca_hash_build(prev_der, prev_len) : NULL;
+    for (int i = 0; i < n; i++) {
         if (sk == NULL || e[i] == NULL || !sk_X509_EXTENSION_push(sk, e[i])) {
-            for (int j = i; j < 3; j++)
+            for (int j = i; j < n; j++)
                 X509_EXTENSION_free(e[j]);
             sk_X509_EXTENSION_pop_free(sk, X509_EXTENSION_free);
+            report("CA certificate extensions: %s", tmpl_error()[0] ? tmpl_error() :
+                   "out of memory");
             return NULL;
         }
     }
@@ -86,8 +80,8 @@ static int check_scheme(const char *sig, const char *hash)
 
 /* Validity: now - clock_skew .. now + days, capped by the parent. An explicit --days that would
  * outlive the parent is refused; the default is capped with a note. */
-static int validity(const struct ca_create_req *r, X509 *parent, int64_t skew,
-                    time_t *nb, time_t *na)
+int ca_validity(const struct ca_create_req *r, X509 *parent, int64_t skew, time_t *nb,
+                time_t *na)
 {
     time_t now = app_now();
     int days = r->days ? r->days : (r->parent ? ISSUING_DEFAULT_DAYS : ROOT_DEFAULT_DAYS);
@@ -130,13 +124,12 @@ static int validity(const struct ca_create_req *r, X509 *parent, int64_t skew,
     return 0;
 }
 
-static int issuing_urls(struct app *a, const struct ca_create_req *r, const char **cdp,
-                        const char **aia)
+/* The CDP and AIA of the parent's newest generation (its key's CRL, its certificate). */
+int ca_issuing_urls(const struct ca_create_req *r, const struct ca_signer *parent,
+                    const char **cdp, const char **aia)
 {
-    const struct ca_cfg *pc = config_ca(a->cfg, r->parent);
-
-    *cdp = pc->cdp_url && *pc->cdp_url ? pc->cdp_url : NULL;
-    *aia = pc->aia_url && *pc->aia_url ? pc->aia_url : NULL;
+    *cdp = parent->cdp[0] ? parent->cdp : NULL;
+    *aia = parent->aia[0] ? parent->aia : NULL;
     if (r->no_cdp) {
         report_warn("CA '%s': created WITHOUT a CDP (--no-cdp): Windows NPS checks revocation of "
                     "the issuing CA too and will refuse every VPN/Wi-Fi logon (client error 853, "
@@ -157,9 +150,11 @@ static int issuing_urls(struct app *a, const struct ca_create_req *r, const char
 }
 
 /* An issuing CA's certificate is also a certificate its parent issued: record it under the
- * parent like any other, so `offca revoke --ca PARENT --serial ...` and the parent's CRL cover it
- * (NPS checks the issuing CA's revocation through the parent's CRL). */
-static int record_under_parent(struct store_txn *t, const struct ca_create_req *r, X509 *x)
+ * parent like any other, with the parent's key generation that signed it, so `offca revoke --ca
+ * PARENT --serial ...` and that generation's CRL cover it (NPS checks the issuing CA's revocation
+ * through the parent's CRL). */
+int ca_record_under_parent(struct store_txn *t, const char *parent, unsigned key_index,
+                           const char *what, X509 *x)
 {
     const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
     struct cert_rec c;
@@ -168,10 +163,11 @@ static int record_under_parent(struct store_txn *t, const struct ca_create_req *
     memset(&c, 0, sizeof(c));
     if (sn->length > MAX_STORE_SERIAL)
         return 0;
-    snprintf(c.ca, sizeof(c.ca), "%s", r->parent);
+    snprintf(c.ca, sizeof(c.ca), "%s", parent);
     memcpy(c.serial, sn->data, (size_t)sn->length);
     c.serial_len = (size_t)sn->length;
-    c.template_name = "(CA certificate)";
+    c.template_name = (char *)what;
+    c.key_index = key_index;
     c.subject = dn_format(X509_get_subject_name(x));
     c.sans = "";
     c.not_before = asn1_time_to_time(X509_get0_notBefore(x));
@@ -187,7 +183,7 @@ static int record_under_parent(struct store_txn *t, const struct ca_create_req *
 }
 
 static int store_new_ca(struct app *a, const struct ca_create_req *r, X509 *x, const char *sig,
-                        const char *hash)
+                        const char *hash, unsigned parent_key)
 {
     struct store_txn *t = store_txn_begin(a->store, 1);
     struct ca_rec rec;
@@ -210,7 +206,7 @@ static int store_new_ca(struct app *a, const struct ca_create_req *r, X509 *x, c
         goto out;
     snprintf(detail, sizeof(detail), "subject=%s parent=%s key=%s", subj ? subj : "?",
              r->parent ? r->parent : "(self-signed)", r->key_uri);
-    rc = txn_finish(t, store_ca_add(t, &rec) && (!r->parent || record_under_parent(t, r, x)) &&
+    rc = txn_finish(t, store_ca_add(t, &rec) && store_gen_first(t, &rec) && (!r->parent || ca_record_under_parent(t, r->parent, parent_key, "(CA certificate)", x)) &&
                            store_audit_append(t, "ca.create", r->name, "ok", detail));
     t = NULL;
 out:
@@ -277,7 +273,7 @@ static int key_match(void *arg, const struct ca_rec *r)
 /* A new CA's key must be its own: another CA in the store with the same key (same URI, or the
  * same public key in its certificate) shares its compromise and its revocation. Refused unless
  * --reuse-key (a renewal on purpose), then warned. 0 or EXIT_POLICY / EXIT_SYSTEM, reported. */
-static int key_unused(struct app *a, const struct ca_create_req *r, EVP_PKEY *key)
+int ca_key_unused(struct app *a, const struct ca_create_req *r, EVP_PKEY *key)
 {
     struct key_use k = {NULL, 0, r->key_uri, ""};
     struct store_txn *t = store_txn_begin(a->store, 0);
@@ -341,12 +337,13 @@ int ca_create(struct app *a, const struct ca_create_req *r)
                     "allow_extractable_key); move the CA to a non-extractable key", r->name,
                     r->key_uri);
     default_scheme(&info, &sig, &hash);
-    if ((rc = keycheck_ca_key(a, key, r->name)) != 0 || (rc = key_unused(a, r, key)) != 0 ||
+    if ((rc = keycheck_ca_key(a, key, r->name)) != 0 || (rc = ca_key_unused(a, r, key)) != 0 ||
         (rc = check_scheme(sig, hash)) != 0 ||
-        (rc = validity(r, parent.cert, config_ca(a->cfg, r->name)->clock_skew, &nb, &na)) != 0 ||
-        (r->parent && (rc = issuing_urls(a, r, &cdp, &aia)) != 0))
+        (rc = ca_validity(r, parent.cert, config_ca(a->cfg, r->name)->clock_skew, &nb, &na)) != 0 ||
+        (r->parent && (rc = ca_issuing_urls(r, &parent, &cdp, &aia)) != 0))
         goto out;
-    if ((exts = ca_extensions(r->parent ? r->path_len : -1)) == NULL || !serial_new(serial)) {
+    if ((exts = ca_cert_extensions(r->parent ? r->path_len : -1, 0, 0, NULL, 0)) == NULL ||
+        !serial_new(serial)) {
         rc = EXIT_SYSTEM;
         goto out;
     }
@@ -375,7 +372,7 @@ int ca_create(struct app *a, const struct ca_create_req *r)
     OPENSSL_free(built.der);              /* the store record encodes its own copy */
     if (x == NULL)
         rc = built.rc;
-    if (x == NULL || (rc = store_new_ca(a, r, x, sig, hash)) != 0)
+    if (x == NULL || (rc = store_new_ca(a, r, x, sig, hash, parent.key_index)) != 0)
         goto out;
     print_summary(r->name, x, cdp, aia);
 out:

@@ -5,6 +5,10 @@
 #ifndef OFFCA_CA_CREATE_H
 #define OFFCA_CA_CREATE_H
 
+#include <stdint.h>
+#include <time.h>
+#include <openssl/x509.h>
+
 struct app;
 
 #define ROOT_DEFAULT_DAYS    3650
@@ -34,5 +38,30 @@ int ca_make_csr(struct app *a, const char *name, const char *key_uri, const char
                 const char *hash, const char *out);
 int ca_import(struct app *a, const char *name, const char *cert_file, const char *chain_file,
               const char *key_uri);
+
+/* ---- shared with renewal (ca_renew.c) ---- */
+struct ca_signer;
+struct store_txn;
+/* Validity now - skew .. now + days (r->days, or the default), capped by the parent's end; an
+ * explicit --days beyond it is refused (EXIT_POLICY). 0 or the exit class (reported). */
+int ca_validity(const struct ca_create_req *r, X509 *parent, int64_t skew, time_t *nb,
+                time_t *na);
+/* CDP/AIA for a CA certificate signed by parent's newest generation (r->no_cdp: none, warned;
+ * an empty CDP refused). 0 or the exit class. */
+int ca_issuing_urls(const struct ca_create_req *r, const struct ca_signer *parent,
+                    const char **cdp, const char **aia);
+/* basicConstraints, keyUsage, CA Version V<cert>.<key>, Previous CA Certificate Hash when
+ * prev_der is set. NULL (reported). */
+STACK_OF(X509_EXTENSION) *ca_cert_extensions(int path_len, unsigned cert_index,
+                                             unsigned key_index, const unsigned char *prev_der,
+                                             size_t prev_len);
+/* A new CA key must be its own: another CA in the store with the same key (same URI, or the
+ * same public key in its certificate) is refused unless r->reuse_key (then warned). 0 or the
+ * exit class, reported. */
+int ca_key_unused(struct app *a, const struct ca_create_req *r, EVP_PKEY *key);
+/* Record x as a certificate PARENT issued with its key generation key_index (template name
+ * what). 1 ok / 0 (store message). */
+int ca_record_under_parent(struct store_txn *t, const char *parent, unsigned key_index,
+                           const char *what, X509 *x);
 
 #endif

@@ -240,7 +240,7 @@ static int save_imported(struct app *a, struct ca_rec *rec, X509 *cert, STACK_OF
     if ((t = store_txn_begin(a->store, 1)) == NULL)
         return fail_store();
     return txn_finish(t, (pending ? store_ca_replace(t, rec) : store_ca_add(t, rec)) &&
-                             store_audit_append(t, "ca.import", rec->name, "ok", ""));
+                             store_gen_first(t, rec) && store_audit_append(t, "ca.import", rec->name, "ok", ""));
 }
 
 int ca_import(struct app *a, const char *name, const char *cert_file, const char *chain_file,

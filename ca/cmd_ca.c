@@ -10,6 +10,7 @@
 
 #include "ca/app.h"
 #include "ca/ca_create.h"
+#include "ca/gen.h"
 #include "ca/input.h"
 #include "ca/issue.h"
 #include "ca/json.h"
@@ -62,7 +63,9 @@ static const char HELP_IMPORT[] =
     "when there was no 'ca csr' (a CA moved from elsewhere).\n\n"
     "Example:\n  offca ca import issuing2 --cert issuing2.cer --chain adcs-root.pem\n";
 static const char HELP_LIST_CA[] =
-    "usage: offca [--json] ca list\n\nList the CAs: name, state, parent, subject, expiry.\n\n"
+    "usage: offca [--json] ca list\n\nList the CAs: name, state, parent, the active generation as\n"
+    "CA Version V<cert index>.<key index>, its expiry, subject ('ca show' lists every\n"
+    "generation).\n\n"
     "Example:\n  offca ca list --json\n";
 static const char HELP_SHOW_CA[] =
     "usage: offca [--json] ca show NAME\n\n"
@@ -70,13 +73,18 @@ static const char HELP_SHOW_CA[] =
     "its certificate and the URLs it writes into what it issues.\n\nExample:\n"
     "  offca ca show issuing1\n";
 static const char HELP_EXPORT_CA[] =
-    "usage: offca ca export NAME [--chain] [--der] [-o FILE [--force]] [--ntauth]\n\n"
-    "Write the CA certificate (PEM by default) to FILE (mode 0644) or stdout.\n"
+    "usage: offca ca export NAME [--chain] [--all] [--der] [-o FILE [--force]] [--ntauth]\n\n"
+    "Write the CA certificate (PEM by default) to FILE (mode 0644) or stdout: its newest\n"
+    "generation.\n"
     "  --chain    the CA and every parent up to the root (PEM only)\n"
+    "  --all      every generation of each CA written (newest first), a root's link\n"
+    "             certificates before the generation that made them (PEM only): what a\n"
+    "             client needs to build a path to certificates of any generation\n"
     "  --der      DER instead of PEM (one certificate)\n"
     "  --force    replace FILE when it exists (without it an existing FILE is refused, exit 2)\n"
     "  --ntauth   print the certutil commands that publish the hierarchy to Active Directory\n\n"
-    "Example:\n  offca ca export issuing1 --chain -o chain.pem\n";
+    "Example:\n  offca ca export issuing1 --chain -o chain.pem\n"
+    "  offca ca export issuing1 --chain --all -o every-generation.pem\n";
 
 static int create_common(struct app *a, int argc, char **argv, int issuing)
 {
@@ -172,6 +180,7 @@ static const char *state_name(enum ca_state s)
 
 struct list_ctx {
     struct app *a;
+    struct store_txn *t;
     int n;
 };
 
@@ -179,8 +188,11 @@ static int list_one(void *arg, const struct ca_rec *r)
 {
     struct list_ctx *lc = arg;
     X509 *x = r->cert_der ? der_to_x509(r->cert_der, r->cert_len) : NULL;
-    char *subj = x ? dn_format(X509_get_subject_name(x)) : NULL, na[32] = "-";
+    char *subj = x ? dn_format(X509_get_subject_name(x)) : NULL, na[32] = "-", gen[16];
+    unsigned ci, ki;
 
+    gen_newest_indexes(lc->t, r->name, &ci, &ki);
+    snprintf(gen, sizeof(gen), "V%u.%u", ci, ki);
     if (x)
         time_iso(asn1_time_to_time(X509_get0_notAfter(x)), na);
     if (lc->a->json) {
@@ -192,10 +204,12 @@ static int list_one(void *arg, const struct ca_rec *r)
         json_kv(stdout, 0, "subject", subj);
         json_kv(stdout, 0, "not_after", x ? na : NULL);
         json_kv(stdout, 0, "key", r->key_uri);
+        json_kv_int(stdout, 0, "cert_index", ci);
+        json_kv_int(stdout, 0, "key_index", ki);
         fputc('}', stdout);
     } else {
-        printf("%-16s %-8s %-12s %s  %s\n", r->name, state_name(r->state),
-               r->is_root ? "(root)" : (r->parent ? r->parent : "(outside)"), na,
+        printf("%-16s %-8s %-12s %-7s %s  %s\n", r->name, state_name(r->state),
+               r->is_root ? "(root)" : (r->parent ? r->parent : "(outside)"), x ? gen : "-", na,
                subj ? subj : "");
     }
     lc->n++;
@@ -206,7 +220,7 @@ static int list_one(void *arg, const struct ca_rec *r)
 
 static int ca_list(struct app *a, int argc, char **argv)
 {
-    struct list_ctx lc = {a, 0};
+    struct list_ctx lc = {a, NULL, 0};
     struct store_txn *t;
     int rc;
 
@@ -215,6 +229,7 @@ static int ca_list(struct app *a, int argc, char **argv)
         return rc;
     if ((t = store_txn_begin(a->store, 0)) == NULL)
         return fail_store();
+    lc.t = t;
     if (a->json)
         fputc('[', stdout);
     rc = store_ca_foreach(t, list_one, &lc) ? 0 : fail_store();
@@ -278,13 +293,26 @@ static const char *first_uri(X509 *x, int nid)
     return buf[slot][0] ? buf[slot] : NULL;
 }
 
-static void show_text(const struct ca_rec *r, X509 *x, const struct ca_cfg *cc)
+/* The CDP and AIA the CA writes into what it issues: its newest generation's. */
+static void issues_urls(const struct ca_cfg *cc, const struct gen_list *l, char *cdp, char *aia)
+{
+    const struct ca_gen *g = l->n ? &l->g[l->n - 1] : NULL;
+
+    gen_url(cc->cdp_url, g ? g->key_index : 0, cdp, 1024);
+    gen_url(cc->aia_url, g ? g->cert_index : 0, aia, 1024);
+}
+
+static void show_text(const struct ca_rec *r, X509 *x, const struct ca_cfg *cc,
+                      const struct gen_list *l)
 {
     char *subj = dn_format(X509_get_subject_name(x)), *iss = dn_format(X509_get_issuer_name(x));
     char nb[32], na[32], serial[2 * 20 + 1] = "";
     const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
     const char *cdp = first_uri(x, NID_crl_distribution_points);
     const char *aia = first_uri(x, NID_info_access);
+    char icdp[1024], iaia[1024];
+
+    issues_urls(cc, l, icdp, iaia);
 
     if (sn && sn->length <= 20)
         serial_hex(sn->data, (size_t)sn->length, serial);
@@ -296,15 +324,17 @@ static void show_text(const struct ca_rec *r, X509 *x, const struct ca_cfg *cc)
            r->name, state_name(r->state), r->is_root ? ", root" : "", subj ? subj : "?",
            iss ? iss : "?", serial, nb, na, r->key_uri, r->sig, r->hash,
            r->parent ? r->parent : (r->is_root ? "(self-signed)" : "(outside offca)"),
-           cdp ? cdp : "(none)", aia ? aia : "(none)", cc->cdp_url, cc->aia_url);
+           cdp ? cdp : "(none)", aia ? aia : "(none)", icdp, iaia);
+    gen_list_print(r, l, 0, stdout);
     OPENSSL_free(subj);
     OPENSSL_free(iss);
 }
 
-static void show_json(const struct ca_rec *r, X509 *x, const struct ca_cfg *cc)
+static void show_json(const struct ca_rec *r, X509 *x, const struct ca_cfg *cc,
+                      const struct gen_list *l)
 {
     char *subj = dn_format(X509_get_subject_name(x)), *iss = dn_format(X509_get_issuer_name(x));
-    char nb[32], na[32];
+    char nb[32], na[32], icdp[1024], iaia[1024];
 
     time_iso(asn1_time_to_time(X509_get0_notBefore(x)), nb);
     time_iso(asn1_time_to_time(X509_get0_notAfter(x)), na);
@@ -321,15 +351,31 @@ static void show_json(const struct ca_rec *r, X509 *x, const struct ca_cfg *cc)
     json_kv(stdout, 0, "parent", r->parent);
     json_kv(stdout, 0, "cdp", first_uri(x, NID_crl_distribution_points));
     json_kv(stdout, 0, "aia", first_uri(x, NID_info_access));
-    json_kv(stdout, 0, "issues_cdp", cc->cdp_url);
-    json_kv(stdout, 0, "issues_aia", cc->aia_url);
+    issues_urls(cc, l, icdp, iaia);
+    json_kv(stdout, 0, "issues_cdp", icdp);
+    json_kv(stdout, 0, "issues_aia", iaia);
+    gen_list_print(r, l, 1, stdout);
     fputs("}\n", stdout);
     OPENSSL_free(subj);
     OPENSSL_free(iss);
 }
 
+/* The generations of CA name, in a read txn of their own. 0 or the exit class. */
+static int gens_read(struct app *a, const char *name, struct gen_list *l)
+{
+    struct store_txn *t = store_txn_begin(a->store, 0);
+    int ok;
+
+    if (t == NULL)
+        return fail_store();
+    ok = gen_list_load(t, name, l);
+    store_txn_abort(t);
+    return ok ? 0 : EXIT_SYSTEM;
+}
+
 static int ca_show(struct app *a, int argc, char **argv)
 {
+    static struct gen_list l;
     struct ca_rec r;
     X509 *x;
     const char *name = NULL;
@@ -343,13 +389,16 @@ static int ca_show(struct app *a, int argc, char **argv)
         ca_rec_clear(&r);
         return EXIT_OK;
     }
-    if (a->json)
-        show_json(&r, x, config_ca(a->cfg, name));
-    else
-        show_text(&r, x, config_ca(a->cfg, name));
+    if ((rc = gens_read(a, name, &l)) == 0) {
+        if (a->json)
+            show_json(&r, x, config_ca(a->cfg, name), &l);
+        else
+            show_text(&r, x, config_ca(a->cfg, name), &l);
+    }
+    gen_list_clear(&l);
     X509_free(x);
     ca_rec_clear(&r);
-    return EXIT_OK;
+    return rc;
 }
 
 /* Append the PEM of DER certificates to b. */
@@ -367,34 +416,75 @@ static int pem_append(BIO *b, const unsigned char *der, size_t len)
     return 1;
 }
 
-/* PEM of the CA and, with chain, every parent in the store (and an imported CA's outside chain). */
-static int chain_pem(struct app *a, const struct ca_rec *first, int chain, BIO *b)
+/* PEM of every generation of CA name, newest first, a root rollover's link certificates BEFORE
+ * the generation that made them: OpenSSL takes the first matching issuer from an untrusted list,
+ * so a client trusting only the old root must meet OldWithNew before the new self-signed root.
+ * 0 or the exit class. */
+static int gens_pem(struct app *a, const char *name, BIO *b)
 {
-    struct ca_rec r;
-    int depth = 0, rc;
+    static struct gen_list l;
+    int rc;
 
-    if (!pem_append(b, first->cert_der, first->cert_len))
-        return EXIT_SYSTEM;
-    if (!chain)
-        return 0;
-    if (first->chain_der && !pem_append(b, first->chain_der, first->chain_len))
-        return EXIT_SYSTEM;
-    for (const char *p = first->parent; p && depth < 16; depth++) {
+    if ((rc = gens_read(a, name, &l)) != 0)
+        return rc;
+    for (size_t i = l.n; rc == 0 && i-- > 0;) {
+        const struct ca_gen *g = &l.g[i];
+        if ((g->link_old_new && !pem_append(b, g->link_old_new, g->link_old_new_len)) ||
+            (g->link_new_old && !pem_append(b, g->link_new_old, g->link_new_old_len)) ||
+            !pem_append(b, g->cert_der, g->cert_len))
+            rc = EXIT_SYSTEM;
+    }
+    gen_list_clear(&l);
+    return rc;
+}
+
+/* One CA of a chain: every generation (all), or the generation that issued *child (the newest
+ * one when none matches, e.g. for the first CA, child NULL). *child becomes what was written. */
+static int one_pem(struct app *a, const struct ca_rec *r, int all, X509 **child, BIO *b)
+{
+    struct store_txn *t;
+    X509 *x = NULL;
+
+    if (all)
+        return gens_pem(a, r->name, b);
+    if (*child && (t = store_txn_begin(a->store, 0)) != NULL) {
+        x = gen_issuer_of(t, r->name, *child);
+        store_txn_abort(t);
+    }
+    if (x == NULL)
+        x = der_to_x509(r->cert_der, r->cert_len);
+    X509_free(*child);
+    *child = x;
+    return x && PEM_write_bio_X509(b, x) ? 0 : EXIT_SYSTEM;
+}
+
+/* PEM of the CA and, with chain, every parent in the store (and an imported CA's outside chain);
+ * all: every generation of each, with the link certificates. */
+static int chain_pem(struct app *a, const struct ca_rec *first, int chain, int all, BIO *b)
+{
+    static char next[MAX_CA_NAME + 1];
+    struct ca_rec r;
+    X509 *child = NULL;
+    int depth = 0, ok, rc;
+
+    if ((rc = one_pem(a, first, all, &child, b)) == 0 && chain && first->chain_der &&
+        !pem_append(b, first->chain_der, first->chain_len))
+        rc = EXIT_SYSTEM;
+    for (const char *p = chain ? first->parent : NULL; rc == 0 && p && depth < 16; depth++) {
         if ((rc = get_ca(a, p, &r)) != 0)
-            return rc;
-        rc = pem_append(b, r.cert_der, r.cert_len) &&
+            break;
+        ok = one_pem(a, &r, all, &child, b) == 0 &&
              (!r.chain_der || pem_append(b, r.chain_der, r.chain_len));
         p = NULL;
-        if (rc && r.parent) {
-            static char next[MAX_CA_NAME + 1];
+        if (ok && r.parent) {
             snprintf(next, sizeof(next), "%s", r.parent);
             p = next;
         }
         ca_rec_clear(&r);
-        if (!rc)
-            return EXIT_SYSTEM;
+        rc = ok ? 0 : EXIT_SYSTEM;
     }
-    return 0;
+    X509_free(child);
+    return rc;
 }
 
 /* The certutil steps that publish a hierarchy to AD: every root to RootCA, every CA below it to
@@ -439,8 +529,8 @@ static int ca_export(struct app *a, int argc, char **argv)
 {
     static const struct option lo[] = {{"chain", 0, 0, 'c'}, {"der", 0, 0, 'd'},
                                        {"out", 1, 0, 'o'}, {"ntauth", 0, 0, 'n'},
-                                       {"force", 0, 0, 'f'}, {0, 0, 0, 0}};
-    int c, chain = 0, der = 0, ntauth = 0, force = 0, rc;
+                                       {"force", 0, 0, 'f'}, {"all", 0, 0, 'a'}, {0, 0, 0, 0}};
+    int c, chain = 0, der = 0, ntauth = 0, force = 0, all = 0, rc;
     const char *out = "-";
     struct ca_rec r;
     BIO *b = NULL;
@@ -454,12 +544,13 @@ static int ca_export(struct app *a, int argc, char **argv)
         case 'o': out = optarg; break;
         case 'n': ntauth = 1; break;
         case 'f': force = 1; break;
+        case 'a': all = 1; break;
         default: return EXIT_USAGE;
         }
     }
-    if (optind + 1 != argc || (chain && der)) {
-        report("ca export: needs NAME%s; see 'offca ca export --help'",
-               chain && der ? " (--chain is PEM only: a DER file holds one certificate)" : "");
+    if (optind + 1 != argc || ((chain || all) && der)) {
+        report("ca export: needs NAME%s; see 'offca ca export --help'", (chain || all) && der ?
+               " (--chain and --all are PEM only: a DER file holds one certificate)" : "");
         return EXIT_USAGE;
     }
     if ((rc = get_ca(a, argv[optind], &r)) != 0)
@@ -476,7 +567,7 @@ static int ca_export(struct app *a, int argc, char **argv)
     }
     if (der) {
         rc = file_write(out, r.cert_der, r.cert_len, 0644, force);
-    } else if ((b = BIO_new(BIO_s_mem())) == NULL || (rc = chain_pem(a, &r, chain, b)) != 0) {
+    } else if ((b = BIO_new(BIO_s_mem())) == NULL || (rc = chain_pem(a, &r, chain, all, b)) != 0) {
         rc = rc ? rc : EXIT_SYSTEM;
     } else {
         len = BIO_get_mem_data(b, &data);
@@ -496,6 +587,8 @@ static const struct verb CA_VERBS[] = {
     {"list", ca_list, "list the CAs", HELP_LIST_CA},
     {"show", ca_show, "show one CA", HELP_SHOW_CA},
     {"export", ca_export, "write a CA certificate or chain", HELP_EXPORT_CA},
+    {"renew", ca_renew_cmd, "new certificate for a CA: same key or new key", HELP_RENEW_CA},
+    {"retire", ca_retire_cmd, "stop a CA issuing; its CRLs go on until all expire", HELP_RETIRE_CA},
 };
 
 const char HELP_CA[] =
@@ -505,7 +598,8 @@ const char HELP_CA[] =
     "  csr NAME --key URI --subject DN -o FILE\n"
     "  import NAME --cert FILE --chain FILE [--key URI]\n"
     "  list [--json]\n  show NAME [--json]\n"
-    "  export NAME [--chain] [--der] [-o FILE] [--ntauth]\n\n"
+    "  export NAME [--chain] [--all] [--der] [-o FILE [--force]] [--ntauth]\n"
+    "  renew NAME (--same-key | --new-key URI) [--days N]\n  retire NAME\n\n"
     "Example:\n  offca ca create-issuing issuing1 --parent root --key URI --subject 'CN=Issuing CA 1'\n";
 
 int cmd_ca(struct app *a, int argc, char **argv)

@@ -15,6 +15,8 @@
 #include "base/oids.h"
 #include "ca/app.h"
 #include "ca/doctor_sid.h"
+#include "ca/doctor_gen.h"
+#include "ca/gen.h"
 #include "ca/input.h"
 #include "ca/issue.h"
 #include "ca/json.h"
@@ -30,12 +32,15 @@ const char HELP_DOCTOR[] =
     "       offca [--json] doctor --chain FILE [--crl-dir DIR | --fetch] [--timeout S]\n\n"
     "Without --chain: check offca's own CAs: every non-root CA certificate carries an HTTP CDP\n"
     "and AIA; the CRL behind each CDP is published in [publish] dir, verifies, and is not past\n"
-    "Next CRL Publish or nextUpdate; each CA's own CRL files exist, verify, and have no\n"
-    "thisUpdate in the future (a fast clock: relying parties refuse them); CA certificates\n"
-    "near expiry (90 days); CA keys that became extractable; valid certificates whose SID is\n"
-    "not the directory's SID for their UPN or DNS name any more (a re-created account: the\n"
-    "fix gives the sign command that reissues and the revoke command). Fixes name CAs as\n"
-    "--ca NAME.\n"
+    "Next CRL Publish or nextUpdate; each CA's own CRL files, for every key generation that\n"
+    "still publishes (NAME.crl, NAME(k).crl, retired CAs too), exist, are signed by that key,\n"
+    "and have no thisUpdate in the future (a fast clock: relying parties refuse them); every\n"
+    "such key is reachable; the active CA certificate near expiry ([ca.NAME] renew_warning:\n"
+    "default 90 days for an issuing CA, 2 years for a root), with the 'offca ca renew'\n"
+    "command; new certificates the CA certificate's end would cut short; CA keys that became\n"
+    "extractable; valid certificates whose SID is not the directory's SID for their UPN or DNS\n"
+    "name any more (a re-created account: the fix gives the sign command that reissues and the\n"
+    "revoke command). Fixes name CAs as --ca NAME.\n"
     "With --chain FILE (PEM, leaf first, up to the root; any CA's, e.g. a Cloud PKI chain):\n"
     "check it as NPS does: each non-root certificate has an HTTP CDP and AIA, the CRL behind it\n"
     "is present (--crl-dir: file named as the URL's last segment; --fetch: downloaded with a\n"
@@ -108,7 +113,8 @@ out:
     return rc;
 }
 
-/* The chain of an offca CA from the store: the CA, its parents, an imported CA's chain. */
+/* The chain of an offca CA from the store: the CA, its parents (each parent's generation that
+ * issued the certificate below it), an imported CA's chain. */
 static int ca_chain(struct app *a, const char *name, STACK_OF(X509) *chain)
 {
     struct store_txn *t = store_txn_begin(a->store, 0);
@@ -120,7 +126,11 @@ static int ca_chain(struct app *a, const char *name, STACK_OF(X509) *chain)
         return fail_store();
     snprintf(cur, sizeof(cur), "%s", name);
     while (depth++ < MAX_CHAIN && (found = store_ca_get(t, cur, &r)) == 1) {
-        X509 *x = der_to_x509(r.cert_der, r.cert_len);
+        X509 *below = sk_X509_num(chain) ? sk_X509_value(chain, sk_X509_num(chain) - 1) : NULL;
+        X509 *x = below ? gen_issuer_of(t, cur, below) : NULL;
+
+        if (x == NULL)
+            x = der_to_x509(r.cert_der, r.cert_len);
         const unsigned char *p = r.chain_der, *end = p + r.chain_len;
         if (x)
             sk_X509_push(chain, x);
@@ -183,12 +193,9 @@ static void own_checks(struct own_ctx *c, const struct ca_rec *r, X509 *x)
 {
     struct hsm_key_info info;
     EVP_PKEY *k;
-    time_t now = c->src->now, na = asn1_time_to_time(X509_get0_notAfter(x));
 
-    if (na - now < (time_t)CA_EXPIRY_WARN_DAYS * 86400)
-        doctor_add(c->rep, na < now ? DOCTOR_ERROR : DOCTOR_WARN, r->name,
-                   "CA certificate expiry", "renew the CA (new key, new certificate) well "
-                   "before it expires", "expires in %ld days", (long)((na - now) / 86400));
+    doctor_gen_expiry(c->a, r, x, c->src->now, c->rep);
+    doctor_gen_capped(c->a, r, x, c->src->now, c->rep);
     if (app_hsm(c->a) != 0 ||
         (k = hsm_key_load(c->a->hsm, r->key_uri, 1, &info)) == NULL) {
         doctor_add(c->rep, DOCTOR_ERROR, r->name, "CA key", "restore the token (or its "
@@ -308,24 +315,64 @@ out:
     free(data);
 }
 
-/* What a CA publishes for what it issued: its CRL (and delta) must exist, verify, be fresh. */
-static int own_crls(void *arg, const struct ca_rec *r)
+/* An older key generation (or a retired CA's) still signs its own CRLs: its key must be
+ * reachable too (an active CA's newest key is own_checks'). */
+static void own_old_key(struct own_ctx *c, const struct ca_rec *r, const struct ca_gen *g)
 {
-    struct own_ctx *c = arg;
-    char file[MAX_CA_NAME + 8];
-    X509 *ca;
+    struct hsm_key_info info;
+    EVP_PKEY *k;
 
-    if ((c->only && strcmp(c->only, r->name)) || r->state != CA_ACTIVE)
-        return 1;
-    if ((ca = der_to_x509(r->cert_der, r->cert_len)) == NULL)
-        return 1;          /* own_one already reported an unreadable CA certificate */
-    snprintf(file, sizeof(file), "%s.crl", r->name);
+    if (r->state == CA_ACTIVE && r->key_uri && strcmp(r->key_uri, g->key_uri) == 0)
+        return;
+    if (app_hsm(c->a) != 0 || (k = hsm_key_load(c->a->hsm, g->key_uri, 1, &info)) == NULL) {
+        doctor_add(c->rep, DOCTOR_ERROR, r->name, "CA key", "restore the token (or its "
+                   "backup) and check 'offca key list'; no CRL of this key generation can be "
+                   "signed until then", "%s (key index %u, still signing its CRL) is "
+                   "unreachable: %s", g->key_uri, g->key_index, hsm_error());
+        c->key_unreachable = 1;
+        return;
+    }
+    EVP_PKEY_free(k);
+}
+
+/* The CRL (and delta) of one key generation, NAME.crl / NAME(k).crl: present, signed by that
+ * key, fresh; its key reachable. */
+static void own_key_crls(struct own_ctx *c, const struct ca_rec *r, const struct ca_gen *g)
+{
+    char file[MAX_CA_NAME + 16];
+    X509 *ca = g ? der_to_x509(g->cert_der, g->cert_len) : NULL;
+
+    if (ca == NULL)
+        return;            /* own_one reports an unreadable CA certificate */
+    gen_file(r->name, g->key_index, "crl", 0, file, sizeof(file));
     own_crl_file(c, r, ca, file);
     if (config_ca(c->a->cfg, r->name)->delta_period > 0) {
-        snprintf(file, sizeof(file), "%s+.crl", r->name);
+        gen_file(r->name, g->key_index, "crl", 1, file, sizeof(file));
         own_crl_file(c, r, ca, file);
     }
+    own_old_key(c, r, g);
     X509_free(ca);
+}
+
+/* What a CA publishes for what it issued: the CRL (and delta) of every key generation still
+ * publishing (not stopped by its final CRL; a retired CA's too) must exist, verify, be fresh. */
+static int own_crls(void *arg, const struct ca_rec *r)
+{
+    static struct gen_list l;
+    struct own_ctx *c = arg;
+    unsigned keys[MAX_CA_GENS];
+    size_t n;
+
+    if ((c->only && strcmp(c->only, r->name)) || r->state == CA_PENDING)
+        return 1;
+    if (!doctor_gen_live_keys(c->t, r->name, &l, keys, &n)) {
+        c->rc = EXIT_SYSTEM;
+        gen_list_clear(&l);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        own_key_crls(c, r, gen_list_key(&l, keys[i]));
+    gen_list_clear(&l);
     return 1;
 }
 

@@ -299,7 +299,8 @@ static int read_ca_keys(const struct toml_node *t, struct ca_cfg *cfg, int is_ca
     if (!get_duration(t, "crl_period", &cfg->crl_period) ||
         !get_duration(t, "crl_overlap", &cfg->crl_overlap) ||
         !get_duration(t, "delta_period", &cfg->delta_period) ||
-        !get_duration(t, "clock_skew", &cfg->clock_skew))
+        !get_duration(t, "clock_skew", &cfg->clock_skew) ||
+        !get_duration(t, "renew_warning", &cfg->renew_warning))
         return 0;
     if (!toml_get_bool(t, "crl_idp", 0, &cfg->crl_idp) ||
         !toml_get_bool(t, "allow_extractable_key", 0, &cfg->allow_extractable_key)) {

@@ -27,6 +27,8 @@ struct ca_cfg {
     int64_t clock_skew;          /* thisUpdate/notBefore backdating; default 10m */
     int crl_idp;                 /* 1: Issuing Distribution Point on this CA's CRLs (default 0) */
     int allow_extractable_key;   /* 1: accept a CA key with CKA_EXTRACTABLE (warns every use) */
+    int64_t renew_warning;       /* seconds before the CA certificate expires that doctor warns
+                                    (with the renew command); 0 = 90d issuing, 2 years roots */
 };
 
 struct config {

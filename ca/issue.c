@@ -108,6 +108,7 @@ static int fill_record(struct issued *out, struct ca_signer *s, const struct tmp
     r->issued_at = app_now();
     r->status = CERT_VALID;
     r->reason = -1;
+    r->key_index = s->key_index;
     return r->template_name && r->subject && r->sans && r->der && (!p->sid || r->sid);
 }
 
@@ -173,8 +174,8 @@ int issue_prepare(struct app *a, struct ca_signer *s, const struct tmpl *t,
         goto out;
     spec.exts = plan->exts;
     spec.akid = 1;
-    spec.cdp_url = s->cfg->cdp_url;
-    spec.aia_url = s->cfg->aia_url;
+    spec.cdp_url = s->cdp;
+    spec.aia_url = s->aia;
     spec.allow_wildcard = tmpl_allows_wildcard(t);
     if ((out->cert = cert_build(&spec, a->hsm, s->key, s->sig, s->hash, &built)) == NULL) {
         rc = built.rc;

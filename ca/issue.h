@@ -69,10 +69,17 @@ struct ca_signer {
     enum hsm_sig sig;
     const char *hash;
     const struct ca_cfg *cfg;
+    unsigned cert_index, key_index;       /* the newest generation: the one that signs */
+    char cdp[1024], aia[1024];            /* what it writes into what it issues: its key's CRL
+                                           * (NAME(k).crl) and its certificate (NAME(i).crt) */
 };
 /* Look the CA up in the store (read txn of its own), parse its certificate, load its key from
- * the token (warning on every use when the config allows an extractable key). 0 or exit class. */
+ * the token (warning on every use when the config allows an extractable key). The CA signs
+ * with its newest generation only. 0 or exit class. */
 int ca_signer_open(struct app *a, const char *name, struct ca_signer *s);
+/* The same for the CRLs of key generation key_index: its newest certificate and its key (a
+ * superseded key still signs its own CRLs; a retired CA too). */
+int ca_signer_open_key(struct app *a, const char *name, int key_index, struct ca_signer *s);
 void ca_signer_close(struct ca_signer *s);
 /* CA names: [A-Za-z0-9_-]{1,64}. 0 or EXIT_USAGE (reported). */
 int ca_name_check(const char *name);

@@ -22,6 +22,7 @@
 
 #include "base/faultpoint.h"
 #include "ca/app.h"
+#include "ca/gen.h"
 #include "ca/input.h"
 #include "ca/issue.h"
 #include "crl/crl.h"
@@ -32,12 +33,15 @@ struct rev_walk {
     struct store_rev_iter *it;
     int delta;
     uint64_t min_changed;         /* delta: only entries changed at or after the base */
+    unsigned key_index;           /* only certificates this key generation signed */
 };
 
 /* The entries a CRL lists: a base CRL every revoked certificate but no removeFromCRL tombstone;
  * a delta CRL everything changed since its base, tombstones included (RFC 5280 5.2.4). */
 static int listed(const struct rev_walk *w, const struct store_rev_entry *re)
 {
+    if (re->key_index != w->key_index)
+        return 0;
     if (w->delta)
         return re->changed_in >= w->min_changed;
     return re->reason != CRL_REASON_REMOVE_FROM_CRL;
@@ -64,9 +68,13 @@ static int next_entry(void *arg, struct crl_entry *e)
     return 1;
 }
 
-static void crl_path(struct app *a, const char *name, int delta, char *buf, size_t n)
+/* The CRL of key generation k: NAME.crl / NAME(k).crl, the delta with "+" before ".crl". */
+static void crl_path(struct app *a, const char *name, unsigned k, int delta, char *buf, size_t n)
 {
-    snprintf(buf, n, "%s/%s%s.crl", a->cfg->publish_dir, name, delta ? "+" : "");
+    char file[MAX_CA_NAME + 16];
+
+    gen_file(name, k, "crl", delta, file, sizeof(file));
+    snprintf(buf, n, "%s/%s", a->cfg->publish_dir, file);
 }
 
 /* The publish directory is hostile ground (a web deploy tool, another admin write there): a
@@ -135,19 +143,19 @@ static int file_sha256(const char *path, unsigned char md[32])
 }
 
 /* 1 when the published base CRL is the one the store recorded. */
-static int file_matches(struct app *a, const char *name, const struct crl_state *st)
+static int file_matches(struct app *a, const char *name, unsigned k, const struct crl_state *st)
 {
     unsigned char md[32];
     char path[MAX_PATH_BYTES];
 
-    crl_path(a, name, 0, path, sizeof(path));
+    crl_path(a, name, k, 0, path, sizeof(path));
     return file_sha256(path, md) && memcmp(md, st->base_sha256, 32) == 0;
 }
 
 /* 1 when the published delta CRL carries the CA's last CRL number: with deltas on, every run
  * that publishes ends with a delta, so anything else is a run killed between the base and the
  * delta (a delta left pointing at an older base) or a file changed behind our back. */
-static int delta_matches(struct app *a, const char *name, const struct crl_state *st)
+static int delta_matches(struct app *a, const char *name, unsigned k, const struct crl_state *st)
 {
     unsigned char *data = NULL;
     const unsigned char *p;
@@ -158,7 +166,7 @@ static int delta_matches(struct app *a, const char *name, const struct crl_state
     uint64_t n = 0;
     int same = 0;
 
-    crl_path(a, name, 1, path, sizeof(path));
+    crl_path(a, name, k, 1, path, sizeof(path));
     if (!publish_file_load(path, 512L * 1024 * 1024, &data, &len))
         return 0;
     p = data;
@@ -172,16 +180,17 @@ static int delta_matches(struct app *a, const char *name, const struct crl_state
     return same;
 }
 
-/* What is due for CA name (PUB_BASE | PUB_DELTA), and when the next publication falls due. */
-static int decide(struct app *a, const char *name, const struct crl_state *st, int force,
-                  time_t *due)
+/* What is due for key generation k of CA name (PUB_BASE | PUB_DELTA), and when the next
+ * publication falls due. */
+static int decide(struct app *a, const char *name, unsigned k, const struct crl_state *st,
+                  int force, time_t *due)
 {
     const struct ca_cfg *cc = config_ca(a->cfg, name);
     time_t now = app_now();
     int what = 0;
 
     *due = st->next_publish;
-    if (force || st->last_number == 0 || now >= st->next_publish || !file_matches(a, name, st) ||
+    if (force || st->last_number == 0 || now >= st->next_publish || !file_matches(a, name, k, st) ||
         st->this_update > now)
         what |= PUB_BASE;
     if (cc->delta_period > 0) {
@@ -189,7 +198,7 @@ static int decide(struct app *a, const char *name, const struct crl_state *st, i
             *due = st->delta_next_publish;
         if (st->dirty || now >= st->delta_next_publish || (what & PUB_BASE) ||
             st->delta_this_update > now ||
-            !delta_matches(a, name, st))
+            !delta_matches(a, name, k, st))
             what |= PUB_DELTA;
     } else if (st->dirty) {
         what |= PUB_BASE;
@@ -263,6 +272,8 @@ struct pub_run {
     int ca_expired;
     int repaired;                 /* set by this_update_pick: a future thisUpdate replaced */
     int backwards;                /* set by this_update_pick: --force made thisUpdate go back */
+    int final;                    /* the key generation's last certificate has expired: this is
+                                   * its last CRL (its CA certificate has expired too) */
 };
 
 /* thisUpdate of the next CRL: now - clock_skew, never before the CA's notBefore. A last CRL
@@ -327,9 +338,11 @@ static int crl_validity_check(struct ca_signer *s, struct pub_run *run)
         return EXIT_POLICY;
     }
     if (now >= end) {
-        report_warn("CA '%s': THE CA CERTIFICATE EXPIRED at %s (clock %s): signing a CRL for "
-                    "the certificates it issued all the same; renew the CA and move issuance to "
-                    "the new one", s->rec.name, to, clock);
+        report_warn("CA '%s': THE CA CERTIFICATE EXPIRED at %s (clock %s): %s", s->rec.name, to,
+                    clock, run->final ? "so has every certificate its key signed: signing that "
+                    "key's final CRL, nothing more after it" : "signing a CRL for the "
+                    "certificates it issued all the same; renew the CA and move issuance to the "
+                    "new one");
         run->ca_expired = 1;
     }
     return 0;
@@ -343,8 +356,8 @@ static int build_one(struct app *a, struct ca_signer *s, struct store_txn *t,
     const struct ca_cfg *cc = s->cfg;
     int rc;
     struct crl_params p;
-    struct rev_walk w = {NULL, delta, delta ? st->last_base_number : 0};
-    char fresh[MAX_CONFIG_URL + 8];
+    struct rev_walk w = {NULL, delta, delta ? st->last_base_number : 0, s->key_index};
+    char fresh[MAX_CONFIG_URL + 24], cdp[MAX_CONFIG_URL + 16];
     time_t now = app_now();
     int64_t period = delta ? cc->delta_period : cc->crl_period;
     struct crl_lint_arg la;
@@ -357,13 +370,14 @@ static int build_one(struct app *a, struct ca_signer *s, struct store_txn *t,
         return rc;
     p.next_publish = now + (time_t)period;
     p.next_update = p.next_publish + (time_t)cc->crl_overlap;
-    p.ca_version = 0;
+    p.ca_version = (int64_t)gen_ca_version(s->key_index, s->cert_index);
     p.is_delta = delta;
     p.base_number = st->last_base_number;
+    gen_url(cc->cdp_url, s->key_index, cdp, sizeof(cdp));
     if (cc->crl_idp && !s->rec.is_root)
-        p.idp_url = cc->cdp_url;
+        p.idp_url = cdp;
     if (!delta && cc->delta_period > 0) {
-        if (!delta_url(cc->cdp_url, fresh, sizeof(fresh)))
+        if (!delta_url(cdp, fresh, sizeof(fresh)))
             return EXIT_USAGE;
         p.freshest_url = fresh;
     }
@@ -398,6 +412,8 @@ static int build_one(struct app *a, struct ca_signer *s, struct store_txn *t,
     return 0;
 }
 
+/* Sign what is due for the key generation of s and record its CRL state (run->final: its last
+ * CRL, nothing more after it) and the crl.sign audit record, in one write txn. */
 static int build_due(struct app *a, struct ca_signer *s, struct pub_run *run, int what,
                      struct built b[2])
 {
@@ -409,7 +425,7 @@ static int build_due(struct app *a, struct ca_signer *s, struct pub_run *run, in
     if (t == NULL)
         return fail_store();
     memset(&st, 0, sizeof(st));
-    if (store_crl_state_get(t, s->rec.name, &st) < 0) {
+    if (store_crl_state_get_k(t, s->rec.name, s->key_index, &st) < 0) {
         store_txn_abort(t);
         return fail_store();
     }
@@ -421,48 +437,32 @@ static int build_due(struct app *a, struct ca_signer *s, struct pub_run *run, in
         store_txn_abort(t);
         return rc;
     }
-    snprintf(detail, sizeof(detail), "base=%llu delta=%llu%s%s%s",
+    snprintf(detail, sizeof(detail), "key_index=%u base=%llu delta=%llu%s%s%s%s", s->key_index,
              (unsigned long long)b[0].number, (unsigned long long)b[1].number,
+             run->final ? " final" : "",
              run->ca_expired ? " warning=ca-certificate-expired" : "",
              run->repaired ? " warning=replaced-future-thisUpdate" : "",
              run->backwards ? " warning=forced-thisUpdate-backwards" : "");
-    ok = store_crl_state_put(t, s->rec.name, &st) &&
+    st.final = run->final;
+    ok = store_crl_state_put_k(t, s->rec.name, s->key_index, &st) &&
          store_audit_append(t, "crl.sign", s->rec.name, "ok", detail);
     return txn_finish(t, ok);
 }
 
 static int publish_file(struct app *a, struct ca_signer *s, const struct built *b, int delta)
 {
-    char name[MAX_CA_NAME + 8], path[MAX_PATH_BYTES];
+    char name[MAX_CA_NAME + 16], path[MAX_PATH_BYTES];
 
-    snprintf(name, sizeof(name), "%s%s.crl", s->rec.name, delta ? "+" : "");
-    crl_path(a, s->rec.name, delta, path, sizeof(path));
+    gen_file(s->rec.name, s->key_index, "crl", delta, name, sizeof(name));
+    crl_path(a, s->rec.name, s->key_index, delta, path, sizeof(path));
     if (!crl_publish_file(a->cfg->publish_dir, name, b->der, b->len, CRL_FILE_MODE) ||
         !crl_verify_published(path, s->cert, b->number, delta))
         return fail_crl();
     return 0;
 }
 
-/* NAME.crt (DER) for AIA: written when missing or different. */
-static int publish_cert(struct app *a, struct ca_signer *s)
-{
-    char name[MAX_CA_NAME + 8], path[MAX_PATH_BYTES];
-    unsigned char *cur = NULL;
-    size_t len = 0;
-    int same;
-
-    snprintf(name, sizeof(name), "%s.crt", s->rec.name);
-    snprintf(path, sizeof(path), "%s/%s", a->cfg->publish_dir, name);
-    same = publish_file_load(path, MAX_INPUT_BYTES, &cur, &len) && len == s->rec.cert_len &&
-           memcmp(cur, s->rec.cert_der, len) == 0;
-    free(cur);
-    if (!same && !crl_publish_file(a->cfg->publish_dir, name, s->rec.cert_der, s->rec.cert_len,
-                                   CRL_FILE_MODE))
-        return fail_crl();
-    return 0;
-}
-
-/* The CA must be in the store and active before anything is decided for it. */
+/* The CA must be in the store with a certificate before anything is decided for it; a retired
+ * CA still publishes while its certificates live. */
 static int ca_known(struct store_txn *t, const char *name)
 {
     struct ca_rec r;
@@ -477,25 +477,57 @@ static int ca_known(struct store_txn *t, const char *name)
                "CAs there", name, name);
         return EXIT_USAGE;
     }
-    if (state != CA_ACTIVE) {
-        report("crl publish --ca %s: CA '%s' is %s, not active; only active CAs publish CRLs",
-               name, name, state == CA_PENDING ? "pending (no certificate yet)" : "retired");
+    if (state == CA_PENDING) {
+        report("crl publish --ca %s: CA '%s' is pending (no certificate yet); only CAs with a "
+               "certificate publish CRLs", name, name);
         return EXIT_POLICY;
     }
     return 0;
 }
 
-/* Read the CA's CRL state (after checking the CA exists). 0 or the exit class. */
-static int state_read(struct app *a, const char *name, struct crl_state *st)
+/* One key generation of a CA: what its CRL needs. */
+struct key_gen {
+    unsigned k;
+    time_t end;                   /* the last notAfter of its CA certificates: no certificate it
+                                   * signed lives longer (validity is capped by the CA's) */
+    struct crl_state st;
+};
+struct key_list {
+    struct key_gen g[MAX_CA_GENS];
+    size_t n;
+};
+
+static int keys_collect(struct store_txn *t, const char *name, struct key_list *kl)
+{
+    static struct gen_list l;
+    int ok = gen_list_load(t, name, &l);
+
+    for (size_t i = 0; ok && i < l.n; i++) {
+        if (l.g[i].key_index != l.g[i].cert_index)
+            continue;                       /* a same-key renewal: its key is listed already */
+        struct key_gen *kg = &kl->g[kl->n++];
+        kg->k = l.g[i].key_index;
+        kg->end = gen_list_key_end(&l, kg->k);
+        if (store_crl_state_get_k(t, name, kg->k, &kg->st) < 0) {
+            report("%s", store_error());
+            ok = 0;
+        }
+    }
+    gen_list_clear(&l);
+    return ok;
+}
+
+/* The CA's key generations and their CRL states (after checking the CA). 0 or the class. */
+static int keys_read(struct app *a, const char *name, struct key_list *kl)
 {
     struct store_txn *t = store_txn_begin(a->store, 0);
     int rc;
 
     if (t == NULL)
         return fail_store();
-    memset(st, 0, sizeof(*st));
-    if ((rc = ca_known(t, name)) == 0 && store_crl_state_get(t, name, st) < 0)
-        rc = fail_store();
+    memset(kl, 0, sizeof(*kl));
+    if ((rc = ca_known(t, name)) == 0 && !keys_collect(t, name, kl))
+        rc = EXIT_SYSTEM;
     store_txn_abort(t);
     return rc;
 }
@@ -514,18 +546,20 @@ static void say(const char *fmt, ...)
     syslog(LOG_INFO, "%s", msg);
 }
 
-/* The outcome of putting the signed CRLs in place, in the audit log after the fact: "ok" only
- * once every file is in place and read back, "fail" otherwise (the CRL numbers were reserved by
- * the crl.sign record; the next run publishes again). A store failure here is reported; the
- * exit code stays the publication's. */
-static void publish_record(struct app *a, const char *name, const struct built b[2], int rc)
+/* The outcome of putting the signed CRLs of one key generation in place, in the audit log after
+ * the fact: "ok" only once every file is in place and read back, "fail" otherwise (the CRL
+ * numbers were reserved by the crl.sign record; the next run publishes again). A store failure
+ * here is reported; the exit code stays the publication's. */
+static void publish_record(struct app *a, const char *name, unsigned k, const struct built b[2],
+                           int rc)
 {
     struct store_txn *t = store_txn_begin(a->store, 1);
-    char detail[160];
+    char detail[192];
     int ok;
 
-    snprintf(detail, sizeof(detail), "base=%llu delta=%llu%s", (unsigned long long)b[0].number,
-             (unsigned long long)b[1].number, rc ? " files not in place (see the run's stderr)" : "");
+    snprintf(detail, sizeof(detail), "key_index=%u base=%llu delta=%llu%s", k,
+             (unsigned long long)b[0].number, (unsigned long long)b[1].number,
+             rc ? " files not in place (see the run's stderr)" : "");
     ok = t != NULL && store_audit_append(t, "crl.publish", name, rc ? "fail" : "ok", detail);
 
     if (t != NULL && !ok)
@@ -535,57 +569,98 @@ static void publish_record(struct app *a, const char *name, const struct built b
                name);
 }
 
-static int publish_ca(struct app *a, const char *name, int force)
+/* The key of a generation that must still sign could not be opened: say what that means for
+ * its CRL (current or due) and what to do. Returns the exit class. */
+static int key_unreachable(const char *label, const struct crl_state *st, int what,
+                           const char *when, int rc)
+{
+    if (what == 0)
+        report("%s: CRL %llu is current (next publish due %s), but the CA key is unreachable "
+               "(above): no CRL can be signed; restore the token or its backup (README, "
+               "'Backing up the token') before then", label, (unsigned long long)st->last_number,
+               when);
+    else
+        report("%s: a new CRL is due, but the CA key is unreachable (above); restore the token "
+               "or its backup (README, 'Backing up the token') and re-run", label);
+    return rc == EXIT_USAGE || rc == EXIT_POLICY ? rc : EXIT_SYSTEM;
+}
+
+/* Check, sign, record and put in place what is due for the key generation of s. */
+static int publish_built(struct app *a, struct ca_signer *s, struct pub_run *run, int what,
+                         const char *label)
 {
     struct built b[2] = {{NULL, 0, 0}, {NULL, 0, 0}};
-    struct pub_run run = {force, 0, 0, 0};
-    struct ca_signer s;
-    struct crl_state st;
-    char when[32];
-    time_t due;
-    int what, rc;
+    const char *fin = run->final ? "final " : "";
+    int rc;
 
-    if ((rc = state_read(a, name, &st)) != 0)
-        return rc;
-    what = decide(a, name, &st, force, &due);
-    time_iso(due, when);
-    /* The key is opened even when nothing is due: a run that cannot sign must not look green
-     * while the CRL on the web server runs out (token file destroyed, key deleted, wrong PIN). */
-    if ((rc = ca_signer_open(a, name, &s)) != 0) {
-        if (what == 0)
-            report("%s: CRL %llu is current (next publish due %s), but the CA key is "
-                   "unreachable (above): no CRL can be signed; restore the token or its backup "
-                   "(README, 'Backing up the token') before then", name,
-                   (unsigned long long)st.last_number, when);
-        else
-            report("%s: a new CRL is due, but the CA key is unreachable (above); restore the "
-                   "token or its backup (README, 'Backing up the token') and re-run", name);
-        return rc == EXIT_USAGE || rc == EXIT_POLICY ? rc : EXIT_SYSTEM;
-    }
-    if (what == 0) {
-        /* NAME.crt (AIA) is put back even then when it is missing or not the CA's */
-        if ((rc = publish_cert(a, &s)) == 0)
-            say("%s: CRL %llu is current (next publish due %s); nothing to do", name,
-                (unsigned long long)st.last_number, when);
-        ca_signer_close(&s);
-        return rc;
-    }
-    if ((rc = crl_validity_check(&s, &run)) == 0 && (rc = build_due(a, &s, &run, what, b)) == 0) {
-        FAULTPOINT("crl.committed", name);
-        if ((rc = publish_cert(a, &s)) == 0 &&
-            (!b[0].der || (rc = publish_file(a, &s, &b[0], 0)) == 0) &&
-            (!b[1].der || (rc = publish_file(a, &s, &b[1], 1)) == 0)) {
+    if ((rc = crl_validity_check(s, run)) == 0 && (rc = build_due(a, s, run, what, b)) == 0) {
+        FAULTPOINT("crl.committed", s->rec.name);
+        if ((!b[0].der || (rc = publish_file(a, s, &b[0], 0)) == 0) &&
+            (!b[1].der || (rc = publish_file(a, s, &b[1], 1)) == 0)) {
             if (b[0].der)
-                say("%s: published CRL %llu", name, (unsigned long long)b[0].number);
+                say("%s: published %sCRL %llu", label, fin, (unsigned long long)b[0].number);
             if (b[1].der)
-                say("%s: published delta CRL %llu", name, (unsigned long long)b[1].number);
+                say("%s: published %sdelta CRL %llu", label, fin,
+                    (unsigned long long)b[1].number);
         }
-        publish_record(a, name, b, rc);
+        publish_record(a, s->rec.name, s->key_index, b, rc);
     }
     OPENSSL_free(b[0].der);
     OPENSSL_free(b[1].der);
+    return rc;
+}
+
+/* Key generation kg of CA name: fresh while any certificate it signed lives; once the last one
+ * has expired, one final CRL, then nothing more. The key is opened even when nothing is due: a
+ * run that cannot sign must not look green while the CRL on the web server runs out (token file
+ * destroyed, key deleted, wrong PIN). */
+static int publish_key(struct app *a, const char *name, const struct key_gen *kg, int force)
+{
+    struct pub_run run = {force, 0, 0, 0, app_now() >= kg->end};
+    char label[MAX_CA_NAME + 16], when[32];
+    struct ca_signer s;
+    time_t due;
+    int what, rc;
+
+    if (kg->k == 0)
+        snprintf(label, sizeof(label), "%s", name);
+    else
+        snprintf(label, sizeof(label), "%s(%u)", name, kg->k);
+    if (kg->st.final) {
+        say("%s: its certificates have expired and its final CRL %llu is published; nothing "
+            "more to do", label, (unsigned long long)kg->st.last_number);
+        return 0;
+    }
+    what = decide(a, name, kg->k, &kg->st, force || run.final, &due);
+    if (run.final)
+        what = PUB_BASE | (config_ca(a->cfg, name)->delta_period > 0 ? PUB_DELTA : 0);
+    time_iso(due, when);
+    if ((rc = ca_signer_open_key(a, name, (int)kg->k, &s)) != 0)
+        return key_unreachable(label, &kg->st, what, when, rc);
+    if (what == 0)
+        say("%s: CRL %llu is current (next publish due %s); nothing to do", label,
+            (unsigned long long)kg->st.last_number, when);
+    else
+        rc = publish_built(a, &s, &run, what, label);
     ca_signer_close(&s);
     return rc;
+}
+
+/* Every key generation of CA name, then its certificate files (NAME.crt for AIA and every
+ * generation's, put back when missing or not the CA's). */
+static int publish_ca(struct app *a, const char *name, int force)
+{
+    static struct key_list kl;
+    int rc, worst = 0;
+
+    if ((rc = keys_read(a, name, &kl)) != 0)
+        return rc;
+    for (size_t i = 0; i < kl.n; i++)
+        if ((rc = publish_key(a, name, &kl.g[i], force)) != 0 && !worst)
+            worst = rc;
+    if ((rc = publish_ca_certs(a, name)) != 0 && !worst)
+        worst = rc;
+    return worst;
 }
 
 #define MAX_PUBLISH_CAS 256     /* CAs one run publishes for; more is refused, never skipped */
@@ -600,7 +675,7 @@ static int collect(void *arg, const struct ca_rec *r)
 {
     struct name_list *l = arg;
 
-    if (r->state != CA_ACTIVE)
+    if (r->state == CA_PENDING)
         return 1;
     if (l->n == MAX_PUBLISH_CAS) {
         l->overflow = 1;

@@ -18,6 +18,10 @@ struct app;
 /* Publish for one CA (name) or all (NULL). force: publish even when nothing is due.
  * Returns 0 or the exit class; prints one line per CA. */
 int publish_run(struct app *a, const char *name, int force);
+/* The certificate files of every generation of CA name: NAME.crt, NAME(i).crt, and a root
+ * rollover's link certificates NAME(a-b).crt (key a certifying key b), each written when missing
+ * or different (publish_certs.c). 0 or the exit class. */
+int publish_ca_certs(struct app *a, const char *name);
 
 /* Read a file of the publish directory (at most max bytes) into *data (caller frees, *len its
  * length): only a regular file reached without a symlink (O_NOFOLLOW, O_NONBLOCK). 1 ok; 0,

@@ -4,8 +4,10 @@
 #include "ca/issue.h"
 
 #include <string.h>
+#include <openssl/crypto.h>
 
 #include "ca/app.h"
+#include "ca/gen.h"
 
 int ca_name_check(const char *name)
 {
@@ -20,19 +22,73 @@ int ca_name_check(const char *name)
     return 0;
 }
 
-static int signer_lookup(struct app *a, const char *name, struct ca_signer *s)
+struct key_pick {
+    int key_index;                     /* -1: the newest generation */
+    struct ca_gen g;                   /* the newest generation with that key (owned copy) */
+};
+
+static int pick_one(void *arg, const struct ca_gen *g)
+{
+    struct key_pick *kp = arg;
+    unsigned char *der, *uri;
+
+    if (kp->key_index >= 0 && g->key_index != (unsigned)kp->key_index)
+        return 1;
+    der = OPENSSL_memdup(g->cert_der, g->cert_len);
+    uri = (unsigned char *)OPENSSL_strdup(g->key_uri);
+    ca_gen_clear(&kp->g);
+    kp->g = *g;
+    kp->g.cert_der = der;
+    kp->g.key_uri = (char *)uri;
+    kp->g.link_old_new = kp->g.link_new_old = NULL;
+    return der != NULL && uri != NULL;
+}
+
+/* The CA record with the certificate and key URI of the generation that signs: the newest
+ * (key_index -1) or the newest one of key generation key_index (its CRLs). */
+static int signer_pick(struct store_txn *t, const char *name, int key_index, struct ca_signer *s)
+{
+    struct key_pick kp;
+    int ok;
+
+    memset(&kp, 0, sizeof(kp));
+    kp.key_index = key_index;
+    if (!store_gen_foreach(t, name, pick_one, &kp))
+        return -1;
+    if ((ok = kp.g.cert_der != NULL && kp.g.key_uri != NULL)) {
+        OPENSSL_free(s->rec.cert_der);
+        OPENSSL_free(s->rec.key_uri);
+        s->rec.cert_der = kp.g.cert_der;
+        s->rec.cert_len = kp.g.cert_len;
+        s->rec.key_uri = kp.g.key_uri;
+        s->cert_index = kp.g.cert_index;
+        s->key_index = kp.g.key_index;
+        kp.g.cert_der = NULL;
+        kp.g.key_uri = NULL;
+    }
+    ca_gen_clear(&kp.g);
+    return ok || (key_index < 0 && s->rec.state == CA_PENDING) ? 1 : 0;
+}
+
+static int signer_lookup(struct app *a, const char *name, int key_index, int for_crl,
+                         struct ca_signer *s)
 {
     struct store_txn *t = store_txn_begin(a->store, 0);
-    int found;
+    int found, picked = 1;
 
     if (t == NULL)
         return fail_store();
-    found = store_ca_get(t, name, &s->rec);
+    if ((found = store_ca_get(t, name, &s->rec)) == 1)
+        picked = signer_pick(t, name, key_index, s);
     store_txn_abort(t);
-    if (found < 0)
+    if (found < 0 || picked < 0)
         return fail_store();
-    if (found == 0) {
-        report("CA '%s': not in the store; see 'offca ca list' for the CAs there", name);
+    if (found == 0 || picked == 0) {
+        if (found == 0)
+            report("CA '%s': not in the store; see 'offca ca list' for the CAs there", name);
+        else
+            report("CA '%s': no generation with key index %d; see 'offca ca show %s'", name,
+                   key_index, name);
         return EXIT_USAGE;
     }
     if (s->rec.state == CA_PENDING) {
@@ -40,8 +96,9 @@ static int signer_lookup(struct app *a, const char *name, struct ca_signer *s)
                "'offca ca import %s --cert FILE --chain FILE'", name, name);
         return EXIT_USAGE;
     }
-    if (s->rec.state == CA_RETIRED) {
-        report("CA '%s': retired; it no longer signs", name);
+    if (s->rec.state == CA_RETIRED && !for_crl) {
+        report("CA '%s': retired; it no longer signs (it only publishes CRLs while its "
+               "certificates live)", name);
         return EXIT_POLICY;
     }
     return 0;
@@ -49,11 +106,17 @@ static int signer_lookup(struct app *a, const char *name, struct ca_signer *s)
 
 int ca_signer_open(struct app *a, const char *name, struct ca_signer *s)
 {
+    return ca_signer_open_key(a, name, -1, s);
+}
+
+int ca_signer_open_key(struct app *a, const char *name, int key_index, struct ca_signer *s)
+{
     struct hsm_key_info info;
     int rc;
 
     memset(s, 0, sizeof(*s));
-    if ((rc = app_store(a, 0)) != 0 || (rc = signer_lookup(a, name, s)) != 0)
+    if ((rc = app_store(a, 0)) != 0 ||
+        (rc = signer_lookup(a, name, key_index, key_index >= 0, s)) != 0)
         goto fail;
     if ((s->cert = der_to_x509(s->rec.cert_der, s->rec.cert_len)) == NULL) {
         report("CA '%s': the stored certificate does not parse; the store may be damaged: run "
@@ -64,6 +127,8 @@ int ca_signer_open(struct app *a, const char *name, struct ca_signer *s)
     if ((rc = app_hsm(a)) != 0)
         goto fail;
     s->cfg = config_ca(a->cfg, name);
+    gen_url(s->cfg->cdp_url, s->key_index, s->cdp, sizeof(s->cdp));
+    gen_url(s->cfg->aia_url, s->cert_index, s->aia, sizeof(s->aia));
     if ((s->key = hsm_key_load(a->hsm, s->rec.key_uri, s->cfg->allow_extractable_key,
                                &info)) == NULL) {
         rc = fail_hsm();

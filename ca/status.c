@@ -3,6 +3,7 @@
  * dates of all CAs are of the same moment, and judged by the rules in status.h.
  */
 #include "ca/status.h"
+#include "ca/gen.h"
 #include "ca/issue.h"
 
 #include <stdarg.h>
@@ -130,12 +131,56 @@ static void crl_figures(struct gather *g, struct status_ca *c, const struct crl_
     }
 }
 
-/* One CA: its certificate, CRL state, leaf counts, findings. */
+/* An older key generation's CRL (NAME(k).crl, signed by key k for what it signed): judged like
+ * the CA's own while it still publishes, i.e. until its final CRL. */
+static void judge_old_key(struct status_ca *c, time_t now, unsigned k, const struct crl_state *st)
+{
+    char what[64];
+
+    if (st->final)
+        return;
+    if (st->last_number == 0) {
+        finding(c, STATUS_ERROR, "no CRL published for key index %u: run 'offca crl publish'", k);
+        return;
+    }
+    snprintf(what, sizeof(what), "key index %u CRL #%llu", k, (unsigned long long)st->last_number);
+    judge_one_crl(c, now, what, st->next_publish, st->next_update);
+}
+
+/* The CRL state of every key generation of rec: the newest key's are the CA's figures (what it
+ * signs now names that CRL), the older keys' are judged too. 1 ok / 0 store failure. */
+static int gather_keys(struct gather *g, struct status_ca *c, const struct ca_rec *rec)
+{
+    static struct gen_list l;
+    struct crl_state st, old;
+    unsigned newest;
+    int ok = gen_list_load(g->t, rec->name, &l);
+
+    newest = ok && l.n ? l.g[l.n - 1].key_index : 0;
+    memset(&st, 0, sizeof(st));
+    ok = ok && store_crl_state_get_k(g->t, rec->name, newest, &st) >= 0;
+    if (ok) {
+        crl_figures(g, c, &st);
+        c->crl_checked = rec->state == CA_ACTIVE || (rec->state == CA_RETIRED && !st.final);
+        if (c->crl_checked)
+            judge_crl(c, g->r->now);
+    }
+    for (size_t i = 0; ok && i < l.n; i++) {
+        if (l.g[i].key_index != l.g[i].cert_index || l.g[i].key_index == newest)
+            continue;
+        if ((ok = store_crl_state_get_k(g->t, rec->name, l.g[i].key_index, &old) >= 0) &&
+            rec->state != CA_PENDING)
+            judge_old_key(c, g->r->now, l.g[i].key_index, &old);
+    }
+    gen_list_clear(&l);
+    return ok;
+}
+
+/* One CA: its certificate, CRL state of every key generation, leaf counts, findings. */
 static int gather_one(void *arg, const struct ca_rec *rec)
 {
     struct gather *g = arg;
     struct status_ca *c;
-    struct crl_state st;
     X509 *x;
 
     if (g->r->n >= MAX_STATUS_CAS) {
@@ -153,15 +198,10 @@ static int gather_one(void *arg, const struct ca_rec *rec)
         X509_free(x);
         judge_cert(c, g->r->now);
     }
-    if (store_crl_state_get(g->t, rec->name, &st) < 0 ||
-        !store_cert_foreach(g->t, rec->name, count_one, g)) {
+    if (!gather_keys(g, c, rec) || !store_cert_foreach(g->t, rec->name, count_one, g)) {
         g->failed = 1;
         return 0;
     }
-    crl_figures(g, c, &st);
-    c->crl_checked = rec->state == CA_ACTIVE;
-    if (c->crl_checked)
-        judge_crl(c, g->r->now);
     if (c->sev > g->r->worst)
         g->r->worst = c->sev;
     return 1;

@@ -51,7 +51,7 @@ _Static_assert(ST_NOOVERWRITE == MDB_NOOVERWRITE, "store_int.h: ST_NOOVERWRITE")
 
 static const char *const db_names[DB_COUNT] = {
     "meta", "cas", "certs", "serials", "by_expiry", "revoked", "crl_state", "directory", "audit",
-    "by_key", "blocked_keys"
+    "by_key", "blocked_keys", "generations"
 };
 
 struct store {
@@ -360,11 +360,11 @@ static int dir_prepare(const char *dir, int create)
 }
 
 /* The databases every initialised store of the current schema holds, also listed in meta "dbs"
- * by init and by the schema 1 -> 2 upgrade. */
+ * by init and by the upgrades from schema 1 and 2. */
 #define STORE_DBS_LIST "cas,certs,serials,by_expiry,revoked,crl_state,directory,audit,by_key," \
-                       "blocked_keys"
+                       "blocked_keys,generations"
 
-/* The schema of the store (*out): the current one, or 1 (upgraded by schema_upgrade). 1 / 0. */
+/* The schema of the store (*out): the current one, or 1 or 2 (upgraded by schema_upgrade). 1 / 0. */
 static int schema_check(struct store *s, MDB_txn *txn, uint32_t *out)
 {
     MDB_val k = mval("schema", 6), v;
@@ -390,7 +390,7 @@ static int schema_check(struct store *s, MDB_txn *txn, uint32_t *out)
                "offca", s->path, ver, STORE_SCHEMA_VERSION);
         return 0;
     }
-    if (ver != STORE_SCHEMA_VERSION && ver != 1) {
+    if (ver < 1) {
         st_seterr("store %s: schema version %u is not one this offca understands (%u); restore the "
                "store from backup", s->path, ver, STORE_SCHEMA_VERSION);
         return 0;
@@ -399,28 +399,40 @@ static int schema_check(struct store *s, MDB_txn *txn, uint32_t *out)
     return 1;
 }
 
-/* Schema 1 -> 2 in one write transaction: create by_key and blocked_keys, index every
- * certificate by key, write the new version and the list of databases. Another process may have
- * done it meanwhile: the version is read again under the writer lock. 1 ok / 0 (nothing changed). */
+/* The first database a store of schema ver lacks (DB_COUNT: none). */
+static int first_missing_db(uint32_t ver)
+{
+    return ver == 1 ? DB_FIRST_V2 : ver == 2 ? DB_FIRST_V3 : DB_COUNT;
+}
+
+/* Schema 1 or 2 -> 3 in ONE write transaction: create the databases the store lacks (schema 1:
+ * by_key, blocked_keys and generations; schema 2: generations), index every certificate by key
+ * (from 1), give every CA its generation 0 with an audit record (st_upgrade), write the new
+ * version and the list of databases. A crash before the commit leaves the old store as it was;
+ * the next open upgrades it again. Another process may have done it meanwhile: the version is
+ * read again under the writer lock. 1 ok / 0 (nothing changed). */
 static int schema_upgrade(struct store *s)
 {
     MDB_val k = mval("schema", 6), v;
     MDB_val lk = mval("dbs", 3), lv = mval(STORE_DBS_LIST, strlen(STORE_DBS_LIST));
     unsigned char b[4];
     struct store_txn *t;
+    uint32_t from = STORE_SCHEMA_VERSION;
     int rc, ok = 1;
 
     if ((t = store_txn_begin(s, 1)) == NULL)
         return 0;
-    for (int i = DB_FIRST_V2; ok && i < DB_COUNT; i++)
+    if ((rc = mdb_get(t->txn, s->dbi[DB_META], &k, &v)) != 0)
+        ok = st_code_err(s->path, "meta", rc);
+    if (ok && v.mv_size == 4)
+        from = (uint32_t)st_get_be(v.mv_data, 4);
+    for (int i = first_missing_db(from); ok && i < DB_COUNT; i++)
         if ((rc = mdb_dbi_open(t->txn, db_names[i], MDB_CREATE, &s->dbi[i])) != 0)
             ok = st_code_err(s->path, db_names[i], rc);
-    if (ok && (rc = mdb_get(t->txn, s->dbi[DB_META], &k, &v)) != 0)
-        ok = st_code_err(s->path, "meta", rc);
-    if (ok && v.mv_size == 4 && st_get_be(v.mv_data, 4) == 1) {
+    if (ok && from < STORE_SCHEMA_VERSION) {
         st_put_be(b, STORE_SCHEMA_VERSION, 4);
         v = mval(b, 4);
-        ok = st_keys_rebuild(t) &&
+        ok = (from >= 2 || st_keys_rebuild(t)) && st_upgrade(t, from) &&
              (((rc = mdb_put(t->txn, s->dbi[DB_META], &k, &v, 0)) == 0 &&
                (rc = mdb_put(t->txn, s->dbi[DB_META], &lk, &lv, 0)) == 0) ||
               st_code_err(s->path, "meta", rc));
@@ -429,7 +441,12 @@ static int schema_upgrade(struct store *s)
         store_txn_abort(t);
         return 0;
     }
-    return store_txn_commit(t);
+    if (!store_txn_commit(t))
+        return 0;
+    if (from < STORE_SCHEMA_VERSION)
+        fprintf(stderr, "offca: note: store %s upgraded from schema %u to %u\n", s->path, from,
+                STORE_SCHEMA_VERSION);
+    return 1;
 }
 
 /* Entries in the environment's main database (one per named database). -1 on error. */
@@ -471,7 +488,7 @@ static int dbs_existing(struct store *s, MDB_txn *txn, uint32_t *ver)
     if (!schema_check(s, txn, ver))
         return 0;
     for (int i = 1; i < DB_COUNT; i++) {
-        if (i >= DB_FIRST_V2 && *ver == 1)
+        if (i >= first_missing_db(*ver))
             break;                         /* schema_upgrade creates them */
         if ((rc = mdb_dbi_open(txn, db_names[i], 0, &s->dbi[i])) == MDB_NOTFOUND) {
             st_seterr("store %s: database '%s' is missing from an initialised store: the store "
@@ -486,7 +503,7 @@ static int dbs_existing(struct store *s, MDB_txn *txn, uint32_t *ver)
 }
 
 /* Open the named databases and check the schema (create=1: make them in an empty environment),
- * in one transaction; a schema 1 store is then upgraded in its own write transaction. An
+ * in one transaction; a schema 1 or 2 store is then upgraded in its own write transaction. An
  * environment that holds anything but an offca store is refused. */
 static int dbs_open(struct store *s, int create)
 {
@@ -964,18 +981,22 @@ int store_test_set_schema(struct store *s, uint32_t v)
     return store_test_raw_put(s, "meta", "schema", 6, b, 4);
 }
 
-/* Turn a store back into schema 1: delete by_key and blocked_keys, write version 1. 1 ok / 0. */
-int store_test_make_v1(struct store *s)
+/* Turn a store back into schema v (1: delete by_key, blocked_keys and generations; 2: delete
+ * generations) and write version v. Records keep their newer fields. 1 ok / 0. */
+int store_test_make_old(struct store *s, uint32_t v)
 {
     struct store_txn *t = store_txn_begin(s, 1);
     int ok = t != NULL;
 
-    for (int i = DB_FIRST_V2; ok && i < DB_COUNT; i++)
+    for (int i = first_missing_db(v); ok && i < DB_COUNT; i++)
         ok = mdb_drop(t->txn, s->dbi[i], 1) == 0;
     if (!ok) {
         store_txn_abort(t);
         return 0;
     }
-    return store_txn_commit(t) && store_test_set_schema(s, 1);
+    return store_txn_commit(t) && store_test_set_schema(s, v);
 }
+
+/* store_test_make_old(s, 1). */
+int store_test_make_v1(struct store *s) { return store_test_make_old(s, 1); }
 #endif /* OFFCA_TEST_BUILD */

@@ -13,8 +13,10 @@
  *   audit      sequence (8 BE) -> hash-chained record
  *   by_key     SHA-256(SubjectPublicKeyInfo) ca '\0' len serial -> "" (certificates by key)
  *   blocked_keys SHA-256(SubjectPublicKeyInfo) -> the certificate revoked for keyCompromise
- * A schema 1 store (no by_key, blocked_keys) is upgraded in place on open: one write transaction
- * creates them and indexes every stored certificate.
+ *   generations ca '\0' cert index (2 BE) -> one certificate generation of the CA (schema 3)
+ * A schema 1 store (no by_key, blocked_keys, generations) or schema 2 store (no generations) is
+ * upgraded in place on open: one write transaction creates what it lacks, indexes every stored
+ * certificate by key (from 1) and gives every CA its generation 0.
  * Every state change is one write transaction: begin, do everything, append the audit record,
  * commit. LMDB's single writer serialises concurrent offca processes. Values are copied out of
  * LMDB before the transaction ends: records handed back are owned by the caller.
@@ -31,8 +33,10 @@
 
 #include "base/limits.h"
 
-#define STORE_SCHEMA_VERSION 2         /* 2: by_key and blocked_keys (1 is upgraded in place) */
+#define STORE_SCHEMA_VERSION 3         /* 2: by_key and blocked_keys; 3: generations (1 and 2
+                                        * are upgraded in place) */
 #define STORE_KEY_HASH 32
+#define MAX_CA_INDEX 0xffff            /* certificate and key indexes are 16 bits (CA Version) */
 #define MAX_STORE_SERIAL 20
 
 struct store;                          /* opaque: the environment and its databases */
@@ -100,6 +104,8 @@ struct cert_rec {
     /* revocation (status == CERT_REVOKED) */
     time_t revoked_at, invalidity;     /* invalidity 0 = none */
     int reason;                        /* crl_reason value; -1 none */
+    unsigned key_index;                /* the issuing CA's key generation that signed it (0 for
+                                        * every record written before generations existed) */
 };
 void cert_rec_clear(struct cert_rec *r);
 /* 1 when (ca, serial) or the serial alone is already taken, 0 free, -1 error. */
@@ -151,6 +157,7 @@ struct store_rev_entry {
     time_t revoked_at, invalidity;
     int reason;
     uint64_t changed_in;               /* CRL number after which it changed (for deltas) */
+    unsigned key_index;                /* key generation that signed it: the CRL it goes on */
 };
 /* Free the iterator before ending its txn (after, it is dead: next gives -1, free still needed). */
 struct store_rev_iter *store_rev_iter_new(struct store_txn *t, const char *ca);
@@ -167,10 +174,57 @@ struct crl_state {
     time_t delta_this_update, delta_next_publish;
     int dirty;                         /* revocations changed since the last CRL */
     unsigned char base_sha256[32];     /* hash of the published full CRL */
+    int final;                         /* the key generation's last certificate has expired and
+                                        * its final CRL was published: nothing more for it */
 };
+/* The CRL state of key generation 0 of ca (the only one before renewals). */
 int store_crl_state_get(struct store_txn *t, const char *ca, struct crl_state *st); /* 1/0/-1 */
 int store_crl_state_put(struct store_txn *t, const char *ca, const struct crl_state *st)
     __attribute__((warn_unused_result));
+/* The CRL state of key generation key_index of ca: each key generation has its own CRL. */
+int store_crl_state_get_k(struct store_txn *t, const char *ca, unsigned key_index,
+                          struct crl_state *st);                                  /* 1/0/-1 */
+int store_crl_state_put_k(struct store_txn *t, const char *ca, unsigned key_index,
+                          const struct crl_state *st) __attribute__((warn_unused_result));
+
+/* ---- CA generations (schema 3) ----
+ * Every CA certificate a CA ever had, in certificate index order: index 0 is the certificate it
+ * was created or imported with (store_gen_first, in the txn that stores the CA), each renewal
+ * adds the next. The key index is the certificate index at which
+ * the key was introduced (a same-key renewal keeps it). The CA record always holds the newest
+ * generation's certificate and key: that is the one that signs. */
+enum gen_state { GEN_ACTIVE = 0, GEN_SUPERSEDED = 1 };
+struct ca_gen {
+    char ca[MAX_CA_NAME + 1];
+    unsigned cert_index, key_index;
+    unsigned char *cert_der;           /* owned */
+    size_t cert_len;
+    char *key_uri;                     /* owned */
+    time_t not_before, not_after, created;
+    enum gen_state state;
+    unsigned char *link_old_new;       /* owned or NULL: root rollover, the previous key signing
+                                        * this generation's key (RFC 4210 4.4 OldWithNew) */
+    size_t link_old_new_len;
+    unsigned char *link_new_old;       /* owned or NULL: this key signing the previous key
+                                        * (NewWithOld) */
+    size_t link_new_old_len;
+};
+void ca_gen_clear(struct ca_gen *g);
+/* Generation 0 from the CA record r (its certificate, key URI, validity read from the
+ * certificate) unless the CA already has one; nothing for a pending CA. 1 ok / 0. */
+int store_gen_first(struct store_txn *t, const struct ca_rec *r)
+    __attribute__((warn_unused_result));
+/* Insert generation g->cert_index of g->ca; 0 with a message when it exists or the CA does not. */
+int store_gen_add(struct store_txn *t, const struct ca_gen *g) __attribute__((warn_unused_result));
+/* Overwrite an existing generation (state change). */
+int store_gen_put(struct store_txn *t, const struct ca_gen *g) __attribute__((warn_unused_result));
+/* 1 found (g filled, caller ca_gen_clear), 0 not found, -1 error. */
+int store_gen_get(struct store_txn *t, const char *ca, unsigned cert_index, struct ca_gen *g);
+/* The newest generation (highest certificate index): 1 / 0 none (pending CA) / -1. */
+int store_gen_newest(struct store_txn *t, const char *ca, struct ca_gen *g);
+/* Generations of ca in certificate index order (borrowed for the call); fn 1 go on, 0 stop. */
+int store_gen_foreach(struct store_txn *t, const char *ca,
+                      int (*fn)(void *arg, const struct ca_gen *g), void *arg);
 
 /* ---- directory (AD exports) ---- */
 struct dir_entry {

@@ -209,6 +209,7 @@ void st_cert_encode(struct enc *e, const struct cert_rec *r, const struct sn *sn
     st_enc_time(e, r->revoked_at);
     st_enc_time(e, r->invalidity);
     st_enc_u32(e, (uint32_t)(int32_t)r->reason);
+    st_enc_int(e, r->key_index, 2);
 }
 
 static const char *cert_decode(const struct store_val *v, struct cert_rec *r)
@@ -239,6 +240,8 @@ static const char *cert_decode(const struct store_val *v, struct cert_rec *r)
     r->revoked_at = st_dec_time(&d);
     r->invalidity = st_dec_time(&d);
     r->reason = (int)(int32_t)(uint32_t)st_dec_int(&d, 4);
+    if (!d.err && d.off < d.len)      /* schema 1 records end here: signed by key 0 */
+        r->key_index = (unsigned)st_dec_int(&d, 2);
     if (st_dec_end(&d))
         cert_rec_clear(r);
     return d.err;

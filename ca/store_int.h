@@ -23,8 +23,9 @@
 #define ST_NOOVERWRITE 0x10                         /* = MDB_NOOVERWRITE (checked in store.c) */
 
 enum { DB_META, DB_CAS, DB_CERTS, DB_SERIALS, DB_EXPIRY, DB_REVOKED, DB_CRLSTATE, DB_DIR, DB_AUDIT,
-       DB_BY_KEY, DB_BLOCKED, DB_COUNT };
+       DB_BY_KEY, DB_BLOCKED, DB_GENS, DB_COUNT };
 #define DB_FIRST_V2 DB_BY_KEY                       /* databases schema 1 did not have */
+#define DB_FIRST_V3 DB_GENS                         /* databases schema 2 did not have */
 
 /* A key or value borrowed from the store until its transaction ends (LMDB's MDB_val fields). */
 struct store_val {
@@ -143,6 +144,11 @@ int st_serial_owner(struct store_txn *t, const struct sn *sn, char owner[MAX_CA_
 int st_key_index_put(struct store_txn *t, const struct cert_rec *r, const struct sn *sn);
 /* Schema upgrade 1 -> 2: index every stored certificate by key. 1 ok / 0. */
 int st_keys_rebuild(struct store_txn *t);
+/* ---- generations (store_gen.c) ---- */
+/* Schema upgrade from version `from` to 3: generation 0 of every CA and the audit record (store.c opened the new databases): 1 ok / 0. */
+int st_upgrade(struct store_txn *t, uint32_t from);
+/* The crl_state key of (ca, key index): the name alone for key 0 (as schema 1 wrote it). */
+size_t st_key_crl(unsigned char *k, const char *ca, unsigned key_index);
 
 /* ---- revocation records (store_revoke.c) ---- */
 const char *st_rev_decode(const struct store_val *v, struct store_rev_entry *re);

@@ -26,6 +26,7 @@ static void crl_state_encode(struct enc *e, const struct crl_state *st)
     st_enc_time(e, st->delta_next_publish);
     st_enc_u8(e, st->dirty != 0);
     st_enc_raw(e, st->base_sha256, sizeof(st->base_sha256));
+    st_enc_u8(e, st->final != 0);
 }
 
 static const char *crl_state_decode(const struct store_val *v, struct crl_state *st)
@@ -45,14 +46,17 @@ static const char *crl_state_decode(const struct store_val *v, struct crl_state 
     st->dirty = st_dec_small(&d, 1);
     if ((h = st_dec_raw(&d, sizeof(st->base_sha256))) != NULL)
         memcpy(st->base_sha256, h, sizeof(st->base_sha256));
+    if (!d.err && d.off < d.len)      /* schema 1 records end here */
+        st->final = st_dec_small(&d, 1);
     if (st_dec_end(&d))
         memset(st, 0, sizeof(*st));
     return d.err;
 }
 
-/* 1 found (st filled), 0 none yet (st zeroed: never published), -1 error. */
-int store_crl_state_get(struct store_txn *t, const char *ca, struct crl_state *st)
+/* 1 found (st filled), 0 none yet (st zeroed: never published), -1 error. Key generation k. */
+int store_crl_state_get_k(struct store_txn *t, const char *ca, unsigned k, struct crl_state *st)
 {
+    unsigned char key[MAX_CA_NAME + 3];
     struct crl_state tmp;
     const char *why;
     struct store_val v;
@@ -62,7 +66,8 @@ int store_crl_state_get(struct store_txn *t, const char *ca, struct crl_state *s
         st_seterr("store: CRL state: no transaction or record; fix the caller");
         return -1;
     }
-    if (!st_ca_name_ok(ca) || (found = st_db_get(t, DB_CRLSTATE, ca, strlen(ca), &v)) < 0)
+    if (!st_ca_name_ok(ca) ||
+        (found = st_db_get(t, DB_CRLSTATE, key, st_key_crl(key, ca, k), &v)) < 0)
         return -1;
     if (found == 0) {
         memset(st, 0, sizeof(*st));
@@ -76,9 +81,17 @@ int store_crl_state_get(struct store_txn *t, const char *ca, struct crl_state *s
     return 1;
 }
 
-/* Write the CRL state of ca (whole record). 1 ok / 0. */
-int store_crl_state_put(struct store_txn *t, const char *ca, const struct crl_state *st)
+/* Key generation 0 (the CA's first key). */
+int store_crl_state_get(struct store_txn *t, const char *ca, struct crl_state *st)
 {
+    return store_crl_state_get_k(t, ca, 0, st);
+}
+
+/* Write the CRL state of key generation k of ca (whole record). 1 ok / 0. */
+int store_crl_state_put_k(struct store_txn *t, const char *ca, unsigned k,
+                          const struct crl_state *st)
+{
+    unsigned char key[MAX_CA_NAME + 3];
     struct enc e = { 0 };
     int ok = 0;
 
@@ -92,9 +105,15 @@ int store_crl_state_put(struct store_txn *t, const char *ca, const struct crl_st
     if (e.bad)
         st_code_err(st_txn_path(t), "crl_state", ENOMEM);
     else
-        ok = st_db_put(t, DB_CRLSTATE, ca, strlen(ca), e.p, e.len, 0) == 1;
+        ok = st_db_put(t, DB_CRLSTATE, key, st_key_crl(key, ca, k), e.p, e.len, 0) == 1;
     OPENSSL_free(e.p);
     return ok;
+}
+
+/* Key generation 0. */
+int store_crl_state_put(struct store_txn *t, const char *ca, const struct crl_state *st)
+{
+    return store_crl_state_put_k(t, ca, 0, st);
 }
 
 /* ---- revocation ------------------------------------------------------------------------------ */
@@ -106,6 +125,7 @@ static void rev_encode(struct enc *e, const struct store_rev_entry *re)
     st_enc_time(e, re->invalidity);
     st_enc_u32(e, (uint32_t)(int32_t)re->reason);
     st_enc_u64(e, re->changed_in);
+    st_enc_int(e, re->key_index, 2);
 }
 
 const char *st_rev_decode(const struct store_val *v, struct store_rev_entry *re)
@@ -117,6 +137,9 @@ const char *st_rev_decode(const struct store_val *v, struct store_rev_entry *re)
     re->invalidity = st_dec_time(&d);
     re->reason = (int)(int32_t)(uint32_t)st_dec_int(&d, 4);
     re->changed_in = st_dec_int(&d, 8);
+    re->key_index = 0;                /* schema 1 records end here: key 0 */
+    if (!d.err && d.off < d.len)
+        re->key_index = (unsigned)st_dec_int(&d, 2);
     return st_dec_end(&d);
 }
 
@@ -160,20 +183,21 @@ static int rev_target(struct store_txn *t, const char *ca, const struct sn *sn, 
 static int rev_write(struct store_txn *t, const struct cert_rec *r, const struct sn *sn,
                      const struct store_rev_entry *re)
 {
-    unsigned char k[MAX_CS_KEY];
+    unsigned char k[MAX_CS_KEY], sk[MAX_CA_NAME + 3];
     struct enc ce = { 0 }, rv = { 0 }, se = { 0 };
     struct store_rev_entry e2;
     struct crl_state st;
-    size_t kn = st_key_cs(k, r->ca, sn);
+    size_t kn = st_key_cs(k, r->ca, sn), skn = st_key_crl(sk, r->ca, r->key_index);
     int ok = 0;
 
-    if (store_crl_state_get(t, r->ca, &st) < 0)
+    if (store_crl_state_get_k(t, r->ca, r->key_index, &st) < 0)
         return 0;
     st.dirty = 1;
     st_cert_encode(&ce, r, sn);
     crl_state_encode(&se, &st);
     e2 = *re;
     e2.changed_in = st.last_number;
+    e2.key_index = r->key_index;
     rev_encode(&rv, &e2);
     if (ce.bad || rv.bad || se.bad) {
         st_code_err(st_txn_path(t), "revoked", ENOMEM);
@@ -181,7 +205,7 @@ static int rev_write(struct store_txn *t, const struct cert_rec *r, const struct
     }
     if (!st_db_put_more(t, DB_CERTS, k, kn, ce.p, ce.len, 0) ||
         !st_db_put_more(t, DB_REVOKED, k, kn, rv.p, rv.len, 0) ||
-        !st_db_put_more(t, DB_CRLSTATE, r->ca, strlen(r->ca), se.p, se.len, 0))
+        !st_db_put_more(t, DB_CRLSTATE, sk, skn, se.p, se.len, 0))
         goto out;
     ok = 1;
 out:

@@ -31,6 +31,11 @@ int verb_wants_help(int argc, char **argv);
 int cmd_init(struct app *a, int argc, char **argv);
 int cmd_key(struct app *a, int argc, char **argv);
 int cmd_ca(struct app *a, int argc, char **argv);
+/* `ca renew` / `ca retire` (cmd_ca_life.c), listed in cmd_ca.c's table. */
+int ca_renew_cmd(struct app *a, int argc, char **argv);
+extern const char HELP_RENEW_CA[];
+int ca_retire_cmd(struct app *a, int argc, char **argv);
+extern const char HELP_RETIRE_CA[];
 int cmd_template(struct app *a, int argc, char **argv);
 int cmd_sign(struct app *a, int argc, char **argv);
 int cmd_list(struct app *a, int argc, char **argv);

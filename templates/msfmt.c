@@ -452,3 +452,52 @@ out:
     OPENSSL_free(der);
     return s;
 }
+
+/* CA Version (1.3.6.1.4.1.311.21.1), non-critical, in CA certificates and CRLs: INTEGER
+ * key index << 16 | certificate index (AD CS's "V<cert>.<key>"; V0.0 is 02 01 00). */
+X509_EXTENSION *ms_ca_version_build(unsigned cert_index, unsigned key_index)
+{
+    ASN1_INTEGER *v = ASN1_INTEGER_new();
+    unsigned char *der = NULL;
+    X509_EXTENSION *ext = NULL;
+    int derlen;
+
+    if (cert_index > 0xffff || key_index > cert_index) {
+        tmpl_seterr(TE_INPUT, "CA Version V%u.%u: MS-WCCE: indexes are 16 bits and the key index "
+                    "is never above the certificate index; fix the caller", cert_index, key_index);
+        goto out;
+    }
+    if (v == NULL || !ASN1_INTEGER_set_int64(v, ((int64_t)key_index << 16) | cert_index) ||
+        (derlen = i2d_ASN1_INTEGER(v, &der)) <= 0) {
+        ms_ossl_fail("CA Version extension");
+        goto out;
+    }
+    ext = ms_ext(OID_MS_CA_VERSION, der, derlen, "CA Version extension");
+out:
+    OPENSSL_free(der);
+    ASN1_INTEGER_free(v);
+    return ext;
+}
+
+/* Previous CA Certificate Hash (1.3.6.1.4.1.311.21.2), non-critical, in every renewed CA
+ * certificate: OCTET STRING holding the SHA-1 thumbprint of the previous CA certificate's DER. */
+X509_EXTENSION *ms_prev_ca_hash_build(const unsigned char *prev_der, size_t prev_len)
+{
+    unsigned char md[20], *der = NULL;
+    ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+    X509_EXTENSION *ext = NULL;
+    int derlen;
+
+    if (os == NULL || prev_der == NULL || prev_len == 0 ||
+        !EVP_Digest(prev_der, prev_len, md, NULL, EVP_sha1(), NULL) ||
+        !ASN1_OCTET_STRING_set(os, md, sizeof(md)) ||
+        (derlen = i2d_ASN1_OCTET_STRING(os, &der)) <= 0) {
+        ms_ossl_fail("previous CA certificate hash extension");
+        goto out;
+    }
+    ext = ms_ext(OID_MS_PREV_CA_HASH, der, derlen, "previous CA certificate hash extension");
+out:
+    OPENSSL_free(der);
+    ASN1_OCTET_STRING_free(os);
+    return ext;
+}

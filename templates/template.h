@@ -70,6 +70,10 @@ X509_EXTENSION *ms_template_name_build(const char *name);
 X509_EXTENSION *ms_template_info_build(const char *oid, long major, long minor);
 /* Application policies 1.3.6.1.4.1.311.21.10 mirroring an EKU list (OIDs as dotted text). */
 X509_EXTENSION *ms_app_policies_build(const char *const *oids, size_t n);
+/* CA Version 1.3.6.1.4.1.311.21.1 = INTEGER key_index << 16 | cert_index (non-critical). */
+X509_EXTENSION *ms_ca_version_build(unsigned cert_index, unsigned key_index);
+/* Previous CA Certificate Hash 1.3.6.1.4.1.311.21.2 = OCTET STRING SHA-1(previous CA cert DER). */
+X509_EXTENSION *ms_prev_ca_hash_build(const unsigned char *prev_der, size_t prev_len);
 
 /* altSecurityIdentities strong mapping strings (KB5014754 manual mappings); OPENSSL_free.
  *   X509:<I>DC=com,DC=contoso,CN=Contoso Issuing CA<SR>3200000000007b09...  (serial bytes reversed)
@@ -122,6 +126,8 @@ enum sid_policy tmpl_sid_policy(const struct tmpl *t);
 enum sid_source tmpl_sid_source(const struct tmpl *t);
 /* 1 when the template lets "*." dNSNames through (san.allow_wildcard). */
 int tmpl_allows_wildcard(const struct tmpl *t);
+/* The validity a certificate gets when --days is not given. */
+long tmpl_days_default(const struct tmpl *t);
 /* Human-readable multi-line description of every setting (for `offca template show`). */
 char *tmpl_describe(const struct tmpl *t);
 

@@ -798,6 +798,7 @@ const char *tmpl_get0_path(const struct tmpl *t) { return t->path; }
 enum sid_policy tmpl_sid_policy(const struct tmpl *t) { return t->sid; }
 enum sid_source tmpl_sid_source(const struct tmpl *t) { return t->sid_source; }
 int tmpl_allows_wildcard(const struct tmpl *t) { return t->allow_wildcard; }
+long tmpl_days_default(const struct tmpl *t) { return t->days_default; }
 
 /* ---- sets ----------------------------------------------------------------------------------- */
 

@@ -194,7 +194,7 @@ static const struct {
     { "garbage data.mdb", setup_garbage, 0, "data.mdb is truncated or damaged",
       "restore it from a backup" },
     { "newer schema", setup_schema7, 0,
-      "schema version 7 is newer than this offca understands (2)", "upgrade offca" },
+      "schema version 7 is newer than this offca understands (3)", "upgrade offca" },
     { "newer schema, create=1", setup_schema7, 1, "schema version 7 is newer", "upgrade offca" },
     { "older schema", setup_schema0, 0, "schema version 0 is not one", "restore" },
     { "short schema", setup_schema_short, 0, "store corrupt: 2 bytes", "restore" },
@@ -1191,7 +1191,7 @@ static void test_broken_txn_refused(void **state)
     store_close(s);
 }
 
-/* ---- keys: the by-key index, the blocklist, the schema 1 -> 2 upgrade ---------------------- */
+/* ---- keys: the by-key index, the blocklist, the schema 1 -> 3 upgrade ---------------------- */
 
 /* A real certificate DER for key k (the index hashes its SubjectPublicKeyInfo). */
 static unsigned char *cert_der_of(EVP_PKEY *k, long serial, size_t *len)
@@ -1248,6 +1248,7 @@ static void test_keys_index_block_upgrade(void **state)
     unsigned char ha[32], hb[32], sn1[1] = { 1 }, sn2[1] = { 2 }, sn3[1] = { 3 }, *d1, *d2, *d3;
     size_t n1, n2, n3;
     struct store_txn *t;
+    struct ca_rec cr;
     char why[256] = "";
 
     ca_add(s, "root");
@@ -1273,7 +1274,16 @@ static void test_keys_index_block_upgrade(void **state)
     HAS(why, "the key of CA root certificate 01, revoked for keyCompromise");
     assert_int_equal(store_key_blocked(t, hb, why, sizeof(why)), 0);
     store_txn_abort(t);
-    /* a schema 1 store (no by_key, no blocked_keys) is upgraded in place on open */
+    /* a schema 1 store (no by_key, no blocked_keys) is upgraded in place on open; the upgrade
+     * also reads the CA's certificate (its generation 0), so root gets a real one first */
+    assert_non_null(t = store_txn_begin(s, 1));
+    assert_int_equal(store_ca_get(t, "root", &cr), 1);
+    OPENSSL_free(cr.cert_der);
+    cr.cert_der = OPENSSL_memdup(d1, n1);
+    cr.cert_len = n1;
+    assert_true(store_ca_replace(t, &cr));
+    ca_rec_clear(&cr);
+    assert_true(store_txn_commit(t));
     assert_true(store_test_make_v1(s));
     store_close(s);
     s = fresh();

@@ -251,6 +251,29 @@ static X509 *make_cert(const char *issuer, const char *serial_hex, const char *s
     return x;
 }
 
+/* CA Version (MS-WCCE: "V0.0" is 020100); the other values are openssl asn1parse
+ * -genstr INTEGER:0x10001 (key 1 cert 1) and so on, wrapped as a non-critical Extension. */
+static void test_ca_version(void **state)
+{
+    assert_ext_der(ms_ca_version_build(0, 0), "301006092b06010401823715010403020100");
+    assert_ext_der(ms_ca_version_build(1, 0), "301006092b06010401823715010403020101");
+    assert_ext_der(ms_ca_version_build(1, 1), "301206092b060104018237150104050203010001");
+    assert_ext_der(ms_ca_version_build(3, 2), "301206092b060104018237150104050203020003");
+    assert_ext_der(ms_ca_version_build(65535, 65535),
+                   "301406092b06010401823715010407020500ffffffff");
+    assert_null(ms_ca_version_build(1, 2));            /* key index above the cert index */
+    assert_null(ms_ca_version_build(65536, 0));
+}
+
+/* Previous CA Certificate Hash: OCTET STRING of the SHA-1 of the previous certificate's bytes
+ * (SHA-1("abc") = a9993e36... from `printf abc | openssl dgst -sha1`). */
+static void test_prev_ca_hash(void **state)
+{
+    assert_ext_der(ms_prev_ca_hash_build((const unsigned char *)"abc", 3),
+                   "302306092b06010401823715020416" "0414a9993e364706816aba3e25717850c26c9cd0d89d");
+    assert_null(ms_prev_ca_hash_build(NULL, 0));
+}
+
 static void test_altsec_issuer_serial(void **state)
 {
     static const unsigned char serial[] = {
@@ -323,6 +346,8 @@ int main(void)
         cmocka_unit_test(test_upn_reject),
         cmocka_unit_test(test_upn_parse_malformed),
         cmocka_unit_test(test_template_name),
+        cmocka_unit_test(test_ca_version),
+        cmocka_unit_test(test_prev_ca_hash),
         cmocka_unit_test(test_template_info),
         cmocka_unit_test(test_app_policies),
         cmocka_unit_test(test_altsec_issuer_serial),
