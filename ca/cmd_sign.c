@@ -18,6 +18,7 @@
 #include "ca/input.h"
 #include "ca/issue.h"
 #include "ca/pfx.h"
+#include "ca/progress.h"
 #include "ca/sign_out.h"
 #include "ca/verb.h"
 
@@ -586,8 +587,11 @@ static struct job *job_wait(struct batch *b, size_t i)
 /* Take the jobs in manifest order: group, commit, write. Returns 0 or the fault that stopped. */
 static int batch_consume(struct batch *b)
 {
-    int rc = 0, tty = isatty(2);
+    struct progress pg;
+    char extra[64];
+    int rc = 0;
 
+    progress_begin(&pg, "sign --batch", b->n_jobs);
     for (size_t i = 0; i < b->n_jobs && rc == 0; i++) {
         struct job *j = job_wait(b, i);
 
@@ -608,16 +612,17 @@ static int batch_consume(struct batch *b)
         }
         if (rc != 0)
             b->stop_line = j->lineno;
-        if (tty)
-            fprintf(stderr, "\r[%zu/%zu] issued %zu, failed %zu", i + 1, b->n_jobs,
-                    b->issued + b->n, b->failed);
+        if (pg.on) {
+            snprintf(extra, sizeof(extra), "issued %zu, failed %zu", b->issued + b->n,
+                     b->failed);
+            progress_step(&pg, i + 1, extra);
+        }
     }
     if (rc == 0 && (rc = batch_flush(b)) != 0 && b->n_jobs > 0)
         b->stop_line = b->jobs[b->n_jobs - 1].lineno;
     else if (rc != 0)
         batch_flush(b);
-    if (tty)
-        fputc('\n', stderr);
+    progress_end(&pg);
     return rc;
 }
 
