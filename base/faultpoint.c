@@ -32,6 +32,8 @@ static const struct { const char *name, *where; } POINTS[] = {
                            "its group may not be)"},
     {"batch.group-written", "sign --batch: a group's files are all in place and flushed, the "
                             "next group not yet recorded"},
+    {"revoke.batch-entry", "revoke --batch: one entry revoked and audited in the batch's "
+                           "transaction, not committed (counted over the run)"},
     {"crl.committed", "crl publish: a CA's new CRL numbers are recorded, no file written yet"},
     {"crl.temp-written", "crl publish: a CRL/CA certificate temp file is written and synced, "
                          "not yet renamed"},
