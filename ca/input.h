@@ -58,6 +58,8 @@ int file_stage_find(const char *path, char *tag, size_t tagsize, char *tmp, size
 int file_stage_flushed(const char *path, const char *tag, const void *data, size_t len, int mode,
                        struct file_staged **out);
 int file_staged_place(struct file_staged *st);
+/* The same, replacing a file already at the name (for --force). */
+int file_staged_replace(struct file_staged *st);
 int file_place_staged(const char *tmp, const char *path);
 const char *file_staged_tmp(const struct file_staged *st);
 void file_staged_keep(struct file_staged *st);
