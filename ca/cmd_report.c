@@ -16,6 +16,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/hex.h"
+
 #include "ca/app.h"
 #include "ca/input.h"
 #include "ca/inventory.h"
@@ -165,7 +167,7 @@ static int inv_build(struct store_txn *t, const struct rep_opts *o, char **buf, 
         fputc('[', c.f);
     else
         inv_csv_header(c.f);
-    progress_begin(&c.pg, "certificates", (size_t)store_cert_count(t));
+    progress_begin(&c.pg, "report: certificates", (size_t)store_cert_count(t));
     ok = store_cert_foreach(t, o->ca, inv_one, &c);
     progress_end(&c.pg);
     if (c.json)
@@ -179,8 +181,7 @@ static void sha256_hex(const char *p, size_t n, char out[65])
     unsigned char md[32];
 
     EVP_Digest(p, n, md, NULL, EVP_sha256(), NULL);
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    hex_encode(md, 32, out);
 }
 
 /* Stage (flushed), record, commit, place. t is ended here. */

@@ -91,9 +91,10 @@ static int set_serial(const struct reader *r, struct rb_entry *e, const char *v)
 
 static int set_ca(const struct reader *r, struct rb_entry *e, const char *v)
 {
-    if (strlen(v) > MAX_CA_NAME || v[strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                               "0123456789._-")] != '\0')
-        return bad(r, e, "ca '%.80s': not a CA name (letters, digits, '.', '_', '-', at most %d); "
+    static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+
+    if (strlen(v) > MAX_CA_NAME || v[strspn(v, ok)] != '\0')   /* the rule of ca_name_check */
+        return bad(r, e, "ca '%.80s': not a CA name (1 to %d characters of A-Z a-z 0-9 _ -); "
                    "see 'offca ca list'", v, MAX_CA_NAME);
     snprintf(e->ca, sizeof(e->ca), "%s", v);
     return 1;
@@ -289,22 +290,25 @@ out:
     return rc;
 }
 
-/* JSON lines when the first line that is neither blank nor a comment starts with '{'. */
+/* JSON lines when the first line that is neither blank nor a comment starts with '{' (or there
+ * are only comments: CSV has none). */
 static int looks_jsonl(const char *d, size_t len)
 {
     size_t i = len >= 3 && memcmp(d, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+    int comments = 0;
 
     while (i < len) {
         while (i < len && (d[i] == ' ' || d[i] == '\t' || d[i] == '\r' || d[i] == '\n'))
             i++;
         if (i < len && d[i] == '#') {
+            comments = 1;
             while (i < len && d[i] != '\n')
                 i++;
             continue;
         }
-        return i < len && d[i] == '{';
+        return i < len ? d[i] == '{' : comments;
     }
-    return 0;
+    return comments;
 }
 
 /* Read the list (see revoke.h). */

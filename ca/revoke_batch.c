@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/faultpoint.h"
+#include "base/hex.h"
 #include "ca/app.h"
 #include "ca/input.h"
 #include "ca/issue.h"
@@ -277,7 +278,8 @@ static int resolve_names(struct rbatch *b)
     }
     if (n == 0)
         return 1;
-    progress_begin(&b->pg, "certificates searched", (size_t)store_cert_count(b->t));
+    progress_begin(&b->pg, "revoke --batch: certificates searched",
+                   (size_t)store_cert_count(b->t));
     ok = store_cert_foreach(b->t, NULL, scan_one, b);
     progress_end(&b->pg);
     if (!ok)
@@ -414,7 +416,7 @@ static int apply_all(struct rbatch *b, const unsigned char sha[32], size_t *revo
 
     for (size_t i = 0; i < b->n; i++)
         n_ok += b->e[i].state == RB_OK;
-    progress_begin(&b->pg, "revoked", n_ok);
+    progress_begin(&b->pg, "revoke --batch: revoked", n_ok);
     for (size_t i = 0; i < b->n; i++) {
         struct rb_entry *e = &b->e[i];
         skipped += e->state == RB_UNKNOWN;
@@ -435,8 +437,7 @@ static int apply_all(struct rbatch *b, const unsigned char sha[32], size_t *revo
             goto fail;
     }
     free(kq);
-    for (int i = 0; i < 32; i++)
-        snprintf(hash + 2 * i, 3, "%02x", sha[i]);
+    hex_encode(sha, 32, hash);
     snprintf(detail, sizeof(detail), "sha256=%s entries=%zu revoked=%zu skipped=%zu", hash, b->n,
              *revoked, skipped);
     return store_audit_append(b->t, "revoke.batch", b->src, "ok", detail);
