@@ -145,7 +145,7 @@ bad 2 "not a whole number of days" "renewals --days 0" -- oc report --renewals -
 
 # ---- progress ----
 script -qec "$OFFCA -c $T/ca.toml report -o $T/tty.csv" /dev/null >"$T/tty.out" 2>&1
-check "report on a terminal: the progress line" grep -q $'\r\\[[0-9]*/[0-9]*\\] certificates, [0-9]*/s' "$T/tty.out"
+check "report on a terminal: the progress line" grep -q $'\rreport: certificates: 7/7 (100%), [0-9]*/s, done' "$T/tty.out"
 expect_rc 0 "report without a terminal" -- oc report -o "$T/quiet.csv"
 check "  ... no progress line" test -z "$ERR"
 t_done

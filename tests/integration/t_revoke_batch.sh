@@ -220,7 +220,8 @@ printf 'san\ndns:p3.example\n' >"$T/p.csv"
 expect_rc 0 "without a terminal" -- oc revoke --batch "$T/p.jsonl" --dry-run
 check "no progress line when stderr is not a terminal" test -z "$ERR"
 script -qec "$OFFCA -c $T/ca.toml revoke --batch $T/p.jsonl" /dev/null >"$T/tty.out" 2>&1
-check "on a terminal: the progress line with count, rate" grep -q $'\r\\[2/2\\] revoked, [0-9]*/s' "$T/tty.out"
+check "on a terminal: the progress line with count, rate" grep -q $'\rrevoke --batch: revoked: 2/2 (100%), [0-9]*/s, done' "$T/tty.out"
 script -qec "$OFFCA -c $T/ca.toml revoke --batch $T/p.csv" /dev/null >"$T/tty2.out" 2>&1
-check "on a terminal: the certificates searched for a SAN are counted" grep -q 'certificates searched' "$T/tty2.out"
+check "on a terminal: the certificates searched for a SAN are counted" \
+    grep -q $'\rrevoke --batch: certificates searched: [0-9]*/[0-9]* (100%)' "$T/tty2.out"
 t_done
