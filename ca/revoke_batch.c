@@ -8,6 +8,7 @@
  * it, so it prints exactly the lines the real run prints.
  */
 #include <openssl/evp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,6 @@
 #include "crl/crl.h"
 
 #define MAX_BATCH_BYTES (64L * 1024 * 1024)
-#define REASON_HOLD_CODE 6
 
 struct rbatch {
     struct rev_req *q;
@@ -100,7 +100,7 @@ static int check_cas(struct rbatch *b)
 static int revocable(const struct rb_entry *e, const struct cert_rec *r)
 {
     return r->status != CERT_REVOKED ||
-           (r->reason == REASON_HOLD_CODE && e->reason != REASON_HOLD_CODE);
+           (r->reason == CRL_REASON_CERTIFICATE_HOLD && e->reason != CRL_REASON_CERTIFICATE_HOLD);
 }
 
 /* An entry naming a serial. 1 ok / 0 store error. */
