@@ -36,6 +36,8 @@ static const struct { const char *name, *where; } POINTS[] = {
                      "and checked, nothing stored yet"},
     {"renew.committed", "ca renew: the new generation is recorded, no certificate file "
                         "written yet"},
+    {"revoke.batch-entry", "revoke --batch: one entry revoked and audited in the batch's "
+                           "transaction, not committed (counted over the run)"},
     {"crl.committed", "crl publish: a CA's new CRL numbers are recorded, no file written yet"},
     {"crl.temp-written", "crl publish: a CRL/CA certificate temp file is written and synced, "
                          "not yet renamed"},

@@ -11,13 +11,16 @@
 
 #include "ca/app.h"
 #include "ca/issue.h"
+#include "ca/revoke.h"
 #include "ca/verb.h"
 #include "crl/crl.h"
 #include "templates/template.h"
 
 const char HELP_REVOKE[] =
     "usage: offca revoke --ca NAME --serial HEX [--reason REASON] [--invalidity-date RFC3339]\n"
-    "                    [--all-with-key]\n\n"
+    "                    [--all-with-key]\n"
+    "       offca revoke --batch FILE [--ca NAME] [--reason REASON] [--invalidity-date RFC3339]\n"
+    "                    [--all-with-key] [--dry-run] [--skip-unknown]\n\n"
     "Revoke a certificate NAME issued (an issuing CA too: revoke it from its parent). REASON is\n"
     "one of unspecified, keyCompromise, caCompromise, affiliationChanged, superseded,\n"
     "cessationOfOperation, certificateHold, privilegeWithdrawn (default: no reason code).\n"
@@ -27,10 +30,27 @@ const char HELP_REVOKE[] =
     "blocklist, so no template certifies it again, and every other certificate carrying the\n"
     "same key (any CA in the store) is listed. --all-with-key (keyCompromise only) revokes\n"
     "those too, keyCompromise with the same dates, in the same transaction.\n\n"
+    "--batch FILE revokes a list: JSON lines ({\"serial\": \"4f1c...\", \"reason\":\n"
+    "\"superseded\"} per line; '#' lines and blank lines skipped) or CSV with a header row.\n"
+    "Keys / columns: serial, or subject and/or san (\"dns:pc42.contoso.com\",\n"
+    "\"upn:alice@contoso.com\") matching exactly one valid (not revoked, not expired)\n"
+    "certificate; ca (optional); reason; invalidity_date (RFC 3339).\n"
+    "--reason / --invalidity-date are the defaults for entries without them; --ca limits the\n"
+    "match to one CA. The whole list is one transaction, one audit record per certificate;\n"
+    "keyCompromise entries block their key as above (--all-with-key too). Any bad entry refuses\n"
+    "the whole list, every bad line named: malformed (bad JSON/CSV field, reason, date, serial\n"
+    "syntax, no or two targets, the same certificate twice: exit 3), unknown (no such serial,\n"
+    "no valid certificate matches, already revoked: exit 1) or conflicting (two or more valid\n"
+    "certificates match, the serial is another CA's, CA not in the store: exit 1).\n"
+    "--skip-unknown skips the unknown entries only (each printed as 'skipped: FILE:LINE: ...');\n"
+    "malformed and conflicting entries still refuse the list. --dry-run prints exactly the\n"
+    "lines the run would print and changes nothing. Progress on a terminal.\n\n"
     "Exit codes: 0 revoked; 1 refused, nothing changed (unknown serial for NAME, another CA's\n"
-    "serial, already revoked); 2 usage (bad option, bad serial syntax, --all-with-key without\n"
-    "keyCompromise, CA NAME not in the store); 4 store failure.\n\n"
-    "Example:\n  offca revoke --ca issuing1 --serial 4f1c...e2 --reason keyCompromise --all-with-key\n";
+    "serial, already revoked; --batch: an unknown or conflicting entry); 2 usage (bad option,\n"
+    "bad serial syntax, --all-with-key without keyCompromise, CA NAME not in the store);\n"
+    "3 --batch: the list is unreadable or has a malformed entry; 4 store failure.\n\n"
+    "Example:\n  offca revoke --ca issuing1 --serial 4f1c...e2 --reason keyCompromise --all-with-key\n"
+    "  offca revoke --batch retired-devices.csv --reason cessationOfOperation --dry-run\n";
 const char HELP_UNREVOKE[] =
     "usage: offca unrevoke --ca NAME --serial HEX\n\n"
     "Release a certificate from certificateHold (only that reason can be undone); it leaves\n"
@@ -38,8 +58,8 @@ const char HELP_UNREVOKE[] =
     "Exit codes: 0 released; 1 refused, nothing changed (unknown serial, not on hold); 2 usage\n"
     "(bad option or serial syntax, CA NAME not in the store); 4 store failure.\n\nExample:\n  offca unrevoke --ca issuing1 --serial 4f1c...e2\n";
 
-/* RFC 3339 "YYYY-MM-DDTHH:MM:SSZ" (UTC only). */
-static int parse_rfc3339(const char *s, time_t *out)
+/* RFC 3339 "YYYY-MM-DDTHH:MM:SSZ" (UTC only). 1 ok / 0. */
+int revoke_parse_time(const char *s, time_t *out)
 {
     struct tm tm;
     const char *end;
@@ -79,29 +99,6 @@ static int ca_in_store(struct store_txn *t, const char *cmd, const char *ca)
     return 0;
 }
 
-#define MAX_SAME_KEY 256                /* other certificates of one key listed or revoked */
-
-struct same_key {
-    char ca[MAX_CA_NAME + 1];
-    unsigned char serial[MAX_STORE_SERIAL];
-    size_t n;
-    int was_revoked, revoked_now;
-};
-
-struct rev_req {
-    int undo, all_with_key;
-    const char *cmd, *ca, *sn;
-    unsigned char serial[MAX_STORE_SERIAL];
-    size_t n;
-    crl_reason_t reason;
-    time_t inval;
-    /* keyCompromise: the key blocked and the other certificates carrying it */
-    unsigned char hash[STORE_KEY_HASH];
-    int blocked;
-    struct same_key same[MAX_SAME_KEY];
-    size_t n_same, more_same;
-};
-
 /* One option of revoke/unrevoke into q. 0 or EXIT_USAGE (reported). */
 static int revoke_opt(struct rev_req *q, int c)
 {
@@ -119,8 +116,14 @@ static int revoke_opt(struct rev_req *q, int c)
         }
     } else if (c == 'k' && !q->undo) {
         q->all_with_key = 1;
+    } else if (c == 'b' && !q->undo) {
+        q->batch = optarg;
+    } else if (c == 'n' && !q->undo) {
+        q->dry_run = 1;
+    } else if (c == 'u' && !q->undo) {
+        q->skip_unknown = 1;
     } else if (c == 'i' && !q->undo) {
-        if (!parse_rfc3339(optarg, &q->inval)) {
+        if (!revoke_parse_time(optarg, &q->inval)) {
             report("revoke --invalidity-date '%s': not RFC 3339 UTC; write e.g. "
                    "2026-11-01T00:00:00Z", optarg);
             return EXIT_USAGE;
@@ -133,16 +136,36 @@ static int revoke_opt(struct rev_req *q, int c)
     return 0;
 }
 
+/* --batch FILE: no --serial (the list names the certificates), --ca only restricts. */
+static int revoke_parse_batch(struct rev_req *q, int argc)
+{
+    if (optind != argc || q->sn) {
+        report("revoke --batch: %s; the list names the certificates (see 'offca revoke --help')",
+               q->sn ? "--serial is not allowed with --batch" : "unexpected argument");
+        return EXIT_USAGE;
+    }
+    return q->ca ? ca_name_check(q->ca) : 0;
+}
+
 static int revoke_parse(struct rev_req *q, int argc, char **argv)
 {
     static const struct option lo[] = {{"ca", 1, 0, 'c'}, {"serial", 1, 0, 's'},
                                        {"reason", 1, 0, 'r'}, {"invalidity-date", 1, 0, 'i'},
-                                       {"all-with-key", 0, 0, 'k'}, {0, 0, 0, 0}};
+                                       {"all-with-key", 0, 0, 'k'}, {"batch", 1, 0, 'b'},
+                                       {"dry-run", 0, 0, 'n'}, {"skip-unknown", 0, 0, 'u'},
+                                       {0, 0, 0, 0}};
     int c, rc;
 
     while ((c = opt_next(argc, argv, q->cmd, ":", lo)) != -1)
         if ((rc = revoke_opt(q, c)) != 0)
             return rc;
+    if (q->batch)
+        return revoke_parse_batch(q, argc);
+    if (q->dry_run || q->skip_unknown) {
+        report("revoke %s: only with --batch FILE; see 'offca revoke --help'",
+               q->dry_run ? "--dry-run" : "--skip-unknown");
+        return EXIT_USAGE;
+    }
     if (optind != argc || !q->ca || !q->sn) {
         report("%s: needs --ca NAME and --serial HEX; see 'offca %s --help'", q->cmd, q->cmd);
         return EXIT_USAGE;
@@ -188,9 +211,9 @@ static int same_one(void *arg, const char *ca, const unsigned char *serial, size
     return 1;
 }
 
-/* keyCompromise, in revoke_apply's transaction: block the key, find the other certificates that
- * carry it and (--all-with-key) revoke the valid ones with their audit records. 1 ok / 0. */
-static int key_compromise(struct store_txn *t, struct rev_req *q)
+/* keyCompromise, in the revocation's transaction: block the key, find the other certificates
+ * that carry it and (--all-with-key) revoke the valid ones with their audit records. 1 ok / 0. */
+int revoke_key_compromise(struct store_txn *t, struct rev_req *q)
 {
     struct same_scan s = { t, q, 0 };
     struct cert_rec r;
@@ -223,29 +246,29 @@ static int key_compromise(struct store_txn *t, struct rev_req *q)
     return 1;
 }
 
-/* After the commit: what keyCompromise did to the key and its other certificates. */
-static void key_compromise_print(const struct rev_req *q)
+/* After the commit: what keyCompromise did to the key and its other certificates, on f. */
+void revoke_key_compromise_print(FILE *f, const struct rev_req *q)
 {
     char hex[2 * MAX_STORE_SERIAL + 1], kh[2 * STORE_KEY_HASH + 1];
 
     if (!q->blocked)
         return;
     keygate_hash_hex(q->hash, kh);
-    printf("key blocked: SPKI SHA-256 %s (no template certifies it again)\n", kh);
+    fprintf(f, "key blocked: SPKI SHA-256 %s (no template certifies it again)\n", kh);
     for (size_t i = 0; i < q->n_same; i++) {
         const struct same_key *k = &q->same[i];
         serial_hex(k->serial, k->n, hex);
         if (k->revoked_now)
-            printf("same key, revoked too: %s of CA '%s'\n", hex, k->ca);
+            fprintf(f, "same key, revoked too: %s of CA '%s'\n", hex, k->ca);
         else if (k->was_revoked)
-            printf("same key, already revoked: %s of CA '%s'\n", hex, k->ca);
+            fprintf(f, "same key, already revoked: %s of CA '%s'\n", hex, k->ca);
         else
-            printf("same key, still valid: %s of CA '%s'; revoke it: offca revoke --ca %s "
+            fprintf(f, "same key, still valid: %s of CA '%s'; revoke it: offca revoke --ca %s "
                    "--serial %s --reason keyCompromise (or rerun with --all-with-key)\n", hex,
                    k->ca, k->ca, hex);
     }
     if (q->more_same)
-        printf("same key: %zu more certificates not listed\n", q->more_same);
+        fprintf(f, "same key: %zu more certificates not listed\n", q->more_same);
 }
 
 /* One write transaction: the CA exists, the store's revocation rules, the audit record. */
@@ -272,7 +295,7 @@ static int revoke_apply(struct app *a, struct rev_req *q)
         report("%s", store_error());
         return rc;
     }
-    if (!q->undo && q->reason == CRL_REASON_KEY_COMPROMISE && !key_compromise(t, q)) {
+    if (!q->undo && q->reason == CRL_REASON_KEY_COMPROMISE && !revoke_key_compromise(t, q)) {
         rc = store_error_code() == STORE_ERR_REFUSED ? EXIT_POLICY : EXIT_SYSTEM;
         store_txn_abort(t);
         report("%s", store_error());
@@ -291,12 +314,15 @@ static int revoke_common(struct app *a, int argc, char **argv, int undo)
     q.undo = undo;
     q.cmd = undo ? "unrevoke" : "revoke";
     q.reason = CRL_REASON_NONE;
-    if ((rc = revoke_parse(&q, argc, argv)) != 0 || (rc = app_store(a, 0)) != 0 ||
-        (rc = revoke_apply(a, &q)) != 0)
+    if ((rc = revoke_parse(&q, argc, argv)) != 0 || (rc = app_store(a, 0)) != 0)
+        return rc;
+    if (q.batch)
+        return revoke_batch(a, &q);
+    if ((rc = revoke_apply(a, &q)) != 0)
         return rc;
     printf("%s %s of CA '%s'; publish with 'offca crl publish --ca %s'\n",
            undo ? "released from hold:" : "revoked:", q.sn, q.ca, q.ca);
-    key_compromise_print(&q);
+    revoke_key_compromise_print(stdout, &q);
     return EXIT_OK;
 }
 

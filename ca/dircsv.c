@@ -510,8 +510,8 @@ static int rows_read(struct csv *r, const int map[COL_COUNT], struct dir_entry *
 }
 
 /* The header, then the rows: *out and *n set only on success. 0 or EXIT_INPUT (reported). */
-static int csv_read(const char *data, size_t len, const char *source, struct dir_entry **out,
-                    size_t *n)
+static int dir_csv_read(const char *data, size_t len, const char *source, struct dir_entry **out,
+                        size_t *n)
 {
     struct csv r;
     struct dir_entry *ents = NULL;
@@ -564,7 +564,7 @@ int dircsv_parse(const char *data, size_t len, const char *source, struct dir_en
     size_t ne = 0;
     int rc;
 
-    if ((rc = csv_read(data, len, source, &e, &ne)) != 0)
+    if ((rc = dir_csv_read(data, len, source, &e, &ne)) != 0)
         return rc;
     if (!dir_index_build(&ix, e, ne)) {
         dircsv_free(e, ne);

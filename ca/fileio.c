@@ -370,9 +370,9 @@ void file_staged_keep(struct file_staged *st)
     file_staged_free(st);
 }
 
-/* Put a staged temp file at path (never replacing a file): fsync its content, move it, fsync
- * the directory. 0, or the class with the temp file left where it is (reported). */
-int file_place_staged(const char *tmp, const char *path)
+/* Put a staged temp file at path (replacing a file there only when overwrite): fsync its
+ * content, move it, fsync the directory. 0, or the class with the temp file left (reported). */
+static int place_common(const char *tmp, const char *path, int overwrite)
 {
     char dircopy[MAX_PATH_BYTES];
     int fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc;
@@ -385,9 +385,29 @@ int file_place_staged(const char *tmp, const char *path)
         return EXIT_SYSTEM;
     }
     close(fd);
-    if ((rc = put_in_place(tmp, path, 0)) != 0)
+    if ((rc = put_in_place(tmp, path, overwrite)) != 0)
         return rc;
     return dir_sync(dirname(dircopy), path) ? 0 : EXIT_SYSTEM;
+}
+
+/* Put a staged temp file at path (never replacing a file): fsync its content, move it, fsync
+ * the directory. 0, or the class with the temp file left where it is (reported). */
+int file_place_staged(const char *tmp, const char *path)
+{
+    return place_common(tmp, path, 0);
+}
+
+/* file_staged_place that replaces a file at the name (rename(2): readers see the old file or the
+ * new one, never a mix); for outputs written again on purpose (--force). */
+int file_staged_replace(struct file_staged *st)
+{
+    int rc = place_common(st->tmp, st->path, 1);
+
+    if (rc == 0) {
+        free(st->tmp);
+        st->tmp = NULL;
+    }
+    return rc;
 }
 
 /* file_place_staged for a file staged by this run; on success st no longer owns a temp file. */

@@ -4,7 +4,9 @@
  *   csr.c      certificate requests (PEM or DER, exactly one, signature verified)
  *   dircsv.c   AD exports as CSV (Export-Csv of Get-ADComputer / Get-ADUser, csvde)
  *   dir_ldif.c AD exports as LDIF (ldifde)
- *   manifest.c batch manifests (JSON lines)
+ *   manifest.c batch manifests (JSON lines), and the JSON-lines object loader others share
+ *   csv.c      RFC 4180 records for CSV inputs other than AD exports
+ *   revbatch_read.c  bulk revocation lists (JSON lines or CSV)
  * Each function returns 0 on success or an exit class (EXIT_INPUT, EXIT_POLICY, EXIT_SYSTEM from
  * ca.h) with the message already reported once through report().
  */
@@ -57,6 +59,8 @@ int file_stage_find(const char *path, char *tag, size_t tagsize, char *tmp, size
 int file_stage_flushed(const char *path, const char *tag, const void *data, size_t len, int mode,
                        struct file_staged **out);
 int file_staged_place(struct file_staged *st);
+/* The same, replacing a file already at the name (for --force). */
+int file_staged_replace(struct file_staged *st);
 int file_place_staged(const char *tmp, const char *path);
 const char *file_staged_tmp(const struct file_staged *st);
 void file_staged_keep(struct file_staged *st);
@@ -137,5 +141,22 @@ struct manifest_line {
 int manifest_parse_line(const char *line, size_t len, const char *source, size_t lineno,
                         struct manifest_line *out);
 void manifest_line_clear(struct manifest_line *m);
+/* Load one JSON-lines entry as a JSON object (libjansson, the same strictness and messages as
+ * the manifest): *out is a new reference (json_decref). shape names what a line must be in the
+ * message for a non-object, e.g. "{\"serial\": ...}". 0 or EXIT_INPUT, reported. */
+struct json_t;
+int jsonl_object_load(const char *line, size_t len, const char *source, size_t lineno,
+                      const char *shape, struct json_t **out);
+
+/* ---- csv.c ---- */
+struct csv_reader;
+/* Read RFC 4180 records from data (len bytes; BOM skipped; UTF-16 and NUL bytes refused).
+ * csv_open: NULL when refused (reported). csv_read: 1 a record, 0 end, -1 error (reported). */
+struct csv_reader *csv_open(const char *data, size_t len, const char *source);
+int csv_read(struct csv_reader *r);
+size_t csv_fields(const struct csv_reader *r);
+const char *csv_field_at(const struct csv_reader *r, size_t i);
+size_t csv_line(const struct csv_reader *r);     /* the line the current record starts on */
+void csv_close(struct csv_reader *r);
 
 #endif

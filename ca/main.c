@@ -18,6 +18,8 @@ static const struct verb VERBS[] = {
     {"template", cmd_template, "list, show and check certificate templates", HELP_TEMPLATE, 1},
     {"sign", cmd_sign, "issue a certificate for a request under a template", HELP_SIGN},
     {"list", cmd_list, "list issued certificates", HELP_LIST},
+    {"report", cmd_report, "write the certificate inventory (CSV/JSON) or a renewal list",
+     HELP_REPORT},
     {"show", cmd_show, "show one issued certificate", HELP_SHOW},
     {"export", cmd_export, "write one issued certificate (PEM or DER)", HELP_EXPORT},
     {"directory", cmd_directory, "import AD exports (principal -> SID) and look them up",

@@ -223,6 +223,38 @@ static int jobject(const struct where *w, json_t *obj, struct manifest_line *m)
 }
 
 /*
+ * Load one JSON-lines entry (len bytes, need not be NUL-terminated; a trailing "\n" or "\r\n" is
+ * whitespace) as an object: *out is a new reference. shape is what a line must be, for the
+ * message when it is not an object. 0 or EXIT_INPUT, reported once.
+ */
+int jsonl_object_load(const char *line, size_t len, const char *source, size_t lineno,
+                      const char *shape, json_t **out)
+{
+    const struct where w = { source, lineno };
+    const char *got;
+    json_error_t err;
+    json_t *root;
+
+    if (len > MAX_INPUT_BYTES) {
+        mfail(&w, "a line over %d bytes; split the entry", MAX_INPUT_BYTES);
+        return EXIT_INPUT;
+    }
+    root = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
+    got = root != NULL ? (json_is_object(root) ? NULL : jtype(root)) : jtype_raw(line, len);
+    if (got != NULL) {
+        mfail(&w, "not a JSON object (got %s); each line must be one %s object", got, shape);
+        json_decref(root);
+        return EXIT_INPUT;
+    }
+    if (root == NULL) {
+        jerr_report(&w, &err);
+        return EXIT_INPUT;
+    }
+    *out = root;
+    return 0;
+}
+
+/*
  * Parse one manifest line (len bytes, need not be NUL-terminated; a trailing "\n" or "\r\n" is
  * whitespace). source and lineno name it in messages. On success *out is filled (caller
  * manifest_line_clear); on failure *out is untouched. 0 or EXIT_INPUT, reported once.
@@ -232,27 +264,12 @@ int manifest_parse_line(const char *line, size_t len, const char *source, size_t
 {
     const struct where w = { source, lineno };
     struct manifest_line m;
-    const char *got;
-    json_error_t err;
     json_t *root;
-    int ok;
+    int ok, rc;
 
-    if (len > MAX_INPUT_BYTES) {
-        mfail(&w, "a line over %d bytes; split the manifest entry", MAX_INPUT_BYTES);
-        return EXIT_INPUT;
-    }
-    root = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
-    got = root != NULL ? (json_is_object(root) ? NULL : jtype(root)) : jtype_raw(line, len);
-    if (got != NULL) {
-        mfail(&w, "not a JSON object (got %s); each line must be one {\"csr\": ..., \"out\": ...} "
-              "object", got);
-        json_decref(root);
-        return EXIT_INPUT;
-    }
-    if (root == NULL) {
-        jerr_report(&w, &err);
-        return EXIT_INPUT;
-    }
+    if ((rc = jsonl_object_load(line, len, source, lineno, "{\"csr\": ..., \"out\": ...}",
+                                &root)) != 0)
+        return rc;
     memset(&m, 0, sizeof(m));
     ok = jobject(&w, root, &m);
     json_decref(root);

@@ -52,10 +52,11 @@ int cmd_backup(struct app *a, int argc, char **argv);
 int cmd_restore(struct app *a, int argc, char **argv);
 int cmd_status(struct app *a, int argc, char **argv);
 int cmd_lint(struct app *a, int argc, char **argv);
+int cmd_report(struct app *a, int argc, char **argv);
 
 extern const char HELP_INIT[], HELP_KEY[], HELP_CA[], HELP_TEMPLATE[], HELP_SIGN[], HELP_LIST[],
     HELP_SHOW[], HELP_EXPORT[], HELP_DIRECTORY[], HELP_MAPPING[], HELP_AUDIT[], HELP_REVOKE[],
     HELP_UNREVOKE[], HELP_CRL[], HELP_DOCTOR[], HELP_BACKUP[], HELP_RESTORE[], HELP_STATUS[],
-    HELP_LINT[];
+    HELP_LINT[], HELP_REPORT[];
 
 #endif

@@ -3,11 +3,11 @@
 # example (exit 0); unknown commands and options are usage errors (exit 2) naming what was wrong.
 . "$(dirname "$0")/common.sh"
 expect_rc 0 "offca --help" -- "$OFFCA" --help
-for w in init key ca template sign list show export directory mapping revoke unrevoke crl doctor audit status backup restore; do
+for w in init key ca template sign list report show export directory mapping revoke unrevoke crl doctor audit status backup restore; do
     expect_in "$w" "offca --help lists '$w'"
 done
 expect_in "Exit codes" "offca --help documents the exit codes"
-for cmd in init sign list show export mapping revoke unrevoke doctor \
+for cmd in init sign list report show export mapping revoke unrevoke doctor \
            "key generate" "key list" "ca create-root" "ca create-issuing" "ca csr" "ca import" \
            "ca list" "ca show" "ca export" "template list" "template show" "template check" \
            "directory import" "directory list" "directory show" "crl publish" "audit list" "audit verify" \

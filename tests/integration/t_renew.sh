@@ -107,6 +107,10 @@ expect_in "CRL iss(2).crl, certificate iss(2).crt" "generation 2 files shown"
 check "generations 0 and 1 are superseded, 2 active" \
     test "$(grep -c ', superseded$' <<<"$OUT")" = 2 -a "$(grep -c ', active$' <<<"$OUT")" = 1
 
+expect_rc 0 "list --csv" -- oc list --ca iss --csv
+gen_of() { python3 -c 'import csv,sys; print([r["generation"] for r in csv.DictReader(sys.stdin) if r["serial"].lower().replace(":","")==sys.argv[1].lower()][0])' "$1" <<<"$OUT"; }
+check "list --csv: a0 (key 0) is generation 0, a2 (key 2) generation 2" \
+    test "$(gen_of "$(ser "$T/a0.pem")") $(gen_of "$(ser "$T/a2.pem")")" = "0 2"
 expect_rc 0 "ca list" -- oc ca list
 check "ca list shows the active generation V2.2" grep -q '^iss  *active  *root  *V2.2 ' <<<"$OUT"
 

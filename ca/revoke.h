@@ -1,0 +1,82 @@
+/*
+ * revoke.h — what `offca revoke` (cmd_revoke.c) and `offca revoke --batch` (revoke_batch.c,
+ * revbatch_read.c) share: the request, the keyCompromise handling (block the key, list or revoke
+ * the other certificates carrying it) and the bulk list's entries.
+ */
+#ifndef OFFCA_REVOKE_H
+#define OFFCA_REVOKE_H
+
+#include <stdio.h>
+#include <time.h>
+
+#include "ca/store.h"
+
+struct app;
+
+#define MAX_SAME_KEY 256                /* other certificates of one key listed or revoked */
+
+struct same_key {
+    char ca[MAX_CA_NAME + 1];
+    unsigned char serial[MAX_STORE_SERIAL];
+    size_t n;
+    int was_revoked, revoked_now;
+};
+
+struct rev_req {
+    int undo, all_with_key;
+    const char *cmd, *ca, *sn;
+    unsigned char serial[MAX_STORE_SERIAL];
+    size_t n;
+    int reason;                         /* crl_reason_t; CRL_REASON_NONE: no reason code */
+    time_t inval;
+    /* --batch FILE: the list; --dry-run, --skip-unknown */
+    const char *batch;
+    int dry_run, skip_unknown;
+    /* keyCompromise: the key blocked and the other certificates carrying it */
+    unsigned char hash[STORE_KEY_HASH];
+    int blocked;
+    struct same_key same[MAX_SAME_KEY];
+    size_t n_same, more_same;
+};
+
+/* RFC 3339 "YYYY-MM-DDTHH:MM:SSZ" (UTC only) into *out. 1 ok / 0. */
+int revoke_parse_time(const char *s, time_t *out);
+/* keyCompromise of q->ca/q->serial in write txn t: block the key, find the other certificates
+ * that carry it and (q->all_with_key) revoke the valid ones, one audit record each (q->sn names
+ * the compromised certificate in their detail). 1 ok / 0 (store_error()). */
+int revoke_key_compromise(struct store_txn *t, struct rev_req *q);
+/* What revoke_key_compromise did, as lines on f ("key blocked: ...", "same key, ..."). */
+void revoke_key_compromise_print(FILE *f, const struct rev_req *q);
+
+/* ---- the bulk list (revbatch_read.c) ---- */
+enum rb_state { RB_OK = 0, RB_MALFORMED, RB_UNKNOWN, RB_CONFLICT };
+struct rb_entry {
+    size_t line;                        /* line (CSV: the record's first line) in the file */
+    char ca[MAX_CA_NAME + 1];           /* "" when the entry names none */
+    unsigned char serial[MAX_STORE_SERIAL];
+    size_t n;                           /* serial length; 0: matched by subject / SAN */
+    char *subject, *san;                /* owned or NULL; san as "type:value" */
+    int reason;
+    time_t inval;
+    /* what the batch found (revoke_batch.c) */
+    enum rb_state state;
+    char *why;                          /* owned: the problem, for the report */
+    char tca[MAX_CA_NAME + 1];          /* the target certificate */
+    unsigned char tserial[MAX_STORE_SERIAL];
+    size_t tn;
+    size_t matches;
+    char *extra;                        /* owned: keyCompromise lines after the revoke line */
+};
+/* Read a bulk revocation list: JSON lines when its first line that is neither blank nor a '#'
+ * comment starts with '{', else CSV with a header row. Entries without reason or invalidity
+ * date get reason / inval. Malformed entries are kept with state RB_MALFORMED and reported
+ * ("FILE:LINE: problem; fix"), so every bad line is named. 0, or EXIT_INPUT when the file as a
+ * whole cannot be read (encoding, CSV structure, header), EXIT_SYSTEM (memory); reported. */
+int revbatch_read(const char *src, const char *data, size_t len, int reason, time_t inval,
+                  struct rb_entry **out, size_t *n);
+void revbatch_free(struct rb_entry *e, size_t n);
+
+/* `offca revoke --batch FILE` with q's options (revoke_batch.c). Returns the exit code. */
+int revoke_batch(struct app *a, struct rev_req *q);
+
+#endif
