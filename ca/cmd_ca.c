@@ -62,7 +62,8 @@ static const char HELP_IMPORT[] =
     "when there was no 'ca csr' (a CA moved from elsewhere).\n\n"
     "Example:\n  offca ca import issuing2 --cert issuing2.cer --chain adcs-root.pem\n";
 static const char HELP_LIST_CA[] =
-    "usage: offca [--json] ca list\n\nList the CAs: name, state, parent, subject, expiry.\n\n"
+    "usage: offca [--json] ca list [--names]\n\nList the CAs: name, state, parent, subject, expiry.\n"
+    "  --names   only the names, one per line (what the bash completion asks for)\n\n"
     "Example:\n  offca ca list --json\n";
 static const char HELP_SHOW_CA[] =
     "usage: offca [--json] ca show NAME\n\n"
@@ -173,13 +174,22 @@ static const char *state_name(enum ca_state s)
 struct list_ctx {
     struct app *a;
     int n;
+    int names;              /* --names: the name alone, one per line */
 };
 
 static int list_one(void *arg, const struct ca_rec *r)
 {
     struct list_ctx *lc = arg;
-    X509 *x = r->cert_der ? der_to_x509(r->cert_der, r->cert_len) : NULL;
-    char *subj = x ? dn_format(X509_get_subject_name(x)) : NULL, na[32] = "-";
+    X509 *x;
+    char *subj, na[32] = "-";
+
+    if (lc->names) {
+        printf("%s\n", r->name);
+        lc->n++;
+        return 1;
+    }
+    x = r->cert_der ? der_to_x509(r->cert_der, r->cert_len) : NULL;
+    subj = x ? dn_format(X509_get_subject_name(x)) : NULL;
 
     if (x)
         time_iso(asn1_time_to_time(X509_get0_notAfter(x)), na);
@@ -206,11 +216,11 @@ static int list_one(void *arg, const struct ca_rec *r)
 
 static int ca_list(struct app *a, int argc, char **argv)
 {
-    struct list_ctx lc = {a, 0};
+    struct list_ctx lc = {a, 0, 0};
     struct store_txn *t;
     int rc;
 
-    if ((rc = args_json(a, argc, argv, "ca list", NULL, NULL)) != 0 ||
+    if ((rc = args_listing(a, argc, argv, "ca list", &lc.names)) != 0 ||
         (rc = app_store(a, 0)) != 0)
         return rc;
     if ((t = store_txn_begin(a->store, 0)) == NULL)
@@ -221,7 +231,7 @@ static int ca_list(struct app *a, int argc, char **argv)
     store_txn_abort(t);
     if (a->json)
         fputs("]\n", stdout);
-    else if (lc.n == 0 && rc == 0)
+    else if (lc.n == 0 && rc == 0 && !lc.names)
         printf("no CAs yet; create one with 'offca ca create-root'\n");
     return rc;
 }
@@ -504,7 +514,7 @@ const char HELP_CA[] =
     "  create-issuing NAME --parent P --key URI --subject DN [--days N] [--path-len N] [--no-cdp]\n"
     "  csr NAME --key URI --subject DN -o FILE\n"
     "  import NAME --cert FILE --chain FILE [--key URI]\n"
-    "  list [--json]\n  show NAME [--json]\n"
+    "  list [--json | --names]\n  show NAME [--json]\n"
     "  export NAME [--chain] [--der] [-o FILE] [--ntauth]\n\n"
     "Example:\n  offca ca create-issuing issuing1 --parent root --key URI --subject 'CN=Issuing CA 1'\n";
 
