@@ -39,7 +39,7 @@ check "complete -p offca after sourcing it" \
 uid=$(id -u offca 2>/dev/null)
 check "the system user offca exists" test -n "$uid"
 check "offca is a system user (uid below 1000)" test "${uid:-1000}" -lt 1000
-check "its group offca exists" getent group offca
+check "its group offca exists" test -n "$(getent group offca)"
 check "/var/lib/offca is mode 0700, owned by offca:offca" \
     test "$(stat -c '%a %U %G' /var/lib/offca)" = "700 offca offca"
 check "/etc/offca/ca.toml.example installed" test -s /etc/offca/ca.toml.example
@@ -55,6 +55,7 @@ for u in offca-crl.service offca-crl.timer; do
 done
 check "the service runs /usr/bin/offca as the offca user" \
     grep -q '^ExecStart=/usr/bin/offca -c /etc/offca/ca.toml crl publish$' /lib/systemd/system/offca-crl.service
+check "the service's user is offca" grep -qx 'User=offca' /lib/systemd/system/offca-crl.service
 check "the cron file has no active job line" test -z "$(grep -vE '^(#|$|SHELL=|PATH=)' /etc/cron.d/offca)"
 check "the cron file's job line, commented out, runs /usr/bin/offca as offca" \
     grep -q '^#7 \* \* \* \* offca /usr/bin/offca -c /etc/offca/ca.toml crl publish$' /etc/cron.d/offca

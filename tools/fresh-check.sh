@@ -40,7 +40,7 @@ die() { say "$*" >&2; exit 2; }
 if ! command -v mmdebstrap >/dev/null; then
     sh "$REPO/tools/deps.sh" mmdebstrap || die "cannot install mmdebstrap; run 'apt-get install mmdebstrap'"
 fi
-[ -n "$(git -C "$REPO" status --porcelain --untracked-files=no)" ] &&
+[ -z "${FRESH_DEB:-}" ] && [ -n "$(git -C "$REPO" status --porcelain --untracked-files=no)" ] &&
     say "note: the work tree has uncommitted changes; they are NOT tested (testing commit ${REV:0:12})"
 
 # The apt sources of this machine decide which archive the new machine uses.
