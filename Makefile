@@ -13,7 +13,7 @@ PKGS    := libcrypto lmdb p11-kit-1 jansson
 DEPS_PKGS := build-essential pkg-config libssl-dev openssl liblmdb-dev lmdb-utils libcmocka-dev \
              libp11-kit-dev softhsm2 opensc gnutls-bin libengine-pkcs11-openssl python3 \
              clang valgrind time strace gdb xxd jq bc libnss3-tools curl systemd libjansson-dev \
-             freeradius eapoltest
+             freeradius eapoltest scdoc man-db debhelper dpkg-dev
 
 # Compiler and linker flags come from pkg-config, which only answers once `make deps` has
 # installed the -dev packages. Public targets that install (test, demo, asan, ...) therefore run
@@ -67,9 +67,13 @@ UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 TEST_SUPPORT := $(patsubst %.c,$(B)/%.o,$(wildcard tests/unit/support/*.c))
 
-.PHONY: all deps check-deps test unit integration demo asan bench fuzz valgrind install clean help test-asan-inner fresh-check
+.PHONY: all deps check-deps test unit integration demo asan bench fuzz valgrind install clean help test-asan-inner fresh-check man install-system deb deb-check
 
-all: $(B)/offca $(TEST_BIN)
+# The man pages, written in scdoc (man/*.scd), generated into $(B)/man/.
+MAN_SRC := $(wildcard man/*.scd)
+MAN_OUT := $(patsubst man/%.scd,$(B)/man/%,$(MAN_SRC))
+
+all: $(B)/offca $(TEST_BIN) $(MAN_OUT)
 
 help:
 	@echo "make deps         install the Debian 12 packages offca needs (idempotent; root)"
@@ -80,7 +84,11 @@ help:
 	@echo "make bench        benchmarks against openssl ca; writes bench/RESULTS.md"
 	@echo "make fuzz         libFuzzer targets, FUZZ_SECONDS per target (default 60)"
 	@echo "make valgrind     integration scripts with offca under valgrind memcheck"
-	@echo "make install      install offca to \$$(DESTDIR)\$$(PREFIX)/bin"
+	@echo "make man          the man pages offca(1), offca-ca.toml(5), offca-template(5) into build/man/"
+	@echo "make install      offca, its man pages and bash completion under \$$(DESTDIR)\$$(PREFIX)"
+	@echo "make install-system  /etc/offca (example config, templates), systemd units, cron file"
+	@echo "make deb          build the Debian package (dpkg-buildpackage) into build/deb/"
+	@echo "make deb-check    install, use and purge that package in a fresh Debian 12 root filesystem"
 	@echo "make fresh-check  make demo + make test, once each, in a brand-new Debian 12 root filesystem"
 
 # ---- dependencies -------------------------------------------------------------------------------
@@ -160,20 +168,20 @@ $(B)/tests/ca/test_fuzz_replay: tests/fuzz/targets.c tests/fuzz/targets.h
 # tools/run-tests.sh runs every unit binary and every tests/integration/t_*.sh, sums the counts and
 # prints the one closing line; it exits non-zero when anything failed.
 test: deps
-	@$(MAKE) --no-print-directory $(B)/offca $(TEST_BIN) $(SHIM) $(UNIT_BIN)
+	@$(MAKE) --no-print-directory $(B)/offca $(TEST_BIN) $(SHIM) $(UNIT_BIN) $(MAN_OUT)
 	@sh tools/run-tests.sh $(B) $(UNIT_BIN)
 
 unit: $(UNIT_BIN)
 	@OFFCA_SKIP_INTEGRATION=1 sh tools/run-tests.sh $(B) $(UNIT_BIN)
 
-integration: $(B)/offca $(TEST_BIN) $(SHIM)
+integration: $(B)/offca $(TEST_BIN) $(SHIM) $(MAN_OUT)
 	@sh tools/run-tests.sh $(B)
 
 asan: deps
 	@$(MAKE) --no-print-directory B=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test-asan-inner
 
-test-asan-inner: $(B)/offca $(TEST_BIN) $(SHIM) $(UNIT_BIN)
+test-asan-inner: $(B)/offca $(TEST_BIN) $(SHIM) $(UNIT_BIN) $(MAN_OUT)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -204,9 +212,61 @@ bench: deps
 fresh-check:
 	@bash tools/fresh-check.sh
 
-install: $(B)/offca
-	install -d -m 0755 $(DESTDIR)$(PREFIX)/bin
+# ---- man pages, install, Debian package ---------------------------------------------------------
+man: $(MAN_OUT)
+
+$(B)/man/%: man/%.scd
+	@command -v scdoc >/dev/null || { echo "offca: scdoc is missing (it makes the man pages); run 'make deps' as root" >&2; exit 1; }
+	@mkdir -p $(dir $@)
+	scdoc <$< >$@.tmp && mv $@.tmp $@
+
+MANDIR     ?= $(PREFIX)/share/man
+BASHCOMPDIR?= $(PREFIX)/share/bash-completion/completions
+SYSCONFDIR ?= /etc
+UNITDIR    ?= /lib/systemd/system
+
+# The program, its man pages and its bash completion.
+install: $(B)/offca $(MAN_OUT)
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(B)/offca $(DESTDIR)$(PREFIX)/bin/offca
+	install -m 0644 $(filter %.1,$(MAN_OUT)) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(filter %.5,$(MAN_OUT)) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 tools/offca.bash-completion $(DESTDIR)$(BASHCOMPDIR)/offca
+
+# What a system install adds (the Debian package uses it): /etc/offca with the example config
+# and the shipped templates, the hourly CRL job as systemd units (not enabled) and as a cron
+# file whose job line is commented out. Paths in them follow PREFIX and SYSCONFDIR.
+SYS_SED = -e 's|/usr/local/bin/offca|$(PREFIX)/bin/offca|g' -e 's|/etc/offca/|$(SYSCONFDIR)/offca/|g'
+install-system:
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/offca/templates $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/cron.d
+	install -m 0644 ca.toml.example $(DESTDIR)$(SYSCONFDIR)/offca/ca.toml.example
+	install -m 0644 templates/shipped/*.toml $(DESTDIR)$(SYSCONFDIR)/offca/templates/
+	sed $(SYS_SED) tools/offca-crl.service >$(DESTDIR)$(UNITDIR)/offca-crl.service
+	sed $(SYS_SED) tools/offca-crl.timer >$(DESTDIR)$(UNITDIR)/offca-crl.timer
+	sed $(SYS_SED) -e 's|^\([0-9]\)|# Disabled by default: remove the "\#" that starts the next line to publish hourly.\n\#\1|' \
+	    tools/offca.cron \
+	    >$(DESTDIR)$(SYSCONFDIR)/cron.d/offca
+	chmod 0644 $(DESTDIR)$(UNITDIR)/offca-crl.service $(DESTDIR)$(UNITDIR)/offca-crl.timer \
+	    $(DESTDIR)$(SYSCONFDIR)/cron.d/offca
+
+# dpkg-buildpackage on a copy of the tracked files (the tree as it is, uncommitted changes
+# included), in build/deb/, so nothing is written beside the source tree.
+DEB_VERSION = $(shell dpkg-parsechangelog -l debian/changelog -S Version 2>/dev/null)
+deb: deps
+	@rm -rf $(B)/deb && mkdir -p $(B)/deb/src
+	@git ls-files -z --cached --others --exclude-standard | \
+	    tar --null -T - -cf - | tar -xf - -C $(B)/deb/src
+	cd $(B)/deb/src && dpkg-buildpackage -b -us -uc --no-pre-clean >../build.log 2>&1 || \
+	    { tail -n 30 ../build.log >&2; echo "offca: dpkg-buildpackage failed; full log: $(B)/deb/build.log" >&2; exit 1; }
+	@rm -rf $(B)/deb/src
+	@ls $(B)/deb/*.deb
+
+# The package proven on a fresh Debian 12 root filesystem (tools/fresh-check.sh deb mode): install,
+# offca --version, man -w, a demo run as the offca user, purge. Root only.
+deb-check: deb
+	@FRESH_DEB=$$(ls $(B)/deb/offca_*.deb | head -n 1) bash tools/fresh-check.sh
 
 clean:
 	rm -rf build build-asan demo

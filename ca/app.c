@@ -155,6 +155,26 @@ int args_json(struct app *a, int argc, char **argv, const char *cmd, const char 
     return 0;
 }
 
+int args_listing(struct app *a, int argc, char **argv, const char *cmd, int *names)
+{
+    *names = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            a->json = 1;
+        } else if (strcmp(argv[i], "--names") == 0) {
+            *names = 1;
+        } else {
+            report("%s: unexpected argument '%s'; see 'offca %s --help'", cmd, argv[i], cmd);
+            return EXIT_USAGE;
+        }
+    }
+    if (*names && a->json) {
+        report("%s: --names and --json: give one of them; see 'offca %s --help'", cmd, cmd);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
 int opt_days(const char *cmd, const char *text, int *days)
 {
     char *end;

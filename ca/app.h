@@ -65,6 +65,11 @@ int cert_lookup(struct app *a, const char *serial_text, struct cert_rec *r);
 int args_json(struct app *a, int argc, char **argv, const char *cmd, const char *what,
               const char **pos);
 
+/* For the listing commands that shells complete from (cmd: "ca list", "template list"): accept
+ * --json, or --names (one name per line, nothing else; *names set), never both, and no
+ * positional argument. 0 or EXIT_USAGE (reported). */
+int args_listing(struct app *a, int argc, char **argv, const char *cmd, int *names);
+
 /* Parse a positive day count (1..36500) for --days. 0 ok / EXIT_USAGE. */
 int opt_days(const char *cmd, const char *text, int *days);
 

@@ -63,9 +63,10 @@ static const char HELP_IMPORT[] =
     "when there was no 'ca csr' (a CA moved from elsewhere).\n\n"
     "Example:\n  offca ca import issuing2 --cert issuing2.cer --chain adcs-root.pem\n";
 static const char HELP_LIST_CA[] =
-    "usage: offca [--json] ca list\n\nList the CAs: name, state, parent, the active generation as\n"
-    "CA Version V<cert index>.<key index>, its expiry, subject ('ca show' lists every\n"
-    "generation).\n\n"
+    "usage: offca [--json] ca list [--names]\n\nList the CAs: name, state, parent, the active\n"
+    "generation as CA Version V<cert index>.<key index>, its expiry, subject ('ca show' lists\n"
+    "every generation).\n"
+    "  --names   only the names, one per line (what the bash completion asks for)\n\n"
     "Example:\n  offca ca list --json\n";
 static const char HELP_SHOW_CA[] =
     "usage: offca [--json] ca show NAME\n\n"
@@ -182,14 +183,23 @@ struct list_ctx {
     struct app *a;
     struct store_txn *t;
     int n;
+    int names;              /* --names: the name alone, one per line */
 };
 
 static int list_one(void *arg, const struct ca_rec *r)
 {
     struct list_ctx *lc = arg;
-    X509 *x = r->cert_der ? der_to_x509(r->cert_der, r->cert_len) : NULL;
-    char *subj = x ? dn_format(X509_get_subject_name(x)) : NULL, na[32] = "-", gen[16];
+    X509 *x;
+    char *subj, na[32] = "-", gen[16];
     unsigned ci, ki;
+
+    if (lc->names) {
+        printf("%s\n", r->name);
+        lc->n++;
+        return 1;
+    }
+    x = r->cert_der ? der_to_x509(r->cert_der, r->cert_len) : NULL;
+    subj = x ? dn_format(X509_get_subject_name(x)) : NULL;
 
     gen_newest_indexes(lc->t, r->name, &ci, &ki);
     snprintf(gen, sizeof(gen), "V%u.%u", ci, ki);
@@ -220,11 +230,11 @@ static int list_one(void *arg, const struct ca_rec *r)
 
 static int ca_list(struct app *a, int argc, char **argv)
 {
-    struct list_ctx lc = {a, NULL, 0};
+    struct list_ctx lc = {a, NULL, 0, 0};
     struct store_txn *t;
     int rc;
 
-    if ((rc = args_json(a, argc, argv, "ca list", NULL, NULL)) != 0 ||
+    if ((rc = args_listing(a, argc, argv, "ca list", &lc.names)) != 0 ||
         (rc = app_store(a, 0)) != 0)
         return rc;
     if ((t = store_txn_begin(a->store, 0)) == NULL)
@@ -236,7 +246,7 @@ static int ca_list(struct app *a, int argc, char **argv)
     store_txn_abort(t);
     if (a->json)
         fputs("]\n", stdout);
-    else if (lc.n == 0 && rc == 0)
+    else if (lc.n == 0 && rc == 0 && !lc.names)
         printf("no CAs yet; create one with 'offca ca create-root'\n");
     return rc;
 }
@@ -597,7 +607,7 @@ const char HELP_CA[] =
     "  create-issuing NAME --parent P --key URI --subject DN [--days N] [--path-len N] [--no-cdp]\n"
     "  csr NAME --key URI --subject DN -o FILE\n"
     "  import NAME --cert FILE --chain FILE [--key URI]\n"
-    "  list [--json]\n  show NAME [--json]\n"
+    "  list [--json | --names]\n  show NAME [--json]\n"
     "  export NAME [--chain] [--all] [--der] [-o FILE [--force]] [--ntauth]\n"
     "  renew NAME (--same-key | --new-key URI) [--days N]\n  retire NAME\n\n"
     "Example:\n  offca ca create-issuing issuing1 --parent root --key URI --subject 'CN=Issuing CA 1'\n";

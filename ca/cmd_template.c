@@ -10,7 +10,9 @@
 #include "ca/verb.h"
 
 static const char HELP_TMPL_LIST[] =
-    "usage: offca [--json] template list\n\nList the templates in [templates] dir.\n\n"
+    "usage: offca [--json] template list [--names]\n\nList the templates in [templates] dir: name, "
+    "description.\n"
+    "  --names   only the names, one per line (what the bash completion asks for)\n\n"
     "Example:\n  offca template list\n";
 static const char HELP_TMPL_SHOW[] =
     "usage: offca template show NAME\n\nPrint every setting of a template.\n\n"
@@ -23,16 +25,18 @@ static const char HELP_TMPL_CHECK[] =
 
 static int tmpl_list(struct app *a, int argc, char **argv)
 {
-    int rc;
+    int rc, names;
 
-    if ((rc = args_json(a, argc, argv, "template list", NULL, NULL)) != 0 ||
+    if ((rc = args_listing(a, argc, argv, "template list", &names)) != 0 ||
         (rc = app_templates(a)) != 0)
         return rc;
     if (a->json)
         fputc('[', stdout);
     for (size_t i = 0; i < tmpl_set_count(a->tmpls); i++) {
         const struct tmpl *t = tmpl_set_at(a->tmpls, i);
-        if (a->json) {
+        if (names) {
+            printf("%s\n", tmpl_get0_name(t));
+        } else if (a->json) {
             fputs(i ? ",{" : "{", stdout);
             json_kv(stdout, 1, "name", tmpl_get0_name(t));
             json_kv(stdout, 0, "description", tmpl_get0_description(t));
@@ -90,7 +94,7 @@ static const struct verb TMPL_VERBS[] = {
 };
 
 const char HELP_TEMPLATE[] =
-    "usage: offca template list [--json] | show NAME | check FILE\n\n"
+    "usage: offca template list [--json | --names] | show NAME | check FILE\n\n"
     "Templates (one TOML file each in [templates] dir) decide what a certificate may carry:\n"
     "key types and sizes, EKUs, key usage, validity, subject and SAN policy, and the SID\n"
     "(sid = required|optional|forbidden, sid_form = extension|san-url|both,\n"

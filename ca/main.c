@@ -53,7 +53,9 @@ static void usage(FILE *f)
             "Global options:\n"
             "  -c FILE     configuration (default: $OFFCA_CONFIG, else ./ca.toml)\n"
             "  --json      machine-readable output where a command supports it\n"
-            "  --version   print the version\n\n"
+            "  --version   print the version\n"
+            "  --commands  print every command and subcommand, one per line (for shell\n"
+            "              completion and scripts)\n\n"
             "Commands:\n");
     for (size_t i = 0; i < N_VERBS; i++)
         fprintf(f, "  %-10s %s\n", VERBS[i].name, VERBS[i].summary);
@@ -82,6 +84,9 @@ int main(int argc, char **argv)
             a.json = 1;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
+            return EXIT_OK;
+        } else if (strcmp(argv[i], "--commands") == 0) {
+            verb_print_names(&a, VERBS, N_VERBS);
             return EXIT_OK;
         } else if (strcmp(argv[i], "--version") == 0) {
             printf("offca %s\n", OFFCA_VERSION);

@@ -9,6 +9,24 @@
 
 #include "ca/ca.h"
 
+/* Set while verb_print_names runs: a group then lists its subcommands instead of dispatching. */
+static int names_only;
+
+void verb_print_names(struct app *a, const struct verb *table, size_t n)
+{
+    char *argv[2] = {NULL, NULL};
+
+    names_only = 1;
+    for (size_t i = 0; i < n; i++) {
+        printf("%s\n", table[i].name);
+        if (table[i].group) {
+            argv[0] = (char *)table[i].name;
+            table[i].run(a, 1, argv);
+        }
+    }
+    names_only = 0;
+}
+
 int verb_wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -32,6 +50,11 @@ int verb_dispatch(struct app *a, const struct verb *table, size_t n, const char 
 {
     const char *name = argc > 0 ? argv[0] : NULL;
 
+    if (names_only && group) {
+        for (size_t i = 0; i < n; i++)
+            printf("%s %s\n", group, table[i].name);
+        return EXIT_OK;
+    }
     if (name == NULL || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 ||
         strcmp(name, "help") == 0) {
         if (group)

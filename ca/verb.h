@@ -24,6 +24,9 @@ int verb_dispatch(struct app *a, const struct verb *table, size_t n, const char 
                   int argc, char **argv);
 /* Print the listing of a table (name + summary). */
 void verb_list(const struct verb *table, size_t n, const char *group);
+/* Print every command of table, and each group's subcommands as "GROUP SUB", one per line
+ * (`offca --commands`, which the bash completion asks). */
+void verb_print_names(struct app *a, const struct verb *table, size_t n);
 /* 1 when argv (after the verb) asks for help. */
 int verb_wants_help(int argc, char **argv);
 

@@ -4,9 +4,12 @@
 # strongly mapped Intune device and user certificates; a revocation published as a CRL, served
 # on 127.0.0.1 and checked by openssl verify -crl_download.
 set -euo pipefail
+# OFFCA_DEMO_DIR (default ./demo of the tree) and OFFCA_DEMO_TEMPLATES (default the shipped
+# templates) let the package check run it with the installed offca, as the offca user.
 OFFCA=$(realpath "${1:-build/offca}")
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-D="$REPO/demo"
+D=${OFFCA_DEMO_DIR:-$REPO/demo}
+TEMPLATES=${OFFCA_DEMO_TEMPLATES:-$REPO/templates/shipped}
 MODULE=/usr/lib/softhsm/libsofthsm2.so
 PORT=${OFFCA_DEMO_PORT:-18181}
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -29,7 +32,7 @@ pin_file = "$D/pin"
 dir = "$D/pub"
 base_url = "http://127.0.0.1:$PORT"
 [templates]
-dir = "$REPO/templates/shipped"
+dir = "$TEMPLATES"
 [ca.root]
 crl_period = "180d"
 crl_overlap = "30d"

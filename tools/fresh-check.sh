@@ -21,6 +21,12 @@
 #
 # Environment: FRESH_REV (commit to test, default HEAD), FRESH_KEEP=1 (keep the root filesystem
 # under .cache/fresh/root-* for inspection), FRESH_SUITE (default bookworm).
+#
+# Package mode (`make deb-check`): with FRESH_DEB=FILE.deb the same fresh root filesystem gets
+# the package instead of a clone, and tools/deb-check-inside.sh runs there as root: apt-get
+# install of the .deb, offca --version, man -w offca, the demo as the offca user, purge (see
+# that script). Same exit codes: 0 every check passed, 1 one failed (listed), 77 the archive
+# cannot be reached.
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 CACHE="$REPO/.cache/fresh"
@@ -34,7 +40,7 @@ die() { say "$*" >&2; exit 2; }
 if ! command -v mmdebstrap >/dev/null; then
     sh "$REPO/tools/deps.sh" mmdebstrap || die "cannot install mmdebstrap; run 'apt-get install mmdebstrap'"
 fi
-[ -n "$(git -C "$REPO" status --porcelain --untracked-files=no)" ] &&
+[ -z "${FRESH_DEB:-}" ] && [ -n "$(git -C "$REPO" status --porcelain --untracked-files=no)" ] &&
     say "note: the work tree has uncommitted changes; they are NOT tested (testing commit ${REV:0:12})"
 
 # The apt sources of this machine decide which archive the new machine uses.
@@ -72,12 +78,19 @@ cleanup() {
 }
 trap cleanup EXIT
 tar -C "$ROOT" -xf "$TARBALL" || die "cannot unpack $TARBALL"
-git clone -q --no-local --no-checkout "$REPO" "$ROOT/root/offca" || die "git clone into the root filesystem failed"
-git -C "$ROOT/root/offca" checkout -q --detach "$REV" || die "checkout of $REV failed"
-git -C "$ROOT/root/offca" remote remove origin
-chmod 700 "$ROOT/root"
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
 mkdir -p "$ROOT/fresh-log"
+if [ -n "${FRESH_DEB:-}" ]; then
+    [ -s "$FRESH_DEB" ] || die "FRESH_DEB=$FRESH_DEB: no such package; run 'make deb' first"
+    mkdir -p "$ROOT/pkg"
+    cp "$FRESH_DEB" "$ROOT/pkg/offca.deb" && cp "$REPO/tools/demo.sh" "$ROOT/pkg/demo.sh" &&
+        cp "$REPO/tools/deb-check-inside.sh" "$ROOT/pkg/check.sh" || die "cannot copy the package into the root filesystem"
+    printf '#!/bin/bash\nexport HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nbash /pkg/check.sh >/fresh-log/deb.log 2>&1; echo $? >/fresh-log/deb.rc\n' >"$ROOT/fresh-run.sh"
+else
+    git clone -q --no-local --no-checkout "$REPO" "$ROOT/root/offca" || die "git clone into the root filesystem failed"
+    git -C "$ROOT/root/offca" checkout -q --detach "$REV" || die "checkout of $REV failed"
+    git -C "$ROOT/root/offca" remote remove origin
+    chmod 700 "$ROOT/root"
 
 # Inside: a private mount and PID namespace, so every mount and every process (HTTP servers the
 # demo starts, a hung test) ends with it. The two commands run as a newcomer types them.
@@ -89,8 +102,13 @@ make demo >/fresh-log/demo.log 2>&1; echo $? >/fresh-log/demo.rc
 [ "$(cat /fresh-log/demo.rc)" = 0 ] || exit 1
 make test >/fresh-log/test.log 2>&1; echo $? >/fresh-log/test.rc
 EOF
+fi
 chmod 755 "$ROOT/fresh-run.sh"
-say "testing commit ${REV:0:12} in a fresh root filesystem: make demo, then make test"
+if [ -n "${FRESH_DEB:-}" ]; then
+    say "testing the package ${FRESH_DEB##*/} in a fresh root filesystem: install, use, purge"
+else
+    say "testing commit ${REV:0:12} in a fresh root filesystem: make demo, then make test"
+fi
 unshare --mount --pid --fork --propagation private bash -c '
     R=$1; A=$2
     # The root filesystem is made a mount point of its own first: inside the chroot "/" must be
@@ -120,6 +138,20 @@ first_error() { # the first line that looks like an error, with a little context
     if [ -n "$n" ]; then sed -n "$((n > 3 ? n - 3 : 1)),$((n + 5))p" "$1"; else tail -n 15 "$1"; fi
 }
 L="$ROOT/fresh-log"
+if [ -n "${FRESH_DEB:-}" ]; then
+    deb_rc=$(cat "$L/deb.rc" 2>/dev/null || echo "?")
+    cp "$L/deb.log" "$CACHE/last-deb.log" 2>/dev/null
+    summary=$(grep -E '^# [0-9]+ passed, [0-9]+ failed' "$L/deb.log" | tail -n 1)
+    case $deb_rc in
+        0) say "ok: the package installed, ran and purged in a fresh $SUITE root filesystem (${summary#\# })"; exit 0 ;;
+        100) say "SKIPPED: the Debian archive cannot be reached from the fresh root filesystem (apt-get failed); the package check did not run"
+             tail -n 3 "$L/deb.log"; exit 77 ;;
+    esac
+    say "FAILED: the package check exited $deb_rc on the fresh machine (${summary:-no summary line}); failures:"
+    grep -A1 -E '^not ok' "$L/deb.log" | head -n 40
+    say "full log: .cache/fresh/last-deb.log"
+    exit 1
+fi
 demo_rc=$(cat "$L/demo.rc" 2>/dev/null || echo "?")
 if [ "$demo_rc" != 0 ]; then
     say "FAILED: 'make demo' exited $demo_rc on the fresh machine; first error:"
