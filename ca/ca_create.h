@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 
 struct app;
+struct adopt_opts;
 
 #define ROOT_DEFAULT_DAYS    3650
 #define ISSUING_DEFAULT_DAYS 1825
@@ -36,8 +37,10 @@ int ca_create(struct app *a, const struct ca_create_req *r);
  * or new CA; must match the token key; warns loudly without CDP/AIA. */
 int ca_make_csr(struct app *a, const char *name, const char *key_uri, const char *subject,
                 const char *hash, const char *out);
+/* chain_file may be NULL for a self-signed certificate. adopt (NULL or nothing set: none): the
+ * certificates the CA already issued, recorded in the import's transaction (see adopt.h). */
 int ca_import(struct app *a, const char *name, const char *cert_file, const char *chain_file,
-              const char *key_uri);
+              const char *key_uri, const struct adopt_opts *adopt);
 
 /* ---- shared with renewal (ca_renew.c) ---- */
 struct ca_signer;

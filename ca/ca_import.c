@@ -12,6 +12,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "ca/adopt.h"
 #include "ca/app.h"
 #include "ca/keycheck.h"
 #include "ca/input.h"
@@ -166,6 +167,23 @@ static STACK_OF(X509) *load_certs(const char *path)
     return sk;
 }
 
+/* No --chain: only a self-signed certificate is its own chain. */
+static STACK_OF(X509) *self_chain(X509 *cert, const char *name)
+{
+    STACK_OF(X509) *sk;
+
+    if (X509_check_issued(cert, cert) != X509_V_OK) {
+        report("CA '%s': the certificate is not self-signed; give its parents up to the root with "
+               "--chain FILE", name);
+        return NULL;
+    }
+    if ((sk = sk_X509_new_null()) == NULL || !X509_up_ref(cert) || !sk_X509_push(sk, cert)) {
+        sk_X509_free(sk);
+        return NULL;
+    }
+    return sk;
+}
+
 /* The certificate must chain to a self-signed root in the chain file. */
 static int verify_chain(X509 *cert, STACK_OF(X509) *chain, const char *name)
 {
@@ -207,6 +225,8 @@ static int check_ca_cert(X509 *cert, EVP_PKEY *key, const char *name)
                "subordinate CA certificate", name);
         return EXIT_POLICY;
     }
+    if (X509_check_issued(cert, cert) == X509_V_OK)
+        return 0;                        /* a root: trusted, not checked (no CDP, no AIA) */
     if (X509_get_ext_by_NID(cert, NID_crl_distribution_points, -1) < 0)
         report_warn("CA '%s': THE CERTIFICATE HAS NO CDP. Windows NPS checks revocation of the "
                     "issuing CA and will refuse every VPN/Wi-Fi logon (client error 853, reason "
@@ -218,12 +238,15 @@ static int check_ca_cert(X509 *cert, EVP_PKEY *key, const char *name)
 }
 
 static int save_imported(struct app *a, struct ca_rec *rec, X509 *cert, STACK_OF(X509) *chain,
-                         int pending)
+                         int pending, const struct adopt_set *adopted)
 {
     struct store_txn *t;
+    int rc;
     unsigned char *buf = NULL, *p;
     size_t total = 0;
 
+    if (X509_check_issued(cert, cert) == X509_V_OK)
+        chain = NULL;                    /* a root is its own chain: nothing outside to keep */
     for (int i = 0; i < sk_X509_num(chain); i++)
         total += (size_t)i2d_X509(sk_X509_value(chain, i), NULL);
     if ((buf = malloc(total ? total : 1)) == NULL)
@@ -236,23 +259,33 @@ static int save_imported(struct app *a, struct ca_rec *rec, X509 *cert, STACK_OF
     rec->chain_der = buf;
     rec->chain_len = total;
     rec->state = CA_ACTIVE;
-    rec->is_root = 0;
+    rec->is_root = X509_check_issued(cert, cert) == X509_V_OK;
     if ((t = store_txn_begin(a->store, 1)) == NULL)
         return fail_store();
-    return txn_finish(t, (pending ? store_ca_replace(t, rec) : store_ca_add(t, rec)) &&
-                             store_gen_first(t, rec) && store_audit_append(t, "ca.import", rec->name, "ok", ""));
+    if (!(pending ? store_ca_replace(t, rec) : store_ca_add(t, rec)) || !store_gen_first(t, rec) ||
+        !store_audit_append(t, "ca.import", rec->name, "ok", ""))
+        return txn_finish(t, 0);
+    /* the certificates of a legacy CA, in the same transaction */
+    if (adopted != NULL && (rc = adopt_apply(t, rec->name, adopted)) != 0) {
+        store_txn_abort(t);
+        return rc;
+    }
+    return txn_finish(t, 1);
 }
 
 int ca_import(struct app *a, const char *name, const char *cert_file, const char *chain_file,
-              const char *key_uri)
+              const char *key_uri, const struct adopt_opts *adopt)
 {
     STACK_OF(X509) *certs = NULL, *chain = NULL;
+    struct hsm_key_info info;
+    struct adopt_set set;
     struct store_txn *t;
     struct ca_rec rec;
     EVP_PKEY *key = NULL;
     int found, rc;
 
     memset(&rec, 0, sizeof(rec));
+    memset(&set, 0, sizeof(set));
     if ((rc = ca_name_check(name)) != 0 || (rc = app_store(a, 0)) != 0)
         return rc;
     if ((t = store_txn_begin(a->store, 0)) == NULL)
@@ -278,14 +311,21 @@ int ca_import(struct app *a, const char *name, const char *cert_file, const char
         snprintf(rec.name, sizeof(rec.name), "%s", name);
     }
     rc = EXIT_INPUT;
-    if ((certs = load_certs(cert_file)) == NULL || (chain = load_certs(chain_file)) == NULL)
+    if ((certs = load_certs(cert_file)) == NULL ||
+        (chain = chain_file ? load_certs(chain_file) : self_chain(sk_X509_value(certs, 0), name))
+            == NULL)
         goto out;
     if ((rc = app_hsm(a)) != 0)
         goto out;
     if ((key = hsm_key_load(a->hsm, rec.key_uri, config_ca(a->cfg, name)->allow_extractable_key,
-                            NULL)) == NULL) {
+                            &info)) == NULL) {
         rc = fail_hsm();
         goto out;
+    }
+    if (rec.sig[0] == '\0') {            /* --key without 'ca csr': the defaults of the key type */
+        snprintf(rec.sig, sizeof(rec.sig), "%s", info.is_rsa ? "rsa-pkcs1" : "ecdsa");
+        snprintf(rec.hash, sizeof(rec.hash), "%s",
+                 !info.is_rsa && info.bits >= 384 ? "sha384" : "sha256");
     }
     if ((rc = check_ca_cert(sk_X509_value(certs, 0), key, name)) != 0 ||
         (rc = keycheck_ca_key(a, key, name)) != 0)
@@ -293,9 +333,17 @@ int ca_import(struct app *a, const char *name, const char *cert_file, const char
     rc = EXIT_POLICY;
     if (!verify_chain(sk_X509_value(certs, 0), chain, name))
         goto out;
-    if ((rc = save_imported(a, &rec, sk_X509_value(certs, 0), chain, found > 0)) == 0)
+    if (adopt_wanted(adopt) && (rc = adopt_load(adopt, sk_X509_value(certs, 0), &set)) != 0)
+        goto out;
+    if ((rc = save_imported(a, &rec, sk_X509_value(certs, 0), chain, found > 0,
+                            adopt_wanted(adopt) ? &set : NULL)) == 0)
         printf("imported CA '%s'\n", name);
+    if (rc == 0 && adopt_wanted(adopt))
+        printf("adopted %zu certificates (%zu revoked, %zu on the old CA's last CRL); the next "
+               "'offca crl publish' signs CRL number %llu\n", set.n, set.n_revoked, set.n_on_crl,
+               (unsigned long long)set.crl_number + 1);
 out:
+    adopt_set_free(&set);
     EVP_PKEY_free(key);
     sk_X509_pop_free(certs, X509_free);
     sk_X509_pop_free(chain, X509_free);

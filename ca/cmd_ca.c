@@ -1,6 +1,7 @@
 /*
  * cmd_ca.c — `offca ca ...`: options in, core calls (ca_create.c, ca_import.c), output.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "ca/adopt.h"
 #include "ca/app.h"
 #include "ca/ca_create.h"
 #include "ca/gen.h"
@@ -56,12 +58,43 @@ static const char HELP_CSR[] =
     "  offca ca csr issuing2 --key 'pkcs11:object=issuing2;type=private' \\\n"
     "      --subject 'CN=Contoso Issuing CA 2,DC=contoso,DC=com' -o issuing2.csr\n";
 static const char HELP_IMPORT[] =
-    "usage: offca ca import NAME --cert FILE --chain FILE [--key URI]\n\n"
+    "usage: offca ca import NAME --cert FILE [--chain FILE] [--key URI]\n"
+    "                        [--index FILE [--newcerts DIR] | --certutil-view FILE\n"
+    "                         [--utc-offset +HH:MM]] [--last-crl FILE | --crl-number N]\n\n"
     "Import the certificate the outside parent issued for 'offca ca csr NAME' (PEM or DER) and\n"
     "the chain up to its root (PEM, root included). Checks the certificate carries the token\n"
     "key and chains to the root; warns loudly when it has no CDP or AIA. --key names the key\n"
-    "when there was no 'ca csr' (a CA moved from elsewhere).\n\n"
-    "Example:\n  offca ca import issuing2 --cert issuing2.cer --chain adcs-root.pem\n";
+    "when there was no 'ca csr' (a CA moved from elsewhere). A self-signed CA certificate (a\n"
+    "root) needs no --chain.\n\n"
+    "Adopting a CA that already issued certificates (openssl ca, AD CS), in the same\n"
+    "transaction: every certificate it issued is recorded (its DER when the source has it,\n"
+    "else serial, dates and subject), its revocations carried over (date, reason, invalidity\n"
+    "date), one audit record 'ca.adopt' with the counts and the SHA-256 of the source files.\n"
+    "  --index FILE        openssl ca's database (index.txt); each line's certificate is read\n"
+    "                      from the newcerts directory as SERIAL.pem and must be signed by the\n"
+    "                      CA key\n"
+    "  --newcerts DIR      openssl ca's new_certs_dir (default: newcerts beside the index)\n"
+    "  --certutil-view FILE  what 'certutil -view csv' wrote on the AD CS machine (English):\n"
+    "                      columns Serial Number, Request Disposition, Certificate Effective\n"
+    "                      Date, Certificate Expiration Date, Revocation Effective Date or\n"
+    "                      Revocation Date, Revocation Reason, Issued Common Name or Issued\n"
+    "                      Distinguished Name, and Binary Certificate when exported\n"
+    "  --utc-offset +HH:MM the AD CS machine's offset from UTC (certutil prints local time;\n"
+    "                      default +00:00)\n"
+    "  --last-crl FILE     the old CA's last full CRL: its number continues (the next offca CRL\n"
+    "                      is that number + 1, RFC 5280 5.2.3) and every entry must match the\n"
+    "                      database; offca's next CRL lists the same entries plus what was\n"
+    "                      revoked since\n"
+    "  --crl-number N      the old CA's last CRL number, when its CRL is not at hand (0: it\n"
+    "                      never published one); the next offca CRL is N + 1\n"
+    "One of --last-crl and --crl-number is needed with --index / --certutil-view.\n"
+    "Malformed lines (FILE:LINE named), a certificate the CA key did not sign, duplicate or\n"
+    "over-20-octet serials, unparseable dates, a CRL that disagrees: exit 3; a serial already\n"
+    "in the store: exit 1. Nothing is stored then.\n\n"
+    "Examples:\n  offca ca import issuing2 --cert issuing2.cer --chain adcs-root.pem\n"
+    "  offca ca import oldroot --cert /srv/oldca/ca.pem \\\n"
+    "      --key 'pkcs11:token=offca;object=oldroot;type=private' \\\n"
+    "      --index /srv/oldca/index.txt --last-crl /srv/oldca/crl.pem\n";
 static const char HELP_LIST_CA[] =
     "usage: offca [--json] ca list [--names]\n\nList the CAs: name, state, parent, the active\n"
     "generation as CA Version V<cert index>.<key index>, its expiry, subject ('ca show' lists\n"
@@ -152,10 +185,31 @@ static int ca_csr(struct app *a, int argc, char **argv)
     return ca_make_csr(a, argv[optind], key, subject, hash, out);
 }
 
+/* --crl-number N: 0 .. 2^62. 1 ok / 0 (reported). */
+static int crl_number_arg(const char *text, int64_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    errno = 0;
+    v = strtoull(text, &end, 10);
+    if (*text < '0' || *text > '9' || *end || errno || v > (1ULL << 62)) {
+        report("ca import: --crl-number '%s': not a CRL number (0 .. 2^62, decimal); give the "
+               "number of the old CA's last CRL", text);
+        return 0;
+    }
+    *out = (int64_t)v;
+    return 1;
+}
+
 static int ca_import_cmd(struct app *a, int argc, char **argv)
 {
     static const struct option lo[] = {{"cert", 1, 0, 'c'}, {"chain", 1, 0, 'C'},
-                                       {"key", 1, 0, 'k'}, {0, 0, 0, 0}};
+                                       {"key", 1, 0, 'k'}, {"index", 1, 0, 'i'},
+                                       {"newcerts", 1, 0, 'n'}, {"certutil-view", 1, 0, 'v'},
+                                       {"utc-offset", 1, 0, 'u'}, {"last-crl", 1, 0, 'l'},
+                                       {"crl-number", 1, 0, 'N'}, {0, 0, 0, 0}};
+    struct adopt_opts ad = {NULL, NULL, NULL, NULL, NULL, -1};
     const char *cert = NULL, *chain = NULL, *key = NULL;
     int c;
 
@@ -164,14 +218,23 @@ static int ca_import_cmd(struct app *a, int argc, char **argv)
         case 'c': cert = optarg; break;
         case 'C': chain = optarg; break;
         case 'k': key = optarg; break;
+        case 'i': ad.index = optarg; break;
+        case 'n': ad.newcerts = optarg; break;
+        case 'v': ad.certutil = optarg; break;
+        case 'u': ad.utc_offset = optarg; break;
+        case 'l': ad.last_crl = optarg; break;
+        case 'N':
+            if (!crl_number_arg(optarg, &ad.crl_number))
+                return EXIT_USAGE;
+            break;
         default: return EXIT_USAGE;
         }
     }
-    if (optind + 1 != argc || !cert || !chain) {
-        report("ca import: needs NAME, --cert FILE and --chain FILE; see 'offca ca import --help'");
+    if (optind + 1 != argc || !cert) {
+        report("ca import: needs NAME and --cert FILE; see 'offca ca import --help'");
         return EXIT_USAGE;
     }
-    return ca_import(a, argv[optind], cert, chain, key);
+    return ca_import(a, argv[optind], cert, chain, key, &ad);
 }
 
 static const char *state_name(enum ca_state s)
@@ -593,7 +656,8 @@ static const struct verb CA_VERBS[] = {
     {"create-issuing", ca_create_issuing, "create an issuing CA under a CA in offca",
      HELP_CREATE_ISSUING},
     {"csr", ca_csr, "request for an issuing CA whose parent is outside offca", HELP_CSR},
-    {"import", ca_import_cmd, "import that CA's certificate and chain", HELP_IMPORT},
+    {"import", ca_import_cmd, "import that CA's certificate and chain, or adopt a legacy CA",
+     HELP_IMPORT},
     {"list", ca_list, "list the CAs", HELP_LIST_CA},
     {"show", ca_show, "show one CA", HELP_SHOW_CA},
     {"export", ca_export, "write a CA certificate or chain", HELP_EXPORT_CA},
@@ -606,7 +670,9 @@ const char HELP_CA[] =
     "  create-root NAME --key URI --subject DN [--days N] [--sig S] [--hash H]\n"
     "  create-issuing NAME --parent P --key URI --subject DN [--days N] [--path-len N] [--no-cdp]\n"
     "  csr NAME --key URI --subject DN -o FILE\n"
-    "  import NAME --cert FILE --chain FILE [--key URI]\n"
+    "  import NAME --cert FILE [--chain FILE] [--key URI]\n"
+    "         [--index FILE [--newcerts DIR] | --certutil-view FILE [--utc-offset +HH:MM]]\n"
+    "         [--last-crl FILE | --crl-number N]   (adopt what a legacy CA issued)\n"
     "  list [--json | --names]\n  show NAME [--json]\n"
     "  export NAME [--chain] [--all] [--der] [-o FILE [--force]] [--ntauth]\n"
     "  renew NAME (--same-key | --new-key URI) [--days N]\n  retire NAME\n\n"

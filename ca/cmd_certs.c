@@ -295,6 +295,12 @@ int cmd_export(struct app *a, int argc, char **argv)
     }
     if ((rc = cert_lookup(a, argv[optind], &r)) != 0)
         return rc;
+    if (r.der_len == 0) {
+        report("serial %s: no certificate stored: it was adopted from a legacy CA's database "
+               "that kept only its serial and dates; export it from the old CA", argv[optind]);
+        cert_rec_clear(&r);
+        return EXIT_POLICY;
+    }
     if (der) {
         rc = file_write(out, r.der, r.der_len, 0644, force);
     } else if ((x = der_to_x509(r.der, r.der_len)) == NULL ||

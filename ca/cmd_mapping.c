@@ -52,6 +52,12 @@ int cmd_mapping(struct app *a, int argc, char **argv)
         (rc = cert_lookup(a, serial, &r)) != 0)
         return rc;
     rc = EXIT_SYSTEM;
+    if (r.der_len == 0) {
+        report("serial %s: no certificate stored (adopted from a legacy CA's database without "
+               "it): no mapping to compute; map it from the certificate the old CA issued", serial);
+        rc = EXIT_POLICY;
+        goto out;
+    }
     if ((x = der_to_x509(r.der, r.der_len)) == NULL || (is = ms_altsec_issuer_serial(x)) == NULL ||
         (ski = ms_altsec_ski(x)) == NULL || (pk = ms_altsec_sha1_pukey(x)) == NULL) {
         report("serial %s: could not compute the mapping strings: %s", serial, tmpl_error());

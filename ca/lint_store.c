@@ -172,8 +172,8 @@ static int scan_cert(void *arg, const struct cert_rec *rec)
     char hex[2 * MAX_STORE_SERIAL + 1];
     X509 *x;
 
-    if (rec->status != CERT_VALID || rec->not_after < s->sc->now)
-        return 1;
+    if (rec->status != CERT_VALID || rec->not_after < s->sc->now || rec->der_len == 0)
+        return 1;                        /* der_len 0: adopted without its certificate */
     serial_hex(rec->serial, rec->serial_len, hex);
     if ((x = der_to_x509(rec->der, rec->der_len)) == NULL) {
         report("%s/%s: the stored certificate does not parse; run 'offca audit verify'",

@@ -112,6 +112,9 @@ void cert_rec_clear(struct cert_rec *r);
 int store_serial_taken(struct store_txn *t, const char *ca, const unsigned char *serial, size_t n);
 /* Insert a new certificate (with its serial and expiry indexes); 0 if the serial is taken. */
 int store_cert_add(struct store_txn *t, const struct cert_rec *r) __attribute__((warn_unused_result));
+/* The same for an adopted certificate of a legacy CA (ca import --certutil-view): der may be NULL
+ * (only serial, dates and subject known); such a record is not indexed by key. */
+int store_cert_adopt(struct store_txn *t, const struct cert_rec *r) __attribute__((warn_unused_result));
 int store_cert_get(struct store_txn *t, const char *ca, const unsigned char *serial, size_t n,
                    struct cert_rec *r);  /* 1 found, 0 not, -1 error */
 /* Find by serial alone (any CA): 1 found, 0 not, -1 error. */

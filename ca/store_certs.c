@@ -314,7 +314,8 @@ int store_serial_taken(struct store_txn *t, const char *ca, const unsigned char 
     return st_serial_owner(t, &sn, owner);
 }
 
-static int cert_add_check(struct store_txn *t, const struct cert_rec *r, struct sn *sn)
+static int cert_add_check(struct store_txn *t, const struct cert_rec *r, struct sn *sn,
+                          int need_der)
 {
     char owner[MAX_CA_NAME + 1], hex[2 * MAX_STORE_SERIAL + 1];
     struct store_val v;
@@ -322,7 +323,7 @@ static int cert_add_check(struct store_txn *t, const struct cert_rec *r, struct 
 
     if (!st_need_write(t, "certificate add"))
         return 0;
-    if (r == NULL || r->der == NULL || r->der_len == 0) {
+    if (r == NULL || (need_der && (r->der == NULL || r->der_len == 0))) {
         st_seterr("store: certificate: no DER; fix the caller");
         return 0;
     }
@@ -348,12 +349,7 @@ static int cert_add_check(struct store_txn *t, const struct cert_rec *r, struct 
     return 1;
 }
 
-/*
- * Insert a certificate with its serial and expiry indexes. 0 with a message when the serial is
- * already taken (by any CA) or the CA is unknown: nothing was written, the txn stays usable (draw
- * a new serial and try again). The serial is stored canonical (see the top of this file).
- */
-int store_cert_add(struct store_txn *t, const struct cert_rec *r)
+static int cert_add(struct store_txn *t, const struct cert_rec *r, int need_der)
 {
     unsigned char k[MAX_CS_KEY];
     struct enc e = { 0 };
@@ -361,7 +357,7 @@ int store_cert_add(struct store_txn *t, const struct cert_rec *r)
     size_t kn;
     int ok = 0;
 
-    if (!cert_add_check(t, r, &sn))
+    if (!cert_add_check(t, r, &sn, need_der))
         return 0;
     st_cert_encode(&e, r, &sn);
     if (e.bad) {
@@ -378,6 +374,23 @@ int store_cert_add(struct store_txn *t, const struct cert_rec *r)
 out:
     OPENSSL_free(e.p);
     return ok;
+}
+
+/*
+ * Insert a certificate with its serial and expiry indexes. 0 with a message when the serial is
+ * already taken (by any CA) or the CA is unknown: nothing was written, the txn stays usable (draw
+ * a new serial and try again). The serial is stored canonical (see the top of this file).
+ */
+int store_cert_add(struct store_txn *t, const struct cert_rec *r)
+{
+    return cert_add(t, r, 1);
+}
+
+/* Like store_cert_add, but the DER may be missing (an adopted certificate whose old CA kept only
+ * its serial, dates and subject). Such a record is not in by_key. */
+int store_cert_adopt(struct store_txn *t, const struct cert_rec *r)
+{
+    return cert_add(t, r, 0);
 }
 
 /* 1 found (r filled: caller cert_rec_clear), 0 not found, -1 error. */

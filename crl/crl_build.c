@@ -232,8 +232,11 @@ static int ent_check(struct ent_enc *x, const struct crl_entry *e)
                    "use one of the RFC 5280 reasons", (unsigned long long)x->count + 1, e->reason);
         return 0;
     }
-    c = memcmp(x->prev, e->serial, x->prev_len < e->serial_len ? x->prev_len : e->serial_len);
-    if (x->count > 0 && (c > 0 || (c == 0 && x->prev_len >= e->serial_len))) {
+    /* ascending as integers: serials are minimal positive magnitudes, so a shorter one is
+     * smaller (byte order alone would put 0x1005 after 0x0b..., a longer but larger serial) */
+    c = x->prev_len != e->serial_len ? (x->prev_len < e->serial_len ? -1 : 1)
+                                     : memcmp(x->prev, e->serial, e->serial_len);
+    if (x->count > 0 && c >= 0) {
         crl_seterr(CE_INPUT, "crl: entry %llu: revoked list order: serial is %s the previous "
                    "one (entries must be strictly ascending; a duplicate breaks CRL semantics); "
                    "fix the revoked index", (unsigned long long)x->count + 1,

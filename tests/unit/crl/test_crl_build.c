@@ -386,6 +386,53 @@ static const struct bad bads[] = {
     { "no signing ctx", 0, 86400, 0, 0, NULL, 0, 1, 2, "signing context" },
 };
 
+/* Serials of different lengths (an adopted legacy CA's short ones beside offca's 20-byte ones)
+ * are in ascending order as integers, which is not byte order: 0x05 < 0x1005 < 0x0b01...01
+ * (20 bytes). Accepted, listed in that order; 0x1005 before 0x7f is refused. */
+struct lens { const unsigned char *const *ser; const size_t *len; size_t n, i; };
+
+static int lens_next(void *arg, struct crl_entry *e)
+{
+    struct lens *l = arg;
+
+    if (l->i == l->n)
+        return 0;
+    memset(e, 0, sizeof(*e));
+    memcpy(e->serial, l->ser[l->i], l->len[l->i]);
+    e->serial_len = l->len[l->i++];
+    e->revoked_at = T0 - 3600;
+    e->reason = CRL_REASON_NONE;
+    return 1;
+}
+
+static void test_mixed_lengths(void **state)
+{
+    static const unsigned char a[] = { 0x05 }, b[] = { 0x10, 0x05 }, c7f[] = { 0x7f },
+        big[20] = { 0x0b, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 };
+    const unsigned char *const good[] = { a, b, big }, *const bad[] = { b, c7f };
+    const size_t good_len[] = { 1, 2, 20 }, bad_len[] = { 2, 1 };
+    struct crl_params p = { F.ca[TK_EC], 43, T0, T0 + 86400, 0, -1, 0, 0, NULL, NULL };
+    struct lens lg = { good, good_len, 3, 0 }, lb = { bad, bad_len, 2, 0 };
+    const unsigned char *q;
+    size_t len = 0;
+    unsigned char *der = crl_build(&p, lens_next, &lg, tsign_ctx(F.key[TK_EC], TK_EC), &len);
+    X509_CRL *crl;
+    STACK_OF(X509_REVOKED) *revs;
+
+    if (der == NULL)
+        fail_msg("ascending serials of 1, 2 and 20 bytes refused: %s", crl_error());
+    q = der;
+    assert_non_null(crl = d2i_X509_CRL(NULL, &q, (long)len));
+    revs = X509_CRL_get_REVOKED(crl);
+    assert_int_equal(sk_X509_REVOKED_num(revs), 3);
+    assert_int_equal(ASN1_INTEGER_get(X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revs, 1))),
+                     0x1005);
+    X509_CRL_free(crl);
+    OPENSSL_free(der);
+    assert_null(crl_build(&p, lens_next, &lb, tsign_ctx(F.key[TK_EC], TK_EC), &len));
+    assert_non_null(strstr(crl_error(), "below the previous"));
+}
+
 static void test_bad(void **state)
 {
     static const char *const exts[] = { "basicConstraints=critical,CA:TRUE", NULL };
@@ -446,6 +493,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good),
         cmocka_unit_test(test_bad),
+        cmocka_unit_test(test_mixed_lengths),
         cmocka_unit_test(test_bench),
     };
 
