@@ -89,7 +89,31 @@ int ca_name_check(const char *name);
  * transaction (certificate records + audit) -> output only after the commit. */
 struct tmpl;
 struct tmpl_plan;
-struct san;
+/* Operator-given SANs (--san TYPE:VALUE, a manifest's "san" list), parsed (san_list.c). */
+#define MAX_SANS 64
+struct san_list {
+    struct san v[MAX_SANS];
+    char *buf[MAX_SANS];               /* owned values */
+    size_t n;
+};
+/* Parse "TYPE:VALUE" and append it; where names the source in messages. 0 or the exit class
+ * (reported). */
+int san_list_add(struct san_list *l, const char *text, const char *where);
+void san_list_clear(struct san_list *l);
+
+/* One CSR signed to one output (sign_csr.c): csr the request file, subject/sid/sans/days the
+ * operator's values (NULL/0: none), out the file (NULL or "-": stdout), der its format. 0 or
+ * the exit class, reported; nothing is written before the certificate is recorded. */
+struct sign_csr_req {
+    const char *csr, *subject, *sid, *out;
+    const struct san_list *sans;
+    int days, der;
+};
+struct ca_signer;
+struct tmpl;
+int sign_csr(struct app *a, struct ca_signer *s, const struct tmpl *t,
+             const struct sign_csr_req *r);
+
 struct issued {
     X509 *cert;
     struct cert_rec rec;                  /* what the store records (owned members) */

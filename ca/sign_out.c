@@ -11,6 +11,8 @@
 #include "ca/sign_out.h"
 
 #include <errno.h>
+#include <libgen.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -152,4 +154,87 @@ void sign_out_unwritten(const struct cert_rec *r, const char *out, const char *k
         report("certificate %s was issued and recorded, but not written; get it with 'offca "
                "export %s -o FILE' (do not sign the request again), or revoke it: offca revoke "
                "--ca %s --serial %s", hex, hex, r->ca, hex);
+}
+
+/* The certificate of is as PEM or DER bytes (malloc'd; caller frees), or NULL: no memory. */
+unsigned char *sign_out_bytes(const struct issued *is, int der, size_t *len)
+{
+    BIO *b;
+    char *p;
+    unsigned char *copy = NULL;
+    long n;
+
+    if (der) {
+        if ((copy = malloc(is->rec.der_len)) != NULL) {
+            memcpy(copy, is->rec.der, is->rec.der_len);
+            *len = is->rec.der_len;
+        }
+        return copy;
+    }
+    if ((b = BIO_new(BIO_s_mem())) == NULL ||
+        !PEM_write_bio(b, PEM_STRING_X509, "", is->rec.der, (long)is->rec.der_len)) {
+        BIO_free(b);
+        return NULL;
+    }
+    n = BIO_get_mem_data(b, &p);
+    if ((copy = malloc((size_t)n)) != NULL) {
+        memcpy(copy, p, (size_t)n);
+        *len = (size_t)n;
+    }
+    BIO_free(b);
+    return copy;
+}
+
+/* Refuse an output path before anything is issued: an existing file is never replaced, and its
+ * directory must be writable (a certificate that cannot be written after the commit is issued
+ * all the same). 0 or EXIT_USAGE, reported. */
+int sign_out_check(const char *out, const char *where)
+{
+    char dir[4096];
+
+    if (out == NULL || strcmp(out, "-") == 0)
+        return 0;
+    if (access(out, F_OK) == 0) {
+        report("%s: %s: exists; remove it or choose another output file (nothing was issued)",
+               where, out);
+        return EXIT_USAGE;
+    }
+    snprintf(dir, sizeof(dir), "%s", out);
+    if (access(dirname(dir), W_OK | X_OK) != 0) {
+        report("%s: %s: the directory is missing or not writable; create it or choose another "
+               "output file (nothing was issued)", where, out);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Write an issued (committed) certificate; when that fails, say how to get it from the store. */
+int sign_out_issued(const struct issued *is, const char *out, int der)
+{
+    int rc = sign_out_write(&is->rec, out ? out : "-", der);
+
+    if (rc != 0)
+        sign_out_unwritten(&is->rec, out, NULL);
+    return rc;
+}
+
+/* Stage the certificate next to out, named after its serial, before it is recorded: a directory
+ * that refuses the file refuses the request while nothing is issued. 0 or the class. */
+int sign_out_stage(const struct issued *is, const char *out, int der, struct file_staged **st)
+{
+    char hex[2 * MAX_STORE_SERIAL + 1];
+    size_t len = 0;
+    unsigned char *data = sign_out_bytes(is, der, &len);
+    int rc;
+
+    if (data == NULL) {
+        report("%s: output: out of memory while encoding; free memory and retry", out);
+        return EXIT_SYSTEM;
+    }
+    serial_hex(is->rec.serial, is->rec.serial_len, hex);
+    if ((rc = file_stage_tagged(out, hex, data, len, 0644, st)) != 0)
+        report("%s: the certificate could not be written next to it; nothing was issued; free "
+               "space or fix the directory, then run the command again", out);
+    free(data);
+    return rc;
 }

@@ -12,6 +12,8 @@
 #include "ca/store.h"
 
 struct app;
+struct issued;
+struct file_staged;
 
 struct sign_out_req {
     const char *out;              /* the output file */
@@ -33,4 +35,15 @@ int sign_out_write(const struct cert_rec *r, const char *out, int der);
  * (kept: the staged file that holds it, or NULL: 'offca export') and how to revoke it. */
 void sign_out_unwritten(const struct cert_rec *r, const char *out, const char *kept);
 
+/* The certificate of is as PEM or DER bytes (malloc'd; caller frees), or NULL: no memory. */
+unsigned char *sign_out_bytes(const struct issued *is, int der, size_t *len);
+/* Refuse an output path before anything is issued: an existing file is never replaced, and its
+ * directory must be writable. NULL or "-" (stdout) pass. 0 or EXIT_USAGE, reported. */
+int sign_out_check(const char *out, const char *where);
+/* Write an issued (committed) certificate to out ("-": stdout); when that fails, say how to get
+ * it from the store. 0 or the class. */
+int sign_out_issued(const struct issued *is, const char *out, int der);
+/* Stage the certificate next to out, named after its serial, before it is recorded: a directory
+ * that refuses the file refuses the request while nothing is issued. 0 or the class. */
+int sign_out_stage(const struct issued *is, const char *out, int der, struct file_staged **st);
 #endif
