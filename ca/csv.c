@@ -1,9 +1,9 @@
 /*
- * csv.c — a generic RFC 4180 record reader for the CSV inputs that are not AD exports (the bulk
- * revocation list): quoted fields with "" escapes, commas and newlines inside quotes, CRLF or LF
- * line ends, a UTF-8 BOM skipped, blank lines skipped; UTF-16 and NUL bytes refused. Every
- * structural error is reported once as "SOURCE:LINE: RFC 4180: problem; fix" (the same messages
- * as the AD export reader, ca/dircsv.c).
+ * csv.c — the one RFC 4180 record reader (AD exports in dircsv.c, bulk revocation lists):
+ * quoted fields with "" escapes, commas and newlines inside quotes, CRLF or LF line ends, a UTF-8
+ * BOM and the "#TYPE ..." line Windows PowerShell 5's Export-Csv writes without
+ * -NoTypeInformation skipped, blank lines skipped; UTF-16 and NUL bytes refused. Every
+ * structural error is reported once as "SOURCE:LINE: RFC 4180: problem; fix".
  */
 #include "ca/ca.h"
 #include "ca/input.h"
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_CSV_FIELDS_GENERIC 64
+#define MAX_CSV_FIELDS 512
 
 struct csv_reader {
     const char *src;
@@ -19,7 +19,7 @@ struct csv_reader {
     size_t line, rec_line;
     char *buf;
     size_t used, cap;
-    size_t off[MAX_CSV_FIELDS_GENERIC];
+    size_t off[MAX_CSV_FIELDS];
     size_t n;
 };
 
@@ -48,6 +48,14 @@ struct csv_reader *csv_open(const char *data, size_t len, const char *src)
     r->line = 1;
     if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
         r->p += 3;
+    if (r->end - r->p >= 5 && memcmp(r->p, "#TYPE", 5) == 0) {
+        while (r->p < r->end && *r->p != '\n')
+            r->p++;
+        if (r->p < r->end) {
+            r->p++;
+            r->line++;
+        }
+    }
     return r;
 }
 
@@ -151,9 +159,9 @@ int csv_read(struct csv_reader *r)
     r->rec_line = r->line;
     r->used = r->n = 0;
     for (;;) {
-        if (r->n == MAX_CSV_FIELDS_GENERIC) {
+        if (r->n == MAX_CSV_FIELDS) {
             report("%s:%zu: more than %d fields in a row; keep only the columns offca reads",
-                   r->src, r->rec_line, MAX_CSV_FIELDS_GENERIC);
+                   r->src, r->rec_line, MAX_CSV_FIELDS);
             return -1;
         }
         r->off[r->n++] = r->used;
@@ -177,4 +185,6 @@ int csv_read(struct csv_reader *r)
 /* Fields of the current record: their count, field i (NUL-terminated), the record's first line. */
 size_t csv_fields(const struct csv_reader *r) { return r->n; }
 const char *csv_field_at(const struct csv_reader *r, size_t i) { return r->buf + r->off[i]; }
+/* Field i's own buffer, for a caller that decodes it in place (never longer than it is). */
+char *csv_field_edit(struct csv_reader *r, size_t i) { return r->buf + r->off[i]; }
 size_t csv_line(const struct csv_reader *r) { return r->rec_line; }

@@ -22,7 +22,6 @@
 
 #include <openssl/evp.h>
 
-#define MAX_CSV_FIELDS     512
 #define MAX_DIR_NAME_BYTES 400    /* the store's key limit (LMDB keys < 511 bytes); AD names are
                                      shorter in practice (a DNS name is at most 253) */
 #define MAX_SID_BIN_BYTES  68     /* 8 + 15 * 4 */
@@ -32,145 +31,16 @@ static const char *const col_name[COL_COUNT] = {
     "SamAccountName", "UserPrincipalName", "DNSHostName", "SID", "objectSid"
 };
 
-/* RFC 4180 reader state: the current record's fields, unescaped, NUL-separated in buf. */
+/* An export being read: the RFC 4180 records (ca/csv.c) and whether it is csvde's. */
 struct csv {
+    struct csv_reader *rd;
     const char *src;
-    const char *p, *end;
-    size_t line;                 /* physical line of p */
-    size_t rec_line;             /* line where the current record started */
-    char *buf;
-    size_t used, cap;
-    size_t off[MAX_CSV_FIELDS];
-    size_t n;
     int csvde;                   /* header starts with DN: csvde's X'..' values */
 };
 
-static int csv_put(struct csv *r, char c)
-{
-    char *nb;
-    size_t ncap;
-
-    if (r->used == r->cap) {
-        if (r->cap > MAX_INPUT_BYTES) {
-            report("%s:%zu: record over the %d-byte limit; check the quoting (an unclosed quote "
-                   "swallows the lines after it)", r->src, r->rec_line, MAX_INPUT_BYTES);
-            return 0;
-        }
-        ncap = r->cap ? r->cap * 2 : 256;
-        if ((nb = realloc(r->buf, ncap)) == NULL) {
-            report("%s: out of memory; free memory and retry", r->src);
-            return 0;
-        }
-        r->buf = nb;
-        r->cap = ncap;
-    }
-    r->buf[r->used++] = c;
-    return 1;
-}
-
-/* A quoted field: "" is a quote, commas and newlines are data. p is after the opening quote. */
-static int csv_quoted(struct csv *r)
-{
-    for (;;) {
-        if (r->p == r->end) {
-            report("%s:%zu: RFC 4180: a quoted field is never closed; add the closing quote",
-                   r->src, r->rec_line);
-            return 0;
-        }
-        if (*r->p == '"') {
-            if (r->p + 1 < r->end && r->p[1] == '"') {
-                r->p += 2;
-                if (!csv_put(r, '"'))
-                    return 0;
-                continue;
-            }
-            r->p++;
-            break;
-        }
-        if (*r->p == '\n')
-            r->line++;
-        if (!csv_put(r, *r->p++))
-            return 0;
-    }
-    if (r->p < r->end && *r->p != ',' && *r->p != '\n' && *r->p != '\r') {
-        report("%s:%zu: RFC 4180: text after a closing quote; quote the whole field and double "
-               "the quotes inside it", r->src, r->line);
-        return 0;
-    }
-    return 1;
-}
-
-static int csv_plain(struct csv *r)
-{
-    while (r->p < r->end && *r->p != ',' && *r->p != '\n' && *r->p != '\r') {
-        if (*r->p == '"') {
-            report("%s:%zu: RFC 4180: a quote inside an unquoted field; quote the whole field "
-                   "and double the quotes inside it", r->src, r->line);
-            return 0;
-        }
-        if (!csv_put(r, *r->p++))
-            return 0;
-    }
-    return 1;
-}
-
-/* End of a record at p: LF, CRLF or end of data. 1 ended / 0 error. */
-static int csv_eol(struct csv *r)
-{
-    if (r->p == r->end)
-        return 1;
-    if (*r->p == '\r' && (r->p + 1 == r->end || r->p[1] != '\n')) {
-        report("%s:%zu: RFC 4180: a carriage return not followed by a line feed; save the file "
-               "with CRLF or LF line ends", r->src, r->line);
-        return 0;
-    }
-    r->p += *r->p == '\r' ? 2 : 1;
-    r->line++;
-    return 1;
-}
-
-/* Next record into r->off/r->n. 1 record, 0 end of data, -1 error (reported). Blank lines are
- * skipped. */
-static int csv_next(struct csv *r)
-{
-    while (r->p < r->end && (*r->p == '\n' ||
-                             (*r->p == '\r' && r->p + 1 < r->end && r->p[1] == '\n'))) {
-        r->p += *r->p == '\r' ? 2 : 1;
-        r->line++;
-    }
-    if (r->p == r->end)
-        return 0;
-    r->rec_line = r->line;
-    r->used = 0;
-    r->n = 0;
-    for (;;) {
-        if (r->n == MAX_CSV_FIELDS) {
-            report("%s:%zu: more than %d fields in a row; export only the columns offca needs "
-                   "(select SamAccountName, UserPrincipalName, DNSHostName, SID)", r->src,
-                   r->rec_line, MAX_CSV_FIELDS);
-            return -1;
-        }
-        r->off[r->n++] = r->used;
-        if (r->p < r->end && *r->p == '"') {
-            r->p++;
-            if (!csv_quoted(r))
-                return -1;
-        } else if (!csv_plain(r)) {
-            return -1;
-        }
-        if (!csv_put(r, '\0'))
-            return -1;
-        if (r->p < r->end && *r->p == ',') {
-            r->p++;
-            continue;
-        }
-        return csv_eol(r) ? 1 : -1;
-    }
-}
-
 static const char *csv_field(const struct csv *r, size_t i)
 {
-    return r->buf + r->off[i];
+    return csv_field_at(r->rd, i);
 }
 
 /* Length of the UTF-8 sequence (RFC 3629) at d[i] of a non-ASCII byte, 0 when invalid. */
@@ -235,12 +105,12 @@ static int header_map(const struct csv *r, int map[COL_COUNT])
 
     for (c = 0; c < COL_COUNT; c++)
         map[c] = -1;
-    for (i = 0; i < r->n; i++) {
+    for (i = 0; i < csv_fields(r->rd); i++) {
         for (c = 0; c < COL_COUNT; c++) {
             if (strcasecmp(csv_field(r, i), col_name[c]) != 0)
                 continue;
             if (map[c] != -1) {
-                report("%s:%zu: header: column %s appears twice; keep one", r->src, r->rec_line,
+                report("%s:%zu: header: column %s appears twice; keep one", r->src, csv_line(r->rd),
                        col_name[c]);
                 return 0;
             }
@@ -250,12 +120,12 @@ static int header_map(const struct csv *r, int map[COL_COUNT])
     if (map[COL_SID] == -1 && map[COL_OBJSID] == -1) {
         report("%s:%zu: header: no SID or objectSid column; export with -Properties objectSid "
                "(Get-ADComputer -Filter * | select DNSHostName, SamAccountName, SID)", r->src,
-               r->rec_line);
+               csv_line(r->rd));
         return 0;
     }
     if (map[COL_SAM] == -1 && map[COL_UPN] == -1 && map[COL_DNS] == -1) {
         report("%s:%zu: header: no SamAccountName, UserPrincipalName or DNSHostName column; "
-               "export at least one of them", r->src, r->rec_line);
+               "export at least one of them", r->src, csv_line(r->rd));
         return 0;
     }
     return 1;
@@ -343,19 +213,19 @@ static int row_sid(const struct csv *r, const int map[COL_COUNT], char *sid, siz
         if (map[c] == -1 || *(v = csv_field(r, (size_t)map[c])) == '\0')
             continue;
         if (!sid_decode(v, have ? other : sid, have ? sizeof(other) : sidlen, why, sizeof(why))) {
-            report("%s:%zu: column %s: %s", r->src, r->rec_line, col_name[c], why);
+            report("%s:%zu: column %s: %s", r->src, csv_line(r->rd), col_name[c], why);
             return 0;
         }
         if (have && strcmp(sid, other) != 0) {
             report("%s:%zu: column objectSid: %s does not match column SID %s; export both "
-                   "from the same object, or only one", r->src, r->rec_line, other, sid);
+                   "from the same object, or only one", r->src, csv_line(r->rd), other, sid);
             return 0;
         }
         have = 1;
     }
     if (!have) {
         report("%s:%zu: column %s: the row has no SID; export the objectSid of every object, or "
-               "remove the row", r->src, r->rec_line, col_name[map[COL_SID] != -1 ? COL_SID
+               "remove the row", r->src, csv_line(r->rd), col_name[map[COL_SID] != -1 ? COL_SID
                                                                    : COL_OBJSID]);
         return 0;
     }
@@ -391,14 +261,14 @@ const char *dir_name_problem(const unsigned char *v, size_t n)
  * name becomes its bytes. 1 ok (also for a plain value) / 0 reported. */
 static int csvde_value(struct csv *r, const int map[COL_COUNT], int c)
 {
-    char *v = r->buf + r->off[map[c]];
+    char *v = csv_field_edit(r->rd, (size_t)map[c]);
     size_t n = strlen(v), i;
 
     if (n < 3 || (v[0] != 'X' && v[0] != 'x') || v[1] != '\'' || v[n - 1] != '\'')
         return 1;
     if ((n - 3) % 2 != 0 || !is_hex(v + 2, n - 3)) {
         report("%s:%zu: column %s: csvde value %.40s is not X'<hex digits>'; export again with "
-               "csvde", r->src, r->rec_line, col_name[c], v);
+               "csvde", r->src, csv_line(r->rd), col_name[c], v);
         return 0;
     }
     if (c == COL_SID || c == COL_OBJSID) {
@@ -410,7 +280,7 @@ static int csvde_value(struct csv *r, const int map[COL_COUNT], int c)
         v[i] = (char)(hex_digit(v[2 + 2 * i]) << 4 | hex_digit(v[3 + 2 * i]));
     if (memchr(v, '\0', i) != NULL) {
         report("%s:%zu: column %s: a NUL byte in a name; fix the value in the export", r->src,
-               r->rec_line, col_name[c]);
+               csv_line(r->rd), col_name[c]);
         return 0;
     }
     v[i] = '\0';
@@ -425,13 +295,13 @@ static int row_entry(struct csv *r, const int map[COL_COUNT], size_t n_cols, str
     const char *why;
     int c, named = 0;
 
-    if (r->n != n_cols) {
+    if (csv_fields(r->rd) != n_cols) {
         report("%s:%zu: the row has %zu fields but the header has %zu; check the quoting of "
-               "values holding commas", r->src, r->rec_line, r->n, n_cols);
+               "values holding commas", r->src, csv_line(r->rd), csv_fields(r->rd), n_cols);
         return 0;
     }
     e->src = r->src;
-    e->line = r->rec_line;
+    e->line = csv_line(r->rd);
     for (c = 0; r->csvde && c < COL_COUNT; c++)
         if (map[c] != -1 && !csvde_value(r, map, c))
             return 0;
@@ -439,7 +309,7 @@ static int row_entry(struct csv *r, const int map[COL_COUNT], size_t n_cols, str
         if (map[c] == -1 || *(v = (const unsigned char *)csv_field(r, (size_t)map[c])) == '\0')
             continue;
         if ((why = dir_name_problem(v, strlen((const char *)v))) != NULL) {
-            report("%s:%zu: column %s: %s; fix the value in the export", r->src, r->rec_line,
+            report("%s:%zu: column %s: %s; fix the value in the export", r->src, csv_line(r->rd),
                    col_name[c], why);
             return 0;
         }
@@ -450,7 +320,7 @@ static int row_entry(struct csv *r, const int map[COL_COUNT], size_t n_cols, str
     if (!named) {
         report("%s:%zu: column SamAccountName: the row has no name (SamAccountName, "
                "UserPrincipalName and DNSHostName all empty); remove the row", r->src,
-               r->rec_line);
+               csv_line(r->rd));
         return 0;
     }
     if (!row_sid(r, map, sid, sizeof(sid)))
@@ -458,38 +328,17 @@ static int row_entry(struct csv *r, const int map[COL_COUNT], size_t n_cols, str
     return (e->sid = dup_or_fail(sid, r->src)) != NULL;
 }
 
-/* Start of the records: after a UTF-8 BOM and the "#TYPE ..." line Windows PowerShell 5's
- * Export-Csv writes without -NoTypeInformation. */
-static void csv_start(struct csv *r, const char *data, size_t len, const char *src)
-{
-    memset(r, 0, sizeof(*r));
-    r->src = src;
-    r->p = data;
-    r->end = data + len;
-    r->line = 1;
-    if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
-        r->p += 3;
-    if (r->end - r->p >= 5 && memcmp(r->p, "#TYPE", 5) == 0) {
-        while (r->p < r->end && *r->p != '\n')
-            r->p++;
-        if (r->p < r->end) {
-            r->p++;
-            r->line++;
-        }
-    }
-}
-
 /* Data rows after the header into *ents (grown). */
 static int rows_read(struct csv *r, const int map[COL_COUNT], struct dir_entry **ents,
                      size_t *n)
 {
-    size_t cap = 0, n_cols = r->n;
+    size_t cap = 0, n_cols = csv_fields(r->rd);
     struct dir_entry *ne;
     int got;
 
-    while ((got = csv_next(r)) == 1) {
+    while ((got = csv_read(r->rd)) == 1) {
         if (*n == MAX_CSV_ROWS) {
-            report("%s:%zu: more than %d rows; split the export", r->src, r->rec_line,
+            report("%s:%zu: more than %d rows; split the export", r->src, csv_line(r->rd),
                    MAX_CSV_ROWS);
             return 0;
         }
@@ -518,21 +367,23 @@ static int dir_csv_read(const char *data, size_t len, const char *source, struct
     size_t n_ents = 0;
     int map[COL_COUNT], rc = EXIT_INPUT, got;
 
-    csv_start(&r, data, len, source);
+    memset(&r, 0, sizeof(r));
+    r.src = source;
     if (len > (size_t)MAX_CSV_BYTES) {
         report("%s: size limit: %zu bytes is over the %ld-byte limit for an export; split it",
                source, len, MAX_CSV_BYTES);
         goto out;
     }
-    if (!dir_text_check((const unsigned char *)data, len, source))
+    if (!dir_text_check((const unsigned char *)data, len, source) ||
+        (r.rd = csv_open(data, len, source)) == NULL)
         goto out;
-    if ((got = csv_next(&r)) != 1) {
+    if ((got = csv_read(r.rd)) != 1) {
         if (got == 0)
             report("%s: header: the export is empty; export again (Get-ADComputer -Filter * "
                    "-Properties objectSid | Export-Csv)", source);
         goto out;
     }
-    r.csvde = r.n > 0 && strcasecmp(csv_field(&r, 0), "DN") == 0;
+    r.csvde = csv_fields(r.rd) > 0 && strcasecmp(csv_field(&r, 0), "DN") == 0;
     if (!header_map(&r, map) || !rows_read(&r, map, &ents, &n_ents))
         goto out;
     if (n_ents == 0) {
@@ -546,7 +397,7 @@ static int dir_csv_read(const char *data, size_t len, const char *source, struct
     n_ents = 0;
     rc = 0;
 out:
-    free(r.buf);
+    csv_close(r.rd);
     dircsv_free(ents, n_ents);
     return rc;
 }

@@ -156,6 +156,7 @@ struct csv_reader *csv_open(const char *data, size_t len, const char *source);
 int csv_read(struct csv_reader *r);
 size_t csv_fields(const struct csv_reader *r);
 const char *csv_field_at(const struct csv_reader *r, size_t i);
+char *csv_field_edit(struct csv_reader *r, size_t i);   /* decode in place, never longer */
 size_t csv_line(const struct csv_reader *r);     /* the line the current record starts on */
 void csv_close(struct csv_reader *r);
 
