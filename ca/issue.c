@@ -58,13 +58,12 @@ static char *sans_text(const struct tmpl_plan *p)
  * that leaves less than the template's min_days, is refused. 0 or EXIT_POLICY, reported. */
 static int leaf_validity(struct ca_signer *s, const struct tmpl_plan *p, time_t *nb, time_t *na)
 {
-    time_t now = app_now(), ca_end = asn1_time_to_time(X509_get0_notAfter(s->cert));
-    time_t ca_start = asn1_time_to_time(X509_get0_notBefore(s->cert));
-    char from[32], to[32], clock[32];
+    struct ca_window w;
+    time_t now, ca_start, ca_end;
+    const char *from = w.from, *to = w.to, *clock = w.clock;
 
-    time_iso(ca_start, from);
-    time_iso(ca_end, to);
-    time_iso(now, clock);
+    ca_window_of(s, &w);
+    now = w.now, ca_start = w.start, ca_end = w.end;
     if (now < ca_start || now >= ca_end) {
         report("CA '%s': RFC 5280 validity: the clock (%s) is %s the CA certificate's validity "
                "(%s to %s); nothing was issued; %s", s->rec.name, clock,

@@ -81,6 +81,13 @@ int ca_signer_open(struct app *a, const char *name, struct ca_signer *s);
  * superseded key still signs its own CRLs; a retired CA too). */
 int ca_signer_open_key(struct app *a, const char *name, int key_index, struct ca_signer *s);
 void ca_signer_close(struct ca_signer *s);
+/* The CA certificate's validity against the clock now, and the three as ISO 8601 text for
+ * messages (what issuing a leaf and signing a CRL both judge). */
+struct ca_window {
+    time_t now, start, end;
+    char clock[32], from[32], to[32];
+};
+void ca_window_of(const struct ca_signer *s, struct ca_window *w);
 /* CA names: [A-Za-z0-9_-]{1,64}. 0 or EXIT_USAGE (reported). */
 int ca_name_check(const char *name);
 

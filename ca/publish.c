@@ -324,13 +324,12 @@ static int this_update_pick(struct ca_signer *s, const struct crl_state *st,
  * warning here and in the audit record. 0 / EXIT_POLICY. */
 static int crl_validity_check(struct ca_signer *s, struct pub_run *run)
 {
-    time_t now = app_now(), start = asn1_time_to_time(X509_get0_notBefore(s->cert));
-    time_t end = asn1_time_to_time(X509_get0_notAfter(s->cert));
-    char from[32], to[32], clock[32];
+    struct ca_window w;
+    time_t now, start, end;
+    const char *from = w.from, *to = w.to, *clock = w.clock;
 
-    time_iso(start, from);
-    time_iso(end, to);
-    time_iso(now, clock);
+    ca_window_of(s, &w);
+    now = w.now, start = w.start, end = w.end;
     if (now < start) {
         report("CA '%s': RFC 5280 validity: the clock (%s) is before the CA certificate's "
                "validity (%s to %s); no CRL was signed; fix the system clock", s->rec.name,

@@ -149,6 +149,16 @@ fail:
     return rc;
 }
 
+void ca_window_of(const struct ca_signer *s, struct ca_window *w)
+{
+    w->now = app_now();
+    w->start = asn1_time_to_time(X509_get0_notBefore(s->cert));
+    w->end = asn1_time_to_time(X509_get0_notAfter(s->cert));
+    time_iso(w->now, w->clock);
+    time_iso(w->start, w->from);
+    time_iso(w->end, w->to);
+}
+
 void ca_signer_close(struct ca_signer *s)
 {
     X509_free(s->cert);
