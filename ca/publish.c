@@ -37,7 +37,7 @@ struct rev_walk {
     unsigned key_index;           /* only certificates this key generation signed */
     struct progress pg;           /* the entries listed so far, on a terminal */
     size_t done;
-    char what[MAX_CA_NAME + 48];
+    char what[MAX_CA_NAME + 64];
 };
 
 /* The entries a CRL lists: a base CRL every revoked certificate but no removeFromCRL tombstone;
