@@ -27,6 +27,8 @@ static const struct { const char *name, *where; } POINTS[] = {
     {"sign.committed", "sign --csr / --pfx: the certificate is recorded, its output not yet in "
                        "place"},
     {"file.temp-written", "an output file's temp file is written and synced, not yet renamed"},
+    {"batch.entry-prepared", "sign --batch: a worker has signed and staged an entry and is "
+                             "outside any PKCS#11 call (counted over the run)"},
     {"batch.group-committed", "sign --batch: a group is recorded, none of its files renamed"},
     {"batch.file-renamed", "sign --batch: one staged file renamed into place (the others of "
                            "its group may not be)"},

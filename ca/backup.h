@@ -29,6 +29,7 @@
 #define MAX_BACKUP_PATH 3900               /* room for the temporary suffixes */
 
 struct app;
+struct store;
 
 struct backup_file {
     char path[MAX_BACKUP_RELPATH];     /* relative to the backup directory */
@@ -61,8 +62,10 @@ int backup_manifest_parse(const char *text, size_t len, const char *source,
  * level of directory, no "..", no leading '/' or '.'), else 0. */
 int backup_relpath_ok(const char *rel);
 /* SHA-256 of a file, read through an fd opened without following a symlink; when copy_fd >= 0
- * the bytes read are also written there. 0 or exit class (reported, naming path). */
-int backup_file_hash(const char *path, int copy_fd, unsigned char sha[32], uint64_t *size);
+ * the bytes read are also written there. shown (or NULL) names the work on a progress line of
+ * the bytes read, drawn on a terminal only. 0 or exit class (reported, naming path). */
+int backup_file_hash(const char *path, int copy_fd, const char *shown, unsigned char sha[32],
+                     uint64_t *size);
 /* Remove a directory tree made by backup or restore (never follows symlinks). */
 void backup_tree_remove(const char *dir);
 /* path without trailing slashes into out (n bytes). 0 or EXIT_USAGE (reported, naming what). */
@@ -74,6 +77,12 @@ void backup_stale_warn(const char *target, const char *suffix);
 /* 0 when path does not exist or is an empty directory; EXIT_POLICY (reported as what) when it
  * holds anything or is not a directory; EXIT_SYSTEM when it cannot be read. */
 int backup_target_check(const char *path, const char *what);
+
+/* ---- backup_copy.c ---- */
+/* The live store's compacted copy into fd, the backup's store file (path, for messages). On a
+ * terminal the bytes pass through a pipe and are counted on a progress line; the file is the same
+ * either way. The caller fsyncs fd. 0 or EXIT_SYSTEM (reported). */
+int backup_store_copy(struct store *live, int fd, const char *path);
 
 /* ---- backup_write.c ---- */
 /* Write a backup of a's store, config and templates into dir. 0 or exit class (reported). */

@@ -64,7 +64,8 @@ static int check_file(const char *dir, const char *stage, const struct backup_fi
             return EXIT_SYSTEM;
         }
     }
-    rc = backup_file_hash(path, fd, sha, &size);
+    rc = backup_file_hash(path, fd, fd >= 0 ? "backup check: " BACKUP_STORE_FILE ", bytes" : NULL,
+                          sha, &size);
     if (fd >= 0 && rc == 0 && fsync(fd) != 0) {
         report("restore: %s: fsync: %s; free space and retry", dst, strerror(errno));
         rc = EXIT_SYSTEM;

@@ -18,6 +18,7 @@
 #include "base/hex.h"
 #include "ca/backup.h"
 #include "ca/ca.h"
+#include "ca/progress.h"
 
 #include <dirent.h>
 #include <stdarg.h>
@@ -289,7 +290,8 @@ static int write_all(int fd, const unsigned char *p, size_t n)
 }
 
 /* Hash (and copy) fd to its end. 1 ok / 0 (errno set, or 0 for a digest failure). */
-static int hash_fd(int fd, int copy_fd, unsigned char sha[32], uint64_t *size)
+static int hash_fd(int fd, int copy_fd, struct progress *pg, unsigned char sha[32],
+                   uint64_t *size)
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     unsigned char *buf = malloc(HASH_CHUNK);
@@ -306,6 +308,7 @@ static int hash_fd(int fd, int copy_fd, unsigned char sha[32], uint64_t *size)
             (copy_fd >= 0 && !write_all(copy_fd, buf, (size_t)got)))
             goto out;
         *size += (uint64_t)got;
+        progress_step(pg, (size_t)*size, NULL);
     }
     ok = EVP_DigestFinal_ex(c, sha, NULL) == 1;
 out:
@@ -315,9 +318,11 @@ out:
 }
 
 /* SHA-256 of path (not followed when a symlink), copied to copy_fd when >= 0. */
-int backup_file_hash(const char *path, int copy_fd, unsigned char sha[32], uint64_t *size)
+int backup_file_hash(const char *path, int copy_fd, const char *shown, unsigned char sha[32],
+                     uint64_t *size)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc = 0;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc = 0, ok = 0, err;
+    struct progress pg;
     struct stat st;
 
     *size = 0;
@@ -325,7 +330,15 @@ int backup_file_hash(const char *path, int copy_fd, unsigned char sha[32], uint6
         report("%s: %s; the backup is incomplete or altered: use another backup", path,
                fd < 0 ? strerror(errno) : "not a regular file");
         rc = EXIT_INPUT;
-    } else if (!hash_fd(fd, copy_fd, sha, size)) {
+    } else {
+        progress_begin(&pg, shown ? shown : "", (size_t)st.st_size);
+        pg.on = pg.on && shown != NULL;
+        ok = hash_fd(fd, copy_fd, &pg, sha, size);
+        err = errno;
+        progress_end(&pg);
+        errno = err;
+    }
+    if (rc == 0 && !ok) {
         report("%s: read or copy: %s; check the disk and its free space, then retry", path,
                errno ? strerror(errno) : "SHA-256 failed");
         rc = EXIT_SYSTEM;

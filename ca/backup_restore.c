@@ -45,7 +45,7 @@ static int copy_checked(const char *dir, const struct backup_file *f, const char
         report("restore: %s: %s; check the directory", dst, strerror(errno));
         return EXIT_SYSTEM;
     }
-    rc = backup_file_hash(src, fd, sha, &size);
+    rc = backup_file_hash(src, fd, NULL, sha, &size);
     if (rc == 0 && fsync(fd) != 0) {
         report("restore: %s: fsync: %s; free space and retry", dst, strerror(errno));
         rc = EXIT_SYSTEM;

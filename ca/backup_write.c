@@ -103,10 +103,8 @@ static int bk_store_copy(struct bk *b, struct store *live)
         report("backup: %s: %s; check the directory and retry", path, strerror(errno));
         return EXIT_SYSTEM;
     }
-    ok = store_copy_compact(live, fd);
-    if (!ok)
-        report("backup: %s; nothing was written to the backup directory", store_error());
-    else if (fsync(fd) != 0)
+    ok = backup_store_copy(live, fd, path) == 0;
+    if (ok && fsync(fd) != 0)
         report("backup: %s: fsync: %s; free space and retry", path, strerror(errno)), ok = 0;
     close(fd);
     return ok ? 0 : EXIT_SYSTEM;
@@ -121,7 +119,8 @@ static int bk_store_list(struct bk *b)
     int rc;
 
     snprintf(path, sizeof(path), "%s/" BACKUP_STORE_FILE, b->tmp);
-    if ((rc = backup_file_hash(path, -1, sha, &size)) != 0)
+    rc = backup_file_hash(path, -1, "backup: " BACKUP_STORE_FILE " checksum, bytes", sha, &size);
+    if (rc != 0)
         return rc;
     return backup_manifest_add(b->m, BACKUP_STORE_FILE, sha, size);
 }

@@ -267,6 +267,7 @@ static void *batch_worker(void *arg)
         j->state = JOB_TAKEN;
         pthread_mutex_unlock(&b->lock);
         job_prepare(b, j);
+        FAULTPOINT("batch.entry-prepared", b->path);
         pthread_mutex_lock(&b->lock);
         j->state = JOB_DONE;
         pthread_cond_broadcast(&b->done);

@@ -51,11 +51,17 @@ char *progress_format(char *buf, size_t n, const char *what, size_t done, size_t
     return buf;
 }
 
+/* Whether a progress line would be drawn (see progress.h). */
+int progress_shown(void)
+{
+    return isatty(STDERR_FILENO) == 1;
+}
+
 /* Begin a progress line (see progress.h). */
 void progress_begin(struct progress *p, const char *what, size_t total)
 {
     memset(p, 0, sizeof(*p));
-    p->on = isatty(STDERR_FILENO) == 1;
+    p->on = progress_shown();
     p->what = what;
     p->total = total;
     clock_gettime(CLOCK_MONOTONIC, &p->start);

@@ -19,6 +19,9 @@ struct progress {
     int drawn;                             /* a line is on the screen */
 };
 
+/* 1 when stderr is a terminal, so a progress line would be drawn: for a caller whose total costs
+ * work to learn (a count pass over the store), done only when someone will see it. */
+int progress_shown(void);
 /* Start: p->on is set when stderr is a terminal; what (borrowed, must outlive p) names the work
  * and total is the number of steps (0 if unknown). Nothing is drawn yet. */
 void progress_begin(struct progress *p, const char *what, size_t total);

@@ -25,6 +25,7 @@
 #include "ca/gen.h"
 #include "ca/input.h"
 #include "ca/issue.h"
+#include "ca/progress.h"
 #include "crl/crl.h"
 
 enum { PUB_BASE = 1, PUB_DELTA = 2 };
@@ -34,6 +35,9 @@ struct rev_walk {
     int delta;
     uint64_t min_changed;         /* delta: only entries changed at or after the base */
     unsigned key_index;           /* only certificates this key generation signed */
+    struct progress pg;           /* the entries listed so far, on a terminal */
+    size_t done;
+    char what[MAX_CA_NAME + 64];
 };
 
 /* The entries a CRL lists: a base CRL every revoked certificate but no removeFromCRL tombstone;
@@ -65,7 +69,33 @@ static int next_entry(void *arg, struct crl_entry *e)
     e->revoked_at = re.revoked_at;
     e->reason = re.reason;
     e->invalidity = re.invalidity;
+    progress_step(&w->pg, ++w->done, NULL);
     return 1;
+}
+
+/* The entries CRL w will list, for the progress line (a walk of its own: only on a terminal). */
+static size_t listed_total(struct store_txn *t, const char *ca, const struct rev_walk *w)
+{
+    struct store_rev_iter *it = store_rev_iter_new(t, ca);
+    struct store_rev_entry re;
+    size_t n = 0;
+
+    while (it != NULL && store_rev_iter_next(it, &re) == 1)
+        n += listed(w, &re) != 0;
+    store_rev_iter_free(it);
+    return n;
+}
+
+/* Start the progress line of CRL number n of w (nothing drawn off a terminal). */
+static void walk_progress(struct rev_walk *w, struct store_txn *t, const char *ca, uint64_t n)
+{
+    if (w->key_index == 0)
+        snprintf(w->what, sizeof(w->what), "%s: %sCRL %llu entries", ca, w->delta ? "delta " :
+                 "", (unsigned long long)n);
+    else
+        snprintf(w->what, sizeof(w->what), "%s(%u): %sCRL %llu entries", ca, w->key_index,
+                 w->delta ? "delta " : "", (unsigned long long)n);
+    progress_begin(&w->pg, w->what, progress_shown() ? listed_total(t, ca, w) : 0);
 }
 
 /* The CRL of key generation k: NAME.crl / NAME(k).crl, the delta with "+" before ".crl". */
@@ -355,7 +385,7 @@ static int build_one(struct app *a, struct ca_signer *s, struct store_txn *t,
     const struct ca_cfg *cc = s->cfg;
     int rc;
     struct crl_params p;
-    struct rev_walk w = {NULL, delta, delta ? st->last_base_number : 0, s->key_index};
+    struct rev_walk w = {NULL, delta, delta ? st->last_base_number : 0, s->key_index, {0}, 0, ""};
     char fresh[MAX_CONFIG_URL + 24], cdp[MAX_CONFIG_URL + 16];
     time_t now = app_now();
     int64_t period = delta ? cc->delta_period : cc->crl_period;
@@ -392,7 +422,9 @@ static int build_one(struct app *a, struct ca_signer *s, struct store_txn *t,
         EVP_MD_CTX_free(md);
         return fail_store();
     }
+    walk_progress(&w, t, s->rec.name, p.number);
     out->der = crl_build(&p, next_entry, &w, md, &out->len);
+    progress_end(&w.pg);
     store_rev_iter_free(w.it);
     if (out->der == NULL)
         return fail_crl();

@@ -893,7 +893,8 @@ int st_audit_last(struct store_txn *t, uint64_t *seq, unsigned char hash[32])
  * Write a compacted copy of the whole environment to fd (LMDB's mdb_env_copyfd2 with
  * MDB_CP_COMPACT: it runs in a read transaction of its own, so it is one consistent snapshot while
  * other processes go on writing; free pages are left out). fd: an empty regular file, written from
- * its start. The caller fsyncs and closes it. 1 ok / 0 (message set).
+ * its start, or a pipe (written in order, never sought). The caller fsyncs and closes it.
+ * 1 ok / 0 (message set).
  */
 int store_copy_compact(struct store *s, int fd)
 {
@@ -906,6 +907,49 @@ int store_copy_compact(struct store *s, int fd)
     if ((rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT)) != 0)
         return st_code_err(s->path, "copy", rc);
     return 1;
+}
+
+/* Pages on LMDB's free list plus the free list's own tree pages, in txn: what a compacting copy
+ * leaves out. 1 ok / 0. */
+static int free_pages(MDB_txn *txn, uint64_t *n)
+{
+    MDB_cursor *c = NULL;
+    MDB_val k, v;
+    MDB_stat st;
+    size_t ids;
+    int rc;
+
+    *n = 0;
+    if (mdb_stat(txn, 0, &st) != 0 || mdb_cursor_open(txn, 0, &c) != 0)   /* 0: FREE_DBI */
+        return 0;
+    while ((rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0 && v.mv_size >= sizeof(ids)) {
+        memcpy(&ids, v.mv_data, sizeof(ids));          /* an ID list: its count comes first */
+        *n += ids;
+    }
+    mdb_cursor_close(c);
+    *n += st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
+    return rc == 0 || rc == MDB_NOTFOUND;
+}
+
+/*
+ * The bytes store_copy_compact would write now: the pages in use (every page up to the last one
+ * less the free ones, counted as LMDB's compacting copy counts them). An estimate for a progress
+ * line (a writer may commit before the copy starts); 0 when it cannot be learnt.
+ */
+uint64_t store_copy_size(struct store *s)
+{
+    MDB_txn *txn = NULL;
+    MDB_envinfo info;
+    MDB_stat st;
+    uint64_t unused = 0, size = 0;
+
+    if (s == NULL || mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0)
+        return 0;
+    if (mdb_env_info(s->env, &info) == 0 && mdb_env_stat(s->env, &st) == 0 &&
+        free_pages(txn, &unused) && (uint64_t)info.me_last_pgno + 1 > unused)
+        size = ((uint64_t)info.me_last_pgno + 1 - unused) * st.ms_psize;
+    mdb_txn_abort(txn);
+    return size;
 }
 
 /* The audit chain's head in t: records held, last sequence, SHA-256 of the last record's bytes

@@ -281,10 +281,13 @@ int store_audit_verify(struct store_txn *t) __attribute__((warn_unused_result));
 
 /* ---- backup ---- */
 /* Write a compacted, consistent copy of the environment's data file to fd (an empty file opened
- * for writing; the caller fsyncs it). It runs in a read transaction of its own: writers in other
- * processes go on meanwhile. Open the copy (as a store directory holding it as data.mdb) to learn
- * what it holds. 1 ok / 0. */
+ * for writing, or a pipe: the copy is written in order; the caller fsyncs it). It runs in a read
+ * transaction of its own: writers in other processes go on meanwhile. Open the copy (as a store
+ * directory holding it as data.mdb) to learn what it holds. 1 ok / 0. */
 int store_copy_compact(struct store *s, int fd) __attribute__((warn_unused_result));
+/* The bytes store_copy_compact would write if it ran now (an estimate for a progress line: writers
+ * may commit first); 0 when unknown. */
+uint64_t store_copy_size(struct store *s);
 struct store_audit_head {
     uint64_t records;                  /* audit records held */
     uint64_t last_seq;                 /* sequence of the last record (0: none) */

@@ -164,4 +164,27 @@ tamper; rm "$T/tb/MANIFEST"
 refused "no manifest" "MANIFEST: missing"
 tamper; ln -sf /etc/passwd "$T/tb/config/ca.toml"
 refused "a symlink in place of a file" "config/ca.toml"
+
+# ---- progress on a terminal: the store copy and its checksum counted in bytes ----
+# The live store is idle now: a backup on a terminal and one off it hold the same bytes.
+script -qec "$OFFCA -c $T/ca.toml backup $T/bk-tty" /dev/null >"$T/tty.out" 2>&1
+expect_rc 0 "backup off a terminal" -- oc backup "$T/bk-plain"
+check "  ... no progress line on stderr" test -z "$ERR"
+SZ=$(stat -c %s "$T/bk-tty/store/data.mdb")
+check "on a terminal: the copy's bytes counted up to the copy's size ($SZ)" \
+    grep -q $'\rbackup: store copy, bytes: '"$SZ/$SZ"' (100%), [0-9]*/s, done' "$T/tty.out"
+check "  ... against the copy's size from the start (the estimate is exact on an idle store)" \
+    test -z "$(tr '\r' '\n' <"$T/tty.out" | grep '^backup: store copy, bytes: ' | grep -v "/$SZ (")"
+check "  ... the checksum of the copy, in bytes" \
+    grep -q $'\rbackup: store/data.mdb checksum, bytes: '"$SZ/$SZ"' (100%), [0-9]*/s, done' "$T/tty.out"
+check "  ... the store copy is byte-identical to the one made off a terminal" \
+    cmp "$T/bk-tty/store/data.mdb" "$T/bk-plain/store/data.mdb"
+check "  ... the manifests differ only in the creation time (and so the self-checksum)" \
+    diff <(grep -v '^created \|^manifest-sha256 ' "$T/bk-tty/MANIFEST") <(grep -v '^created \|^manifest-sha256 ' "$T/bk-plain/MANIFEST")
+script -qec "$OFFCA backup verify $T/bk-tty" /dev/null >"$T/tty2.out" 2>&1
+check "backup verify on a terminal: the store checked, in bytes" \
+    grep -q $'\rbackup check: store/data.mdb, bytes: '"$SZ/$SZ"' (100%), [0-9]*/s, done' "$T/tty2.out"
+check "  ... and it verifies" grep -q "audit chain verifies up to record" "$T/tty2.out"
+expect_rc 0 "backup verify off a terminal" -- "$OFFCA" backup verify "$T/bk-tty"
+check "  ... no progress line on stderr" test -z "$ERR"
 t_done

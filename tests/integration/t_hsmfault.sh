@@ -90,25 +90,38 @@ check "C_Sign failure: the re-run skipped the 100 and issued 200" grep -q ": 200
 consistent "C_Sign failure, after the re-run" "$T/csign" "$T/before.txt"
 
 # ---- the CA key deleted out from under a running batch --------------------------------------
-# The batch (the test build, $OFFCA_TEST_BIN) stops itself once its first group of 64 is on disk
-# (OFFCA_FAULT=batch.group-written:1:stop); the key is deleted while it is stopped; continued,
-# it must fail at its next signature, however fast the machine. Its workers may have signed up to
-# 4 groups ahead before the stop: 1,000 entries leave room for far more than that.
+# The batch (the test build, $OFFCA_TEST_BIN, one worker: the only thread that calls the token
+# once the batch runs) stops itself right after its 74th signature
+# (OFFCA_FAULT=batch.entry-prepared:74:stop), outside any PKCS#11 call; the key is deleted while
+# it is stopped; continued, it must fail at its next signature. A stop placed in the writer
+# (batch.group-written) could land while the worker was inside C_Sign, where SoftHSM holds a
+# read lock on the token's generation and key files: pkcs11-tool's delete then waited on that
+# lock for ever. So the test checks that the stopped batch holds no lock on the token's files
+# before deleting, and bounds the deletion (timeout) so a regression fails instead of hanging.
 manifest del 1000
 serials >"$T/before.txt"
-(OFFCA_FAULT=batch.group-written:1:stop exec "$OFFCA_TEST_BIN" -c "$T/ca.toml" sign --ca ca \
-    --template vpn-server --batch "$T/del.jsonl" >"$T/del.out" 2>"$T/del.err") &
+(OFFCA_FAULT=batch.entry-prepared:74:stop exec "$OFFCA_TEST_BIN" -c "$T/ca.toml" sign --ca ca \
+    --template vpn-server --workers 1 --batch "$T/del.jsonl" >"$T/del.out" 2>"$T/del.err") &
 pid=$!
-check "key deletion: the batch stopped after its first group" wait_stopped "$pid"
-check "key deletion: 64 certificates on disk at the stop" test "$(find "$T/del" -name '*.pem' | wc -l)" = 64
-check "key deletion: pkcs11-tool deletes the CA key while the batch is stopped" \
-    pkcs11-tool --module "$SOFTHSM_MODULE" --token-label offca-hf --login --pin 1234 \
+token_locks() { # token_locks PID: inodes of the token's files PID holds a POSIX lock on
+    find "$T/tokens" -type f -printf '%i\n' | sort -u >"$T/tok.inodes"
+    awk -v p="$1" '$2 != "->" && $5 == p { n = split($6, a, ":"); print a[n] }' /proc/locks |
+        sort -u | comm -12 - "$T/tok.inodes"
+}
+check "key deletion: the batch stopped after its 74th signature" wait_stopped "$pid"
+check "key deletion: at the stop the batch holds no lock on the token's files (/proc/locks)" \
+    test -z "$(token_locks "$pid")"
+check "key deletion: pkcs11-tool deletes the CA key while the batch is stopped (within 60 s)" \
+    timeout 60 pkcs11-tool --module "$SOFTHSM_MODULE" --token-label offca-hf --login --pin 1234 \
     --delete-object --type privkey --label ca
 kill -CONT "$pid" 2>/dev/null
 wait_gone "$pid" || kill -KILL "$pid" 2>/dev/null   # bounded (300 s): a hang fails, never blocks
 wait "$pid"; rc=$?
 check "key deletion: the batch exits 4 (exit $rc)" test "$rc" = 4
-check "key deletion: the batch did not finish" test "$(find "$T/del" -name '*.pem' | wc -l)" -lt 1000
+check "key deletion: exactly the 74 entries signed before the deletion are on disk" \
+    test "$(find "$T/del" -name '*.pem' | wc -l)" = 74
+check "key deletion: the stop summary says where (line 75) and what was done" \
+    grep -q "stopped at manifest line 75 by the HSM/store fault above: 74 issued" "$T/del.err"
 check "key deletion: message names C_Sign and the token" grep -q "token 'offca-hf': C_Sign:" "$T/del.err"
 check "key deletion: message says what to do" grep -q "CKR_OBJECT_HANDLE_INVALID: failed; the key is gone" "$T/del.err"
 consistent "key deletion" "$T/del" "$T/before.txt"

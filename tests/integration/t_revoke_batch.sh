@@ -224,4 +224,29 @@ check "on a terminal: the progress line with count, rate" grep -q $'\rrevoke --b
 script -qec "$OFFCA -c $T/ca.toml revoke --batch $T/p.csv" /dev/null >"$T/tty2.out" 2>&1
 check "on a terminal: the certificates searched for a SAN are counted" \
     grep -q $'\rrevoke --batch: certificates searched: [0-9]*/[0-9]* (100%)' "$T/tty2.out"
+
+# ---- crl publish: the entries counted on a terminal, the CRL the same either way ----
+# Two copies of the same store publish at the same (test) clock, one on a terminal, one not:
+# the TBSCertList (everything the CA signs; P-256 signatures differ each time) is byte-identical.
+cp -a "$T/store" "$T/store2"; mkdir -m 0755 "$T/pub2"
+sed -e "s|^path = \"$T/store\"|path = \"$T/store2\"|" -e "s|^dir = \"$T/pub\"|dir = \"$T/pub2\"|" "$T/ca.toml" >"$T/c2.toml"
+NOW=$(( $(date +%s) + 3600 ))
+script -qec "env OFFCA_TEST_NOW=$NOW $OFFCA_TEST_BIN -c $T/ca.toml crl publish --ca iss --force" /dev/null >"$T/tty3.out" 2>&1
+NREV=$(oc --json list --ca iss | jq '[.[] | select(.status == "revoked")] | length')
+NUM=$(openssl crl -inform DER -in "$T/pub/iss.crl" -noout -crlnumber | sed 's/^crlNumber=0x//')
+check "crl publish on a terminal: one line counting the $NREV entries of CRL $((16#$NUM)), with the rate" \
+    grep -q $'\riss: CRL '"$((16#$NUM))"' entries: '"$NREV/$NREV"' (100%), [0-9]*/s, done' "$T/tty3.out"
+check "  ... and the number of entries is the CRL's" test "$(openssl crl -inform DER -in "$T/pub/iss.crl" -noout -text | grep -c 'Serial Number:')" = "$NREV"
+check "  ... the line ends before the published line on stdout" grep -q $'done\033\[K\r\?\niss: published CRL' "$T/tty3.out"
+expect_rc 0 "the same publication off a terminal" -- env OFFCA_TEST_NOW=$NOW "$OFFCA_TEST_BIN" -c "$T/c2.toml" crl publish --ca iss --force
+check "  ... no progress line on stderr" test -z "$ERR"
+tbs() { # the TBSCertList of a DER CRL: the first element of the outer SEQUENCE
+    local off hl len
+    read -r off hl len < <(openssl asn1parse -inform DER -in "$1" |
+        sed -n '2s/^ *\([0-9]*\):d=1 *hl=\([0-9]*\) *l= *\([0-9]*\) cons: SEQUENCE.*/\1 \2 \3/p')
+    [ -n "$len" ] && tail -c +$((off + 1)) "$1" | head -c $((hl + len))
+}
+tbs "$T/pub/iss.crl" >"$T/tbs1"; tbs "$T/pub2/iss.crl" >"$T/tbs2"
+check "  ... the CRL signed on a terminal lists the same bytes (TBSCertList identical)" \
+    bash -c '[ "$(wc -c <"$1")" -gt 500 ] && cmp "$1" "$2"' _ "$T/tbs1" "$T/tbs2"
 t_done

@@ -2,7 +2,8 @@
  * test_store_backup.c — the store's two backup functions (ca/store.c): store_copy_compact writes
  * a copy that opens as a store with the same audit chain and head, unchanged by later writes to
  * the original (a snapshot); store_audit_head gives the record count, the last sequence and the
- * hash the next record will carry as prev_hash; bad output files are refused with a message.
+ * hash the next record will carry as prev_hash; bad output files are refused with a message;
+ * store_copy_size predicts the copy's size; a copy into a pipe is the same bytes as into a file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ca/store.h"
@@ -157,12 +159,82 @@ static void test_copy_refused(void **state)
     store_close(s);
 }
 
+static off_t file_size(const char *dir)
+{
+    char file[400];
+    struct stat st;
+
+    snprintf(file, sizeof(file), "%s/data.mdb", dir);
+    assert_int_equal(stat(file, &st), 0);
+    return st.st_size;
+}
+
+/* store_copy_size: the copy's exact size on an idle store, free pages left out as the copy
+ * leaves them (300 single-record transactions free the pages each one replaced). */
+static void test_copy_size(void **state)
+{
+    struct store *s = store_open(sdir, 1);
+    uint64_t want;
+
+    (void)state;
+    assert_non_null(s);
+    append(s, 300);
+    want = store_copy_size(s);
+    copy_to(s, cdir);
+    assert_true(want > 0);
+    assert_int_equal(want, (uint64_t)file_size(cdir));
+    assert_true(want <= (uint64_t)file_size(sdir));
+    store_close(s);
+    assert_int_equal(store_copy_size(NULL), 0);
+}
+
+/* The copy written into a pipe (what backup does on a terminal, to count the bytes) is the same
+ * bytes as the copy written into a file. */
+static void test_copy_through_pipe(void **state)
+{
+    struct store *s = store_open(sdir, 1);
+    char a[400], b[400], cmd[900];
+    int pfd[2], status, fd;
+    pid_t pid;
+
+    (void)state;
+    assert_non_null(s);
+    append(s, 300);
+    copy_to(s, cdir);
+    snprintf(a, sizeof(a), "%s/data.mdb", cdir);
+    snprintf(b, sizeof(b), "%s/piped.mdb", tmp);
+    assert_int_equal(pipe(pfd), 0);
+    assert_true((pid = fork()) >= 0);
+    if (pid == 0) {                                 /* the reader: pipe to file */
+        char buf[4096];
+        ssize_t n;
+        close(pfd[1]);
+        if ((fd = open(b, O_WRONLY | O_CREAT | O_EXCL, 0600)) < 0)
+            _exit(1);
+        while ((n = read(pfd[0], buf, sizeof(buf))) > 0)
+            if (write(fd, buf, (size_t)n) != n)
+                _exit(1);
+        _exit(n == 0 && close(fd) == 0 ? 0 : 1);
+    }
+    close(pfd[0]);
+    if (!store_copy_compact(s, pfd[1]))
+        fail_msg("store_copy_compact into a pipe: %s", store_error());
+    close(pfd[1]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s'", a, b);
+    assert_int_equal(system(cmd), 0);
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_copy_is_a_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_head, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copy_size, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copy_through_pipe, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
