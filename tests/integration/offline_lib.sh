@@ -7,6 +7,8 @@
 #   crlnum FILE          the CRL number of a DER CRL
 #   crltime FILE last|next   thisUpdate / nextUpdate of a DER CRL as seconds since the epoch
 #   store_sum M          SHA-256 of machine M's data.mdb (r or i): "the store as it was"
+#   flip_byte FILE OFF   invert the low bit of the byte at OFF (always a change, unlike writing
+#                        a fixed byte that may already be there)
 . "$(dirname "$0")/common.sh"
 machine_conf() { # machine_conf DIR TOKEN
     mkdir -p "$T/$1/pub"
@@ -33,6 +35,10 @@ IURI() { echo "pkcs11:token=offca-iss;object=$1;type=private"; }
 crlnum() { openssl crl -inform DER -in "$1" -noout -crlnumber | sed 's/.*=//'; }
 crltime() { date -u -d "$(openssl crl -inform DER -in "$1" -noout -"${2}update" | sed 's/^[^=]*=//')" +%s; }
 store_sum() { sha256sum <"$T/$1/store/data.mdb" | cut -c1-64; }
+flip_byte() {
+    local b; b=$(xxd -s "$2" -l 1 -p "$1")
+    printf "%02x" $((0x$b ^ 0x01)) | xxd -r -p | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
 offline_setup() {
     softhsm_token offca-root
     softhsm2-util --init-token --free --label offca-iss --so-pin 87654321 --pin 1234 >/dev/null

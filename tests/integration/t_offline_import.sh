@@ -27,7 +27,7 @@ R ca create-root twin --key "$(RURI twin)" --subject 'CN=Offline Root,O=Contoso'
 R crl publish --ca other >/dev/null; R crl publish --ca twin >/dev/null
 cp "$T/two-a.crl" "$T/badsig.crl"
 LEN=$(stat -c %s "$T/badsig.crl")
-printf '\x01' | dd of="$T/badsig.crl" bs=1 seek=$((LEN - 2)) conv=notrunc 2>/dev/null
+flip_byte "$T/badsig.crl" $((LEN - 2))
 printf 'not a CRL\n' >"$T/junk.crl"
 
 refused() { # refused RC NAME FRAGMENT FILE...: exit RC, the reason, file and store unchanged

@@ -19,7 +19,7 @@ openssl req -new -newkey rsa:2048 -nodes -keyout "$T/sha1.key" -subj '/CN=SHA1 C
 expect_rc 1 "sign-subordinate: a SHA-1 request is refused" -- \
     R ca sign-subordinate root --csr "$T/sha1.csr" -o "$T/sha1.pem"
 openssl req -in "$T/iss.csr" -outform DER -out "$T/bad.der" 2>/dev/null
-printf '\x00' | dd of="$T/bad.der" bs=1 seek=$(($(stat -c %s "$T/bad.der") - 3)) conv=notrunc 2>/dev/null
+flip_byte "$T/bad.der" $(($(stat -c %s "$T/bad.der") - 3))
 expect_rc 3 "sign-subordinate: a request whose signature does not verify (no proof of possession)" -- \
     R ca sign-subordinate root --csr "$T/bad.der" -o "$T/bad.pem"
 expect_rc 1 "sign-subordinate: --days beyond the root's validity is refused" -- \
