@@ -115,16 +115,69 @@ static int crl_import(struct app *a, int argc, char **argv)
     return crlimp_import(a, argv + optind, argc - optind);
 }
 
+static const char HELP_CRL_PRESIGN[] =
+    "usage: offca crl presign --ca NAME --count N [--out DIR]\n\n"
+    "On the root machine, in a ceremony right after 'offca crl publish --ca NAME --force':\n"
+    "sign the next N CRLs (1-120) now, so the token can stay in the safe for N CRL periods.\n"
+    "They are the CRLs of the CA's active key generation (NAME.crl, or NAME(k).crl after a\n"
+    "new-key renewal; an older key still publishing gets its CRL at each ceremony from 'crl\n"
+    "publish'), with consecutive CRL numbers after that key's last one and every revocation\n"
+    "of a certificate that key signed, recorded now; each one's thisUpdate is the previous\n"
+    "one's Next CRL Publish (the first continues the CRL just published), its Next CRL\n"
+    "Publish thisUpdate + crl_period, its nextUpdate that + crl_overlap. Each is linted\n"
+    "before the token signs it; all are recorded with the CA's new last CRL number and an\n"
+    "audit record in one transaction, then written to DIR/NAME-crl-<number>.crl\n"
+    "(NAME(k)-crl-<number>.crl; default: [publish] dir). Refused when revocations are not yet\n"
+    "on a published CRL, when no CRL was published yet or its Next CRL Publish has passed,\n"
+    "for a CA with delta CRLs, and past the CA certificate's expiry. A revocation later makes\n"
+    "the rest void: the next CRL published has a higher number, and importing it on the\n"
+    "issuing machine discards the pre-signed ones still waiting.\n\n"
+    "Exit codes: 0 signed; 1 refused (see above, lint); 2 usage; 4 HSM, store or file.\n\n"
+    "Example (one ceremony a year, monthly CRLs: crl_period = \"30d\"):\n"
+    "  offca crl publish --ca root --force --out /media/usb\n"
+    "  offca crl presign --ca root --count 12 --out /media/usb\n";
+
+static int crl_presign_cmd(struct app *a, int argc, char **argv)
+{
+    static const struct option lo[] = {{"ca", 1, 0, 'c'}, {"count", 1, 0, 'n'},
+                                       {"out", 1, 0, 'o'}, {0, 0, 0, 0}};
+    const char *ca = NULL, *out = NULL, *count = NULL;
+    char *end = NULL;
+    long n = 0;
+    int c;
+
+    while ((c = opt_next(argc, argv, "crl presign", ":", lo)) != -1) {
+        if (c == 'c')
+            ca = optarg;
+        else if (c == 'n')
+            count = optarg;
+        else if (c == 'o')
+            out = optarg;
+        else
+            return EXIT_USAGE;
+    }
+    if (count)
+        n = strtol(count, &end, 10);
+    if (optind != argc || !ca || !count || *count == '\0' || *end != '\0' || n < 1 ||
+        n > MAX_PRESIGN_COUNT) {
+        report("crl presign: needs --ca NAME and --count N (1 to %d); see 'offca crl presign "
+               "--help'", MAX_PRESIGN_COUNT);
+        return EXIT_USAGE;
+    }
+    return crl_presign(a, ca, (int)n, out);
+}
+
 static const struct verb CRL_VERBS[] = {
     {"publish", crl_publish, "publish due CRLs and CA certificates", HELP_CRL_PUBLISH},
     {"import", crl_import, "import a parent's CRLs carried from its machine", HELP_CRL_IMPORT},
+    {"presign", crl_presign_cmd, "sign the next N CRLs in one ceremony", HELP_CRL_PRESIGN},
 };
 
 const char HELP_CRL[] =
     "usage: offca crl SUBCOMMAND ...   (offca crl SUBCOMMAND --help)\n\n"
     "  publish [--ca NAME [--out DIR]] [--force]   hourly from cron\n"
     "  import FILE...                              a parent's CRLs, carried from its machine\n"
-    "\n"
+    "  presign --ca NAME --count N [--out DIR]     the next N CRLs, in one root ceremony\n\n"
     "Keep a fresh CRL behind every CDP URL offca writes (NPS refuses logons otherwise).\n\n"
     "Example:\n  offca crl publish\n";
 

@@ -28,7 +28,7 @@ static const struct verb VERBS[] = {
      HELP_MAPPING},
     {"revoke", cmd_revoke, "revoke a certificate", HELP_REVOKE},
     {"unrevoke", cmd_unrevoke, "release a certificate from certificateHold", HELP_UNREVOKE},
-    {"crl", cmd_crl, "publish CRLs (cron), import a parent's CRLs", HELP_CRL, 1},
+    {"crl", cmd_crl, "publish CRLs (cron), import a parent's CRLs, pre-sign CRLs", HELP_CRL, 1},
     {"doctor", cmd_doctor, "check CAs and chains the way Windows NPS does", HELP_DOCTOR},
     {"lint", cmd_lint, "check certificates and CRLs (files or the store) against the lints",
      HELP_LINT},

@@ -261,9 +261,11 @@ int store_crlimp_del(struct store_txn *t, const unsigned char parent[STORE_KEY_H
 int store_crlimp_foreach(struct store_txn *t, const unsigned char *parent,
                          int (*fn)(void *arg, const struct crlimp_rec *r), void *arg)
     __attribute__((warn_unused_result));
-/* A CRL this offca signed ahead of its thisUpdate (`crl presign`), kept for the record. */
+/* A CRL this offca signed ahead of its thisUpdate (`crl presign`), kept for the record: keyed by
+ * the CA, the key generation that signed it (each numbers its own CRLs) and the number. */
 struct presign_rec {
     char ca[MAX_CA_NAME + 1];
+    unsigned key_index;
     uint64_t number;
     time_t this_update, next_update, next_publish, signed_at;
     unsigned char sha256[32];
@@ -272,8 +274,9 @@ struct presign_rec {
 };
 int store_presign_put(struct store_txn *t, const struct presign_rec *r)
     __attribute__((warn_unused_result));
-/* The pre-signed CRLs of ca, ascending number; fn as above. 1 ok / 0 error. */
-int store_presign_foreach(struct store_txn *t, const char *ca,
+/* The pre-signed CRLs of key generation key_index of ca, ascending number; fn as above. 1 ok /
+ * 0 error. */
+int store_presign_foreach(struct store_txn *t, const char *ca, unsigned key_index,
                           int (*fn)(void *arg, const struct presign_rec *r), void *arg)
     __attribute__((warn_unused_result));
 

@@ -5,9 +5,10 @@
  *
  *   crl_imported   key: SHA-256(parent SubjectPublicKeyInfo) (32) number (8 BE)
  *                  value 'I': this/next update, next publish, imported at, state, SHA-256, DER
- *   crl_presigned  key: ca '\0' number (8 BE)
+ *   crl_presigned  key: ca '\0' key index (2 BE) number (8 BE)
  *                  value 'P': this/next update, next publish, signed at, SHA-256, DER
- * Keys sort by parent (or CA) and then numerically by CRL number.
+ * Keys sort by parent (or CA and key generation: each key generation numbers its own CRLs)
+ * and then numerically by CRL number.
  */
 #include "ca/store.h"
 #include "ca/store_int.h"
@@ -17,7 +18,7 @@
 #include <openssl/crypto.h>
 
 #define IMP_KEY (STORE_KEY_HASH + 8)
-#define PRE_KEY (MAX_CA_NAME + 1 + 8)
+#define PRE_KEY (MAX_CA_NAME + 1 + 2 + 8)
 
 static size_t imp_key(unsigned char *k, const unsigned char *parent, uint64_t number)
 {
@@ -125,13 +126,14 @@ int store_crlimp_foreach(struct store_txn *t, const unsigned char *parent,
     return st_db_scan(t, DB_CRLIMP, parent, parent ? STORE_KEY_HASH : 0, imp_one, &w);
 }
 
-static size_t pre_key(unsigned char *k, const char *ca, uint64_t number)
+static size_t pre_key(unsigned char *k, const char *ca, unsigned key_index, uint64_t number)
 {
     size_t n = strlen(ca) + 1;
 
     memcpy(k, ca, n);
-    st_put_be(k + n, number, 8);
-    return n + 8;
+    st_put_be(k + n, key_index, 2);
+    st_put_be(k + n + 2, number, 8);
+    return n + 10;
 }
 
 /* Record a pre-signed CRL of ca (insert or overwrite). 1 ok / 0. */
@@ -143,8 +145,9 @@ int store_presign_put(struct store_txn *t, const struct presign_rec *r)
 
     if (!st_need_write(t, "pre-signed CRL") || r == NULL || !st_ca_name_ok(r->ca))
         return 0;
-    if (r->der == NULL) {
-        st_seterr("store: pre-signed CRL of '%s': no DER; fix the caller", r->ca);
+    if (r->der == NULL || r->key_index > MAX_CA_INDEX) {
+        st_seterr("store: pre-signed CRL of '%s': no DER or key index %u; fix the caller", r->ca,
+                  r->key_index);
         return 0;
     }
     st_enc_head(&e, 'P');
@@ -157,13 +160,14 @@ int store_presign_put(struct store_txn *t, const struct presign_rec *r)
     if (e.bad)
         st_code_err(st_txn_path(t), "crl_presigned", ENOMEM);
     else
-        ok = st_db_put(t, DB_PRESIGN, k, pre_key(k, r->ca, r->number), e.p, e.len, 0) == 1;
+        ok = st_db_put(t, DB_PRESIGN, k, pre_key(k, r->ca, r->key_index, r->number), e.p, e.len, 0) == 1;
     OPENSSL_free(e.p);
     return ok;
 }
 
 struct pre_walk {
     const char *ca;
+    unsigned key_index;
     int (*fn)(void *arg, const struct presign_rec *r);
     void *arg;
 };
@@ -178,11 +182,12 @@ static int pre_one(struct store_txn *t, const struct store_val *k, const struct 
     struct dec d;
     size_t n;
 
-    if (k->mv_size != cn + 8)
+    if (k->mv_size != cn + 10)
         return st_corrupt(t, "crl_presigned", w->ca, "malformed key") - 1;
     memset(&r, 0, sizeof(r));
     snprintf(r.ca, sizeof(r.ca), "%s", w->ca);
-    r.number = st_get_be((const unsigned char *)k->mv_data + cn, 8);
+    r.key_index = w->key_index;
+    r.number = st_get_be((const unsigned char *)k->mv_data + cn + 2, 8);
     st_dec_head(&d, v, 'P');
     r.this_update = st_dec_time(&d);
     r.next_update = st_dec_time(&d);
@@ -197,13 +202,18 @@ static int pre_one(struct store_txn *t, const struct store_val *k, const struct 
     return w->fn(w->arg, &r) ? 1 : 0;
 }
 
-/* The pre-signed CRLs of ca, ascending number. 1 ok / 0 error. */
-int store_presign_foreach(struct store_txn *t, const char *ca,
+/* The pre-signed CRLs of key generation key_index of ca, ascending number. 1 ok / 0 error. */
+int store_presign_foreach(struct store_txn *t, const char *ca, unsigned key_index,
                           int (*fn)(void *arg, const struct presign_rec *r), void *arg)
 {
-    struct pre_walk w = { ca, fn, arg };
+    struct pre_walk w = { ca, key_index, fn, arg };
+    unsigned char prefix[MAX_CA_NAME + 3];
+    size_t n;
 
-    if (!st_ca_name_ok(ca))
+    if (!st_ca_name_ok(ca) || key_index > MAX_CA_INDEX)
         return 0;
-    return st_db_scan(t, DB_PRESIGN, ca, strlen(ca) + 1, pre_one, &w);
+    n = strlen(ca) + 1;
+    memcpy(prefix, ca, n);
+    st_put_be(prefix + n, key_index, 2);
+    return st_db_scan(t, DB_PRESIGN, prefix, n + 2, pre_one, &w);
 }

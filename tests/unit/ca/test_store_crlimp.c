@@ -171,21 +171,26 @@ static void test_presigned_records(void **state)
     memset(&r, 0, sizeof(r));
     r.der = DER_A;
     r.der_len = sizeof(DER_A);
-    for (uint64_t n = 9; n <= 11; n++) {
+    for (uint64_t n = 9; n <= 12; n++) {
         snprintf(r.ca, sizeof(r.ca), "%s", n == 10 ? "root2" : "root");
-        r.number = n;
-        r.this_update = (time_t)n * 1000;
+        r.key_index = n == 12 ? 1 : 0;     /* 12: another key generation of root */
+        r.number = n == 12 ? 9 : n;        /* its own numbering: 9 again */
+        r.this_update = (time_t)r.number * 1000;
         r.next_update = r.this_update + 100;
         assert_true(store_presign_put(t, &r));
     }
     assert_true(store_txn_commit(t));
     memset(&v, 0, sizeof(v));
     assert_non_null(t = store_txn_begin(s, 0));
-    assert_true(store_presign_foreach(t, "root", pre_one, &v));   /* not root2's */
-    store_txn_abort(t);
+    assert_true(store_presign_foreach(t, "root", 0, pre_one, &v));  /* not root2's, not key 1 */
     assert_int_equal(v.n, 2);
     assert_int_equal(v.numbers[0], 9);
     assert_int_equal(v.numbers[1], 11);
+    memset(&v, 0, sizeof(v));
+    assert_true(store_presign_foreach(t, "root", 1, pre_one, &v));  /* key 1's own CRL 9 */
+    store_txn_abort(t);
+    assert_int_equal(v.n, 1);
+    assert_int_equal(v.numbers[0], 9);
     store_close(s);
 }
 
