@@ -83,6 +83,12 @@ struct crlimp_horizon {
 int crlimp_horizon_get(struct store_txn *t, const unsigned char id[STORE_KEY_HASH],
                        struct crlimp_horizon *h) __attribute__((warn_unused_result));
 
+/* `offca doctor`: the root ceremony reminder for each parent on another machine (a warning
+ * warn_days before the last root CRL available runs out, an error once the published one is past
+ * nextUpdate) appended to rep. 0 or the exit class. */
+struct doctor_report;
+int crlimp_doctor(struct store_txn *t, int warn_days, time_t now, struct doctor_report *rep);
+
 /* Shared by crlimp.c and crlimp_pub.c: the records of one parent, copied out of the store. */
 struct crlimp_list {
     struct crlimp_rec *r;                        /* der of each owned (malloc) */

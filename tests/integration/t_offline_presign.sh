@@ -8,6 +8,7 @@
 . "$(dirname "$0")/offline_lib.sh"
 offline_setup || { notok "two machines set up"; t_done; exit 1; }
 printf '[ca.root]\ncrl_period = "30d"\ncrl_overlap = "5d"\n' >>"$T/r/ca.toml"
+sed -i 's|^\[publish\]$|[publish]\nceremony_warn_days = 10|' "$T/i/ca.toml"
 T0=$(( $(date +%s) - 60 ))
 NOW=$T0
 R key generate --label spare --alg p256 >/dev/null
@@ -103,4 +104,30 @@ check "at the voided ones' thisUpdates, cron keeps CRL 20 (never a lower number)
 check "crl.import-void recorded 4 times" test "$(I audit list | grep -c 'crl.import-void')" = 4
 check "the revoked CA is on the published CRL" \
     bash -c "openssl crl -inform DER -in '$T/i/pub/root.crl' -noout -text | tr A-F a-f | tr -d ' :' | grep -q '${SPARE}'"
+
+# ---- reminders: doctor and status on the issuing machine (ceremony_warn_days = 10) ----
+BY=$(( $(crltime "$T/i/pub/root.crl" next) - 5 * 86400 ))     # CRL 20's Next CRL Publish
+BYISO=$(date -u -d "@$BY" +%Y-%m-%dT%H:%M:%SZ)
+at() { NOW=$1; IT crl publish >/dev/null 2>&1; }      # the issuing CA's own CRL kept fresh
+at $(( BY - 10 * 86400 - 60 ))
+expect_rc 0 "doctor 10 days + 1 minute before the ceremony date: no warning" -- IT doctor
+case "$OUT" in *"root ceremony must happen"*) notok "doctor: no ceremony warning yet" ;; *) ok "doctor: no ceremony warning yet" ;; esac
+expect_in "the ceremony is due by $BYISO" "doctor names the ceremony date in its ok line"
+expect_rc 0 "status: ok" -- IT status
+expect_in "root CRL      #20 published" "status shows the imported root CRL in one line"
+expect_in "ceremony due by $BYISO" "status names the ceremony date"
+at $(( BY - 10 * 86400 + 60 ))
+expect_rc 0 "doctor inside the warning window (warnings do not fail doctor)" -- IT doctor
+expect_in "root ceremony must happen by $BYISO" "doctor warns, naming the date by which the ceremony must happen"
+expect_rc 1 "status: warning (exit 1)" -- IT status
+expect_in "root ceremony due by $BYISO" "status names the finding"
+expect_rc 1 "status --json: warning" -- IT --json status
+check "JSON: root_crl_ceremony_by" bash -c "jq -e '.cas[] | select(.name==\"iss\") | .root_crl_ceremony_by == \"$BYISO\" and .root_crl_number == 20' <<<'$OUT' >/dev/null"
+IT status --prometheus "$T/offca.prom" >/dev/null
+check "prometheus: offca_root_crl_ceremony_due_seconds" grep -q "^offca_root_crl_ceremony_due_seconds{ca=\"iss\"} $BY\$" "$T/offca.prom"
+at $(( BY + 5 * 86400 + 60 ))
+expect_rc 1 "doctor once the published root CRL is past nextUpdate: error" -- IT doctor
+expect_in "root CRL #20 expired" "doctor says the root CRL expired"
+expect_rc 2 "status: error (exit 2)" -- IT status
+expect_in "root CRL #20 past nextUpdate" "status says past nextUpdate"
 t_done

@@ -63,6 +63,8 @@ cp "$T/carry/root.crl" "$T/root-1.crl"
 expect_rc 2 "crl import before any CA has a parent elsewhere: usage error" -- I crl import "$T/carry/root.crl"
 expect_rc 0 "issuing machine: ca import with the carried root" -- \
     I ca import iss --cert "$T/iss.pem" --chain "$T/carry/root.crt"
+expect_rc 1 "doctor before the root CRL is imported: error" -- I doctor
+expect_in "no CRL of this root is published here" "doctor says the root CRL is missing"
 expect_rc 0 "issuing machine: crl import root.crl" -- I crl import "$T/carry/root.crl"
 expect_in "imported CRL 1" "import names the CRL number"
 check "published under the name the issuing CA's CDP points at (root.crl)" \
@@ -78,6 +80,8 @@ expect_rc 0 "issuing machine: sign a leaf" -- I sign --ca iss --template vpn-ser
     --csr "$T/leaf.csr" --san dns:vpn1.example -o "$T/leaf.pem"
 expect_rc 0 "issuing machine: crl publish (cron)" -- I crl publish
 expect_in "root.crl: imported CRL 1 is current" "cron leaves the imported CRL alone, saying so"
+expect_rc 1 "status: warning, the root CRL (7 days) runs out within ceremony_warn_days (30)" -- I --json status
+check "status JSON: root_crl_number 1, nothing waiting, the ceremony finding" bash -c "jq -e '.cas[] | select(.name==\"iss\") | .root_crl_number == 1 and .root_crl_waiting == 0 and (.findings[0] | startswith(\"root ceremony due by\"))' <<<'$OUT' >/dev/null"
 check "cron did not touch root.crl" cmp -s "$T/i/pub/root.crl" "$T/carry/root.crl"
 I audit verify >/dev/null && ok "issuing machine: audit verify" || notok "issuing machine: audit verify"
 
