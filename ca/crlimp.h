@@ -85,7 +85,7 @@ int crlimp_horizon_get(struct store_txn *t, const unsigned char id[STORE_KEY_HAS
 
 /* `offca doctor`: the root ceremony reminder for each parent on another machine (a warning
  * warn_days before the last root CRL available runs out, an error once the published one is past
- * nextUpdate) appended to rep. 0 or the exit class. */
+ * nextUpdate, a note when none is imported) appended to rep. 0 or the exit class. */
 struct doctor_report;
 int crlimp_doctor(struct store_txn *t, int warn_days, time_t now, struct doctor_report *rep);
 

@@ -29,9 +29,11 @@ static void remind_one(struct doctor_report *rep, const struct crlimp_parent *p,
     time_iso(h->pub_next_update, nu);
     time_iso(h->ceremony_by - (time_t)warn_days * 86400, from);
     if (!h->any || h->pub_number == 0) {
-        doctor_add(rep, DOCTOR_ERROR, p->label, RULE, "offca crl import FILE (the root's CRL, "
-                   "carried from the root machine)", "no CRL of this root is published here: "
-                   "NPS cannot check the issuing CA (%s) and refuses every logon (reason 258)",
+        /* info only: a root with web servers of its own (AD CS) publishes its CRL itself; when
+         * the CDP points here, the chain check above already reports the missing file */
+        doctor_add(rep, DOCTOR_INFO, p->label, RULE, "offca crl import FILE (the root's CRL, "
+                   "carried from the root machine), unless the root publishes it itself",
+                   "no CRL of this root is published here (%s)",
                    p->n_files ? p->files[0] : "no CDP");
     } else if (now >= h->pub_next_update) {
         doctor_add(rep, DOCTOR_ERROR, p->label, RULE, FIX_CEREMONY, "root CRL #%llu expired at "

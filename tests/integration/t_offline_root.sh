@@ -63,8 +63,9 @@ cp "$T/carry/root.crl" "$T/root-1.crl"
 expect_rc 2 "crl import before any CA has a parent elsewhere: usage error" -- I crl import "$T/carry/root.crl"
 expect_rc 0 "issuing machine: ca import with the carried root" -- \
     I ca import iss --cert "$T/iss.pem" --chain "$T/carry/root.crt"
-expect_rc 1 "doctor before the root CRL is imported: error" -- I doctor
-expect_in "no CRL of this root is published here" "doctor says the root CRL is missing"
+expect_rc 1 "doctor before the root CRL is imported: error (the CDP's root.crl is missing)" -- I doctor
+check "doctor: the issuing CA's CDP has no CRL behind it (error)" grep -q "^ERROR.*Issuing CA.*root.crl" <<<"$OUT"
+expect_in "no CRL of this root is published here (root.crl)" "doctor notes that no root CRL is imported"
 expect_rc 0 "issuing machine: crl import root.crl" -- I crl import "$T/carry/root.crl"
 expect_in "imported CRL 1" "import names the CRL number"
 check "published under the name the issuing CA's CDP points at (root.crl)" \
