@@ -45,6 +45,9 @@ static const struct { const char *name, *where; } POINTS[] = {
                          "not yet renamed"},
     {"crl.renamed", "crl publish: a CRL/CA certificate renamed into place, the directory not "
                     "yet synced, the file not yet read back, the next file not yet written"},
+    {"crlimp.committed", "crl import / crl publish: which imported parent CRL is published is "
+                         "recorded, its file not yet written"},
+    {"presign.committed", "crl presign: the pre-signed CRLs are recorded, none written out yet"},
 };
 #define N_POINTS (sizeof(POINTS) / sizeof(POINTS[0]))
 

@@ -206,7 +206,9 @@ static int store_new_ca(struct app *a, const struct ca_create_req *r, X509 *x, c
         goto out;
     snprintf(detail, sizeof(detail), "subject=%s parent=%s key=%s", subj ? subj : "?",
              r->parent ? r->parent : "(self-signed)", r->key_uri);
-    rc = txn_finish(t, store_ca_add(t, &rec) && store_gen_first(t, &rec) && (!r->parent || ca_record_under_parent(t, r->parent, parent_key, "(CA certificate)", x)) &&
+    rc = txn_finish(t, store_ca_add(t, &rec) && store_gen_first(t, &rec) &&
+                           (!r->parent || ca_record_under_parent(t, r->parent, parent_key,
+                                                                 "(CA certificate)", x)) &&
                            store_audit_append(t, "ca.create", r->name, "ok", detail));
     t = NULL;
 out:
@@ -300,6 +302,83 @@ int ca_key_unused(struct app *a, const struct ca_create_req *r, EVP_PKEY *key)
     return 0;
 }
 
+/* The certificate of a CA, built from the spec's parts: the CA extensions (pathLen only under a
+ * parent; CA Version V0.0: a new CA's first generation), a fresh serial, then linted and signed
+ * by signkey in the token (cert_build). NULL with *rc the exit class (reported). */
+static X509 *ca_cert_sign(struct app *a, struct cert_spec *spec, int path_len, EVP_PKEY *signkey,
+                          enum hsm_sig sig, const char *hash, int *rc)
+{
+    STACK_OF(X509_EXTENSION) *exts = ca_cert_extensions(spec->issuer ? path_len : -1, 0, 0,
+                                                        NULL, 0);
+    unsigned char serial[SERIAL_BYTES];
+    struct cert_built built;
+    X509 *x = NULL;
+
+    memset(&built, 0, sizeof(built));
+    *rc = EXIT_SYSTEM;
+    if (exts == NULL || !serial_new(serial))
+        goto out;
+    spec->serial = serial;
+    spec->serial_len = sizeof(serial);
+    spec->exts = exts;
+    spec->akid = spec->issuer != NULL;
+    x = cert_build(spec, a->hsm, signkey, sig, hash, &built);
+    OPENSSL_free(built.der);              /* the store record encodes its own copy */
+    *rc = x ? 0 : built.rc;
+out:
+    spec->serial = NULL;
+    spec->exts = NULL;
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    return x;
+}
+
+/* A CA certificate issued by the newest generation of a parent CA of this store
+ * (create-issuing, sign-subordinate). */
+X509 *ca_cert_issue(struct app *a, struct ca_cert_req *q, int *rc)
+{
+    struct cert_spec spec;
+    time_t nb, na;
+
+    q->cdp = q->aia = NULL;
+    if ((*rc = ca_validity(q->r, q->parent->cert, q->skew, &nb, &na)) != 0 ||
+        (*rc = ca_issuing_urls(q->r, q->parent, &q->cdp, &q->aia)) != 0)
+        return NULL;
+    memset(&spec, 0, sizeof(spec));
+    spec.subject = q->subject;
+    spec.pubkey = q->pubkey;
+    spec.key = q->key;
+    spec.issuer = q->parent->cert;
+    spec.not_before = nb;
+    spec.not_after = na;
+    spec.cdp_url = q->cdp;
+    spec.aia_url = q->aia;
+    return ca_cert_sign(a, &spec, q->r->path_len, q->parent->key, q->parent->sig,
+                        q->parent->hash, rc);
+}
+
+/* The self-signed certificate of a root. */
+static X509 *root_cert_build(struct app *a, const struct ca_create_req *r,
+                             const X509_NAME *subject, EVP_PKEY *key, const char *sig,
+                             const char *hash, int *rc)
+{
+    struct cert_spec spec;
+    enum hsm_sig s;
+    time_t nb, na;
+
+    if ((*rc = ca_validity(r, NULL, config_ca(a->cfg, r->name)->clock_skew, &nb, &na)) != 0)
+        return NULL;
+    if (!hsm_sig_parse(sig, &s)) {
+        *rc = fail_hsm();
+        return NULL;
+    }
+    memset(&spec, 0, sizeof(spec));
+    spec.subject = subject;
+    spec.pubkey = key;
+    spec.not_before = nb;
+    spec.not_after = na;
+    return ca_cert_sign(a, &spec, -1, key, s, hash, rc);
+}
+
 int ca_create(struct app *a, const struct ca_create_req *r)
 {
     struct ca_signer parent;
@@ -307,16 +386,12 @@ int ca_create(struct app *a, const struct ca_create_req *r)
     X509_NAME *subject = NULL;
     EVP_PKEY *key = NULL;
     X509 *x = NULL;
-    STACK_OF(X509_EXTENSION) *exts = NULL;
-    unsigned char serial[SERIAL_BYTES];
-    const char *sig = r->sig, *hash = r->hash, *cdp = NULL, *aia = NULL;
-    struct cert_spec spec;
-    struct cert_built built;
-    time_t nb, na;
+    const char *sig = r->sig, *hash = r->hash;
+    struct ca_cert_req q;
     int rc;
 
     memset(&parent, 0, sizeof(parent));
-    memset(&built, 0, sizeof(built));
+    memset(&q, 0, sizeof(q));
     if ((rc = ca_name_check(r->name)) != 0)
         return rc;
     if ((subject = dn_parse(r->subject)) == NULL)
@@ -338,45 +413,22 @@ int ca_create(struct app *a, const struct ca_create_req *r)
                     r->key_uri);
     default_scheme(&info, &sig, &hash);
     if ((rc = keycheck_ca_key(a, key, r->name)) != 0 || (rc = ca_key_unused(a, r, key)) != 0 ||
-        (rc = check_scheme(sig, hash)) != 0 ||
-        (rc = ca_validity(r, parent.cert, config_ca(a->cfg, r->name)->clock_skew, &nb, &na)) != 0 ||
-        (r->parent && (rc = ca_issuing_urls(r, &parent, &cdp, &aia)) != 0))
+        (rc = check_scheme(sig, hash)) != 0)
         goto out;
-    if ((exts = ca_cert_extensions(r->parent ? r->path_len : -1, 0, 0, NULL, 0)) == NULL ||
-        !serial_new(serial)) {
-        rc = EXIT_SYSTEM;
-        goto out;
-    }
-    memset(&spec, 0, sizeof(spec));
-    spec.subject = subject;
-    spec.pubkey = key;
-    spec.issuer = parent.cert;
-    spec.serial = serial;
-    spec.serial_len = sizeof(serial);
-    spec.not_before = nb;
-    spec.not_after = na;
-    spec.exts = exts;
-    spec.akid = r->parent != NULL;
-    spec.cdp_url = cdp;
-    spec.aia_url = aia;
     if (r->parent) {
-        x = cert_build(&spec, a->hsm, parent.key, parent.sig, parent.hash, &built);
+        q.r = r;
+        q.parent = &parent;
+        q.subject = subject;
+        q.pubkey = key;
+        q.skew = config_ca(a->cfg, r->name)->clock_skew;
+        x = ca_cert_issue(a, &q, &rc);
     } else {
-        enum hsm_sig s;
-        if (!hsm_sig_parse(sig, &s)) {
-            rc = fail_hsm();
-            goto out;
-        }
-        x = cert_build(&spec, a->hsm, key, s, hash, &built);
+        x = root_cert_build(a, r, subject, key, sig, hash, &rc);
     }
-    OPENSSL_free(built.der);              /* the store record encodes its own copy */
-    if (x == NULL)
-        rc = built.rc;
     if (x == NULL || (rc = store_new_ca(a, r, x, sig, hash, parent.key_index)) != 0)
         goto out;
-    print_summary(r->name, x, cdp, aia);
+    print_summary(r->name, x, q.cdp, q.aia);
 out:
-    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
     X509_free(x);
     EVP_PKEY_free(key);
     X509_NAME_free(subject);

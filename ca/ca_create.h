@@ -32,6 +32,20 @@ struct ca_create_req {
  * it is stored. Prints a summary. Returns 0 or the exit class (reported). */
 int ca_create(struct app *a, const struct ca_create_req *r);
 
+/* `ca sign-subordinate`: certify an issuing CA whose key is on another machine (the CSR from
+ * `ca csr` or any CA software) with parent's newest generation; the certificate is recorded
+ * under parent with that generation's key index (so a revocation lands on that key's CRL) and
+ * its audit record in one transaction, and written to out (PEM, 0644) after the commit. */
+struct ca_subord_req {
+    const char *parent;
+    const char *csr_file;
+    const char *out;
+    int days;                     /* 0: default, capped by the parent */
+    int path_len;                 /* -1: none */
+    int no_cdp;
+};
+int ca_sign_subordinate(struct app *a, const struct ca_subord_req *r);
+
 /* `ca csr`: a PKCS#10 request signed by the token key, written to out (0644); the CA is recorded
  * as pending with its key URI. `ca import`: the certificate (+ chain up to a root) for a pending
  * or new CA; must match the token key; warns loudly without CDP/AIA. */
@@ -62,6 +76,22 @@ STACK_OF(X509_EXTENSION) *ca_cert_extensions(int path_len, unsigned cert_index,
  * same public key in its certificate) is refused unless r->reuse_key (then warned). 0 or the
  * exit class, reported. */
 int ca_key_unused(struct app *a, const struct ca_create_req *r, EVP_PKEY *key);
+/* A CA certificate issued by the newest generation of a parent CA held in this store
+ * (create-issuing; sign-subordinate for a key on another machine): ca_validity, ca_issuing_urls,
+ * ca_cert_extensions (CA Version V0.0: the new CA's first generation), SKID, AKID, linted and
+ * signed by the parent's key in the token (cert_build). NULL with *rc the exit class
+ * (reported). */
+struct keygate_key;
+struct ca_cert_req {
+    const struct ca_create_req *r;    /* name (for messages), parent, days, path_len, no_cdp */
+    struct ca_signer *parent;
+    const X509_NAME *subject;
+    EVP_PKEY *pubkey;
+    const struct keygate_key *key;    /* the key gate's re-encoding of pubkey, or NULL */
+    int64_t skew;                     /* notBefore backdating */
+    const char *cdp, *aia;            /* out: the URLs written (borrowed from the signer) */
+};
+X509 *ca_cert_issue(struct app *a, struct ca_cert_req *q, int *rc);
 /* Record x as a certificate PARENT issued with its key generation key_index (template name
  * what). 1 ok / 0 (store message). */
 int ca_record_under_parent(struct store_txn *t, const char *parent, unsigned key_index,

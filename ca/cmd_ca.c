@@ -96,6 +96,32 @@ static const char HELP_IMPORT[] =
     "  offca ca import oldroot --cert /srv/oldca/ca.pem \\\n"
     "      --key 'pkcs11:token=offca;object=oldroot;type=private' \\\n"
     "      --index /srv/oldca/index.txt --last-crl /srv/oldca/crl.pem\n";
+static const char HELP_SIGN_SUB[] =
+    "usage: offca ca sign-subordinate PARENT --csr FILE -o FILE [--days N] [--path-len N]\n"
+    "                                 [--no-cdp]\n\n"
+    "On the root machine: certify an issuing CA whose key lives on another machine (its request\n"
+    "made there by 'offca ca csr', AD CS or any CA software) with PARENT's key in the token.\n"
+    "The request must be DER/PEM PKCS#10 with a valid signature (proof of possession), not\n"
+    "SHA-1, with a subject; its key passes the CA key gate (RSA >= 2048 bits or P-256/384/521,\n"
+    "every key rule, the blocklist). The certificate is built as for create-issuing:\n"
+    "basicConstraints CA:TRUE (critical, with --path-len), keyUsage digitalSignature,\n"
+    "keyCertSign, cRLSign (critical), SKID, AKID, the CDP and AIA of PARENT's active\n"
+    "generation (<base_url>/PARENT.crl and PARENT.crt, PARENT(k).crl after a new-key\n"
+    "renewal, or [ca.PARENT] cdp_url / aia_url), validity capped by PARENT's; extensions\n"
+    "requested in the CSR are not copied. It is linted before the token signs, signed by\n"
+    "PARENT's active key and recorded under PARENT with that key's generation (so 'offca\n"
+    "revoke --ca PARENT' revokes it and that key's CRL lists it) with its audit record in one\n"
+    "transaction, and written to FILE (PEM, 0644) only after that; an existing FILE is\n"
+    "refused before anything is signed.\n"
+    "  --days N       default 1825, capped by PARENT (an explicit N beyond it is refused)\n"
+    "  --path-len N   basicConstraints pathLenConstraint (0: it issues only end entities)\n"
+    "  --no-cdp       no CDP/AIA (NPS will refuse every logon through this CA: reason 258)\n\n"
+    "Exit codes: 0 signed; 1 refused (key gate, SHA-1, empty subject, validity, lint);\n"
+    "2 usage (PARENT unknown, FILE exists); 3 unreadable or malformed request; 4 HSM/store.\n\n"
+    "Example (root machine, then carry the files to the issuing machine):\n"
+    "  offca ca sign-subordinate root --csr issuing2.csr --path-len 0 -o issuing2.pem\n"
+    "  offca crl publish --ca root --out /media/usb\n"
+    "  # issuing machine: offca ca import issuing2 --cert issuing2.pem --chain root.crt\n";
 static const char HELP_LIST_CA[] =
     "usage: offca [--json] ca list [--names]\n\nList the CAs: name, state, parent, the active\n"
     "generation as CA Version V<cert index>.<key index>, its expiry, subject ('ca show' lists\n"
@@ -236,6 +262,42 @@ static int ca_import_cmd(struct app *a, int argc, char **argv)
         return EXIT_USAGE;
     }
     return ca_import(a, argv[optind], cert, chain, key, &ad);
+}
+
+static int ca_sign_sub(struct app *a, int argc, char **argv)
+{
+    static const struct option lo[] = {{"csr", 1, 0, 'r'}, {"out", 1, 0, 'o'},
+                                       {"days", 1, 0, 'd'}, {"path-len", 1, 0, 'l'},
+                                       {"no-cdp", 0, 0, 'n'}, {0, 0, 0, 0}};
+    const char *cmd = "ca sign-subordinate";
+    struct ca_subord_req r;
+    char *end;
+    int c, rc;
+
+    memset(&r, 0, sizeof(r));
+    r.path_len = -1;
+    while ((c = opt_next(argc, argv, cmd, ":o:", lo)) != -1) {
+        switch (c) {
+        case 'r': r.csr_file = optarg; break;
+        case 'o': r.out = optarg; break;
+        case 'd': if ((rc = opt_days(cmd, optarg, &r.days)) != 0) return rc; break;
+        case 'l':
+            r.path_len = (int)strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || r.path_len < 0 || r.path_len > 16) {
+                report("%s: --path-len '%s': not a number from 0 to 16", cmd, optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'n': r.no_cdp = 1; break;
+        default: return EXIT_USAGE;
+        }
+    }
+    if (optind + 1 != argc || !r.csr_file || !r.out) {
+        report("%s: needs PARENT, --csr FILE and -o FILE; see 'offca %s --help'", cmd, cmd);
+        return EXIT_USAGE;
+    }
+    r.parent = argv[optind];
+    return ca_sign_subordinate(a, &r);
 }
 
 static const char *state_name(enum ca_state s)
@@ -503,6 +565,8 @@ static const struct verb CA_VERBS[] = {
     {"csr", ca_csr, "request for an issuing CA whose parent is outside offca", HELP_CSR},
     {"import", ca_import_cmd, "import that CA's certificate and chain, or adopt a legacy CA",
      HELP_IMPORT},
+    {"sign-subordinate", ca_sign_sub, "certify an issuing CA whose key is on another machine",
+     HELP_SIGN_SUB},
     {"list", ca_list, "list the CAs", HELP_LIST_CA},
     {"show", ca_show, "show one CA", HELP_SHOW_CA},
     {"export", ca_export, "write a CA certificate or chain", HELP_EXPORT_CA},
@@ -518,6 +582,7 @@ const char HELP_CA[] =
     "  import NAME --cert FILE [--chain FILE] [--key URI]\n"
     "         [--index FILE [--newcerts DIR] | --certutil-view FILE [--utc-offset +HH:MM]]\n"
     "         [--last-crl FILE | --crl-number N]   (adopt what a legacy CA issued)\n"
+    "  sign-subordinate PARENT --csr FILE -o FILE [--days N] [--path-len N] [--no-cdp]\n"
     "  list [--json | --names]\n  show NAME [--json]\n"
     "  export NAME [--chain] [--all] [--der] [-o FILE [--force]] [--ntauth]\n"
     "  renew NAME (--same-key | --new-key URI) [--days N]\n  retire NAME\n\n"

@@ -21,6 +21,7 @@
 #include "ca/issue.h"
 #include "ca/json.h"
 #include "ca/publish.h"
+#include "ca/crlimp.h"
 #include "ca/status.h"
 #include "ca/verb.h"
 #include "crl/crl.h"
@@ -41,6 +42,10 @@ const char HELP_DOCTOR[] =
     "extractable; valid certificates whose SID is not the directory's SID for their UPN or DNS\n"
     "name any more (a re-created account: the fix gives the sign command that reissues and the\n"
     "revoke command). Fixes name CAs as --ca NAME.\n"
+    "For a CA whose root lives on another machine ('crl import'): a warning [publish]\n"
+    "ceremony_warn_days (default 30) before the last root CRL here (published or pre-signed\n"
+    "and waiting) reaches its Next CRL Publish, naming the date by which the root ceremony\n"
+    "must happen; an error once the published root CRL is past nextUpdate.\n"
     "With --chain FILE (PEM, leaf first, up to the root; any CA's, e.g. a Cloud PKI chain):\n"
     "check it as NPS does: each non-root certificate has an HTTP CDP and AIA, the CRL behind it\n"
     "is present (--crl-dir: file named as the URL's last segment; --fetch: downloaded with a\n"
@@ -422,6 +427,8 @@ int cmd_doctor(struct app *a, int argc, char **argv)
         store_ca_foreach(t, own_crls, &oc);
         if (!doctor_dir_sid_check(t, oc.only, src.now, &rep) && oc.rc == 0)
             oc.rc = fail_store();
+        if (oc.rc == 0 && oc.only == NULL)       /* roots on other machines (crlimp_remind.c) */
+            oc.rc = crlimp_doctor(t, a->cfg->ceremony_warn_days, src.now, &rep);
         store_txn_abort(t);
         report_dedupe(&rep);
         rc = oc.rc;

@@ -21,14 +21,18 @@ const char HELP_STATUS[] =
     "usage: offca [--json] status [--expiring-days N] [--prometheus FILE]\n\n"
     "One screen for cron mail and monitoring, read in one store transaction. For each CA:\n"
     "state, certificate expiry, the last CRL (number, thisUpdate), its Next CRL Publish and\n"
-    "nextUpdate, the imported root CRL horizon (the nextUpdate of a parent CRL imported from an\n"
-    "offline root: 'none imported' until such a CRL is imported), and the counts of its issued\n"
-    "certificates: valid, expiring (not revoked, expiring within N days), expired, revoked.\n"
+    "nextUpdate, the imported root CRL horizon (for a CA whose root lives on another machine:\n"
+    "the root CRL published here and its nextUpdate, the last one available - pre-signed ones\n"
+    "waiting included - and the date the root ceremony is due by, its Next CRL Publish; 'none\n"
+    "imported' until 'offca crl import'), and the counts of its issued certificates: valid,\n"
+    "expiring (not revoked, expiring within N days), expired, revoked.\n"
     "With delta_period set, the delta CRL's dates too.\n"
     "Errors: a CA certificate expired; an active CA with no CRL published; a CRL (or delta\n"
     "CRL) past nextUpdate; a publish overdue (Next CRL Publish passed over 2 hours ago: the\n"
-    "hourly cron job missed two runs). Warnings: a CA certificate expiring within 90 days (as\n"
-    "'offca doctor'); a CRL publish due (Next CRL Publish passed, the next cron run makes it).\n"
+    "hourly cron job missed two runs); the imported root CRL past nextUpdate. Warnings: a CA\n"
+    "certificate expiring within 90 days (as 'offca doctor'); a CRL publish due (Next CRL\n"
+    "Publish passed, the next cron run makes it); the root ceremony due within\n"
+    "[publish] ceremony_warn_days (default 30).\n"
     "Expiring leaf certificates are counted, never a warning. Retired and pending CAs are\n"
     "listed without CRL checks. Needs no token.\n\n"
     "Options:\n"
@@ -40,7 +44,9 @@ const char HELP_STATUS[] =
     "                     offca_crl_this_update_seconds{ca}, offca_crl_next_publish_seconds{ca},\n"
     "                     offca_crl_next_update_seconds{ca}, offca_certificates{ca,state},\n"
     "                     offca_delta_crl_next_update_seconds{ca} (CAs with delta CRLs),\n"
-    "                     offca_ca_status{ca} (0 ok, 1 warning, 2 error), offca_status_time_seconds\n\n"
+    "                     offca_ca_status{ca} (0 ok, 1 warning, 2 error), offca_status_time_seconds,\n"
+    "                     offca_root_crl_horizon_seconds{ca},\n"
+    "                     offca_root_crl_ceremony_due_seconds{ca} (CAs with an imported root CRL)\n\n"
     "Exit codes: 0 ok; 1 warnings; 2 errors (also for a usage error); 3 unreadable config;\n"
     "4 store failure, more than 1024 CAs, or FILE not written.\n\n"
     "Examples:\n"
@@ -83,7 +89,16 @@ static void text_ca(FILE *f, const struct status_ca *c, int days)
         print_time(f, ", nextUpdate", c->delta_next_update);
         fputc('\n', f);
     }
-    fprintf(f, "  root CRL      none imported\n");
+    if (c->root_crl_imported) {
+        fprintf(f, "  root CRL      #%llu published", (unsigned long long)c->root_crl_number);
+        print_time(f, ", nextUpdate", c->root_crl_next_update);
+        fprintf(f, "; last available #%llu (%zu pre-signed waiting)",
+                (unsigned long long)c->root_crl_last, c->root_crl_waiting);
+        print_time(f, ", ceremony due by", c->root_crl_ceremony_by);
+        fputc('\n', f);
+    } else {
+        fprintf(f, "  root CRL      none imported\n");
+    }
     fprintf(f, "  certificates  %llu valid, %llu expiring within %d days, %llu expired, %llu "
             "revoked\n", (unsigned long long)c->n_valid, (unsigned long long)c->n_expiring, days,
             (unsigned long long)c->n_expired, (unsigned long long)c->n_revoked);
@@ -127,6 +142,11 @@ static void json_ca(FILE *f, const struct status_ca *c)
     json_time(f, "delta_next_publish", c->delta && c->delta_next_publish, c->delta_next_publish);
     json_time(f, "delta_next_update", c->delta && c->delta_next_publish, c->delta_next_update);
     json_time(f, "root_crl_horizon", c->root_crl_imported, c->root_crl_horizon);
+    json_kv_int(f, 0, "root_crl_number", (long long)c->root_crl_number);
+    json_time(f, "root_crl_next_update", c->root_crl_number != 0, c->root_crl_next_update);
+    json_kv_int(f, 0, "root_crl_last", (long long)c->root_crl_last);
+    json_kv_int(f, 0, "root_crl_waiting", (long long)c->root_crl_waiting);
+    json_time(f, "root_crl_ceremony_by", c->root_crl_imported, c->root_crl_ceremony_by);
     fputs(",\"certificates\":{", f);
     json_kv_int(f, 1, "valid", (long long)c->n_valid);
     json_kv_int(f, 0, "expiring", (long long)c->n_expiring);
@@ -191,6 +211,9 @@ static long long g_this(const struct status_ca *c) { return (long long)c->crl_th
 static long long g_pub(const struct status_ca *c) { return (long long)c->crl_next_publish; }
 static long long g_next(const struct status_ca *c) { return (long long)c->crl_next_update; }
 static long long g_sev(const struct status_ca *c) { return (long long)c->sev; }
+static int has_root(const struct status_ca *c) { return c->root_crl_imported; }
+static long long g_rhorizon(const struct status_ca *c) { return (long long)c->root_crl_horizon; }
+static long long g_rby(const struct status_ca *c) { return (long long)c->root_crl_ceremony_by; }
 
 static void prom_certs(FILE *f, const struct status_report *r)
 {
@@ -220,6 +243,10 @@ static void prom_text(FILE *f, const struct status_report *r)
         {"offca_delta_crl_next_update_seconds",
          "nextUpdate of the CA's last delta CRL (Unix time), for CAs with delta_period."},
         {"offca_status_time_seconds", "Unix time at which offca status ran."},
+        {"offca_root_crl_horizon_seconds", "nextUpdate of the last root CRL available to the "
+         "CA (imported from an offline parent, published or pre-signed waiting; Unix time)."},
+        {"offca_root_crl_ceremony_due_seconds", "When the root ceremony is due: the last root "
+         "CRL's Next CRL Publish (Unix time)."},
     };
 
     prom_gauge(f, r, &ms[0], has_cert, g_expiry);
@@ -230,6 +257,8 @@ static void prom_text(FILE *f, const struct status_report *r)
     prom_certs(f, r);
     prom_gauge(f, r, &ms[5], always, g_sev);
     prom_gauge(f, r, &ms[6], has_delta, g_dnext);
+    prom_gauge(f, r, &ms[8], has_root, g_rhorizon);
+    prom_gauge(f, r, &ms[9], has_root, g_rby);
     prom_head(f, &ms[7]);
     fprintf(f, "%s %lld\n", ms[7].name, (long long)r->now);
 }

@@ -201,6 +201,25 @@ static int missing(const struct config_priv *cp, const struct toml_node *t, cons
     return 0;
 }
 
+/* [publish] ceremony_warn_days: 1..3650, default 30. */
+static int get_warn_days(const struct toml_node *pub, int *out)
+{
+    int64_t v = 30;
+
+    if (!toml_get_int(pub, "ceremony_warn_days", 0, &v)) {
+        report("%s", tmpl_error());
+        return 0;
+    }
+    if (v < 1 || v > 3650) {
+        report("%s: key 'publish.ceremony_warn_days': %lld is not a number of days from 1 to "
+               "3650; write e.g. ceremony_warn_days = 30", toml_where(toml_get(pub,
+               "ceremony_warn_days")), (long long)v);
+        return 0;
+    }
+    *out = (int)v;
+    return 1;
+}
+
 /* [store], [hsm], [publish], [templates], [keys]. */
 static int read_globals(struct config_priv *cp, const struct toml_node *root)
 {
@@ -233,6 +252,8 @@ static int read_globals(struct config_priv *cp, const struct toml_node *root)
         !get_text(pub, "base_url", 1, &c->base_url) ||
         !check_url(toml_get(pub, "base_url"), c->base_url,
                    MAX_CONFIG_URL - (MAX_CA_NAME + sizeof("/.crl"))))
+        return 0;
+    if (!get_warn_days(pub, &c->ceremony_warn_days))
         return 0;
     url = strdup(c->base_url);
     if (url && url[strlen(url) - 1] == '/')

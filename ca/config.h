@@ -40,6 +40,9 @@ struct config {
     const char *hsm_pin_file;    /* [hsm] pin_file, or NULL */
     const char *publish_dir;     /* [publish] dir */
     const char *base_url;        /* [publish] base_url (no trailing slash) */
+    int ceremony_warn_days;      /* [publish] ceremony_warn_days: doctor/status warn this many
+                                    days before the last root CRL imported from an offline
+                                    parent runs out (default 30) */
     const char *templates_dir;   /* [templates] dir */
     const char *blocked_keys_file; /* [keys] blocked_keys_file, or NULL */
     struct ca_cfg cas[MAX_CA_SECTIONS];

@@ -22,6 +22,7 @@
 
 #include "base/faultpoint.h"
 #include "ca/app.h"
+#include "ca/crlimp.h"
 #include "ca/gen.h"
 #include "ca/input.h"
 #include "ca/issue.h"
@@ -255,15 +256,8 @@ static int delta_url(const char *cdp, char *buf, size_t n)
     return 1;
 }
 
-/* The lint on the TBSCertList before the token signs it (crl_params.tbs_check). */
-struct crl_lint_arg {
-    X509 *issuer;
-    int delta;
-    int64_t prev;
-    const char *ca;
-};
-
-static int crl_lint_cb(void *arg, const unsigned char *tbs, size_t len, char *msg, size_t n)
+/* The lint on the TBSCertList before the token signs it (crl_params.tbs_check; publish.h). */
+int crl_lint_cb(void *arg, const unsigned char *tbs, size_t len, char *msg, size_t n)
 {
     const struct crl_lint_arg *la = arg;
     const struct lint_finding *f;
@@ -718,7 +712,7 @@ static int collect(void *arg, const struct ca_rec *r)
 
 /* The publish directory: a directory (symlinks to it are fine: /srv/pki -> /var/www/pki),
  * owned by root or us and writable by nobody else, judged on its descriptor. */
-static int publish_dir_check(struct app *a)
+int publish_dir_check(struct app *a)
 {
     const char *dir = a->cfg->publish_dir;
     char why[1024];
@@ -742,7 +736,7 @@ static int publish_dir_check(struct app *a)
  * the publish directory: the store is offca's own ground (checked by store_trust.c), so there
  * is no file to be planted as a symlink, and nothing a run as another user (root's one-off run)
  * could leave behind to lock the offca user out. The CRL state the lock protects is there too. */
-static int lock_publish(struct app *a)
+int lock_publish(struct app *a)
 {
     const char *dir = a->cfg->store_path;
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -794,5 +788,8 @@ int publish_run(struct app *a, const char *name, int force)
     for (size_t i = 0; i < l.n; i++)
         if ((rc = publish_ca(a, l.names[i], force)) != 0 && !worst)
             worst = rc;
+    /* CRLs of parents on another machine: pre-signed ones falling due, missing files (crlimp) */
+    if (name == NULL && (rc = crlimp_publish_cron(a)) != 0 && !worst)
+        worst = rc;
     return worst;
 }

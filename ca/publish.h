@@ -8,6 +8,7 @@
 #define OFFCA_PUBLISH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/limits.h"
 
@@ -28,5 +29,23 @@ int publish_ca_certs(struct app *a, const char *name);
  * silently, when it is missing, a symlink, a FIFO or device, too big or unreadable: for the
  * publisher that is "not what offca published". */
 int publish_file_load(const char *path, size_t max, unsigned char **data, size_t *len);
+
+/* Shared with the imported and pre-signed CRLs (crlimp*.c, crl_presign.c): */
+/* The publish directory is a directory owned by root or us and writable by nobody else. 1 / 0
+ * (reported). */
+int publish_dir_check(struct app *a);
+/* Overlapping publishers wait on an flock of the store directory: the descriptor (held until
+ * exit), or -1 (reported). */
+int lock_publish(struct app *a);
+/* The lint of a TBSCertList before it is signed or published (crl_params.tbs_check): errors
+ * refuse with msg, warnings are reported. */
+struct x509_st;
+struct crl_lint_arg {
+    struct x509_st *issuer;
+    int delta;
+    int64_t prev;                 /* the previous CRL number, -1 unknown */
+    const char *ca;               /* for messages */
+};
+int crl_lint_cb(void *arg, const unsigned char *tbs, size_t len, char *msg, size_t n);
 
 #endif

@@ -3,6 +3,7 @@
  * dates of all CAs are of the same moment, and judged by the rules in status.h.
  */
 #include "ca/status.h"
+#include "ca/crlimp.h"
 #include "ca/gen.h"
 #include "ca/issue.h"
 
@@ -176,6 +177,40 @@ static int gather_keys(struct gather *g, struct status_ca *c, const struct ca_re
     return ok;
 }
 
+/* The CRLs of the CA's parent on another machine, when it has one, and their judgement. */
+static int root_crl(struct gather *g, struct status_ca *c, const struct ca_rec *rec)
+{
+    int warn_days = g->cfg ? g->cfg->ceremony_warn_days : CEREMONY_WARN_DAYS;
+    unsigned char id[STORE_KEY_HASH];
+    struct crlimp_horizon h;
+    char when[32];
+
+    if (crlimp_parent_of(rec, id) != 0)
+        return 1;
+    if (!crlimp_horizon_get(g->t, id, &h))
+        return 0;
+    if (!h.any)
+        return 1;
+    c->root_crl_imported = 1;
+    c->root_crl_horizon = h.last_next_update;
+    c->root_crl_number = h.pub_number;
+    c->root_crl_next_update = h.pub_next_update;
+    c->root_crl_last = h.last_number;
+    c->root_crl_ceremony_by = h.ceremony_by;
+    c->root_crl_waiting = h.waiting;
+    if (h.pub_number && g->r->now >= h.pub_next_update) {
+        time_iso(h.pub_next_update, when);
+        finding(c, STATUS_ERROR, "root CRL #%llu past nextUpdate (%s): NPS refuses every logon; "
+                "hold the root ceremony and 'offca crl import' its CRL", (unsigned long long)
+                h.pub_number, when);
+    } else if (g->r->now >= h.ceremony_by - (time_t)warn_days * 86400) {
+        time_iso(h.ceremony_by, when);
+        finding(c, STATUS_WARN, "root ceremony due by %s (the last root CRL here, #%llu, runs "
+                "out then)", when, (unsigned long long)h.last_number);
+    }
+    return 1;
+}
+
 /* One CA: its certificate, CRL state of every key generation, leaf counts, findings. */
 static int gather_one(void *arg, const struct ca_rec *rec)
 {
@@ -199,6 +234,10 @@ static int gather_one(void *arg, const struct ca_rec *rec)
         judge_cert(c, g->r->now);
     }
     if (!gather_keys(g, c, rec) || !store_cert_foreach(g->t, rec->name, count_one, g)) {
+        g->failed = 1;
+        return 0;
+    }
+    if (!root_crl(g, c, rec)) {             /* a parent on another machine: its CRLs here */
         g->failed = 1;
         return 0;
     }

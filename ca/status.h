@@ -7,7 +7,9 @@
  *            nextUpdate; CRL (or delta) publish overdue (Next CRL Publish passed more than
  *            STATUS_PUBLISH_GRACE ago: the hourly cron job missed two runs)
  *   warning  CA certificate expires within CA_EXPIRY_WARN_DAYS (the window `offca doctor` warns
- *            in); CRL publish due (Next CRL Publish passed, within the grace)
+ *            in); CRL publish due (Next CRL Publish passed, within the grace); the imported root
+ *            CRL horizon within [publish] ceremony_warn_days (a root ceremony is due)
+ * An imported root CRL past its nextUpdate is an error.
  * Leaf certificates are counted (valid / expiring / expired / revoked) but never change the
  * exit code: a shop always has some certificates close to expiry.
  */
@@ -40,10 +42,15 @@ struct status_ca {
     time_t crl_this_update, crl_next_publish, crl_next_update;
     int delta;                             /* [ca.NAME] delta_period > 0: delta CRLs too */
     time_t delta_this_update, delta_next_publish, delta_next_update;
-    /* The CRL of a parent that lives elsewhere (imported root CRL): its nextUpdate. None can be
-     * imported yet: root_crl_imported stays 0 and the outputs say "none imported". */
+    /* The CRLs of a parent that lives elsewhere (`crl import`): the published one, and the last
+     * one available (published or pre-signed and waiting); root_crl_horizon is that one's
+     * nextUpdate, root_crl_ceremony_by its Next CRL Publish (nextUpdate when it has none): the
+     * root ceremony is due by then. root_crl_imported 0: none imported ("none imported"). */
     int root_crl_imported;
     time_t root_crl_horizon;
+    uint64_t root_crl_number, root_crl_last;
+    time_t root_crl_next_update, root_crl_ceremony_by;
+    size_t root_crl_waiting;
     uint64_t n_valid, n_expiring, n_expired, n_revoked;
     enum status_sev sev;
     char findings[MAX_STATUS_FINDINGS][256];

@@ -51,7 +51,8 @@ _Static_assert(ST_NOOVERWRITE == MDB_NOOVERWRITE, "store_int.h: ST_NOOVERWRITE")
 
 static const char *const db_names[DB_COUNT] = {
     "meta", "cas", "certs", "serials", "by_expiry", "revoked", "crl_state", "directory", "audit",
-    "by_key", "blocked_keys", "generations"
+    "by_key", "blocked_keys", "generations",
+    "crl_imported", "crl_presigned"    /* store_crlimp.c */
 };
 
 struct store {
@@ -362,7 +363,7 @@ static int dir_prepare(const char *dir, int create)
 /* The databases every initialised store of the current schema holds, also listed in meta "dbs"
  * by init and by the upgrades from schema 1 and 2. */
 #define STORE_DBS_LIST "cas,certs,serials,by_expiry,revoked,crl_state,directory,audit,by_key," \
-                       "blocked_keys,generations"
+                       "blocked_keys,generations,crl_imported,crl_presigned"
 
 /* The schema of the store (*out): the current one, or 1 or 2 (upgraded by schema_upgrade). 1 / 0. */
 static int schema_check(struct store *s, MDB_txn *txn, uint32_t *out)
@@ -406,7 +407,9 @@ static int first_missing_db(uint32_t ver)
 }
 
 /* Schema 1 or 2 -> 3 in ONE write transaction: create the databases the store lacks (schema 1:
- * by_key, blocked_keys and generations; schema 2: generations), index every certificate by key
+ * by_key, blocked_keys and the schema 3 ones; schema 2: generations, crl_imported and
+ * crl_presigned, the last two empty until a parent's CRL is imported or a CRL pre-signed),
+ * index every certificate by key
  * (from 1), give every CA its generation 0 with an audit record (st_upgrade), write the new
  * version and the list of databases. A crash before the commit leaves the old store as it was;
  * the next open upgrades it again. Another process may have done it meanwhile: the version is
@@ -1025,8 +1028,8 @@ int store_test_set_schema(struct store *s, uint32_t v)
     return store_test_raw_put(s, "meta", "schema", 6, b, 4);
 }
 
-/* Turn a store back into schema v (1: delete by_key, blocked_keys and generations; 2: delete
- * generations) and write version v. Records keep their newer fields. 1 ok / 0. */
+/* Turn a store back into schema v (1: delete by_key, blocked_keys and the schema 3 databases;
+ * 2: delete generations, crl_imported and crl_presigned) and write version v. Records keep their newer fields. 1 ok / 0. */
 int store_test_make_old(struct store *s, uint32_t v)
 {
     struct store_txn *t = store_txn_begin(s, 1);

@@ -14,9 +14,13 @@
  *   by_key     SHA-256(SubjectPublicKeyInfo) ca '\0' len serial -> "" (certificates by key)
  *   blocked_keys SHA-256(SubjectPublicKeyInfo) -> the certificate revoked for keyCompromise
  *   generations ca '\0' cert index (2 BE) -> one certificate generation of the CA (schema 3)
- * A schema 1 store (no by_key, blocked_keys, generations) or schema 2 store (no generations) is
- * upgraded in place on open: one write transaction creates what it lacks, indexes every stored
- * certificate by key (from 1) and gives every CA its generation 0.
+ *   crl_imported SHA-256(parent's SubjectPublicKeyInfo) number(8 BE) -> a CRL of a parent CA that
+ *              lives on another machine, imported (store_crlimp.c; schema 3)
+ *   crl_presigned ca '\0' number(8 BE) -> a CRL signed ahead of its time (store_crlimp.c;
+ *              schema 3)
+ * A schema 1 store (no by_key, blocked_keys, nor the schema 3 databases) or schema 2 store (no
+ * schema 3 databases) is upgraded in place on open: one write transaction creates what it lacks,
+ * indexes every stored certificate by key (from 1) and gives every CA its generation 0.
  * Every state change is one write transaction: begin, do everything, append the audit record,
  * commit. LMDB's single writer serialises concurrent offca processes. Values are copied out of
  * LMDB before the transaction ends: records handed back are owned by the caller.
@@ -33,8 +37,9 @@
 
 #include "base/limits.h"
 
-#define STORE_SCHEMA_VERSION 3         /* 2: by_key and blocked_keys; 3: generations (1 and 2
-                                        * are upgraded in place) */
+#define STORE_SCHEMA_VERSION 3         /* 2: by_key and blocked_keys; 3: generations,
+                                        * crl_imported, crl_presigned (1 and 2 are upgraded in
+                                        * place) */
 #define STORE_KEY_HASH 32
 #define MAX_CA_INDEX 0xffff            /* certificate and key indexes are 16 bits (CA Version) */
 #define MAX_STORE_SERIAL 20
@@ -228,6 +233,52 @@ int store_gen_newest(struct store_txn *t, const char *ca, struct ca_gen *g);
 /* Generations of ca in certificate index order (borrowed for the call); fn 1 go on, 0 stop. */
 int store_gen_foreach(struct store_txn *t, const char *ca,
                       int (*fn)(void *arg, const struct ca_gen *g), void *arg);
+
+/* ---- imported parent CRLs, pre-signed CRLs (store_crlimp.c) ---- */
+/* A CRL of a parent CA that lives on another machine (the offline root), imported with
+ * `crl import`: keyed by the parent (SHA-256 of its SubjectPublicKeyInfo) and the CRL number. */
+enum crlimp_state { CRLIMP_WAITING = 0, CRLIMP_PUBLISHED = 1, CRLIMP_SUPERSEDED = 2 };
+struct crlimp_rec {
+    unsigned char parent[STORE_KEY_HASH];
+    uint64_t number;
+    time_t this_update, next_update;
+    time_t next_publish;               /* Microsoft Next CRL Publish; 0: the CRL has none */
+    time_t imported_at;
+    int state;                         /* enum crlimp_state */
+    unsigned char sha256[32];          /* of der */
+    const unsigned char *der;          /* borrowed: from the caller (put) or the store (foreach:
+                                        * valid until the callback returns) */
+    size_t der_len;
+};
+/* Insert or overwrite the record (parent, number). 1 ok / 0. */
+int store_crlimp_put(struct store_txn *t, const struct crlimp_rec *r)
+    __attribute__((warn_unused_result));
+/* Delete it (a pre-signed CRL voided by a newer one). 1 ok (also when absent) / 0. */
+int store_crlimp_del(struct store_txn *t, const unsigned char parent[STORE_KEY_HASH],
+                     uint64_t number) __attribute__((warn_unused_result));
+/* The records of one parent (parent non-NULL) or all, ascending (parent, number); fn returns 1 to
+ * go on, 0 to stop. 1 ok / 0 error. */
+int store_crlimp_foreach(struct store_txn *t, const unsigned char *parent,
+                         int (*fn)(void *arg, const struct crlimp_rec *r), void *arg)
+    __attribute__((warn_unused_result));
+/* A CRL this offca signed ahead of its thisUpdate (`crl presign`), kept for the record: keyed by
+ * the CA, the key generation that signed it (each numbers its own CRLs) and the number. */
+struct presign_rec {
+    char ca[MAX_CA_NAME + 1];
+    unsigned key_index;
+    uint64_t number;
+    time_t this_update, next_update, next_publish, signed_at;
+    unsigned char sha256[32];
+    const unsigned char *der;          /* borrowed, as in crlimp_rec */
+    size_t der_len;
+};
+int store_presign_put(struct store_txn *t, const struct presign_rec *r)
+    __attribute__((warn_unused_result));
+/* The pre-signed CRLs of key generation key_index of ca, ascending number; fn as above. 1 ok /
+ * 0 error. */
+int store_presign_foreach(struct store_txn *t, const char *ca, unsigned key_index,
+                          int (*fn)(void *arg, const struct presign_rec *r), void *arg)
+    __attribute__((warn_unused_result));
 
 /* ---- directory (AD exports) ---- */
 struct dir_entry {

@@ -23,7 +23,11 @@
 #define ST_NOOVERWRITE 0x10                         /* = MDB_NOOVERWRITE (checked in store.c) */
 
 enum { DB_META, DB_CAS, DB_CERTS, DB_SERIALS, DB_EXPIRY, DB_REVOKED, DB_CRLSTATE, DB_DIR, DB_AUDIT,
-       DB_BY_KEY, DB_BLOCKED, DB_GENS, DB_COUNT };
+       DB_BY_KEY, DB_BLOCKED,
+       /* schema 3: generations (store_gen.c), imported parent CRLs, pre-signed CRLs
+        * (store_crlimp.c) */
+       DB_GENS, DB_CRLIMP, DB_PRESIGN,
+       DB_COUNT };
 #define DB_FIRST_V2 DB_BY_KEY                       /* databases schema 1 did not have */
 #define DB_FIRST_V3 DB_GENS                         /* databases schema 2 did not have */
 

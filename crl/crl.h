@@ -95,6 +95,27 @@ int crl_verify_published(const char *path, X509 *issuer, uint64_t number, int is
  * https CDP is a chicken-and-egg revocation problem), no fragment, no whitespace. 1 ok / 0. */
 int crl_url_check(const char *url, const char *what) __attribute__((warn_unused_result));
 
+/* ---- CRLs of a parent on another machine (import.c) ---------------------------------------- */
+struct crl_import_info {
+    uint64_t number;              /* CRL number */
+    time_t this_update, next_update;
+    time_t next_publish;          /* Microsoft Next CRL Publish (1.3.6.1.4.1.311.21.4); 0 none */
+    unsigned char sha256[32];     /* of der */
+    unsigned char *der;           /* the CRL's DER (OPENSSL_malloc'd; crl_import_info_clear) */
+    size_t der_len;
+    size_t tbs_off, tbs_len;      /* the TBSCertList inside der (for the lint) */
+};
+/* Parse the bytes of a CRL file (DER or PEM, one CRL, nothing after it): a full v2 CRL with a
+ * CRL number and a nextUpdate. Returns the CRL (caller X509_CRL_free) and fills *out; NULL with
+ * crl_error() (class 3 malformed, 1 a delta, v1, no number or no nextUpdate). */
+X509_CRL *crl_import_parse(const unsigned char *buf, size_t len, const char *what,
+                           struct crl_import_info *out);
+/* The CRL belongs to parent: issuer name = parent's subject, AKID = parent's SKID, signature by
+ * parent's key. 1 ok / 0 with crl_error() (class 1). */
+int crl_import_check(X509_CRL *crl, X509 *parent, const char *what)
+    __attribute__((warn_unused_result));
+void crl_import_info_clear(struct crl_import_info *i);
+
 /* ---- doctor --------------------------------------------------------------------------------- */
 enum doctor_sev { DOCTOR_OK = 0, DOCTOR_INFO, DOCTOR_WARN, DOCTOR_ERROR };
 struct doctor_finding {

@@ -1,9 +1,11 @@
 #!/bin/bash
-# Issue 12, store schema 3 (CA generations): a store written by the last schema 1 offca (commit
-# c459a3d) and one written by the last schema 2 offca (c51081b: by_key and blocked_keys, no
-# generations), each built from git into build/compat/, is upgraded in place by this offca on
-# first open, in one transaction; afterwards everything it held still lists, revokes and
-# publishes, and the old binary refuses the upgraded store instead of misreading it.
+# Issues 12 and 13, store schema 3 (CA generations, imported and pre-signed CRLs): a store
+# written by the last schema 1 offca (commit c459a3d) and one written by the last schema 2 offca
+# (c51081b: by_key and blocked_keys, no generations, no crl_imported / crl_presigned), each built
+# from git into build/compat/, is upgraded in place by this offca on first open, in one
+# transaction that creates every database schema 3 has; afterwards everything it held still
+# lists, revokes and publishes, the new databases take records (crl presign), and the old binary
+# refuses the upgraded store instead of misreading it.
 . "$(dirname "$0")/common.sh"
 build_old() { # build_old COMMIT: that offca, built once per checkout (about 30 s on 2 cores)
     local dir="$REPO/build/compat/$1"
@@ -42,12 +44,22 @@ v1 revoke --ca iss --serial "$(ser "$T/a.pem")" --reason keyCompromise >/dev/nul
 v1 crl publish >/dev/null
 check "the schema $FROM offca made a store with a CRL" test -s "$T/pub/iss.crl"
 BEFORE_LIST=$(v1 list); BEFORE_CAS=$(v1 --json ca list); BEFORE_AUDIT=$(v1 audit list | wc -l)
+for db in generations crl_imported crl_presigned; do
+    check "the schema $FROM store has no '$db' database yet" \
+        bash -c "! mdb_stat -s $db '$T/store' >/dev/null 2>&1"
+done
 cp "$T/pub/iss.crl" "$T/iss-v1.crl"
 
 # ---- first open by this offca: upgraded, nothing lost ----
 expect_rc 0 "this offca opens the schema $FROM store" -- oc list
 expect_in "upgraded from schema $FROM to 3" "the upgrade is announced on stderr"
 check "every certificate still listed, unchanged" test "$OUT" = "$BEFORE_LIST"
+for db in generations crl_imported crl_presigned; do
+    expect_rc 0 "the upgrade created the '$db' database" -- mdb_stat -s $db "$T/store"
+done
+expect_rc 0 "meta" -- mdb_dump -p -s meta "$T/store"
+check "meta 'dbs' lists every schema 3 database" \
+    grep -q 'blocked_keys,generations,crl_imported,crl_presigned$' <<<"$OUT"
 expect_rc 0 "a second open does not upgrade again" -- oc list
 check "no second upgrade note" bash -c "! grep -q upgraded <<<'$ERR'"
 expect_rc 0 "ca list" -- oc --json ca list
@@ -86,6 +98,15 @@ expect_rc 2 "openssl: an old leaf is revoked by the new CRL" -- openssl verify -
 expect_in "certificate revoked" "openssl says revoked"
 expect_rc 0 "openssl: a leaf issued after the upgrade verifies with the CRL" -- openssl verify \
     -crl_check -CAfile "$T/root.pem" -untrusted "$T/iss.pem" -CRLfile "$T/pub/iss.crl" "$T/c.pem"
+mkdir -p "$T/pre"
+expect_rc 0 "crl presign on the upgraded store (records in crl_presigned)" -- \
+    oc crl presign --ca root --count 2 --out "$T/pre"
+RN=$(openssl crl -inform DER -in "$T/pub/root.crl" -noout -crlnumber | sed 's/.*=0x//')
+check "the pre-signed CRLs continue the root's numbering from the old store" \
+    test -s "$T/pre/root-crl-$((16#$RN + 1)).crl" -a -s "$T/pre/root-crl-$((16#$RN + 2)).crl"
+expect_rc 0 "a second presign continues the recorded set" -- \
+    oc crl presign --ca root --count 1 --out "$T/pre"
+check "its CRL is the next number" test -s "$T/pre/root-crl-$((16#$RN + 3)).crl"
 expect_rc 0 "the pending CA is still pending" -- oc --json ca list
 check "pend is pending" grep -q '"name":"pend","state":"pending"' <<<"$OUT"
 

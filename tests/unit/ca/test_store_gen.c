@@ -20,6 +20,8 @@
 
 extern int store_test_set_schema(struct store *s, uint32_t v);
 extern int store_test_make_old(struct store *s, uint32_t v);
+extern unsigned char *store_test_raw_get(struct store *s, const char *db, const void *key,
+                                         size_t klen, size_t *vlen);
 extern int store_test_raw_put(struct store *s, const char *db, const void *key, size_t klen,
                               const void *val, size_t vlen);
 
@@ -220,6 +222,55 @@ static void test_revoke_per_key(void **state)
     store_close(s);
 }
 
+static int count_imp(void *arg, const struct crlimp_rec *r)
+{
+    (void)r;
+    ++*(int *)arg;
+    return 1;
+}
+
+static int count_pre(void *arg, const struct presign_rec *r)
+{
+    (void)r;
+    ++*(int *)arg;
+    return 1;
+}
+
+/* The databases of imported and pre-signed CRLs exist after the upgrade, empty, and take
+ * records in the same way as in a store made as schema 3. */
+static void crl_dbs_work(struct store *s)
+{
+    static const unsigned char der[] = {0x30, 0x03, 0x02, 0x01, 0x01};
+    struct store_txn *t = store_txn_begin(s, 1);
+    struct crlimp_rec ir;
+    struct presign_rec pr;
+    int ni = 0, np = 0;
+
+    assert_non_null(t);
+    assert_true(store_crlimp_foreach(t, NULL, count_imp, &ni));
+    assert_true(store_presign_foreach(t, "root", 0, count_pre, &np));
+    assert_int_equal(ni + np, 0);
+    memset(&ir, 0, sizeof(ir));
+    memset(ir.parent, 7, sizeof(ir.parent));
+    ir.number = 3;
+    ir.der = der;
+    ir.der_len = sizeof(der);
+    memset(&pr, 0, sizeof(pr));
+    snprintf(pr.ca, sizeof(pr.ca), "root");
+    pr.number = 5;
+    pr.der = der;
+    pr.der_len = sizeof(der);
+    assert_true(store_crlimp_put(t, &ir));
+    assert_true(store_presign_put(t, &pr));
+    assert_true(store_txn_commit(t));
+    assert_non_null(t = store_txn_begin(s, 0));
+    assert_true(store_crlimp_foreach(t, NULL, count_imp, &ni));
+    assert_true(store_presign_foreach(t, "root", 0, count_pre, &np));
+    store_txn_abort(t);
+    assert_int_equal(ni, 1);
+    assert_int_equal(np, 1);
+}
+
 static int find_upgrade(void *arg, const struct audit_rec *r)
 {
     *(int *)arg += strcmp(r->action, "store.upgrade") == 0;
@@ -227,7 +278,8 @@ static int find_upgrade(void *arg, const struct audit_rec *r)
 }
 
 /* A store turned back into schema `from` (its newer databases dropped) with a CA and no
- * generation: opening it upgrades it to 3 once. */
+ * generation: opening it upgrades it to 3 once, with every schema 3 database (generations,
+ * crl_imported, crl_presigned) and meta "dbs" listing them all. */
 static void upgrade_from(uint32_t from)
 {
     struct store *s = store_open(sdir, 1);
@@ -235,7 +287,8 @@ static void upgrade_from(uint32_t from)
     struct ca_gen g;
     struct crl_state st;
     const char *msg;
-    char note[64];
+    char note[64], *dbs;
+    size_t dbs_len = 0;
     int n = 0;
 
     assert_non_null(s);
@@ -263,6 +316,13 @@ static void upgrade_from(uint32_t from)
     assert_int_equal(st.last_number, 4);
     assert_int_equal(st.final, 0);
     store_txn_abort(t);
+    crl_dbs_work(s);
+    dbs = (char *)store_test_raw_get(s, "meta", "dbs", 3, &dbs_len);
+    assert_non_null(dbs);
+    dbs[dbs_len] = '\0';
+    assert_string_equal(dbs, "cas,certs,serials,by_expiry,revoked,crl_state,directory,audit,"
+                             "by_key,blocked_keys,generations,crl_imported,crl_presigned");
+    OPENSSL_free(dbs);
     store_close(s);
     assert_true(capture_start(2));
     s = store_open(sdir, 0);                 /* once: no second upgrade */

@@ -1,0 +1,115 @@
+/*
+ * crlimp.h — the offline root on its own machine (README "The offline root"):
+ *   root machine     crl_carry.c    `crl publish --ca ROOT --out DIR`: the CRL and certificate
+ *                                   for carrying
+ *                    crl_presign.c  `crl presign`: the next N CRLs signed in one ceremony
+ *   issuing machine  crlimp_parent.c  which parents live elsewhere (an imported CA's chain) and
+ *                                   the file name its CDP points at
+ *                    crlimp.c       `crl import`: verify, order, record, publish
+ *                    crlimp_pub.c   what is due (pre-signed CRLs reaching their thisUpdate),
+ *                                   putting files in place; the hourly `crl publish` hook; the
+ *                                   horizon that doctor and status judge
+ * Records: store_crlimp.c (crl_imported, crl_presigned).
+ */
+#ifndef OFFCA_CRLIMP_H
+#define OFFCA_CRLIMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include <openssl/x509.h>
+
+#include "ca/store.h"
+
+struct app;
+
+#define MAX_CRLIMP_PARENTS 16          /* parents on other machines known to one store */
+#define MAX_CRLIMP_FILES 8             /* published names of one parent's CRL */
+#define MAX_CRLIMP_NAME 200            /* a published file name */
+#define MAX_CRLIMP_RECS 4096           /* CRLs kept per parent */
+#define MAX_CRLIMP_INPUT (64L * 1024 * 1024)
+#define MAX_PRESIGN_COUNT 120
+#define CEREMONY_WARN_DAYS 30          /* [publish] ceremony_warn_days default */
+
+/* `crl publish --ca NAME --out DIR`: after the publication, NAME.crl (the published CRL, checked
+ * against the store's hash) and NAME.crt into DIR (0644, replacing older copies). 0 / class. */
+int crl_carry_write(struct app *a, const char *ca, const char *dir);
+
+/* `crl presign --ca NAME --count N [--out DIR]`. 0 or the exit class (reported). */
+int crl_presign(struct app *a, const char *ca, int count, const char *out_dir);
+
+/* A parent CA that lives on another machine: the issuer of an imported CA (`ca import`, no
+ * parent in the store), found in that CA's chain. */
+struct crlimp_parent {
+    X509 *cert;                                  /* owned */
+    unsigned char id[STORE_KEY_HASH];            /* SHA-256 of its SubjectPublicKeyInfo */
+    char label[160];                             /* its subject, for messages */
+    char files[MAX_CRLIMP_FILES][MAX_CRLIMP_NAME + 1];   /* CDP basenames of its children */
+    char child[MAX_CRLIMP_FILES][MAX_CA_NAME + 1];       /* the CA each name came from */
+    size_t n_files;
+    char nocdp[MAX_CA_NAME + 1];                 /* a child without an HTTP CDP, or "" */
+};
+struct crlimp_parents {
+    struct crlimp_parent p[MAX_CRLIMP_PARENTS];
+    size_t n;
+};
+/* Every such parent of the store, in t. 0 or the exit class (reported). */
+int crlimp_parents_load(struct store_txn *t, struct crlimp_parents *ps);
+void crlimp_parents_free(struct crlimp_parents *ps);
+/* The parent of one imported CA record (0 found, *id set; 1 not an imported CA / no parent). */
+int crlimp_parent_of(const struct ca_rec *r, unsigned char id[STORE_KEY_HASH]);
+
+/* `crl import FILE...`. 0 or the exit class (reported). */
+int crlimp_import(struct app *a, char **files, int n);
+
+/* The hourly hook of `crl publish`: for each parent, publish the imported CRL now due (a
+ * pre-signed one whose thisUpdate has come), or put back a published file that is missing or
+ * altered. Quiet when there are no imported parents. 0 or the exit class. */
+int crlimp_publish_cron(struct app *a);
+
+/* What is held for one parent: the published CRL and the last one available (published or
+ * waiting for its thisUpdate). */
+struct crlimp_horizon {
+    int any;                                     /* 0: nothing imported */
+    uint64_t pub_number;                         /* 0: none published yet */
+    time_t pub_this_update, pub_next_update;
+    uint64_t last_number;
+    time_t last_this_update, last_next_update;
+    time_t ceremony_by;                          /* the last one's Next CRL Publish, or its
+                                                  * nextUpdate when it has none */
+    size_t waiting;                              /* pre-signed CRLs not yet published */
+};
+/* 1 ok (h filled) / 0 store failure. */
+int crlimp_horizon_get(struct store_txn *t, const unsigned char id[STORE_KEY_HASH],
+                       struct crlimp_horizon *h) __attribute__((warn_unused_result));
+
+/* `offca doctor`: the root ceremony reminder for each parent on another machine (a warning
+ * warn_days before the last root CRL available runs out, an error once the published one is past
+ * nextUpdate, a note when none is imported) appended to rep. 0 or the exit class. */
+struct doctor_report;
+int crlimp_doctor(struct store_txn *t, int warn_days, time_t now, struct doctor_report *rep);
+
+/* Shared by crlimp.c and crlimp_pub.c: the records of one parent, copied out of the store. */
+struct crlimp_list {
+    struct crlimp_rec *r;                        /* der of each owned (malloc) */
+    size_t n;
+};
+int crlimp_list_load(struct store_txn *t, const unsigned char id[STORE_KEY_HASH],
+                     struct crlimp_list *l);     /* 0 or the exit class (reported) */
+void crlimp_list_free(struct crlimp_list *l);
+/* In write txn t: mark the record that must be published at now (the highest number whose
+ * thisUpdate has come) published, older ones superseded. *pick: its index in l, or -1 when
+ * none is due; *changed: 1 when the published CRL changed. 0 or the exit class. */
+int crlimp_settle(struct store_txn *t, struct crlimp_list *l, time_t now, long *pick,
+                  int *changed);
+/* Put rec's DER in place under every name of p in the publish directory (temp, fsync, rename)
+ * and read each back. only_bad: skip files already equal to it. *written: files written.
+ * 0 or the exit class (reported). */
+int crlimp_files_put(struct app *a, const struct crlimp_parent *p, const struct crlimp_rec *rec,
+                     int only_bad, int *written);
+/* The audit record after the files (what: "crl.import-publish", "crl.republish"): "ok" once
+ * they are in place and read back, "fail" otherwise (rc). A store failure is reported. */
+void crlimp_audit_files(struct app *a, const struct crlimp_parent *p, uint64_t number,
+                        const char *what, int rc);
+
+#endif
