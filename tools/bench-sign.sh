@@ -62,7 +62,7 @@ $BUILD_CEIL
 cc $CFL -o "$W/bin/mkcsrs" "$REPO/bench/mkcsrs.c" $LIBS
 cc $CFL -o "$W/bin/rusage" "$REPO/bench/rusage.c"
 # shellcheck disable=SC2086
-cc $CFL -o "$W/bin/lintcost" "$REPO/bench/lintcost.c" "$B/libtemplates.a" $LIBS
+cc $CFL -o "$W/bin/lintcost" "$REPO/bench/lintcost.c" "$B/libtemplates.a" "$B/libbase.a" $LIBS
 
 # ---- token, store, CAs, directory ----------------------------------------------------------------
 bench_token_setup      # token, ca.toml, oc(), store and root CA in $W
