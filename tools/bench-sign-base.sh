@@ -135,5 +135,4 @@ if [ "$BASE" != none ]; then
         echo "--template intune-device --batch M.jsonl --workers 1\` (M.jsonl: 50, then 150 CSRs);"
         echo "\`/usr/bin/time -f '%e %U %S' offca -c ca.toml sign ... --batch M.jsonl --workers 1\` ($BN CSRs)."
     } >>"$REPORT"
-    rm -rf "$G/base/tokens" "$G/this/tokens"
 fi
