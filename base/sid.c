@@ -283,6 +283,15 @@ static GENERAL_NAMES *sid_ext_decode(const ASN1_OCTET_STRING *os)
     return gens;
 }
 
+/* The two OIDs as DER contents (what OBJ_cmp compares), so a parse looks nothing up by text. */
+static const unsigned char DER_SID_EXT[] = {0x2b, 6, 1, 4, 1, 0x82, 0x37, 0x19, 0x02};
+static const unsigned char DER_SID_TYPE[] = {0x2b, 6, 1, 4, 1, 0x82, 0x37, 0x19, 0x02, 0x01};
+
+static int oid_is(const ASN1_OBJECT *o, const unsigned char *der, size_t n)
+{
+    return o != NULL && (size_t)OBJ_length(o) == n && memcmp(OBJ_get0_data(o), der, n) == 0;
+}
+
 /* Read the SID back out of a SID security extension built as by sid_ext_build: exactly one
  * otherName with type-id 1.3.6.1.4.1.311.25.2.1 and an OCTET STRING value, non-critical, DER,
  * the SID passing sid_check. Copies it NUL-terminated into out; 1 ok / 0 with a message. */
@@ -290,14 +299,14 @@ int sid_ext_parse(const X509_EXTENSION *ext, char *out, size_t outlen)
 {
     GENERAL_NAMES *gens = NULL;
     const GENERAL_NAME *gen;
-    ASN1_OBJECT *want = NULL;
     const ASN1_STRING *s;
     char sid[MAX_SID_CHARS + 1];
     int ok = 0, slen;
 
-    if (ext == NULL || (want = OBJ_txt2obj(OID_NTDS_CA_SECURITY_EXT, 1)) == NULL)
+    if (ext == NULL)
         return sid_ext_fail("missing extension");
-    if (OBJ_cmp(X509_EXTENSION_get_object((X509_EXTENSION *)ext), want) != 0) {
+    if (!oid_is(X509_EXTENSION_get_object((X509_EXTENSION *)ext), DER_SID_EXT,
+                sizeof(DER_SID_EXT))) {
         sid_ext_fail("wrong extension OID");
         goto out;
     }
@@ -307,11 +316,8 @@ int sid_ext_parse(const X509_EXTENSION *ext, char *out, size_t outlen)
     }
     if ((gens = sid_ext_decode(X509_EXTENSION_get_data((X509_EXTENSION *)ext))) == NULL)
         goto out;
-    ASN1_OBJECT_free(want);
-    if ((want = OBJ_txt2obj(OID_NTDS_OBJECTSID, 1)) == NULL)
-        goto out;
     if (sk_GENERAL_NAME_num(gens) != 1 || (gen = sk_GENERAL_NAME_value(gens, 0))->type != GEN_OTHERNAME
-        || OBJ_cmp(gen->d.otherName->type_id, want) != 0
+        || !oid_is(gen->d.otherName->type_id, DER_SID_TYPE, sizeof(DER_SID_TYPE))
         || gen->d.otherName->value->type != V_ASN1_OCTET_STRING) {
         sid_ext_fail("need exactly one otherName 1.3.6.1.4.1.311.25.2.1 with an OCTET STRING");
         goto out;
@@ -336,7 +342,6 @@ int sid_ext_parse(const X509_EXTENSION *ext, char *out, size_t outlen)
     ok = 1;
 out:
     GENERAL_NAMES_free(gens);
-    ASN1_OBJECT_free(want);
     return ok;
 }
 

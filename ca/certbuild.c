@@ -7,6 +7,7 @@
 #include "base/x509ext.h"
 #include "ca/issue.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/err.h>
@@ -215,8 +216,8 @@ static int cert_lint(X509 *x, const struct cert_spec *spec)
     return EXIT_POLICY;
 }
 
-/* The DER of x's TBS as it stands (encoded once here: the fields were just set; OpenSSL keeps
- * this encoding, so the certificate's DER will carry exactly these bytes). OPENSSL_free. */
+/* The DER of x's TBS as it stands, encoded once here: the lint reads these bytes, the token
+ * signs them and cert_der puts them into the certificate. OPENSSL_free. */
 static unsigned char *tbs_der(X509 *x, int *len)
 {
     unsigned char *der = NULL;
@@ -257,27 +258,39 @@ out:
     return ok;
 }
 
-/* After signing: the TBS inside the certificate's DER (the first element of the outer
- * SEQUENCE) equals the linted one, byte for byte. The DER (encoded once here, as the record and
- * the output need it anyway) goes to *der on success. */
-static int tbs_same(X509 *x, const unsigned char *linted, int len, unsigned char **der,
+/* After signing: the certificate's DER made from the linted TBS bytes themselves, SEQUENCE {
+ * tbsCertificate, signatureAlgorithm, signatureValue } (RFC 5280 4.1), only the last two encoded
+ * from x. The certificate carries the linted TBS byte for byte by construction, without a second
+ * encoding of the TBS by i2d_X509 to compare against; and self_check, which verifies the token's
+ * signature (made over the linted bytes) against OpenSSL's own encoding of x, fails if that
+ * encoding is not the linted bytes. The DER (the record and the output use it) goes to *der. */
+static int cert_der(X509 *x, const unsigned char *tbs, int len, unsigned char **der,
                     size_t *der_len)
 {
-    unsigned char *d = NULL;
-    const unsigned char *p;
-    long l;
-    int n = i2d_X509(x, &d), tag, cls, same = 0;
+    const ASN1_BIT_STRING *sig;
+    const X509_ALGOR *alg;
+    unsigned char *a = NULL, *s = NULL, *d = NULL, *p;
+    int la, ls, body = 0, total = -1;
 
-    p = d;
-    if (n > 0 && !(ASN1_get_object(&p, &l, &tag, &cls, n) & 0x80))
-        same = (long)len <= n - (p - d) && memcmp(p, linted, (size_t)len) == 0 && p[0] == 0x30;
-    if (!same) {
-        OPENSSL_free(d);
-        return 0;
+    X509_get0_signature(&sig, &alg, x);
+    la = i2d_X509_ALGOR(alg, &a);
+    ls = i2d_ASN1_BIT_STRING(sig, &s);
+    if (len > 0 && la > 0 && ls > 0 && len <= INT_MAX - la - ls) {
+        body = len + la + ls;
+        total = ASN1_object_size(1, body, V_ASN1_SEQUENCE);
     }
-    *der = d;
-    *der_len = (size_t)n;
-    return 1;
+    if (total > 0 && tbs[0] == 0x30 && (d = OPENSSL_malloc((size_t)total)) != NULL) {
+        p = d;
+        ASN1_put_object(&p, 1, body, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
+        memcpy(p, tbs, (size_t)len), p += len;
+        memcpy(p, a, (size_t)la), p += la;
+        memcpy(p, s, (size_t)ls), p += ls;
+        *der = d;
+        *der_len = (size_t)(p - d);
+    }
+    OPENSSL_free(a);
+    OPENSSL_free(s);
+    return d != NULL;
 }
 
 X509 *cert_build(const struct cert_spec *spec, struct hsm *h, EVP_PKEY *signkey,
@@ -318,9 +331,8 @@ X509 *cert_build(const struct cert_spec *spec, struct hsm *h, EVP_PKEY *signkey,
     }
     EVP_MD_CTX_free(md);
     md = NULL;
-    if (!tbs_same(x, tbs, tbs_len, &out->der, &out->der_len)) {
-        report("certificate: self-check failed: the signed TBS differs from the linted TBS; "
-               "nothing was recorded; report this bug");
+    if (!cert_der(x, tbs, tbs_len, &out->der, &out->der_len)) {
+        report("certificate: encoding the signed certificate failed: %s", ossl_errstr());
         goto fail;
     }
     if (!self_check(x, spec->issuer)) {

@@ -56,10 +56,10 @@ int csr_gate_reencode(X509_REQ *req, const unsigned char *der, size_t len,
     for (int i = 0; i < sk_X509_EXTENSION_num(exts); i++) {
         const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(sk_X509_EXTENSION_value(exts, i));
         char oid[80];
-        OBJ_obj2txt(oid, sizeof(oid), X509_EXTENSION_get_object(sk_X509_EXTENSION_value(exts, i)),
-                    1);
         if (!der_strict_check(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v), why,
                               sizeof(why))) {
+            OBJ_obj2txt(oid, sizeof(oid),
+                        X509_EXTENSION_get_object(sk_X509_EXTENSION_value(exts, i)), 1);
             report("%s: requested extension %s: not DER: %s (X.690 10, RFC 5280 4.2); %s", src,
                    oid, why, FIX_REGEN);
             return EXIT_INPUT;
@@ -112,7 +112,6 @@ int csr_gate_sigalg(const X509_REQ *req, const char *src, int *sha1)
     X509_REQ_get0_signature(req, NULL, &alg);
     X509_ALGOR_get0(&obj, &ptype, &pval, alg);
     nid = OBJ_obj2nid(obj);
-    OBJ_obj2txt(oid, sizeof(oid), obj, 1);
     *sha1 = 0;
     switch (nid) {
     case NID_sha256WithRSAEncryption: case NID_sha384WithRSAEncryption:
@@ -135,10 +134,12 @@ int csr_gate_sigalg(const X509_REQ *req, const char *src, int *sha1)
         return 0;
     case NID_md2WithRSAEncryption: case NID_md4WithRSAEncryption:
     case NID_md5WithRSAEncryption:
+        OBJ_obj2txt(oid, sizeof(oid), obj, 1);
         report("%s: request signature: %s (%s) is never accepted: MD2, MD4 and MD5 are broken "
                "(RFC 6151); %s with SHA-256", src, OBJ_nid2sn(nid), oid, FIX_REGEN);
         return EXIT_POLICY;
     default:
+        OBJ_obj2txt(oid, sizeof(oid), obj, 1);
         report("%s: request signature: algorithm %s is not on the allow-list (RSA PKCS#1 v1.5 or "
                "PSS, ECDSA, with SHA-256/384/512); %s", src, oid, FIX_REGEN);
         return EXIT_POLICY;

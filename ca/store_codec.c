@@ -9,6 +9,7 @@
 #include "ca/store_int.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -319,12 +320,20 @@ void st_ascii_lower(char *s)
             *s = (char)(*s - 'A' + 'a');
 }
 
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
 
 int st_sha256(const void *p, size_t n, unsigned char out[32])
 {
-    size_t len = 32;
-
-    if (!EVP_Q_digest(NULL, "SHA256", NULL, p, n, out, &len)) {
+    /* fetched once per process: EVP_Q_digest fetches it again on every call, which cost more
+     * than hashing an audit record or a SubjectPublicKeyInfo */
+    pthread_once(&sha256_once, sha256_fetch);
+    if (sha256_md == NULL || !EVP_Digest(p, n, out, NULL, sha256_md, NULL)) {
         st_seterr("store: audit: SHA-256 is unavailable in OpenSSL's default library context; check "
                "the OpenSSL configuration (OPENSSL_CONF)");
         return 0;

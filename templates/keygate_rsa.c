@@ -6,7 +6,7 @@
  * Cost: everything starts from residues of the modulus modulo small numbers, computed once with
  * word arithmetic (the modulus in 32-bit limbs times precomputed 2^(32 i) mod m, every m < 2^26,
  * so 64 products add up without overflow). The small-prime and ROCA rules use only these
- * residues. Fermat needs a = ceil(sqrt(n)) once (integer Newton from a 64-bit estimate); each of its
+ * residues. Fermat needs a = ceil(sqrt(n)) once (precision-doubling Newton, see bn_isqrt); each of its
  * rounds then tests b^2 = (a + i)^2 - n against square tables modulo 64, 9 and the primes up to 47
  * (a random number passes all of them with probability about 2^-15), so the big square root of
  * b^2 is taken only for the rare candidate that might be a square.
@@ -33,6 +33,7 @@
 #define MAX_CHUNKS      80
 #define MAX_LIMBS       (MAX_KEYGATE_RSA_BITS / 32)
 #define CHUNK_LIMIT     (1u << 26)
+#define RES_BLOCK       32                  /* divides MAX_LIMBS; 32 * 2^58 < 2^64 */
 #define E_MIN           65537
 
 static const char FIX[] = "request a new key";
@@ -47,6 +48,9 @@ static struct {
     int nc_filter;                          /* chunks holding Fermat's filter moduli (to 47) */
     uint32_t pw[MAX_CHUNKS][MAX_LIMBS];     /* 2^(32 i) mod chunk */
     unsigned char roca[MAX_ROCA_PRIME + 1][MAX_ROCA_PRIME + 1];   /* [p][r]: r in <65537> */
+    uint32_t roca_p[MAX_ROCA_PRIME];        /* the odd primes 3..167 */
+    int n_roca;
+    unsigned char idx[MAX_SMALL_PRIME + 1]; /* [q]: the factor q divides (9 for 3) */
     unsigned char sq64[64], sq[48][48];     /* [q][r]: r is a square mod q */
 } G;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
@@ -84,10 +88,15 @@ static void tables_init(void)
             v = (v << 32) % G.chunk[c];
         }
     }
+    for (int i = G.nf - 1; i >= 0; i--)
+        for (uint32_t q = 3; q <= MAX_SMALL_PRIME; q += 2)
+            if (G.factor[i] % q == 0)
+                G.idx[q] = (unsigned char)i;    /* downwards: the first factor wins */
     for (uint32_t p = 3; p <= MAX_ROCA_PRIME; p += 2) {
         uint32_t g = E_MIN % p, x = 1;
         if (!is_prime_small(p))
             continue;
+        G.roca_p[G.n_roca++] = p;
         do {
             G.roca[p][x] = 1;
             x = (x * g) % p;
@@ -101,26 +110,28 @@ static void tables_init(void)
 }
 
 /* Residues of the big-endian number b[0..n) modulo the factors of the first nc chunks (all:
- * G.nc); res[i] for G.factor[i]. */
+ * G.nc); res[i] for G.factor[i]. The limbs go in blocks of RES_BLOCK (zero-padded): a loop of
+ * fixed length the compiler turns into vector multiplies. */
 static void residues(const unsigned char *b, size_t n, int nc, uint32_t *res)
 {
-    uint32_t limb[MAX_LIMBS + 1];
+    uint32_t limb[MAX_LIMBS];
     uint32_t cres[MAX_CHUNKS];
-    size_t nl = (n + 3) / 4;
+    size_t nl = (n + 3) / 4, nblk = (nl + RES_BLOCK - 1) / RES_BLOCK;
 
-    memset(limb, 0, sizeof(limb));
+    memset(limb, 0, nblk * RES_BLOCK * sizeof(limb[0]));
     for (size_t i = 0, j = n; i < n; i++) {
         j--;                                /* b[i] is octet j from the least significant */
         limb[j >> 2] |= (uint32_t)b[i] << (8 * (j & 3));
     }
     for (int c = 0; c < nc; c++) {
+        const uint32_t *pw = G.pw[c];
         uint64_t acc = 0;
-        /* 64 products below 2^58 each fit one 64-bit sum: reduce once per block of 64 */
-        for (size_t i0 = 0; i0 < nl; i0 += 64) {
-            size_t end = nl - i0 < 64 ? nl : i0 + 64;
+        /* RES_BLOCK products below 2^58 each fit one 64-bit sum: reduce once per block */
+        for (size_t k = 0; k < nblk; k++) {
+            const uint32_t *l = limb + k * RES_BLOCK, *w = pw + k * RES_BLOCK;
             uint64_t sum = 0;
-            for (size_t i = i0; i < end; i++)
-                sum += (uint64_t)limb[i] * G.pw[c][i];
+            for (size_t i = 0; i < RES_BLOCK; i++)
+                sum += (uint64_t)l[i] * w[i];
             acc += sum % G.chunk[c];
         }
         cres[c] = (uint32_t)(acc % G.chunk[c]);
@@ -129,12 +140,10 @@ static void residues(const unsigned char *b, size_t n, int nc, uint32_t *res)
         res[i] = cres[G.fchunk[i]] % G.factor[i];
 }
 
+/* n mod q for an odd q <= 751 dividing one of the factors (every odd prime there, and 3). */
 static uint32_t res_of(const uint32_t *res, uint32_t q)
 {
-    for (int i = 0; i < G.nf; i++)
-        if (G.factor[i] % q == 0)
-            return res[i] % q;
-    return 0;
+    return res[G.idx[q]] % q;
 }
 
 /* The smallest prime <= 751 dividing n (whose residues are res), or 0. */
@@ -150,51 +159,66 @@ static uint32_t small_factor(const uint32_t *res)
 
 static int roca_fingerprint(const uint32_t *res)
 {
-    for (uint32_t p = 3; p <= MAX_ROCA_PRIME; p += 2)
-        if (is_prime_small(p) && !G.roca[p][res_of(res, p)])
+    for (int i = 0; i < G.n_roca; i++)
+        if (!G.roca[G.roca_p[i]][res_of(res, G.roca_p[i])])
             return 0;
     return 1;
 }
 
-static uint64_t isqrt64(uint64_t v)
+/*
+ * The integer square root by precision doubling (the recursive Newton step of Zimmermann's
+ * "Karatsuba square root", in the loop form CPython's math.isqrt uses): with c = (bits(n) - 1) / 2
+ * and d running through the prefixes c >> s of c, each step turns a root of the top 2d + 2 bits of
+ * n into one of the top 2 (c >> (s - 1)) + 2 bits with one division of about 3d by d bits, so the
+ * whole root costs about two divisions of the last size (1536 by 512 bits on RSA-2048) instead
+ * of a full 2048-by-1024-bit division per Newton step. The steps with d < 32 run in 64-bit words.
+ * Loop invariant: (a - 1)^2 < n >> 2(c - d) < (a + 1)^2.
+ *
+ * On return (a - 1)^2 < n < (a + 1)^2 or a^2 = n, and *cmp is the sign of a^2 - n: floor(sqrt n)
+ * is a - (*cmp > 0), ceil(sqrt n) is a + (*cmp < 0), n is a square iff *cmp == 0. 1 / 0.
+ */
+static int bn_isqrt(BIGNUM *a, int *cmp, const BIGNUM *n, BN_CTX *ctx)
 {
-    uint64_t x = v, y;
-
-    if (v < 2)
-        return v;
-    y = (x + 1) / 2;
-    while (y < x) {
-        x = y;
-        y = (x + v / x) / 2;
-    }
-    return x;
-}
-
-/* r = floor(sqrt(n)) by Newton's method from above, started within 2^-30 of the root. 1 / 0. */
-static int bn_isqrt(BIGNUM *r, const BIGNUM *n, BN_CTX *ctx)
-{
-    BIGNUM *y = BN_CTX_get(ctx), *q = BN_CTX_get(ctx);
-    int k = BN_num_bits(n) - 62;
+    BIGNUM *t = BN_CTX_get(ctx), *q = BN_CTX_get(ctx);
+    unsigned char top8[8];
+    int nb = BN_num_bits(n), c, s, d = 0, e, k0;
+    uint64_t top = 0, w = 1;
 
     if (q == NULL)
         return 0;
-    if (BN_is_zero(n))
-        return BN_zero(r), 1;
-    if (k < 0)
-        k = 0;
-    k &= ~1;
-    /* n < (t + 1) 2^k, so (isqrt(t) + 1) 2^(k/2) is above sqrt(n) */
-    if (!BN_rshift(y, n, k) || !BN_set_word(r, isqrt64(BN_get_word(y)) + 1) ||
-        !BN_lshift(r, r, k / 2))
+    if (nb == 0) {
+        *cmp = 0;
+        return BN_zero(a), 1;
+    }
+    c = (nb - 1) / 2;
+    k0 = nb > 64 ? nb - 64 : 0;             /* top = n >> k0, at most 64 bits */
+    if (!BN_rshift(t, n, k0) || BN_bn2binpad(t, top8, 8) != 8)
         return 0;
-    for (;;) {
-        if (!BN_div(q, NULL, n, r, ctx) || !BN_add(y, r, q) || !BN_rshift1(y, y))
-            return 0;
-        if (BN_cmp(y, r) >= 0)
-            return 1;
-        if (!BN_copy(r, y))
+    for (int i = 0; i < 8; i++)
+        top = top << 8 | top8[i];
+    for (s = -1; (c >> (s + 1)) > 0; s++)
+        ;                                   /* s: the bit length of c, minus 1 */
+    /* 64-bit steps: n >> (2c - e - d + 1) has at most e + d + 1 < 64 bits, all inside top */
+    for (; s >= 0 && (c >> s) < 32; s--) {
+        e = d;
+        d = c >> s;
+        w = (w << (d - e - 1)) + (top >> (2 * c - e - d + 1 - k0)) / w;
+    }
+    for (int i = 7; i >= 0; i--, w >>= 8)
+        top8[i] = (unsigned char)w;         /* w <= 2^32 + 1: through bytes, whatever BN_ULONG is */
+    if (BN_bin2bn(top8, 8, a) == NULL)
+        return 0;
+    for (; s >= 0; s--) {
+        e = d;
+        d = c >> s;
+        if (!BN_rshift(t, n, 2 * c - e - d + 1) || !BN_div(q, NULL, t, a, ctx) ||
+            !BN_lshift(a, a, d - e - 1) || !BN_add(a, a, q))
             return 0;
     }
+    if (!BN_sqr(t, a, ctx))
+        return 0;
+    *cmp = BN_cmp(t, n);
+    return 1;
 }
 
 /* Could (a + i)^2 - n be a square? Tested modulo 64, 9 and the primes 5..47. */
@@ -230,16 +254,16 @@ static int fermat_factors(const BIGNUM *n, const uint32_t *nres, uint32_t nlow, 
     BIGNUM *a, *b2, *r;
     unsigned char abuf[MAX_KEYGATE_RSA_BITS / 8];
     uint32_t ares[MAX_FACTORS], af[15], nf[15];
-    int rc = -1, alen;
+    int rc = -1, alen, cmp;
 
     if (ctx == NULL)
         return -1;
     BN_CTX_start(ctx);
     a = BN_CTX_get(ctx);
     b2 = BN_CTX_get(ctx);
-    if ((r = BN_CTX_get(ctx)) == NULL || !bn_isqrt(a, n, ctx) || !BN_sqr(b2, a, ctx))
+    if ((r = BN_CTX_get(ctx)) == NULL || !bn_isqrt(a, &cmp, n, ctx))
         goto out;
-    if (BN_cmp(b2, n) < 0 && !BN_add_word(a, 1))
+    if (cmp < 0 && !BN_add_word(a, 1))      /* a = ceil(sqrt(n)) */
         goto out;
     if ((alen = BN_bn2bin(a, abuf)) <= 0)
         goto out;
@@ -252,11 +276,11 @@ static int fermat_factors(const BIGNUM *n, const uint32_t *nres, uint32_t nlow, 
             continue;
         /* rare: b^2 = (a + i)^2 - n, then its exact square root */
         if (!BN_copy(b2, a) || !BN_add_word(b2, i) || !BN_sqr(b2, b2, ctx) ||
-            !BN_sub(b2, b2, n) || !bn_isqrt(r, b2, ctx) || !BN_sqr(r, r, ctx)) {
+            !BN_sub(b2, b2, n) || !bn_isqrt(r, &cmp, b2, ctx)) {
             rc = -1;
             break;
         }
-        if (BN_cmp(r, b2) == 0) {
+        if (cmp == 0) {
             *round = (int)i + 1;
             rc = 1;
         }

@@ -13,7 +13,7 @@
 
 #include "templates/tmpl_err.h"
 
-/* Decode the SID extension once per certificate (sid_ext_parse looks its OIDs up by text). */
+/* Decode the SID extension once per certificate (three rules read it). */
 static void sid_decode(struct lint_cert_view *v)
 {
     X509_EXTENSION *copy;

@@ -204,7 +204,7 @@ struct lint_finding {
 };
 struct lint_report {
     struct lint_finding f[MAX_LINT_FINDINGS];
-    size_t n;                       /* findings kept in f */
+    size_t n;                       /* findings kept in f[0..n) (past n: not cleared) */
     size_t dropped;                 /* findings past MAX_LINT_FINDINGS (counted, not kept) */
     size_t n_sev[3];                /* findings per lint_sev, dropped ones included */
     size_t skipped;                 /* rules not run for want of an issuer certificate */

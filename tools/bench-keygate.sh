@@ -1,6 +1,6 @@
 #!/bin/bash
 # tools/bench-keygate.sh BUILD_DIR FRAGMENT.md — the key gate's CPU cost per key (bench/keygate.c
-# linked against BUILD_DIR/libtemplates.a): keygate_check on the SubjectPublicKeyInfo of fresh
+# linked against BUILD_DIR/libtemplates.a and libbase.a): keygate_check on the SubjectPublicKeyInfo of fresh
 # RSA-2048/3072/4096, P-256 and P-384 keys, KEYGATE_ITERS checks each (default 5000), the median
 # of BENCH_RUNS runs (default 3). The program exits non-zero if the gate refuses a good key.
 set -euo pipefail
@@ -13,7 +13,7 @@ RUNS=${BENCH_RUNS:-3}
 . "$REPO/tools/bench-lib.sh"
 mkdir -p "$W"
 CFL="-std=c11 -O2 -D_GNU_SOURCE -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED -I$REPO"
-cc $CFL -o "$W/keygate" "$REPO/bench/keygate.c" "$B/libtemplates.a" $(pkg-config --libs libcrypto) -lpthread
+cc $CFL -o "$W/keygate" "$REPO/bench/keygate.c" "$B/libtemplates.a" "$B/libbase.a" $(pkg-config --libs libcrypto) -lpthread
 for r in $(seq "$RUNS"); do "$W/keygate" "$ITERS" >"$W/run$r.txt"; done
 {
     echo "## Key gate: cost per key"

@@ -14,13 +14,17 @@
 #      certs: the records and audit records issuance writes) and the same number of lines in
 #      openssl's index.txt;
 #   5. the lint before sign per certificate (bench/lintcost on the vpn-server leaf with its CA),
-#      against the time one certificate takes in the 1-worker batch of 2.
+#      against the time one certificate takes in the 1-worker batch of 2;
+#   6. the batch before and after issue 10's gates in the same run (tools/bench-sign-base.sh):
+#      the commit before them built beside this build, same CSRs, instructions per certificate
+#      (callgrind) and interleaved rates.
 # Every output is checked: each batch issues N (exit 0, N files), samples verify with openssl;
 # each single certificate verifies. Not a pass/fail test: no timed assertions.
 #
 # Environment: BENCH_RUNS (3: runs per batch measurement), BENCH_SIGN_LAT_RUNS (9: latency runs
 #   per tool and point), BENCH_SIGN_BATCH ("1000 10000"), BENCH_SIGN_ALGS ("rsa2048 p256"),
-#   BENCH_SIGN_STORE ("0 100000 1000000": store sizes for 4), BENCH_SIGN_STORE_ALGS ("rsa2048 p256").
+#   BENCH_SIGN_STORE ("0 100000 1000000": store sizes for 4), BENCH_SIGN_STORE_ALGS ("rsa2048 p256"),
+#   BENCH_SIGN_BASE, BENCH_SIGN_BASE_RUNS, BENCH_SIGN_BASE_N (6: see tools/bench-sign-base.sh).
 set -euo pipefail
 . "$(dirname "$0")/bench-lib.sh"
 B=$(realpath "${1:-build}")
@@ -58,7 +62,7 @@ $BUILD_CEIL
 cc $CFL -o "$W/bin/mkcsrs" "$REPO/bench/mkcsrs.c" $LIBS
 cc $CFL -o "$W/bin/rusage" "$REPO/bench/rusage.c"
 # shellcheck disable=SC2086
-cc $CFL -o "$W/bin/lintcost" "$REPO/bench/lintcost.c" "$B/libtemplates.a" $LIBS
+cc $CFL -o "$W/bin/lintcost" "$REPO/bench/lintcost.c" "$B/libtemplates.a" "$B/libbase.a" $LIBS
 
 # ---- token, store, CAs, directory ----------------------------------------------------------------
 bench_token_setup      # token, ca.toml, oc(), store and root CA in $W
@@ -209,6 +213,10 @@ done
             'BEGIN {if (r > 0) printf "%.1f%%", l * r / 1e4; else print "-"}')"
     done
 } >>"$REPORT"
+
+# ---- 6: the batch before and after issue 10's gates --------------------------------------------
+# shellcheck source=tools/bench-sign-base.sh
+. "$REPO/tools/bench-sign-base.sh"
 
 # ---- 3 and 4: one certificate per process, offca vs openssl ca, against store size -----------
 lat_point() { # lat_point ALG SIZE: one table row
