@@ -205,7 +205,8 @@ static int sort_unique(struct adopt_set *s)
 {
     char hex[2 * MAX_STORE_SERIAL + 1];
 
-    qsort(s->c, s->n, sizeof(*s->c), cmp_cert);
+    if (s->n > 1)
+        qsort(s->c, s->n, sizeof(*s->c), cmp_cert);
     for (size_t i = 1; i < s->n; i++)
         if (cmp_cert(&s->c[i - 1], &s->c[i]) == 0) {
             serial_hex(s->c[i].serial, s->c[i].serial_len, hex);

@@ -230,7 +230,8 @@ static void check_revocations(struct check *c)
     char hex[2 * MAX_STORE_SERIAL + 1];
     struct cert_rec cr;
 
-    qsort(c->rev, c->n_rev, sizeof(*c->rev), rev_cmp);
+    if (c->n_rev > 1)                  /* qsort must not be given a NULL array */
+        qsort(c->rev, c->n_rev, sizeof(*c->rev), rev_cmp);
     for (size_t i = 0; i < c->n_rev; i++) {
         const struct rev_event *e = &c->rev[i];
 

@@ -316,7 +316,8 @@ static int find_duplicates(struct rbatch *b)
     for (size_t i = 0; i < b->n; i++)
         if (b->e[i].state == RB_OK)
             v[m++] = &b->e[i];
-    qsort(v, m, sizeof(*v), cmp_target);
+    if (m > 1)
+        qsort(v, m, sizeof(*v), cmp_target);
     for (size_t i = 1; i < m; i++) {
         if (strcmp(v[i]->tca, v[i - 1]->tca) != 0 || v[i]->tn != v[i - 1]->tn ||
             memcmp(v[i]->tserial, v[i - 1]->tserial, v[i]->tn) != 0)

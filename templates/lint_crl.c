@@ -213,7 +213,8 @@ static int dup_pass(struct lint_crl_entries *e, const unsigned char *p, const un
         if (serial_take(q, len, &all[n]))
             n++;
     }
-    qsort(all, n, sizeof(*all), ser_qcmp);
+    if (n > 1)
+        qsort(all, n, sizeof(*all), ser_qcmp);
     for (size_t i = 1; i < n; i++)
         if (ser_cmp(&all[i - 1], &all[i]) == 0) {
             first(&e->dup, i + 1);

@@ -838,7 +838,8 @@ static char **set_list(const char *dir, size_t *n)
             goto fail;
         (*n)++;
     }
-    qsort(v, *n, sizeof(*v), cmp_str);
+    if (*n > 1)
+        qsort(v, *n, sizeof(*v), cmp_str);
     goto out;
 fail:
     for (size_t i = 0; i < *n; i++)

@@ -72,8 +72,12 @@ check "wrong PIN: doctor --json lists the unreachable key as an ERROR finding" \
     test "$(jq '[.[]|select(.severity=="ERROR" and .rule=="CA key" and (.problem|test("CKR_PIN_INCORRECT")))]|length' <<<"$OUT")" = 1
 
 # ---- the same through OpenSC's pkcs11-spy (C_Login counted outside offca) --------------------
+# Not under make asan (OFFCA_SANITIZER=1): pkcs11-spy keeps what it allocates in its globals,
+# and once offca dlclose()s the module LeakSanitizer reports that memory as leaked in hsm_open.
 SPY=/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so
-if [ -f "$SPY" ]; then
+if [ "${OFFCA_SANITIZER:-0}" = 1 ]; then
+    ok "pkcs11-spy skipped under the sanitizers (its own allocations): the shim's count above stands"
+elif [ -f "$SPY" ]; then
     sed -e "s|^module = .*|module = \"$SPY\"|" -e "s|^pin_file = .*|pin_file = \"$T/bad.pin\"|" \
         "$T/ca.toml" >"$T/spy.toml"
     PKCS11SPY=$SOFTHSM_MODULE PKCS11SPY_OUTPUT="$T/spy.log" expect_rc 4 \
