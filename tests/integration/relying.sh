@@ -1,5 +1,7 @@
 # Relying parties that run as servers, shared by the scripts that need them (source it after
 # common.sh or offline_lib.sh). Both are stopped when the script exits, before $T is removed.
+# Call start_http and rad_start in the script's own shell (directly or through check), never
+# inside expect_rc or $(...): a subshell would keep HTTP_PID / RAD_PID and the port to itself.
 #   start_http PUBDIR     python3's http.server on 127.0.0.1 at a port the kernel picks (so no
 #                         two runs on the machine collide), serving $T/www with www/pki -> PUBDIR;
 #                         exports OFFCA_TEST_PORT (base_url in offca_setup / offline_setup then
