@@ -148,30 +148,68 @@ static void judge_old_key(struct status_ca *c, time_t now, unsigned k, const str
     judge_one_crl(c, now, what, st->next_publish, st->next_update);
 }
 
-/* The CRL state of every key generation of rec: the newest key's are the CA's figures (what it
- * signs now names that CRL), the older keys' are judged too. 1 ok / 0 store failure. */
+/* Key generation k's figures for the per-generation report: its newest certificate's expiry,
+ * its CRL and (with delta_period) delta CRL dates. */
+static void gen_figures(struct gather *g, struct status_ca *c, const struct gen_list *l,
+                        unsigned k, const struct crl_state *st)
+{
+    const struct ca_cfg *cc = g->cfg ? config_ca(g->cfg, c->name) : NULL;
+    const struct ca_gen *newest = gen_list_key(l, k);
+    struct status_gen *sg = &c->gens[c->n_gens++];
+
+    memset(sg, 0, sizeof(*sg));
+    sg->key_index = k;
+    sg->cert_index = newest ? newest->cert_index : k;
+    sg->cert_not_after = gen_list_key_end(l, k);
+    sg->crl_number = st->last_number;
+    sg->crl_this_update = st->this_update;
+    sg->crl_next_publish = st->next_publish;
+    sg->crl_next_update = st->next_update;
+    if (cc && cc->delta_period > 0 && st->delta_next_publish) {
+        sg->delta_this_update = st->delta_this_update;
+        sg->delta_next_publish = st->delta_next_publish;
+        sg->delta_next_update = st->delta_next_publish + (time_t)cc->crl_overlap;
+    }
+}
+
+/* Key generation k of rec: the newest key's CRL figures are the CA's (what it signs now names
+ * that CRL), the older keys' are judged too; each one still publishing gets its figures. */
+static void gather_key(struct gather *g, struct status_ca *c, const struct ca_rec *rec,
+                       const struct gen_list *l, unsigned k, const struct crl_state *st)
+{
+    if (k == c->key_index) {
+        crl_figures(g, c, st);
+        c->crl_checked = rec->state == CA_ACTIVE || (rec->state == CA_RETIRED && !st->final);
+        if (c->crl_checked)
+            judge_crl(c, g->r->now);
+    } else if (rec->state != CA_PENDING) {
+        judge_old_key(c, g->r->now, k, st);
+    }
+    if (rec->state != CA_PENDING && !st->final)
+        gen_figures(g, c, l, k, st);
+}
+
+/* The CRL state of every key generation of rec (oldest first). 1 ok / 0 store failure. */
 static int gather_keys(struct gather *g, struct status_ca *c, const struct ca_rec *rec)
 {
     static struct gen_list l;
-    struct crl_state st, old;
-    unsigned newest;
+    struct crl_state st;
     int ok = gen_list_load(g->t, rec->name, &l);
 
-    newest = ok && l.n ? l.g[l.n - 1].key_index : 0;
-    memset(&st, 0, sizeof(st));
-    ok = ok && store_crl_state_get_k(g->t, rec->name, newest, &st) >= 0;
-    if (ok) {
-        crl_figures(g, c, &st);
-        c->crl_checked = rec->state == CA_ACTIVE || (rec->state == CA_RETIRED && !st.final);
-        if (c->crl_checked)
-            judge_crl(c, g->r->now);
+    c->key_index = ok && l.n ? l.g[l.n - 1].key_index : 0;
+    if (ok && l.n && (c->gens = calloc(l.n, sizeof(*c->gens))) == NULL)
+        ok = 0;
+    if (ok && l.n == 0) {                  /* a pending CA: key 0's state, no generation */
+        memset(&st, 0, sizeof(st));
+        if ((ok = store_crl_state_get_k(g->t, rec->name, 0, &st) >= 0))
+            gather_key(g, c, rec, &l, 0, &st);
     }
     for (size_t i = 0; ok && i < l.n; i++) {
-        if (l.g[i].key_index != l.g[i].cert_index || l.g[i].key_index == newest)
-            continue;
-        if ((ok = store_crl_state_get_k(g->t, rec->name, l.g[i].key_index, &old) >= 0) &&
-            rec->state != CA_PENDING)
-            judge_old_key(c, g->r->now, l.g[i].key_index, &old);
+        if (l.g[i].key_index != l.g[i].cert_index)
+            continue;                      /* a same-key renewal: its key's generation is earlier */
+        memset(&st, 0, sizeof(st));
+        if ((ok = store_crl_state_get_k(g->t, rec->name, l.g[i].key_index, &st) >= 0))
+            gather_key(g, c, rec, &l, l.g[i].key_index, &st);
     }
     gen_list_clear(&l);
     return ok;
@@ -271,6 +309,8 @@ void status_report_free(struct status_report *r)
 {
     if (r == NULL)
         return;
+    for (size_t i = 0; r->cas && i < r->n; i++)
+        free(r->cas[i].gens);
     free(r->cas);
     memset(r, 0, sizeof(*r));
 }

@@ -31,6 +31,18 @@
 
 enum status_sev { STATUS_OK = 0, STATUS_WARN = 1, STATUS_ERROR = 2 };
 
+/* One key generation of a CA that still publishes CRLs (NAME.crl / NAME(k).crl, signed by key
+ * k): not pending, not past its final CRL. cert_index / cert_not_after are the newest
+ * certificate of that key (a same-key renewal adds certificates to a key generation).
+ * crl_number 0: never published; delta_next_publish 0: no delta CRL (none configured or made). */
+struct status_gen {
+    unsigned key_index, cert_index;
+    time_t cert_not_after;
+    uint64_t crl_number;
+    time_t crl_this_update, crl_next_publish, crl_next_update;
+    time_t delta_this_update, delta_next_publish, delta_next_update;
+};
+
 struct status_ca {
     char name[MAX_CA_NAME + 1];
     enum ca_state state;
@@ -38,6 +50,7 @@ struct status_ca {
     int has_cert;                          /* 0: pending, no certificate yet */
     time_t cert_not_after;
     int crl_checked;                       /* active CAs: offca publishes their CRLs */
+    unsigned key_index;                    /* the newest key: the crl_* figures are its CRL's */
     uint64_t crl_number;                   /* 0: never published */
     time_t crl_this_update, crl_next_publish, crl_next_update;
     int delta;                             /* [ca.NAME] delta_period > 0: delta CRLs too */
@@ -52,6 +65,8 @@ struct status_ca {
     time_t root_crl_next_update, root_crl_ceremony_by;
     size_t root_crl_waiting;
     uint64_t n_valid, n_expiring, n_expired, n_revoked;
+    struct status_gen *gens;               /* owned: key generations still publishing, oldest */
+    size_t n_gens;                         /* first (the newest key's last when it publishes) */
     enum status_sev sev;
     char findings[MAX_STATUS_FINDINGS][256];
     size_t n_findings;

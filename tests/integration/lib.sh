@@ -6,6 +6,9 @@
 #   skip_all REASON                 report a one-line skip and exit 0 with no failures
 #   wait_stopped PID [SECONDS]      until PID is stopped (SIGSTOP); 1 if it ended or the bound passed
 #   wait_gone PID [SECONDS]         until PID has ended; 1 if the bound passed (PID left running)
+#   wait_line FILE REGEX PID [SECONDS]  until a line of FILE matches REGEX (grep -E): a server
+#                                   PID writing FILE says it is ready; 1 if PID ended first or
+#                                   the bound passed
 # $OFFCA is the production binary; $OFFCA_TEST_BIN the test build (build/offca-test: the same
 # sources plus the seams, $OFFCA_TEST_NOW and $OFFCA_FAULT), for the scripts that need them.
 set -u
@@ -55,6 +58,15 @@ wait_gone() { # wait_gone PID [SECONDS]
     for ((i = 0; i < ${2:-300} * 20; i++)); do
         kill -0 "$1" 2>/dev/null || return 0
         [ "$(sed -n 's/^[0-9]* (.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null)" = Z ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+wait_line() { # wait_line FILE REGEX PID [SECONDS]
+    local i
+    for ((i = 0; i < ${4:-120} * 20; i++)); do
+        grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+        kill -0 "$3" 2>/dev/null || { grep -Eq -- "$2" "$1" 2>/dev/null; return; }
         sleep 0.05
     done
     return 1

@@ -5,28 +5,10 @@
 # --no-cdp making NPS's check fail with reason 258; IDP only where asked and never on a root;
 # revoke/unrevoke exit codes and messages; `ca export --ntauth`.
 . "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/relying.sh"
 
-# ---- a web server on a free port in 18200-18299 (its URL is baked into the certificates) ----
-HTTP_PID=
-trap '[ -n "$HTTP_PID" ] && kill "$HTTP_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-start_http() { # serve $T/www (www/pki -> pub); sets OFFCA_TEST_PORT; bounded waits
-    mkdir -p "$T/www" "$T/pub"; ln -s "$T/pub" "$T/www/pki"
-    for p in $(shuf -i 18200-18299 -n 25); do
-        port_open "$p" && continue
-        python3 -m http.server "$p" --bind 127.0.0.1 --directory "$T/www" >"$T/http.log" 2>&1 &
-        HTTP_PID=$!
-        for _ in $(seq 600); do        # bounded (60 s): only a server that never starts fails
-            kill -0 "$HTTP_PID" 2>/dev/null || break
-            port_open "$p" && { export OFFCA_TEST_PORT=$p; return 0; }
-            sleep 0.1
-        done
-        kill "$HTTP_PID" 2>/dev/null; wait "$HTTP_PID" 2>/dev/null; HTTP_PID=
-    done
-    return 1
-}
-command -v python3 >/dev/null || skip_all "python3 is not installed (needed for the HTTP server)"
-start_http || skip_all "no free port in 18200-18299 for the HTTP server"
+# ---- a web server on a free port (its URL is baked into the certificates) ----
+start_http "$T/pub" || skip_all "the HTTP server (python3 -m http.server) did not start"
 offca_setup crl-http
 cat >>"$T/ca.toml" <<TOML
 [ca.root]
@@ -37,7 +19,7 @@ crl_idp = true
 crl_idp = true
 TOML
 URI() { echo "pkcs11:token=crl-http;object=$1;type=private"; }
-URL="http://127.0.0.1:$OFFCA_TEST_PORT/pki"
+URL=$HTTP_URL
 ser() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
 leaf() { # leaf CA NAME: a vpn-server certificate $T/NAME.pem issued by CA
     openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/$2.key" \

@@ -2,9 +2,15 @@
 # Issue 13, the offline root on its own machine: two stores and two tokens as two machines. The
 # root machine signs the issuing CA's request (ca csr there) with ca sign-subordinate and
 # carries its CRL and certificate (crl publish --out); the issuing machine imports both, issues
-# a leaf, imports the root CRL; openssl, GnuTLS and NSS accept the chain with CRLs for every
-# level; after the root revokes the issuing CA and its new CRL is imported, all three refuse.
+# a leaf, imports the root CRL; four relying parties accept the chain with CRLs for every
+# level: openssl (-CRLfile, and -crl_download fetching each CRL over HTTP through the CDPs from
+# the issuing machine's publish dir, its own CRL and the imported root CRL), GnuTLS, NSS and
+# FreeRADIUS EAP-TLS (check_crl + check_all_crl, ca_path: the root and both CRLs); after the
+# root revokes the issuing CA and its new CRL is imported, all four refuse.
 . "$(dirname "$0")/offline_lib.sh"
+. "$(dirname "$0")/relying.sh"
+# the issuing machine's publish dir over HTTP; both machines' base_url name its port
+start_http "$T/i/pub" || { notok "the HTTP server (python3 -m http.server) starts"; t_done; exit 1; }
 offline_setup || { notok "two machines set up"; t_done; exit 1; }
 
 # ---- root machine: sign-subordinate, refusals first (nothing recorded, no file) ----
@@ -39,8 +45,8 @@ check "issuing CA: basicConstraints critical, CA:TRUE, pathlen:0" \
     bash -c "grep -A1 'Basic Constraints: critical' <<<'$TXT' | grep -q 'CA:TRUE, pathlen:0'"
 check "issuing CA: keyUsage critical keyCertSign + cRLSign (+ digitalSignature)" \
     bash -c "grep -A1 'Key Usage: critical' <<<'$TXT' | grep -q 'Digital Signature, Certificate Sign, CRL Sign'"
-check "issuing CA: the root's CDP" grep -q "URI:http://127.0.0.1:18080/pki/root.crl" <<<"$TXT"
-check "issuing CA: the root's AIA" grep -q "CA Issuers - URI:http://127.0.0.1:18080/pki/root.crt" <<<"$TXT"
+check "issuing CA: the root's CDP" grep -q "URI:$HTTP_URL/root.crl" <<<"$TXT"
+check "issuing CA: the root's AIA" grep -q "CA Issuers - URI:$HTTP_URL/root.crt" <<<"$TXT"
 check "issuing CA: AKID and SKID" bash -c "grep -q 'Authority Key Identifier' <<<'$TXT' && grep -q 'Subject Key Identifier' <<<'$TXT'"
 check "issuing CA: the subject of the request" test "$(openssl x509 -in "$T/iss.pem" -noout -subject)" = \
     "$(openssl req -in "$T/iss.csr" -noout -subject)"
@@ -79,6 +85,11 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/
     -subj '/CN=vpn1' -out "$T/leaf.csr" 2>/dev/null
 expect_rc 0 "issuing machine: sign a leaf" -- I sign --ca iss --template vpn-server \
     --csr "$T/leaf.csr" --san dns:vpn1.example -o "$T/leaf.pem"
+rad_client_template "$T/templates"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/eap1.key" \
+    -subj '/CN=eap1' -out "$T/eap1.csr" 2>/dev/null
+expect_rc 0 "issuing machine: sign an EAP-TLS client certificate" -- I sign --ca iss \
+    --template radius-client --csr "$T/eap1.csr" --san dns:eap1.example -o "$T/eap1.pem"
 expect_rc 0 "issuing machine: crl publish (cron)" -- I crl publish
 expect_in "root.crl: imported CRL 1 is current" "cron leaves the imported CRL alone, saying so"
 expect_rc 1 "status: warning, the root CRL (7 days) runs out within ceremony_warn_days (30)" -- I --json status
@@ -103,9 +114,35 @@ nss() { rm -rf "$T/nss"; mkdir "$T/nss"; certutil -N -d "sql:$T/nss" --empty-pas
         openssl x509 -in "$T/iss.pem" -outform DER -out "$T/iss.der" &&
         vfychain -d "sql:$T/nss" -pp -u 1 -g chain -m crl -s requireInfo -s failIfNoInfo \
             "$T/leaf.der" "$T/iss.der"; }
+# openssl fetching the CRLs itself: each certificate's CDP, served from the issuing machine
+ossl_dl() { openssl verify -crl_download -crl_check_all -CAfile "$T/root.pem" -untrusted "$T/iss.pem" \
+                "$@" "$T/leaf.pem"; }
+http_since() { tail -n +"$(($1 + 1))" "$T/http.log"; }   # the requests after line $1
+fetched() { http_since "$1" | grep -q "\"GET /pki/$2 HTTP/1\.[01]\" 200 "; }
+# FreeRADIUS: ca_path holds the root and both CRLs (rehashed); the client sends eap1 + iss
+radius() { rad_stop; rad_cadir "$T/cadir" "$T/root.pem" "$T/i/pub/root.crl" "$T/i/pub/iss.crl" &&
+           rad_start "$T/cadir" "$T/leaf.key" "$T/leaf-chain.pem" "$T/rlog/$1.log"; }
+cat "$T/leaf.pem" "$T/iss.pem" >"$T/leaf-chain.pem"
+cat "$T/eap1.pem" "$T/iss.pem" >"$T/eap1.chain.pem"
 expect_rc 0 "openssl verify -crl_check_all with the imported root CRL: OK" -- ossl
 expect_rc 0 "GnuTLS certtool --verify with both CRLs: OK" -- gtls
 expect_rc 0 "NSS vfychain (libpkix, CRLs required for the chain): OK" -- nss
+H=$(wc -l <"$T/http.log")
+expect_rc 2 "openssl -crl_download -crl_check_all alone: stops only at the root's own CRL" -- ossl_dl
+expect_in "error 3 at 2 depth lookup: unable to get certificate CRL" \
+    "  the one error: the root has no CDP (its CRL comes with the root, -CRLfile)"
+check "  no other error: the leaf's and the issuing CA's CRLs, downloaded, are good" \
+    test "$(grep -Ec "^error [0-9]+ at" <<<"$ERR$OUT")" = 1
+check "iss.crl fetched over HTTP through the leaf's CDP" fetched "$H" iss.crl
+check "root.crl (the imported one) fetched through the issuing CA's CDP" fetched "$H" root.crl
+expect_rc 0 "openssl -crl_download -crl_check_all with the root CRL: OK" -- \
+    ossl_dl -CRLfile "$T/root-crl.pem"
+expect_in "leaf.pem: OK" "  openssl says OK"
+check "FreeRADIUS and eapol_test are installed (make deps)" \
+    bash -c 'command -v freeradius && command -v eapol_test' >/dev/null
+check "FreeRADIUS starts (EAP-TLS, check_crl + check_all_crl, root and both CRLs)" radius X1
+expect_rc 0 "FreeRADIUS EAP-TLS: the client of the issuing CA is accepted" -- rad_eap eap1
+check "  Access-Accept" grep -q "Access-Accept" "$T/eap1.eap.log"
 
 # ---- the root revokes the issuing CA; its new CRL is imported ----
 expect_rc 0 "root machine: revoke the issuing CA" -- R revoke --ca root --serial "$ISER" --reason cACompromise
@@ -121,6 +158,20 @@ expect_in "revoked" "GnuTLS says revoked"
 OUT=$(nss 2>&1); RC=$?
 check "NSS vfychain refuses the chain" test "$RC" -ne 0
 check "NSS says revoked" grep -qi "revoked" <<<"$OUT"
+H=$(wc -l <"$T/http.log")
+expect_rc 2 "openssl -crl_download: the downloaded root CRL revokes the issuing CA" -- ossl_dl
+expect_in "error 23 at 1 depth lookup: certificate revoked" "  openssl names the issuing CA (depth 1) revoked"
+check "  root.crl fetched again through the issuing CA's CDP" fetched "$H" root.crl
+expect_rc 2 "openssl -crl_download with the root CRL: refused" -- ossl_dl -CRLfile "$T/root-crl.pem"
+expect_in "certificate revoked" "  openssl says revoked"
+check "FreeRADIUS restarts with the imported CRL 2 in ca_path" radius X2
+rc=0; rad_eap eap1 || rc=$?
+check "FreeRADIUS EAP-TLS: the same client is refused now" test "$rc" != 0
+check "  Access-Reject, no Access-Accept" bash -c \
+    "grep -q Access-Reject '$T/eap1.eap.log' && ! grep -q Access-Accept '$T/eap1.eap.log'"
+check "  freeradius: certificate revoked (the issuing CA, through the root CRL)" \
+    grep -q "OpenSSL says error 23 : certificate revoked" "$T/rlog/X2.log"
+rad_stop
 
 # ---- an older CRL is refused, the published file and the store stay ----
 expect_rc 0 "root ceremony: CRL 3 (not carried)" -- R crl publish --ca root --force --out "$T/carry"

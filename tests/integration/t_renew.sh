@@ -5,29 +5,11 @@
 # revoked and listed only on its own generation's CRL; the CA Version / Previous CA Certificate
 # Hash bytes; the refusals of 'ca renew' (message, exit code, store and publish dir unchanged).
 . "$(dirname "$0")/common.sh"
-HTTP_PID=
-trap '[ -n "$HTTP_PID" ] && kill "$HTTP_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-start_http() { # serve $T/www (www/pki -> pub) on a free port in 18300-18399; bounded waits
-    mkdir -p "$T/www" "$T/pub"; ln -s "$T/pub" "$T/www/pki"
-    for p in $(shuf -i 18300-18399 -n 25); do
-        port_open "$p" && continue
-        python3 -m http.server "$p" --bind 127.0.0.1 --directory "$T/www" >"$T/http.log" 2>&1 &
-        HTTP_PID=$!
-        for _ in $(seq 50); do
-            kill -0 "$HTTP_PID" 2>/dev/null || break
-            port_open "$p" && { export OFFCA_TEST_PORT=$p; return 0; }
-            sleep 0.1
-        done
-        kill "$HTTP_PID" 2>/dev/null; wait "$HTTP_PID" 2>/dev/null; HTTP_PID=
-    done
-    return 1
-}
-command -v python3 >/dev/null || skip_all "python3 is not installed (needed for the HTTP server)"
-start_http || skip_all "no free port in 18300-18399 for the HTTP server"
+. "$(dirname "$0")/relying.sh"
+start_http "$T/pub" || skip_all "the HTTP server (python3 -m http.server) did not start"
 offca_setup renew
 URI() { echo "pkcs11:token=renew;object=$1;type=private"; }
-URL="http://127.0.0.1:$OFFCA_TEST_PORT/pki"
+URL=$HTTP_URL
 ser() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
 der2pem() { openssl x509 -inform DER -in "$1" -out "$2"; }
 ext_hex() { # ext_hex CERT.pem OID: the extnValue of OID, hex

@@ -12,33 +12,14 @@
 # "unable to get certificate CRL" for every logon (shown below with openssl verify
 # -partial_chain, which is what FreeRADIUS does). Without the root's CRL every logon fails too.
 . "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/relying.sh"
 command -v freeradius >/dev/null || skip_all "freeradius is not installed (Debian: freeradius)"
 command -v eapol_test >/dev/null || skip_all "eapol_test is not installed (Debian: eapoltest)"
-RAD_PID=
-trap '[ -n "$RAD_PID" ] && kill "$RAD_PID" 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] && cp -r "$T" /tmp/radkeep; rm -rf "$T"' EXIT
 offca_setup renew-radius
 URI() { echo "pkcs11:token=renew-radius;object=$1;type=private"; }
 ser() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
 der2pem() { openssl x509 -inform DER -in "$1" -out "$2"; }
-# a client-authentication template (EKU clientAuth: OpenSSL checks the purpose "sslclient")
-cat >"$T/templates/radius-client.toml" <<'TOML'
-name = "radius-client"
-description = "EAP-TLS client (test)"
-key_usage = ["digitalSignature", "keyEncipherment"]
-sid = "forbidden"
-[validity]
-default_days = 365
-[eku]
-required = ["clientAuth"]
-[subject]
-allowed = ["CN"]
-required = ["CN"]
-[san]
-allowed = ["dns"]
-required = ["dns"]
-[key]
-allow_reuse = true
-TOML
+rad_client_template "$T/templates"
 issue() { # issue TEMPLATE NAME: $T/NAME.pem (+ .key) issued by iss
     openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/$2.key" \
         -subj "/CN=$2" -out "$T/$2.csr" 2>/dev/null
@@ -60,11 +41,9 @@ expect_rc 0 "crl publish: every key generation" -- oc crl publish
 expect_in "iss(2): published CRL 1" "the new key's CRL"
 
 # ---- FreeRADIUS: its CA directory, the eap module, one virtual server on a free port ----
-mkdir -p "$T/cadir" "$T/raddb" "$T/rlog" "$T/run"
 for f in root iss 'iss(1)' 'iss(2)'; do der2pem "$T/pub/$f.crt" "$T/$f.ca.pem"; done
-cp "$T/root.ca.pem" "$T/cadir/root.pem"
-for f in root iss 'iss(2)'; do openssl crl -inform DER -in "$T/pub/$f.crl" -out "$T/cadir/$f.crl.pem"; done
-expect_rc 0 "openssl rehash of the CA directory" -- openssl rehash "$T/cadir"
+expect_rc 0 "the CA directory: the root and the three CRLs, openssl rehash" -- \
+    rad_cadir "$T/cadir" "$T/root.ca.pem" "$T/pub/root.crl" "$T/pub/iss.crl" "$T/pub/iss(2).crl"
 check "two CRLs under the issuing CA's one name hash (key 0 and key 2)" \
     test "$(ls "$T/cadir" | grep -c "^$(openssl x509 -in "$T/iss.ca.pem" -noout -hash)\.r[0-9]$")" = 2
 # each leaf with the CA certificate of the generation that issued it (what a client sends)
@@ -79,105 +58,16 @@ expect_rc 0 "openssl (partial chain, as FreeRADIUS): g1 with its chain verifies 
     openssl verify -CApath "$T/cadir" -partial_chain -crl_check_all -purpose sslclient \
     -untrusted "$T/iss(1).ca.pem" "$T/g1.pem"
 cat "$T/radius.pem" "$T/iss(2).ca.pem" >"$T/server-chain.pem"
-cp /etc/freeradius/3.0/dictionary "$T/raddb/"
-PORT=$(shuf -i 18400-18499 -n 1)
-cat >"$T/raddb/radiusd.conf" <<CONF
-prefix = /usr
-localstatedir = $T
-logdir = $T/rlog
-raddbdir = $T/raddb
-confdir = $T/raddb
-run_dir = $T/run
-libdir = /usr/lib/freeradius
-pidfile = $T/run/radiusd.pid
-max_request_time = 30
-log {
-  destination = files
-  file = $T/rlog/radius.log
-}
-security {
-  allow_core_dumps = no
-}
-client local {
-  ipaddr = 127.0.0.1
-  secret = testing123
-}
-thread pool {
-  start_servers = 1
-  max_servers = 1
-  min_spare_servers = 1
-  max_spare_servers = 1
-}
-modules {
-  eap {
-    default_eap_type = tls
-    timer_expire = 60
-    max_sessions = 16
-    tls-config tls-common {
-      private_key_file = $T/radius.key
-      certificate_file = $T/server-chain.pem
-      ca_path = $T/cadir
-      check_crl = yes
-      check_all_crl = yes
-      cipher_list = "DEFAULT"
-      tls_min_version = "1.2"
-      tls_max_version = "1.2"
-    }
-    tls {
-      tls = tls-common
-    }
-  }
-}
-server default {
-  listen {
-    type = auth
-    ipaddr = 127.0.0.1
-    port = $PORT
-  }
-  authorize {
-    eap {
-      ok = return
-    }
-  }
-  authenticate {
-    eap
-  }
-}
-CONF
-rad_start() { # rad_start LOG: freeradius -X in the background, up to 10 s for "Ready"
-    freeradius -X -d "$T/raddb" >"$1" 2>&1 &
-    RAD_PID=$!
-    for _ in $(seq 100); do
-        grep -q "Ready to process requests" "$1" && return 0
-        kill -0 "$RAD_PID" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
-rad_start "$T/rlog/X.log"
+rad_start "$T/cadir" "$T/radius.key" "$T/server-chain.pem" "$T/rlog/X.log"
 check "freeradius is ready (check_crl and check_all_crl on)" grep -q "Ready to process requests" "$T/rlog/X.log"
 grep -q "Ready to process requests" "$T/rlog/X.log" || { tail -30 "$T/rlog/X.log"; t_done; exit 1; }
 
-eap() { # eap LEAF: EAP-TLS logon with LEAF's certificate and its issuing CA's (the chain)
-    cat >"$T/$1.eap.conf" <<EAP
-network={
-    key_mgmt=IEEE8021X
-    eap=TLS
-    identity="$1"
-    client_cert="$T/$1.chain.pem"
-    private_key="$T/$1.key"
-    eapol_flags=0
-    phase1="tls_disable_tlsv1_3=1"
-}
-EAP
-    eapol_test -c "$T/$1.eap.conf" -a 127.0.0.1 -p "$PORT" -s testing123 -t 10 >"$T/$1.eap.log" 2>&1
-}
 for l in g0 g1 g2; do
-    expect_rc 0 "EAP-TLS: $l (a good leaf of its generation) is accepted" -- eap $l
+    expect_rc 0 "EAP-TLS: $l (a good leaf of its generation) is accepted" -- rad_eap $l
     check "$l: Access-Accept" grep -q "Access-Accept" "$T/$l.eap.log"
 done
 for l in r0 r1 r2; do
-    rc=0; eap $l || rc=$?
+    rc=0; rad_eap $l || rc=$?
     check "EAP-TLS: $l (revoked on its own key's CRL) is refused" test "$rc" != 0
     check "$l: Access-Reject, no Access-Accept" bash -c \
         "grep -q Access-Reject '$T/$l.eap.log' && ! grep -q Access-Accept '$T/$l.eap.log'"
@@ -186,10 +76,10 @@ check "freeradius: the three refused as certificate revoked" \
     test "$(grep -c 'OpenSSL says error 23 : certificate revoked' "$T/rlog/X.log")" = 3
 
 # ---- without the root's CRL, check_all_crl cannot check the issuing CA: every logon fails ----
-kill "$RAD_PID"; wait "$RAD_PID" 2>/dev/null; RAD_PID=
-rm "$T/cadir/root.crl.pem"; openssl rehash "$T/cadir" 2>/dev/null
-rad_start "$T/rlog/X2.log"
-rc=0; eap g2 || rc=$?
+rad_stop
+rad_cadir "$T/cadir" "$T/root.ca.pem" "$T/pub/iss.crl" "$T/pub/iss(2).crl" >/dev/null
+rad_start "$T/cadir" "$T/radius.key" "$T/server-chain.pem" "$T/rlog/X2.log"
+rc=0; rad_eap g2 || rc=$?
 check "without the root's CRL: even a good leaf is refused" test "$rc" != 0
 check "g2: Access-Reject" grep -q "Access-Reject" "$T/g2.eap.log"
 check "freeradius: unable to get certificate CRL" grep -q "unable to get certificate CRL" "$T/rlog/X2.log"

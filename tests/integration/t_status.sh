@@ -4,7 +4,8 @@
 # nextUpdate (2), a CA certificate within 90 days of expiry (1) and expired (2); the counts of
 # valid / expiring / expired / revoked certificates, with --expiring-days; --json; and
 # --prometheus: every line of the textfile matches the node exporter format, every sample has its
-# HELP and TYPE, the figures equal the JSON's, the file is replaced atomically (mode 0644).
+# HELP and TYPE, the figures equal the JSON's, the file is replaced atomically (mode 0644); a CA
+# renewed with a new key: one line / JSON object / key_index sample per key generation.
 . "$(dirname "$0")/common.sh"
 offca_setup offca-status
 oc init >/dev/null
@@ -31,6 +32,7 @@ CLOCK_BIN=${OFFCA_TEST_BIN:-$OFFCA}
 [ -x "$CLOCK_BIN" ] || CLOCK_BIN=$OFFCA
 st() { OFFCA_TEST_NOW=$1 "$CLOCK_BIN" -c "$T/ca.toml" "${@:2}"; }
 json() { st "$NOW" --json status | jq -r "$1"; }
+crltime_of() { date -u -d "$(openssl crl -inform DER -in "$1" -noout -"${2}update" | sed 's/^[^=]*=//')" +%s; }
 
 expect_rc 2 "no CRL published yet: errors (exit 2)" -- st "$NOW" status
 expect_in "no CRL published: run 'offca crl publish'" "the error says what to do"
@@ -116,6 +118,63 @@ check "delta CRL overdue by 3 hours: iss in error, the base CRL still fresh" tes
 st "$NOW" status --prometheus "$P" >/dev/null
 check "offca_delta_crl_next_update_seconds for iss only" test \
     "$(grep '^offca_delta_crl_next_update_seconds' "$P")" = "offca_delta_crl_next_update_seconds{ca=\"iss\"} $((dnp + 2 * 86400))"
+
+# ---- key generations: a CA renewed with a new key publishes one CRL per key ----
+for k in gen0 gen1; do oc key generate --label $k --alg p256 >/dev/null; done
+oc ca create-issuing gen --parent root --key "pkcs11:token=offca-status;object=gen0;type=private" \
+    --subject 'CN=Status Gen' --days 900 >/dev/null
+oc crl publish --ca gen >/dev/null; oc crl publish --ca gen --force >/dev/null
+oc crl publish --ca gen --force >/dev/null
+oc ca renew gen --new-key "pkcs11:token=offca-status;object=gen1;type=private" >/dev/null
+oc crl publish --ca gen >/dev/null
+G=$(st "$NOW" --json status | jq -c '.cas[]|select(.name=="gen")')
+n0=$(openssl crl -inform DER -in "$T/pub/gen.crl" -noout -crlnumber | sed 's/.*=//')
+n1=$(openssl crl -inform DER -in "$T/pub/gen(1).crl" -noout -crlnumber | sed 's/.*=//')
+check "the two keys' CRLs have their own numbers (gen.crl 3, gen(1).crl 1)" test "$n0 $n1" = "0x03 0x01"
+check "JSON: two generations, key 0 superseded with CRL 3, key 1 active with CRL 1" test \
+    "$(jq -r '[.generations[]|"\(.key_index):\(.state):\(.crl_number):\(.crl_file):\(.cert_file)"]|join(" ")' <<<"$G")" = \
+    "0:superseded:3:gen.crl:gen.crt 1:active:1:gen(1).crl:gen(1).crt"
+check "JSON: key_index 1 and the CA-level CRL figures are the active key's (kept for compatibility)" \
+    test "$(jq -r '"\(.key_index) \(.crl_number) \(.crl_next_update)"' <<<"$G")" = \
+    "1 1 $(jq -r '.generations[1].crl_next_update' <<<"$G")"
+for k in 0 1; do
+    f=gen.crl; [ $k = 1 ] && f='gen(1).crl'
+    check "JSON: key $k thisUpdate / nextUpdate are those of $f" test \
+        "$(jq -r ".generations[$k]|\"\(.crl_this_update) \(.crl_next_update)\"" <<<"$G" | xargs -n1 date +%s -d | xargs)" = \
+        "$(crltime_of "$T/pub/$f" last) $(crltime_of "$T/pub/$f" next)"
+done
+check "JSON: each generation's certificate expiry is its certificate's notAfter" test \
+    "$(jq -r '.generations[]|.cert_not_after' <<<"$G" | xargs -n1 date +%s -d | xargs)" = \
+    "$(for c in gen.crt 'gen(1).crt'; do date +%s -d "$(openssl x509 -inform DER -in "$T/pub/$c" -noout -enddate | cut -d= -f2)"; done | xargs)"
+expect_rc 1 "text: status (the short CA still warns)" -- st "$NOW" status
+expect_in "gen (active): ok" "text: gen is ok with both keys publishing"
+check "text: one line per key generation under gen" test "$(sed -n '/^gen (active)/,/^[^ ]/p' <<<"$OUT" | grep -c '^  key index ')" = 2
+expect_in "  key index 0   superseded; gen.crt expires $(jq -r '.generations[0].cert_not_after' <<<"$G"); gen.crl #3, thisUpdate $(jq -r '.generations[0].crl_this_update' <<<"$G"), next publish $(jq -r '.generations[0].crl_next_publish' <<<"$G"), nextUpdate $(jq -r '.generations[0].crl_next_update' <<<"$G")" \
+    "text: key 0's line (certificate, CRL number and dates)"
+expect_in "  key index 1   active; gen(1).crt expires" "text: key 1's line"
+st "$NOW" status --prometheus "$P" >/dev/null
+pv() { grep -E "^$1\{ca=\"gen\"${2:-}\} " "$P" | cut -d' ' -f2; }
+js() { date +%s -d "$(jq -r "$1" <<<"$G")"; }
+check "prometheus: offca_ca_key_index{ca=gen} 1" test "$(pv offca_ca_key_index)" = 1
+check "prometheus: the active key's series unchanged ({ca} only): CRL 1" test "$(pv offca_crl_number)" = 1
+check "prometheus: key 0's CRL number with key_index=\"0\" equals the JSON's (3)" \
+    test "$(pv offca_crl_number ',key_index="0"')" = "$(jq -r '.generations[0].crl_number' <<<"$G")"
+for m in this_update:crl_this_update next_publish:crl_next_publish next_update:crl_next_update; do
+    check "prometheus: offca_crl_${m%%:*}_seconds per key equals the JSON" test \
+        "$(pv "offca_crl_${m%%:*}_seconds" ',key_index="0"') $(pv "offca_crl_${m%%:*}_seconds")" = \
+        "$(js ".generations[0].${m#*:}") $(js ".generations[1].${m#*:}")"
+done
+check "prometheus: offca_ca_cert_expiry_seconds per key equals the JSON" test \
+    "$(pv offca_ca_cert_expiry_seconds ',key_index="0"') $(pv offca_ca_cert_expiry_seconds)" = \
+    "$(js '.generations[0].cert_not_after') $(js '.generations[1].cert_not_after')"
+check "prometheus: no key_index sample for the active key, none for a single-key CA" test \
+    "$(grep -c 'key_index="1"\|ca="root",key_index' "$P")" = 0
+check "prometheus: the textfile still matches the format with the key_index label" test -z "$(grep -Ev \
+    "^(# HELP $name .+|# TYPE $name (gauge|counter|untyped)|$name(\{$label(,$label)*\})? -?[0-9]+(\.[0-9]+)?)\$" "$P")"
+nu0=$(js '.generations[0].crl_next_update')
+expect_rc 2 "key 0's CRL past its nextUpdate: error, named by key index" -- st $((nu0 + 60)) --json status
+check "JSON: the finding names key index 0's CRL" jq -e '.cas[]|select(.name=="gen")|.findings|
+    any(startswith("key index 0 CRL #3 past nextUpdate"))' <<<"$OUT"
 
 # ---- usage ----
 expect_rc 2 "--expiring-days 0 refused" -- st "$NOW" status --expiring-days 0
