@@ -2,6 +2,7 @@
  * x509ext.c — extension values shared by certificates and CRLs (see x509ext.h).
  */
 #include "base/x509ext.h"
+#include "base/oids.h"
 
 #include <string.h>
 #include <openssl/evp.h>
@@ -101,4 +102,31 @@ ASN1_OCTET_STRING *x509ext_skid_of(const X509 *x)
         return NULL;
     }
     return os;
+}
+
+X509_EXTENSION *x509ext_raw(const char *oid, const unsigned char *der, int len)
+{
+    ASN1_OBJECT *o = OBJ_txt2obj(oid, 1);
+    ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+    X509_EXTENSION *ext = NULL;
+
+    if (o != NULL && os != NULL && len > 0 && ASN1_OCTET_STRING_set(os, der, len))
+        ext = X509_EXTENSION_create_by_OBJ(NULL, o, 0, os);
+    ASN1_OBJECT_free(o);
+    ASN1_OCTET_STRING_free(os);
+    return ext;
+}
+
+X509_EXTENSION *x509ext_ca_version(unsigned long value)
+{
+    ASN1_INTEGER *v = ASN1_INTEGER_new();
+    unsigned char *der = NULL;
+    X509_EXTENSION *ext = NULL;
+    int n;
+
+    if (v != NULL && ASN1_INTEGER_set_uint64(v, value) && (n = i2d_ASN1_INTEGER(v, &der)) > 0)
+        ext = x509ext_raw(OID_MS_CA_VERSION, der, n);
+    OPENSSL_free(der);
+    ASN1_INTEGER_free(v);
+    return ext;
 }

@@ -25,4 +25,11 @@ AUTHORITY_KEYID *x509ext_akid_of(X509 *issuer);
 /* subjectKeyIdentifier of x: SHA-1 of its subjectPublicKey BIT STRING (RFC 5280 4.2.1.2 (1)). */
 ASN1_OCTET_STRING *x509ext_skid_of(const X509 *x);
 
+/* A non-critical extension oid (dotted text) whose extnValue holds der[0..len): for the
+ * Microsoft extensions OpenSSL has no method for. NULL when OpenSSL could not build it. */
+X509_EXTENSION *x509ext_raw(const char *oid, const unsigned char *der, int len);
+/* The Microsoft CA Version extension (MS-WCCE 2.2.2.7.3), non-critical, INTEGER value
+ * (key index << 16 | certificate index): in a CA certificate and in its CRLs. */
+X509_EXTENSION *x509ext_ca_version(unsigned long value);
+
 #endif

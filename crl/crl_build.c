@@ -345,6 +345,17 @@ out:
     return ok;
 }
 
+/* Push ext (taken; NULL: it could not be built) with a message naming what. */
+static int exts_push_ext(STACK_OF(X509_EXTENSION) *sk, X509_EXTENSION *ext, const char *what)
+{
+    if (ext == NULL || !sk_X509_EXTENSION_push(sk, ext)) {
+        X509_EXTENSION_free(ext);
+        crl_seterr_ossl(CE_SYSTEM, "crl: extension: cannot encode %s; report this bug", what);
+        return 0;
+    }
+    return 1;
+}
+
 /* Push an extension made by OpenSSL's v3 method for nid (takes nothing from val). */
 static int exts_push_nid(STACK_OF(X509_EXTENSION) *sk, int nid, int crit, void *val)
 {
@@ -359,26 +370,14 @@ static int exts_push_nid(STACK_OF(X509_EXTENSION) *sk, int nid, int crit, void *
     return 1;
 }
 
-/* Push a Microsoft extension whose value is the DER in der/n (OpenSSL has no method for it). */
+/* Push a Microsoft extension whose value is the DER in der/n (OpenSSL has no method for it);
+ * der is freed either way. */
 static int exts_push_raw(STACK_OF(X509_EXTENSION) *sk, const char *oid, unsigned char *der, int n)
 {
-    ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
-    ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
-    X509_EXTENSION *ext = NULL;
-    int ok = 0;
+    X509_EXTENSION *ext = x509ext_raw(oid, der, n);
 
-    if (n > 0 && obj != NULL && os != NULL && ASN1_OCTET_STRING_set(os, der, n)
-        && (ext = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, os)) != NULL
-        && sk_X509_EXTENSION_push(sk, ext))
-        ok = 1;
-    if (!ok) {
-        X509_EXTENSION_free(ext);
-        crl_seterr_ossl(CE_SYSTEM, "crl: extension: cannot encode %s; report this bug", oid);
-    }
-    ASN1_OBJECT_free(obj);
-    ASN1_OCTET_STRING_free(os);
     OPENSSL_free(der);
-    return ok;
+    return exts_push_ext(sk, ext, oid);
 }
 
 static int exts_akid_number(const struct crl_params *p, STACK_OF(X509_EXTENSION) *sk)
@@ -442,15 +441,9 @@ static int exts_microsoft(const struct crl_params *p, STACK_OF(X509_EXTENSION) *
     unsigned char *der = NULL;
     int n;
 
-    if (p->ca_version >= 0) {
-        ASN1_INTEGER *v = ASN1_INTEGER_new();
-
-        n = v && ASN1_INTEGER_set_int64(v, p->ca_version) ? i2d_ASN1_INTEGER(v, &der) : -1;
-        ASN1_INTEGER_free(v);
-        if (!exts_push_raw(sk, OID_MS_CA_VERSION, der, n))
-            return 0;
-        der = NULL;
-    }
+    if (p->ca_version >= 0 &&
+        !exts_push_ext(sk, x509ext_ca_version((unsigned long)p->ca_version), OID_MS_CA_VERSION))
+        return 0;
     if (p->next_publish != 0) {
         ASN1_TIME *t = ASN1_TIME_set(NULL, p->next_publish);
 

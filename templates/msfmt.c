@@ -4,6 +4,7 @@
  * the altSecurityIdentities strong-mapping strings printed for the operator.
  */
 #include "base/utf8.h"
+#include "base/x509ext.h"
 #include "templates/template.h"
 #include "templates/tmpl_err.h"
 
@@ -71,17 +72,13 @@ static int ms_oid_ok(const char *s)
 }
 
 /* Wrap DER bytes as a non-critical extension with the given dotted OID. */
+/* A non-critical extension of oid holding der (base/x509ext.c); obj names it in the message. */
 static X509_EXTENSION *ms_ext(const char *oid, const unsigned char *der, int len, const char *obj)
 {
-    ASN1_OBJECT *o = OBJ_txt2obj(oid, 1);
-    ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
-    X509_EXTENSION *ext = NULL;
+    X509_EXTENSION *ext = x509ext_raw(oid, der, len);
 
-    if (o == NULL || os == NULL || !ASN1_OCTET_STRING_set(os, der, len)
-        || (ext = X509_EXTENSION_create_by_OBJ(NULL, o, 0, os)) == NULL)
+    if (ext == NULL)
         ms_ossl_fail(obj);
-    ASN1_OBJECT_free(o);
-    ASN1_OCTET_STRING_free(os);
     return ext;
 }
 
@@ -457,25 +454,15 @@ out:
  * key index << 16 | certificate index (AD CS's "V<cert>.<key>"; V0.0 is 02 01 00). */
 X509_EXTENSION *ms_ca_version_build(unsigned cert_index, unsigned key_index)
 {
-    ASN1_INTEGER *v = ASN1_INTEGER_new();
-    unsigned char *der = NULL;
-    X509_EXTENSION *ext = NULL;
-    int derlen;
+    X509_EXTENSION *ext;
 
     if (cert_index > 0xffff || key_index > cert_index) {
         tmpl_seterr(TE_INPUT, "CA Version V%u.%u: MS-WCCE: indexes are 16 bits and the key index "
                     "is never above the certificate index; fix the caller", cert_index, key_index);
-        goto out;
+        return NULL;
     }
-    if (v == NULL || !ASN1_INTEGER_set_int64(v, ((int64_t)key_index << 16) | cert_index) ||
-        (derlen = i2d_ASN1_INTEGER(v, &der)) <= 0) {
+    if ((ext = x509ext_ca_version((unsigned long)key_index << 16 | cert_index)) == NULL)
         ms_ossl_fail("CA Version extension");
-        goto out;
-    }
-    ext = ms_ext(OID_MS_CA_VERSION, der, derlen, "CA Version extension");
-out:
-    OPENSSL_free(der);
-    ASN1_INTEGER_free(v);
     return ext;
 }
 
