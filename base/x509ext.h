@@ -2,7 +2,7 @@
  * x509ext.h — the X.509 extension values offca writes into both certificates and CRLs, built in
  * one place: key identifiers (RFC 5280 4.2.1.1, 4.2.1.2), a CRL distribution point with one URI
  * (4.2.1.13; also the IDP's and Freshest CRL's name, 5.2.5, 5.2.6) and the caIssuers access
- * description (4.2.2.1). Each returns a new OpenSSL object (the caller frees it with the type's
+ * description (4.2.2.1), and the Microsoft CA Version (MS-WCCE 2.2.2.7.3). Each returns a new OpenSSL object (the caller frees it with the type's
  * _free) or NULL when OpenSSL could not allocate it (the queue holds why). base/ depends on
  * nothing of ours.
  */
