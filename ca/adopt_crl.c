@@ -15,28 +15,20 @@
 #include "ca/ca.h"
 #include "ca/input.h"
 #include "ca/issue.h"
+#include "crl/crl.h"
 
 #define MAX_LAST_CRL_BYTES (512L * 1024 * 1024)
 
 static X509_CRL *crl_load(const char *path, char dg[65])
 {
     unsigned char *data = NULL;
-    const unsigned char *p;
     size_t len = 0;
-    X509_CRL *crl = NULL;
-    BIO *b;
+    X509_CRL *crl;
 
     if (file_load(path, MAX_LAST_CRL_BYTES, &data, &len) != 0)
         return NULL;
     adopt_sha256_hex(data, len, dg);
-    if ((b = BIO_new_mem_buf(data, (int)len)) != NULL)
-        crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL);
-    BIO_free(b);
-    if (crl == NULL) {
-        p = data;
-        crl = d2i_X509_CRL(NULL, &p, (long)len);
-    }
-    ERR_clear_error();
+    crl = crl_parse(data, len, path);   /* DER or PEM, nothing after it */
     free(data);
     if (crl == NULL)
         report("%s: not a CRL (PEM or DER); give the old CA's last full CRL", path);

@@ -159,4 +159,8 @@ int doctor_add(struct doctor_report *r, enum doctor_sev sev, const char *cert, c
                const char *fix, const char *problem_fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
+/* The one CRL file parser: DER, or PEM "X509 CRL", the whole buffer being the CRL (no trailing
+ * bytes). NULL with crl_error() naming what (class 3). */
+X509_CRL *crl_parse(const unsigned char *buf, size_t len, const char *what);
+
 #endif

@@ -24,8 +24,6 @@ enum { CE_POLICY = ERRC_POLICY, CE_USAGE = ERRC_USAGE, CE_INPUT = ERRC_INPUT, CE
 /* Read a whole file of at most max bytes (OPENSSL_malloc'd, caller OPENSSL_free). 0 with error. */
 unsigned char *crl_file_read(const char *path, long max, size_t *len);
 
-/* Parse a CRL from DER or PEM bytes (no trailing bytes). NULL with error (class 3). */
-X509_CRL *crl_parse(const unsigned char *buf, size_t len, const char *what);
 
 /* Get the CRL that url names: from src->crl_dir (file = last path segment of url) or, when
  * src->fetch, over HTTP (OSSL_HTTP_get, timeout, MAX_FETCH_BYTES). NULL with error. */
