@@ -78,7 +78,7 @@ static int batch_flush(struct batch *b)
         return 0;
     for (size_t i = 0; i < b->n; i++)
         v[i] = *b->group[i];
-    if ((rc = issue_record(b->a, v, b->n)) == 0 && (g = file_group_new(b->n)) != NULL) {
+    if ((rc = issue_record(b->a->store, v, b->n)) == 0 && (g = file_group_new(b->n)) != NULL) {
         FAULTPOINT("batch.group-committed", b->path);
         for (size_t i = 0; i < b->n; i++) {
             if (file_group_adopt(g, b->staged[i]) != 0)
@@ -237,7 +237,8 @@ static void job_prepare(struct batch *b, struct job *j)
         in.op_sans = sans.v;
         in.n_op_sans = sans.n;
         in.op_sid = m.sid;
-        rc = issue_prepare(b->a, b->s, b->t, &in, &csr->key, &j->is);
+        rc = issue_prepare(b->a->store, b->a->hsm, b->a->cfg, b->s, b->t, &in, &csr->key,
+                           &j->is);
     }
     if (rc == 0 && (rc = job_stage(j, m.out)) != 0)
         issued_clear(&j->is);

@@ -412,7 +412,7 @@ int ca_create(struct app *a, const struct ca_create_req *r)
                     "allow_extractable_key); move the CA to a non-extractable key", r->name,
                     r->key_uri);
     default_scheme(&info, &sig, &hash);
-    if ((rc = keycheck_ca_key(a, key, r->name)) != 0 || (rc = ca_key_unused(a, r, key)) != 0 ||
+    if ((rc = keycheck_ca_key(a->store, a->cfg, key, r->name)) != 0 || (rc = ca_key_unused(a, r, key)) != 0 ||
         (rc = check_scheme(sig, hash)) != 0)
         goto out;
     if (r->parent) {

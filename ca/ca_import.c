@@ -104,7 +104,7 @@ int ca_make_csr(struct app *a, const char *name, const char *key_uri, const char
         rc = fail_hsm();
         goto out;
     }
-    if ((rc = keycheck_ca_key(a, key, name)) != 0)
+    if ((rc = keycheck_ca_key(a->store, a->cfg, key, name)) != 0)
         goto out;
     if (hash == NULL)
         hash = (!info.is_rsa && info.bits >= 384) ? "sha384" : "sha256";
@@ -328,7 +328,7 @@ int ca_import(struct app *a, const char *name, const char *cert_file, const char
                  !info.is_rsa && info.bits >= 384 ? "sha384" : "sha256");
     }
     if ((rc = check_ca_cert(sk_X509_value(certs, 0), key, name)) != 0 ||
-        (rc = keycheck_ca_key(a, key, name)) != 0)
+        (rc = keycheck_ca_key(a->store, a->cfg, key, name)) != 0)
         goto out;
     rc = EXIT_POLICY;
     if (!verify_chain(sk_X509_value(certs, 0), chain, name))

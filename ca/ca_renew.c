@@ -173,7 +173,7 @@ static int renew_key(struct app *a, struct renew *w)
     memset(&cr, 0, sizeof(cr));
     cr.name = w->rec.name;
     cr.key_uri = w->uri;
-    if ((rc = keycheck_ca_key(a, w->key, w->rec.name)) != 0 || (rc = key_is_new(w)) != 0)
+    if ((rc = keycheck_ca_key(a->store, a->cfg, w->key, w->rec.name)) != 0 || (rc = key_is_new(w)) != 0)
         return rc;
     return ca_key_unused(a, &cr, w->key);
 }

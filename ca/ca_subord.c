@@ -59,7 +59,7 @@ static int subord_csr(struct app *a, const char *file, struct csr **out)
                "request again with --subject", file);
         rc = EXIT_POLICY;
     } else {
-        rc = keycheck_ca_key(a, (*out)->pubkey, file);
+        rc = keycheck_ca_key(a->store, a->cfg, (*out)->pubkey, file);
     }
     if (rc != 0) {
         csr_free(*out);

@@ -286,7 +286,7 @@ static int lint_store(struct lint_cli *c)
     int rc;
 
     if ((rc = app_store(c->a, 0)) != 0 || (rc = app_templates(c->a)) != 0 ||
-        (rc = keycheck_policy(c->a, &kc, &kp)) != 0)
+        (rc = keycheck_policy(c->a->store, c->a->cfg, &kc, &kp)) != 0)
         return rc;
     memset(&sc, 0, sizeof(sc));
     sc.blocked = kp.blocked;

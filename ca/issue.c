@@ -17,8 +17,8 @@
 /* templates/ calls this for sid_source = "directory": a short read transaction per lookup. */
 static int dir_lookup(void *arg, enum san_type type, const char *name, char *sid, size_t n)
 {
-    struct app *a = arg;
-    struct store_txn *t = store_txn_begin(a->store, 0);
+    struct store *st = arg;
+    struct store_txn *t = store_txn_begin(st, 0);
     int r;
 
     if (t == NULL) {
@@ -113,7 +113,8 @@ static int fill_record(struct issued *out, struct ca_signer *s, const struct tmp
 
 /* The key gate for this template: a generated key goes through it whole (gen filled); a CSR's
  * key passed the structural rules in csr.c, here it meets the blocklist. 0 or exit class. */
-static int key_gate(struct app *a, const struct tmpl *t, const struct tmpl_request *in,
+static int key_gate(struct store *st, const struct config *cfg, const struct tmpl *t,
+                    const struct tmpl_request *in,
                     const struct keygate_key *csr_key, struct keygate_key *gen,
                     const struct keygate_key **key)
 {
@@ -124,10 +125,10 @@ static int key_gate(struct app *a, const struct tmpl *t, const struct tmpl_reque
 
     if (csr_key != NULL) {
         *key = csr_key;
-        return keycheck_blocked(a, csr_key, in->source);
+        return keycheck_blocked(st, cfg, csr_key, in->source);
     }
     tmpl_keygate_policy(t, &pol);
-    if ((rc = keycheck_policy(a, &ctx, &pol)) != 0)
+    if ((rc = keycheck_policy(st, cfg, &ctx, &pol)) != 0)
         return rc;
     if ((rc = keygate_check_pkey(in->pubkey, &pol, gen, why, sizeof(why))) != 0) {
         report("%s: %s", in->source, why);
@@ -137,7 +138,8 @@ static int key_gate(struct app *a, const struct tmpl *t, const struct tmpl_reque
     return 0;
 }
 
-int issue_prepare(struct app *a, struct ca_signer *s, const struct tmpl *t,
+int issue_prepare(struct store *st, struct hsm *h, const struct config *cfg,
+                  struct ca_signer *s, const struct tmpl *t,
                   const struct tmpl_request *in, const struct keygate_key *csr_key,
                   struct issued *out)
 {
@@ -152,12 +154,12 @@ int issue_prepare(struct app *a, struct ca_signer *s, const struct tmpl *t,
 
     memset(out, 0, sizeof(*out));
     req.lookup = dir_lookup;
-    req.lookup_arg = a;
+    req.lookup_arg = st;
     memset(&gen, 0, sizeof(gen));
     if ((plan = tmpl_check(t, &req)) == NULL)
         return fail_tmpl();
-    if ((rc = key_gate(a, t, in, csr_key, &gen, &key)) != 0 ||
-        (rc = keycheck_reuse(a, t, key, plan->subject, in->source)) != 0)
+    if ((rc = key_gate(st, cfg, t, in, csr_key, &gen, &key)) != 0 ||
+        (rc = keycheck_reuse(st, t, key, plan->subject, in->source)) != 0)
         goto out;
     rc = EXIT_SYSTEM;
     memset(&spec, 0, sizeof(spec));
@@ -176,7 +178,7 @@ int issue_prepare(struct app *a, struct ca_signer *s, const struct tmpl *t,
     spec.cdp_url = s->cdp;
     spec.aia_url = s->aia;
     spec.allow_wildcard = tmpl_allows_wildcard(t);
-    if ((out->cert = cert_build(&spec, a->hsm, s->key, s->sig, s->hash, &built)) == NULL) {
+    if ((out->cert = cert_build(&spec, h, s->key, s->sig, s->hash, &built)) == NULL) {
         rc = built.rc;
         goto out;
     }
@@ -196,9 +198,9 @@ out:
     return rc;
 }
 
-int issue_record(struct app *a, struct issued *v, size_t n)
+int issue_record(struct store *st, struct issued *v, size_t n)
 {
-    struct store_txn *t = store_txn_begin(a->store, 1);
+    struct store_txn *t = store_txn_begin(st, 1);
     char hex[2 * MAX_STORE_SERIAL + 1], detail[600];
     int ok = 1;
 

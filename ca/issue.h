@@ -10,6 +10,7 @@
 #include <time.h>
 #include <openssl/x509.h>
 
+#include "ca/config.h"
 #include "ca/store.h"
 #include "hsm/hsm.h"
 #include "templates/template.h"
@@ -129,11 +130,11 @@ struct issued {
  * request struct from the command line to the template; issue_prepare adds the directory
  * lookup). key is the key gate's result for a CSR's key, or NULL: issue_prepare then runs the
  * gate on req->pubkey (a generated key). 0, or the exit class with the message reported. */
-int issue_prepare(struct app *a, struct ca_signer *s, const struct tmpl *t,
-                  const struct tmpl_request *req, const struct keygate_key *key,
-                  struct issued *out);
+int issue_prepare(struct store *st, struct hsm *h, const struct config *cfg,
+                  struct ca_signer *s, const struct tmpl *t, const struct tmpl_request *req,
+                  const struct keygate_key *key, struct issued *out);
 /* Record n prepared certificates in one write transaction with their audit records. */
-int issue_record(struct app *a, struct issued *v, size_t n);
+int issue_record(struct store *st, struct issued *v, size_t n);
 void issued_clear(struct issued *i);
 
 /* ASN1_TIME -> time_t (UTC). */

@@ -88,7 +88,7 @@ static int keyblock_parse(const char *path, const char *d, size_t len, struct ke
 }
 
 /* Load [keys] blocked_keys_file once per run (an absent key means an empty list). 0 / class. */
-static int keyblock_get(struct app *a, const struct keyblock **out)
+static int keyblock_get(const struct config *cfg, const struct keyblock **out)
 {
     static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     static struct keyblock b;
@@ -98,9 +98,9 @@ static int keyblock_get(struct app *a, const struct keyblock **out)
     int rc = 0;
 
     pthread_mutex_lock(&mu);        /* batch workers come here at once */
-    if (!loaded && a->cfg->blocked_keys_file != NULL &&
-        (rc = file_load(a->cfg->blocked_keys_file, MAX_BLOCKLIST_BYTES, &data, &len)) == 0) {
-        rc = keyblock_parse(a->cfg->blocked_keys_file, (const char *)data, len, &b);
+    if (!loaded && cfg->blocked_keys_file != NULL &&
+        (rc = file_load(cfg->blocked_keys_file, MAX_BLOCKLIST_BYTES, &data, &len)) == 0) {
+        rc = keyblock_parse(cfg->blocked_keys_file, (const char *)data, len, &b);
         free(data);
         if (rc != 0) {
             free(b.h);
@@ -118,8 +118,8 @@ static int keyblock_get(struct app *a, const struct keyblock **out)
 static int blocked_cb(void *arg, const unsigned char hash[KEYGATE_HASH_BYTES], char *why,
                       size_t whylen)
 {
-    struct app *a = arg;
-    struct store_txn *t = store_txn_begin(a->store, 0);
+    struct store *st = arg;
+    struct store_txn *t = store_txn_begin(st, 0);
     int r;
 
     if (t == NULL) {
@@ -139,22 +139,24 @@ static int file_blocked_cb(void *arg, const unsigned char hash[KEYGATE_HASH_BYTE
     const struct keycheck_ctx *k = arg;
 
     if (k->list->n && bsearch(hash, k->list->h, k->list->n, STORE_KEY_HASH, hash_cmp)) {
-        snprintf(why, whylen, "listed in blocked_keys_file %s", k->a->cfg->blocked_keys_file);
+        snprintf(why, whylen, "listed in blocked_keys_file %s", k->cfg->blocked_keys_file);
         return 1;
     }
-    return k->a->store ? blocked_cb(k->a, hash, why, whylen) : 0;
+    return k->st ? blocked_cb(k->st, hash, why, whylen) : 0;
 }
 
 /*
  * Fill pol's blocklist (file + store of a, whose store must be open) for a keygate_check. ctx
  * must live as long as pol is used. 0 or the exit class (the file is unreadable or malformed).
  */
-int keycheck_policy(struct app *a, struct keycheck_ctx *ctx, struct keygate_policy *pol)
+int keycheck_policy(struct store *st, const struct config *cfg, struct keycheck_ctx *ctx,
+                    struct keygate_policy *pol)
 {
     int rc;
 
-    ctx->a = a;
-    if ((rc = keyblock_get(a, &ctx->list)) != 0)
+    ctx->st = st;
+    ctx->cfg = cfg;
+    if ((rc = keyblock_get(cfg, &ctx->list)) != 0)
         return rc;
     pol->blocked = file_blocked_cb;
     pol->blocked_arg = ctx;
@@ -162,7 +164,8 @@ int keycheck_policy(struct app *a, struct keycheck_ctx *ctx, struct keygate_poli
 }
 
 /* The blocklist alone, for a key the gate already checked (a CSR's). 0, 1 (reported), 4. */
-int keycheck_blocked(struct app *a, const struct keygate_key *key, const char *src)
+int keycheck_blocked(struct store *st, const struct config *cfg, const struct keygate_key *key,
+                     const char *src)
 {
     struct keygate_policy pol;
     struct keycheck_ctx ctx;
@@ -170,7 +173,7 @@ int keycheck_blocked(struct app *a, const struct keygate_key *key, const char *s
     int rc, r;
 
     memset(&pol, 0, sizeof(pol));
-    if ((rc = keycheck_policy(a, &ctx, &pol)) != 0)
+    if ((rc = keycheck_policy(st, cfg, &ctx, &pol)) != 0)
         return rc;
     if ((r = pol.blocked(pol.blocked_arg, key->hash, why, sizeof(why))) == 0)
         return 0;
@@ -217,7 +220,7 @@ static int reuse_one(void *arg, const char *ca, const unsigned char *serial, siz
  * (key.allow_reuse); the same subject (a renewal) may reuse its key. 0, EXIT_POLICY or
  * EXIT_SYSTEM, reported.
  */
-int keycheck_reuse(struct app *a, const struct tmpl *t, const struct keygate_key *key,
+int keycheck_reuse(struct store *st, const struct tmpl *t, const struct keygate_key *key,
                    const X509_NAME *subject, const char *src)
 {
     struct reuse_scan s;
@@ -231,7 +234,7 @@ int keycheck_reuse(struct app *a, const struct tmpl *t, const struct keygate_key
         report("%s: key: out of memory; free memory and retry", src);
         return EXIT_SYSTEM;
     }
-    if ((s.t = store_txn_begin(a->store, 0)) == NULL ||
+    if ((s.t = store_txn_begin(st, 0)) == NULL ||
         !store_key_foreach(s.t, key->hash, reuse_one, &s) || s.failed) {
         report("%s", store_error());
         rc = EXIT_SYSTEM;
@@ -253,7 +256,7 @@ int keycheck_reuse(struct app *a, const struct tmpl *t, const struct keygate_key
  * EC P-256/P-384/P-521, every quality rule and the blocklist. 0, EXIT_POLICY (reported as
  * "CA 'NAME': key: ..."), or the failure class.
  */
-int keycheck_ca_key(struct app *a, EVP_PKEY *key, const char *name)
+int keycheck_ca_key(struct store *st, const struct config *cfg, EVP_PKEY *key, const char *name)
 {
     struct keygate_policy pol = { .allow_rsa = 1, .allow_ec = 1, .rsa_min_bits = 2048,
                                   .rsa_max_bits = MAX_KEYGATE_RSA_BITS };
@@ -262,7 +265,7 @@ int keycheck_ca_key(struct app *a, EVP_PKEY *key, const char *name)
     char why[512];
     int rc;
 
-    if ((rc = keycheck_policy(a, &ctx, &pol)) != 0)
+    if ((rc = keycheck_policy(st, cfg, &ctx, &pol)) != 0)
         return rc;
     if ((rc = keygate_check_pkey(key, &pol, &out, why, sizeof(why))) != 0) {
         report("CA '%s': %s", name, why);

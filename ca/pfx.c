@@ -186,7 +186,7 @@ int pfx_issue(struct app *a, struct ca_signer *s, const struct tmpl *t, const st
     in.n_op_sans = r->n_sans;
     in.op_sid = r->sid;
     in.days = r->days;
-    if ((rc = issue_prepare(a, s, t, &in, NULL, &is)) != 0)
+    if ((rc = issue_prepare(a->store, a->hsm, a->cfg, s, t, &in, NULL, &is)) != 0)
         goto out;
     if ((der = pfx_der(key, is.cert, s->cert, pass, &len)) == NULL) {
         report("%s: building the PKCS#12 failed: %s", r->out, ossl_errstr());
@@ -196,7 +196,7 @@ int pfx_issue(struct app *a, struct ca_signer *s, const struct tmpl *t, const st
     if ((rc = pfx_stage(&is, r->out, der, len, &st)) != 0)
         goto out;
     FAULTPOINT("sign.staged", r->out);
-    if ((rc = issue_record(a, &is, 1)) != 0)
+    if ((rc = issue_record(a->store, &is, 1)) != 0)
         goto out;
     FAULTPOINT("sign.committed", r->out);
     if ((rc = file_staged_place(st)) != 0) {

@@ -52,11 +52,11 @@ int sign_csr(struct app *a, struct ca_signer *s, const struct tmpl *t,
     in.n_op_sans = o->sans->n;
     in.op_sid = o->sid;
     in.days = o->days;
-    if ((rc = issue_prepare(a, s, t, &in, &csr->key, &is)) != 0 ||
+    if ((rc = issue_prepare(a->store, a->hsm, a->cfg, s, t, &in, &csr->key, &is)) != 0 ||
         (to_file && (rc = sign_out_stage(&is, o->out, o->der, &st)) != 0))
         goto out;
     FAULTPOINT("sign.staged", o->out ? o->out : "-");
-    if ((rc = issue_record(a, &is, 1)) != 0)
+    if ((rc = issue_record(a->store, &is, 1)) != 0)
         goto out;
     FAULTPOINT("sign.committed", o->out ? o->out : "-");
     if (!to_file)
