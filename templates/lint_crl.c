@@ -5,8 +5,9 @@
  * the view never makes an X509_REVOKED per entry: every field before and after the list goes
  * through OpenSSL's own d2i (AlgorithmIdentifier, Name, Time, Extensions); the list is walked
  * entry by entry with ASN1_get_object, the serial INTEGER judged from its content octets, and the
- * revocationDate and crlEntryExtensions decoded only when their bytes differ from the previous
- * entry's (consecutive entries share them; the verdict of the same bytes is the same).
+ * revocationDate decoded only when it is not a plain UTCTime of a real date (lint_crl_memo.c) and
+ * differs from the previous entry's, the crlEntryExtensions only when their bytes are not among
+ * the last few distinct encodings judged (the verdict of the same bytes is the same).
  * Uniqueness needs order: a sorted list is proven unique by comparing neighbours; an unsorted one
  * (another CA's) is copied, sorted and compared in a second pass.
  */
@@ -17,23 +18,19 @@
 #include <string.h>
 #include <openssl/err.h>
 
-#define MAX_ENTRY_EXT 512           /* crlEntryExtensions bytes judged per entry */
-
 struct ser {
     unsigned char b[21];
     size_t n;
 };
 
-/* Per-walk cache of the last revocationDate / crlEntryExtensions bytes and their verdicts. */
+/* Per-walk cache of the last revocationDate bytes and of recent crlEntryExtensions verdicts. */
 struct walk {
     struct lint_crl_entries *e;
     struct ser prev;
     unsigned char tbytes[24];
     size_t tlen;
     int tbad;
-    unsigned char xbytes[MAX_ENTRY_EXT];
-    size_t xlen;
-    int xbad, xreason, xremove;
+    struct lint_ext_memo xm;
 };
 
 static void first(uint64_t *slot, uint64_t i)
@@ -68,6 +65,8 @@ static int serial_take(const unsigned char *c, long n, struct ser *s)
 
 static void entry_time(struct walk *w, const unsigned char *t, size_t n, uint64_t i)
 {
+    if (lint_utctime_plain(t, n))
+        return;                                 /* well formed: nothing to note */
     if (n > sizeof(w->tbytes) || n != w->tlen || memcmp(t, w->tbytes, n) != 0) {
         const unsigned char *q = t;
         ASN1_TIME *tm = d2i_ASN1_TIME(NULL, &q, (long)n);
@@ -83,58 +82,61 @@ static void entry_time(struct walk *w, const unsigned char *t, size_t n, uint64_
 }
 
 /* Decode crlEntryExtensions: duplicates or unknown critical ones are bad; note the reason. */
-static void ext_judge(struct walk *w, const unsigned char *x, size_t n)
+static void ext_judge(struct lint_ext_verdict *w, const unsigned char *x, size_t n)
 {
     const unsigned char *q = x;
     STACK_OF(X509_EXTENSION) *sk = d2i_X509_EXTENSIONS(NULL, &q, (long)n);
     int seen_reason = 0;
 
-    w->xbad = sk == NULL || q != x + n || sk_X509_EXTENSION_num(sk) == 0;
-    w->xreason = -1;
-    w->xremove = 0;
-    for (int i = 0; !w->xbad && i < sk_X509_EXTENSION_num(sk); i++) {
+    w->bad = sk == NULL || q != x + n || sk_X509_EXTENSION_num(sk) == 0;
+    w->reason = -1;
+    w->remove = 0;
+    for (int i = 0; !w->bad && i < sk_X509_EXTENSION_num(sk); i++) {
         X509_EXTENSION *e = sk_X509_EXTENSION_value(sk, i);
         int nid = OBJ_obj2nid(X509_EXTENSION_get_object(e));
 
         for (int j = 0; j < i; j++)
             if (OBJ_cmp(X509_EXTENSION_get_object(sk_X509_EXTENSION_value(sk, j)),
                         X509_EXTENSION_get_object(e)) == 0)
-                w->xbad = 1;
+                w->bad = 1;
         if (nid == NID_crl_reason) {
             ASN1_ENUMERATED *r = X509V3_EXT_d2i(e);
             long v = r ? ASN1_ENUMERATED_get(r) : -1;
 
             ASN1_ENUMERATED_free(r);
-            w->xbad |= r == NULL || seen_reason++ || X509_EXTENSION_get_critical(e) > 0;
-            w->xreason = (int)v;
-            w->xremove = v == 8;
+            w->bad |= r == NULL || seen_reason++ || X509_EXTENSION_get_critical(e) > 0;
+            w->reason = (int)v;
+            w->remove = v == 8;
         } else {
             struct lint_ext le;
 
             lint_ext_decode(&le, e);
-            w->xbad |= le.bad || (le.critical && nid != NID_invalidity_date &&
+            w->bad |= le.bad || (le.critical && nid != NID_invalidity_date &&
                                   nid != NID_certificate_issuer);
             lint_exts_clear(&le, 1);
         }
     }
     sk_X509_EXTENSION_pop_free(sk, X509_EXTENSION_free);
-    w->xlen = n <= sizeof(w->xbytes) ? n : 0;
-    if (w->xlen)
-        memcpy(w->xbytes, x, n);
 }
 
 static void entry_ext(struct walk *w, const unsigned char *x, size_t n, uint64_t i)
 {
-    if (n > sizeof(w->xbytes) || n != w->xlen || memcmp(x, w->xbytes, n) != 0)
-        ext_judge(w, x, n);
-    if (w->xbad)
+    const struct lint_ext_verdict *v = lint_ext_memo_find(&w->xm, x, n);
+    struct lint_ext_verdict fresh;
+
+    if (v == NULL) {
+        ext_judge(&fresh, x, n);
+        lint_ext_memo_put(&w->xm, x, n, &fresh);
+        v = &fresh;
+    }
+    if (v->bad)
         first(&w->e->bad_ext, i);
-    if (w->xreason >= 0 && (w->xreason > 10 || w->xreason == 7)) {
+    if (v->reason >= 0 && (v->reason > 10 || v->reason == 7)) {
         if (w->e->bad_reason == 0)
-            w->e->reason_seen = w->xreason;
+            w->e->reason_seen = v->reason;
         first(&w->e->bad_reason, i);
     }
-    if (w->xremove)
+    if (v->remove)
         first(&w->e->remove_base, i);
 }
 
@@ -231,7 +233,6 @@ static int list_walk(struct lint_crl_view *v, const unsigned char *p, const unsi
 
     memset(&w, 0, sizeof(w));
     w.e = &v->ent;
-    w.xreason = -1;
     while (p < end) {
         if (!entry_walk(&w, &p, end, v->ent.count + 1)) {
             first(&v->ent.bad_frame, v->ent.count + 1);

@@ -59,6 +59,33 @@ struct lint_crl_entries {
     int reason_seen;                /* the bad reason code, for the message */
 };
 
+/* The CRL entry walk's memo (lint_crl_memo.c): verdicts of recent crlEntryExtensions encodings. */
+#define LINT_EXT_MEMO 16
+#define LINT_EXT_MEMO_BYTES 512
+struct lint_ext_verdict {
+    int bad, reason, remove;        /* malformed/repeated/critical; the reason code (-1 none);
+                                     * removeFromCRL */
+};
+struct lint_ext_slot {
+    unsigned char b[LINT_EXT_MEMO_BYTES];
+    size_t n;                       /* 0: empty */
+    int ref;                        /* used since the clock hand last passed */
+    struct lint_ext_verdict v;
+};
+struct lint_ext_memo {
+    struct lint_ext_slot slot[LINT_EXT_MEMO];
+    int hand;
+};
+/* The verdict kept for crlEntryExtensions bytes x (n), or NULL. */
+const struct lint_ext_verdict *lint_ext_memo_find(struct lint_ext_memo *m, const unsigned char *x,
+                                                  size_t n);
+/* Keep verdict v for bytes x (n), replacing an entry not used lately. */
+void lint_ext_memo_put(struct lint_ext_memo *m, const unsigned char *x, size_t n,
+                       const struct lint_ext_verdict *v);
+/* 1 when Time TLV t (n bytes) is a UTCTime YYMMDDHHMMSSZ of a real date and time (well formed
+ * without decoding); 0: decode and judge it. */
+int lint_utctime_plain(const unsigned char *t, size_t n);
+
 struct lint_crl_view {
     struct lint_base b;
     int parsed;                     /* 0: crl.der reported, nothing else runs */

@@ -388,6 +388,147 @@ static void test_malformed(void **state)
     X509_CRL_free(c);
 }
 
+/* ---- the entry walk's shortcuts give the verdicts decoding gives ------------------------- */
+
+/* The lint's verdict on revocationDate content c (13 bytes) patched into entry 1 of a good CRL,
+ * against OpenSSL's: d2i_ASN1_TIME and ASN1_TIME_to_tm (for 13 bytes ending in Z, all that
+ * lint_time_problem asks of a UTCTime). Returns 1 when the lint accepted it. */
+static int time_verdict(unsigned char *d, int len, unsigned char *at, const char *c)
+{
+    unsigned char tlv[15] = {V_ASN1_UTCTIME, 13};
+    const unsigned char *q = tlv;
+    struct lint_report r;
+    struct tm tm;
+    ASN1_TIME *t;
+    int ossl, lint;
+
+    memcpy(tlv + 2, c, 13);
+    t = d2i_ASN1_TIME(NULL, &q, sizeof(tlv));
+    ossl = t != NULL && q == tlv + sizeof(tlv) && ASN1_TIME_to_tm(t, &tm);
+    ASN1_TIME_free(t);
+    memcpy(at, c, 13);
+    lint = !has_der(d, (size_t)len, NULL, "crl.entry_time", &r);
+    if (lint != ossl)
+        fail_msg("revocationDate %.13s: lint says %s, OpenSSL %s", c, lint ? "good" : "bad",
+                 ossl ? "good" : "bad");
+    return lint;
+}
+
+/* A UTCTime of a real date and time is judged without decoding (lint_crl_memo.c): over years
+ * with and without 29 February, every month and day 00-32 and times at and past their limits,
+ * the lint agrees with OpenSSL's decoder on every one. */
+static void test_entry_time_shortcut(void **state)
+{
+    static const char *years[] = {"00", "04", "21", "23", "24", "49", "50", "96", "99", "0a"};
+    static const char *times[] = {"000000", "235959", "240000", "236000", "235960", "12 000"};
+    X509_CRL *c = make_crl(0);
+    int len, good = 0, bad = 0;
+    unsigned char *d = tbs_of(c, &len), *at = NULL;
+    char v[14];
+
+    (void)state;
+    for (int i = 0; i + 5 < len && at == NULL; i++)      /* entry 1: serial 0x11, its date */
+        if (memcmp(d + i, "\x02\x01\x11\x17\x0d", 5) == 0)
+            at = d + i + 5;
+    assert_non_null(at);
+    for (size_t y = 0; y < sizeof(years) / sizeof(years[0]); y++)
+        for (int m = 0; m <= 13; m++)
+            for (int day = 0; day <= 32; day++)
+                for (size_t t = 0; t < sizeof(times) / sizeof(times[0]); t++) {
+                    snprintf(v, sizeof(v), "%s%02d%02d%sZ", years[y], m, day, times[t]);
+                    if (time_verdict(d, len, at, v))
+                        good++;
+                    else
+                        bad++;
+                }
+    assert_int_equal(time_verdict(d, len, at, "240229120000Z"), 1);   /* leap year */
+    assert_int_equal(time_verdict(d, len, at, "230229120000Z"), 0);
+    assert_int_equal(time_verdict(d, len, at, "000229120000Z"), 1);   /* 2000 */
+    assert_int_equal(time_verdict(d, len, at, "230431120000Z"), 0);
+    assert_int_equal(time_verdict(d, len, at, "2304301200001"), 0);   /* no Z */
+    assert_true(good > 1000 && bad > 1000);
+    OPENSSL_free(d);
+    X509_CRL_free(c);
+}
+
+/* Entry 2-byte serial 0x02 n, reason (-1 none), its criticality, an invalidity date (0 none). */
+static X509_REVOKED *entry_ext(int n, int reason, int crit, time_t inval)
+{
+    unsigned char sn[2] = {0x02, (unsigned char)n};
+    X509_REVOKED *r = entry(sn, 2, 0, -1, NULL);
+
+    if (reason >= 0) {
+        ASN1_ENUMERATED *e = ASN1_ENUMERATED_new();
+
+        ASN1_ENUMERATED_set(e, reason);
+        assert_int_equal(X509_REVOKED_add1_ext_i2d(r, NID_crl_reason, e, crit, 0), 1);
+        ASN1_ENUMERATED_free(e);
+    }
+    if (inval) {
+        ASN1_GENERALIZEDTIME *g = ASN1_GENERALIZEDTIME_set(NULL, inval);
+
+        assert_int_equal(X509_REVOKED_add1_ext_i2d(r, NID_invalidity_date, g, 0, 0), 1);
+        ASN1_GENERALIZEDTIME_free(g);
+    }
+    return r;
+}
+
+/* The finding of rule id names revoked entry n (entries 1-3 are make_crl's). */
+static void finding_at(X509_CRL *c, const char *id, const char *what, int n)
+{
+    struct lint_report r;
+    struct lint_opts o;
+    char want[64];
+    int hit = 0;
+
+    opts(&o, 0);
+    assert_true(has(c, &o, id, &r));
+    snprintf(want, sizeof(want), "revoked entry %d: %s", n, what);
+    for (size_t i = 0; i < r.n; i++)
+        hit |= strcmp(r.f[i].rule->id, id) == 0 && strncmp(r.f[i].problem, want,
+                                                            strlen(want)) == 0;
+    if (!hit) {
+        print_findings(&r);
+        fail_msg("expected %s at '%s'", id, want);
+    }
+}
+
+/* Entry extensions are judged once per distinct encoding among the last few (lint_crl_memo.c):
+ * a bad encoding one byte away from remembered good ones, after the memo has been filled and
+ * cycled by one-off encodings, is still found at its own entry, and good ones that come back
+ * are still good. */
+static void test_entry_ext_memo(void **state)
+{
+    time_t base = time(NULL) - 30 * DAY;
+    X509_CRL *c = make_crl(0), *c2 = make_crl(0);
+    struct lint_report r;
+    struct lint_opts o;
+    int k = 4;
+
+    (void)state;
+    for (int i = 0; i < 40; i++, k++)                  /* entries 4-43: 40 distinct encodings */
+        assert_true(X509_CRL_add0_revoked(c, entry_ext(k, 1 + i % 6, 0, base + i * DAY)));
+    for (int i = 0; i < 12; i++, k++)                  /* 44-55: reasons seen before */
+        assert_true(X509_CRL_add0_revoked(c, entry_ext(k, 1 + i % 6, 0, 0)));
+    opts(&o, 0);
+    assert_false(has(c, &o, "crl.reason", &r));        /* all good so far: no finding */
+    assert_int_equal(r.n, 0);
+    assert_true(X509_CRL_add0_revoked(c, entry_ext(k++, 7, 0, base + 3 * DAY)));   /* 56 */
+    finding_at(c, "crl.reason", "reason code 7", 56);
+    X509_CRL_free(c);
+
+    k = 4;
+    assert_true(X509_CRL_add0_revoked(c2, entry_ext(k++, 1, 0, 0)));    /* 4: good, kept */
+    for (int i = 0; i < 40; i++, k++)                  /* 5-44: one-off encodings */
+        assert_true(X509_CRL_add0_revoked(c2, entry_ext(k, 1, 0, base + i * DAY)));
+    assert_true(X509_CRL_add0_revoked(c2, entry_ext(k++, 1, 0, 0)));    /* 45: good again */
+    opts(&o, 0);
+    assert_false(has(c2, &o, "crl.reason", &r));
+    assert_true(X509_CRL_add0_revoked(c2, entry_ext(k++, 1, 1, 0)));    /* 46: critical */
+    finding_at(c2, "crl.reason", "entry extensions", 46);
+    X509_CRL_free(c2);
+}
+
 static void test_table_covered(void **state)
 {
     (void)state;
@@ -411,6 +552,8 @@ int main(void)
         cmocka_unit_test(test_each_rule_fails),
         cmocka_unit_test(test_delta_rules),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_entry_time_shortcut),
+        cmocka_unit_test(test_entry_ext_memo),
         cmocka_unit_test(test_table_covered),
     };
 
