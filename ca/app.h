@@ -56,7 +56,7 @@ int opt_next(int argc, char **argv, const char *cmd, const char *shortopts,
              const struct option *longopts);
 extern char *optarg;
 
-/* Find an issued certificate by serial text (cmd_certs.c). 0 or exit class (reported). */
+/* Find an issued certificate by serial text (cert_find.c). 0 or exit class (reported). */
 int cert_lookup(struct app *a, const char *serial_text, struct cert_rec *r);
 
 /* For commands (cmd: "ca show") whose only option is --json: accept --json anywhere and exactly one positional
