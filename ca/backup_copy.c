@@ -9,6 +9,7 @@
 #include "ca/app.h"
 #include "ca/backup.h"
 #include "ca/progress.h"
+#include "ca/input.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,20 +26,6 @@ struct pump {
     int err;                              /* errno of the first read or write that failed */
 };
 
-static int pump_write(int fd, const unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return 0;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 1;
-}
-
 /* Pipe to file until the end of the copy. On a failure the read end is closed: LMDB's writer
  * then gets EPIPE (it blocks SIGPIPE in its thread) and the copy fails instead of waiting. */
 static void *pump_run(void *arg)
@@ -50,7 +37,7 @@ static void *pump_run(void *arg)
     while ((got = read(p->in, buf, sizeof(buf))) != 0) {
         if (got < 0 && errno == EINTR)
             continue;
-        if (got < 0 || !pump_write(p->out, buf, (size_t)got)) {
+        if (got < 0 || !file_write_all(p->out, buf, (size_t)got)) {
             p->err = errno ? errno : EIO;
             break;
         }

@@ -19,6 +19,7 @@
 #include "ca/backup.h"
 #include "ca/ca.h"
 #include "ca/progress.h"
+#include "ca/input.h"
 
 #include <dirent.h>
 #include <stdarg.h>
@@ -275,20 +276,6 @@ int backup_manifest_parse(const char *text, size_t len, const char *source,
     return 0;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return 0;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 1;
-}
-
 /* Hash (and copy) fd to its end. 1 ok / 0 (errno set, or 0 for a digest failure). */
 static int hash_fd(int fd, int copy_fd, struct progress *pg, unsigned char sha[32],
                    uint64_t *size)
@@ -305,7 +292,7 @@ static int hash_fd(int fd, int copy_fd, struct progress *pg, unsigned char sha[3
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0 || EVP_DigestUpdate(c, buf, (size_t)got) != 1 ||
-            (copy_fd >= 0 && !write_all(copy_fd, buf, (size_t)got)))
+            (copy_fd >= 0 && !file_write_all(copy_fd, buf, (size_t)got)))
             goto out;
         *size += (uint64_t)got;
         progress_step(pg, (size_t)*size, NULL);

@@ -17,6 +17,9 @@ enum offca_exit { EXIT_OK = 0, EXIT_POLICY = 1, EXIT_USAGE = 2, EXIT_INPUT = 3, 
 void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Same, prefixed "offca: warning: ". */
 void report_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A result line on stdout ("<message>", no prefix), and in syslog (LOG_INFO) for the cron log:
+ * what `crl publish` and `crl import` did. */
+void report_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Also send every report to syslog (LOG_USER, ident "offca"): used by `crl publish` for cron. */
 void report_use_syslog(int on);
 

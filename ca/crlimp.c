@@ -340,15 +340,8 @@ int crlimp_import(struct app *a, char **files, int n)
                MAX_IMPORT_FILES);
         return EXIT_USAGE;
     }
-    if ((rc = app_store(a, 0)) != 0)
+    if ((rc = publish_begin(a)) != 0)
         return rc;
-    if (!publish_dir_check(a) || lock_publish(a) < 0)
-        return EXIT_SYSTEM;
-    if ((rc = crl_publish_sweep(a->cfg->publish_dir)) > 0)
-        report_warn("publish dir %s: removed %d temporary file(s) left by an interrupted run",
-                    a->cfg->publish_dir, rc);
-    else if (rc < 0)
-        return fail_crl();
     if ((t = store_txn_begin(a->store, 0)) == NULL)
         return fail_store();
     rc = crlimp_parents_load(t, &ps);

@@ -8,11 +8,9 @@
  */
 #include "ca/crlimp.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <openssl/evp.h>
 
 #include "base/faultpoint.h"
@@ -157,19 +155,6 @@ int crlimp_horizon_get(struct store_txn *t, const unsigned char id[STORE_KEY_HAS
     return rc == 0;
 }
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    printf("%s\n", msg);
-    syslog(LOG_INFO, "%s", msg);
-}
-
 /* See crlimp.h. */
 void crlimp_audit_files(struct app *a, const struct crlimp_parent *p, uint64_t number,
                        const char *what, int rc)
@@ -214,13 +199,13 @@ static int cron_one(struct app *a, const struct crlimp_parent *p, time_t now)
             crlimp_audit_files(a, p, r->number, changed ? "crl.import-publish" : "crl.republish", rc);
         time_iso(r->next_update, when);
         if (rc == 0 && changed)
-            say("%s: published imported CRL %llu (nextUpdate %s)", p->files[0],
+            report_info("%s: published imported CRL %llu (nextUpdate %s)", p->files[0],
                 (unsigned long long)r->number, when);
         else if (rc == 0 && written)
-            say("%s: imported CRL %llu put back (the file was missing or altered)", p->files[0],
+            report_info("%s: imported CRL %llu put back (the file was missing or altered)", p->files[0],
                 (unsigned long long)r->number);
         else if (rc == 0)
-            say("%s: imported CRL %llu is current (nextUpdate %s); nothing to do", p->files[0],
+            report_info("%s: imported CRL %llu is current (nextUpdate %s); nothing to do", p->files[0],
                 (unsigned long long)r->number, when);
     }
     crlimp_list_free(&l);

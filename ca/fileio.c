@@ -154,7 +154,7 @@ out:
 }
 
 /* write(2) until done. 1 ok / 0 with errno set. */
-static int write_full(int fd, const void *data, size_t len)
+int file_write_all(int fd, const void *data, size_t len)
 {
     const unsigned char *p = data;
     ssize_t w;
@@ -254,7 +254,7 @@ static int temp_write(const char *path, const char *tag, const void *data, size_
                path, dir, strerror(errno));
         return EXIT_SYSTEM;
     }
-    if (fchmod(fd, (mode_t)mode) != 0 || !write_full(fd, data, len) || (sync && fsync(fd) != 0)) {
+    if (fchmod(fd, (mode_t)mode) != 0 || !file_write_all(fd, data, len) || (sync && fsync(fd) != 0)) {
         report("%s: write: %s; check the disk", path, strerror(errno));
         close(fd);
         unlink(tmp);
@@ -281,7 +281,7 @@ int file_write(const char *path, const void *data, size_t len, int mode, int ove
 
     if (strcmp(path, "-") == 0) {
         fflush(stdout);
-        if (!write_full(STDOUT_FILENO, data, len)) {
+        if (!file_write_all(STDOUT_FILENO, data, len)) {
             report("stdout: write: %s; check where the output goes", strerror(errno));
             return EXIT_SYSTEM;
         }

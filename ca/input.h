@@ -28,6 +28,8 @@ int file_load(const char *path, size_t max, unsigned char **data, size_t *len);
 /* Write atomically (temp in the same dir, fsync, rename, fsync dir) with mode (e.g. 0600, 0644);
  * path "-" writes to stdout. An existing file is replaced only when overwrite is 1. */
 int file_write(const char *path, const void *data, size_t len, int mode, int overwrite);
+/* Write all len bytes to fd (EINTR and short writes retried). 1 ok / 0 with errno set. */
+int file_write_all(int fd, const void *data, size_t len);
 /* Many outputs, one flush (batches): file_group_add writes each into a temp file in its
  * directory (not yet synced, not yet visible under its name); file_group_commit makes all the
  * staged data durable at once (one syncfs per filesystem), moves each file into place without

@@ -8,13 +8,11 @@
 
 #include <fcntl.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <syslog.h>
 #include <unistd.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -557,20 +555,6 @@ static int keys_read(struct app *a, const char *name, struct key_list *kl)
     return rc;
 }
 
-/* One line on stdout, and in syslog for the cron log. */
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    printf("%s\n", msg);
-    syslog(LOG_INFO, "%s", msg);
-}
-
 /* The outcome of putting the signed CRLs of one key generation in place, in the audit log after
  * the fact: "ok" only once every file is in place and read back, "fail" otherwise (the CRL
  * numbers were reserved by the crl.sign record; the next run publishes again). A store failure
@@ -623,9 +607,9 @@ static int publish_built(struct app *a, struct ca_signer *s, struct pub_run *run
         if ((!b[0].der || (rc = publish_file(a, s, &b[0], 0)) == 0) &&
             (!b[1].der || (rc = publish_file(a, s, &b[1], 1)) == 0)) {
             if (b[0].der)
-                say("%s: published %sCRL %llu", label, fin, (unsigned long long)b[0].number);
+                report_info("%s: published %sCRL %llu", label, fin, (unsigned long long)b[0].number);
             if (b[1].der)
-                say("%s: published %sdelta CRL %llu", label, fin,
+                report_info("%s: published %sdelta CRL %llu", label, fin,
                     (unsigned long long)b[1].number);
         }
         publish_record(a, s->rec.name, s->key_index, b, rc);
@@ -652,7 +636,7 @@ static int publish_key(struct app *a, const char *name, const struct key_gen *kg
     else
         snprintf(label, sizeof(label), "%s(%u)", name, kg->k);
     if (kg->st.final) {
-        say("%s: its certificates have expired and its final CRL %llu is published; nothing "
+        report_info("%s: its certificates have expired and its final CRL %llu is published; nothing "
             "more to do", label, (unsigned long long)kg->st.last_number);
         return 0;
     }
@@ -663,7 +647,7 @@ static int publish_key(struct app *a, const char *name, const struct key_gen *kg
     if ((rc = ca_signer_open_key(a, name, (int)kg->k, &s)) != 0)
         return key_unreachable(label, &kg->st, what, when, rc);
     if (what == 0)
-        say("%s: CRL %llu is current (next publish due %s); nothing to do", label,
+        report_info("%s: CRL %llu is current (next publish due %s); nothing to do", label,
             (unsigned long long)kg->st.last_number, when);
     else
         rc = publish_built(a, &s, &run, what, label);
@@ -732,6 +716,25 @@ int publish_dir_check(struct app *a)
     return ok;
 }
 
+/* Before anything is published: the store open, the publish directory checked, the publish lock
+ * held (for the rest of the process), and the temp files of an interrupted run swept. 0 or the
+ * exit class (reported). */
+int publish_begin(struct app *a)
+{
+    int rc;
+
+    if ((rc = app_store(a, 0)) != 0)
+        return rc;
+    if (!publish_dir_check(a) || lock_publish(a) < 0)
+        return EXIT_SYSTEM;
+    if ((rc = crl_publish_sweep(a->cfg->publish_dir)) > 0)
+        report_warn("publish dir %s: removed %d temporary file(s) left by an interrupted run",
+                    a->cfg->publish_dir, rc);
+    else if (rc < 0)
+        return fail_crl();
+    return 0;
+}
+
 /* Overlapping runs wait for each other on an flock of the STORE directory, not on a file in
  * the publish directory: the store is offca's own ground (checked by store_trust.c), so there
  * is no file to be planted as a symlink, and nothing a run as another user (root's one-off run)
@@ -760,15 +763,8 @@ int publish_run(struct app *a, const char *name, int force)
     memset(&l, 0, sizeof(l));
     if (name && (rc = ca_name_check(name)) != 0)
         return rc;
-    if ((rc = app_store(a, 0)) != 0)
+    if ((rc = publish_begin(a)) != 0)
         return rc;
-    if (!publish_dir_check(a) || lock_publish(a) < 0)
-        return EXIT_SYSTEM;
-    if ((rc = crl_publish_sweep(a->cfg->publish_dir)) > 0)
-        report_warn("publish dir %s: removed %d temporary file(s) left by an interrupted run",
-                    a->cfg->publish_dir, rc);
-    else if (rc < 0)
-        return fail_crl();
     if (name) {
         snprintf(l.names[0], sizeof(l.names[0]), "%s", name);
         l.n = 1;

@@ -37,6 +37,9 @@ int publish_dir_check(struct app *a);
 /* Overlapping publishers wait on an flock of the store directory: the descriptor (held until
  * exit), or -1 (reported). */
 int lock_publish(struct app *a);
+/* Store open, publish dir checked, lock held, an interrupted run's temp files swept: what every
+ * command that writes into the publish dir does first. 0 or the exit class (reported). */
+int publish_begin(struct app *a);
 /* The lint of a TBSCertList before it is signed or published (crl_params.tbs_check): errors
  * refuse with msg, warnings are reported. */
 struct x509_st;

@@ -42,3 +42,15 @@ void report_warn(const char *fmt, ...)
     vreport(LOG_WARNING, "warning: ", fmt, ap);
     va_end(ap);
 }
+
+void report_info(const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    printf("%s\n", msg);
+    syslog(LOG_INFO, "%s", msg);
+}
