@@ -14,7 +14,8 @@
 static const struct verb VERBS[] = {
     {"init", cmd_init, "create the store, check the token and the PIN", HELP_INIT},
     {"key", cmd_key, "generate and list CA key pairs inside the token", HELP_KEY, 1},
-    {"ca", cmd_ca, "create, sign-subordinate, import, list, show and export CAs", HELP_CA, 1},
+    {"ca", cmd_ca, "create, renew, retire, sign-subordinate, import, list, show, export CAs",
+     HELP_CA, 1},
     {"template", cmd_template, "list, show and check certificate templates", HELP_TEMPLATE, 1},
     {"sign", cmd_sign, "issue a certificate for a request under a template", HELP_SIGN},
     {"list", cmd_list, "list issued certificates", HELP_LIST},
@@ -26,7 +27,7 @@ static const struct verb VERBS[] = {
      HELP_DIRECTORY, 1},
     {"mapping", cmd_mapping, "print the altSecurityIdentities strong-mapping strings",
      HELP_MAPPING},
-    {"revoke", cmd_revoke, "revoke a certificate", HELP_REVOKE},
+    {"revoke", cmd_revoke, "revoke a certificate, or a list of them (--batch)", HELP_REVOKE},
     {"unrevoke", cmd_unrevoke, "release a certificate from certificateHold", HELP_UNREVOKE},
     {"crl", cmd_crl, "publish CRLs (cron), import a parent's CRLs, pre-sign CRLs", HELP_CRL, 1},
     {"doctor", cmd_doctor, "check CAs and chains the way Windows NPS does", HELP_DOCTOR},
