@@ -41,7 +41,9 @@ struct job {
     struct file_staged *staged;        /* its PEM, in a temp file next to the output */
 };
 struct batch {
-    struct app *a;
+    struct store *store;               /* what the core calls take (never struct app) */
+    struct hsm *hsm;
+    const struct config *cfg;
     struct ca_signer *s;
     const struct tmpl *t;
     const char *path;
@@ -78,7 +80,7 @@ static int batch_flush(struct batch *b)
         return 0;
     for (size_t i = 0; i < b->n; i++)
         v[i] = *b->group[i];
-    if ((rc = issue_record(b->a->store, v, b->n)) == 0 && (g = file_group_new(b->n)) != NULL) {
+    if ((rc = issue_record(b->store, v, b->n)) == 0 && (g = file_group_new(b->n)) != NULL) {
         FAULTPOINT("batch.group-committed", b->path);
         for (size_t i = 0; i < b->n; i++) {
             if (file_group_adopt(g, b->staged[i]) != 0)
@@ -170,7 +172,7 @@ static int job_recover(struct batch *b, struct job *j, const char *out)
         if (found < 0)
             return EXIT_SYSTEM;
         memset(&r, 0, sizeof(r));
-        if ((found = sign_out_recorded(b->a, tag, &r)) < 0) {
+        if ((found = sign_out_recorded(b->store, tag, &r)) < 0) {
             report("%s: store: cannot look up serial %s; check the store", out, tag);
             return EXIT_SYSTEM;
         }
@@ -237,7 +239,7 @@ static void job_prepare(struct batch *b, struct job *j)
         in.op_sans = sans.v;
         in.n_op_sans = sans.n;
         in.op_sid = m.sid;
-        rc = issue_prepare(b->a->store, b->a->hsm, b->a->cfg, b->s, b->t, &in, &csr->key,
+        rc = issue_prepare(b->store, b->hsm, b->cfg, b->s, b->t, &in, &csr->key,
                            &j->is);
     }
     if (rc == 0 && (rc = job_stage(j, m.out)) != 0)
@@ -407,8 +409,8 @@ static void batch_report_stop(const struct batch *b)
            b->n_jobs > done ? b->n_jobs - done : 0);
 }
 
-int batch_sign(struct app *a, struct ca_signer *s, const struct tmpl *t, const char *path,
-               int workers)
+int batch_sign(struct store *st, struct hsm *h, const struct config *cfg, struct ca_signer *s,
+               const struct tmpl *t, const char *path, int workers)
 {
     unsigned char *data = NULL;
     size_t len = 0;
@@ -416,7 +418,7 @@ int batch_sign(struct app *a, struct ca_signer *s, const struct tmpl *t, const c
     int rc;
 
     memset(&b, 0, sizeof(b));
-    b.a = a, b.s = s, b.t = t, b.path = path;
+    b.store = st, b.hsm = h, b.cfg = cfg, b.s = s, b.t = t, b.path = path;
     if ((rc = file_load(path, MAX_MANIFEST_BYTES, &data, &len)) != 0)
         return rc;
     if ((rc = batch_split(&b, (char *)data)) == 0)

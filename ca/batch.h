@@ -6,16 +6,19 @@
 #ifndef OFFCA_BATCH_H
 #define OFFCA_BATCH_H
 
-struct app;
 struct ca_signer;
+struct config;
+struct hsm;
+struct store;
 struct tmpl;
 
 #define MAX_WORKERS 16            /* --workers: threads preparing and signing (one session each) */
 
-/* Sign every entry of the manifest at path with CA s under template t, workers threads. Prints
+/* Sign every entry of the manifest at path with CA s under template t, workers threads, with the
+ * store, the HSM handle and the config given (the command layer opened them). Prints
  * the summary line; 0 when every entry was issued, skipped or recovered, else the first
  * failure's exit class (the failures are reported). */
-int batch_sign(struct app *a, struct ca_signer *s, const struct tmpl *t, const char *path,
-               int workers);
+int batch_sign(struct store *st, struct hsm *h, const struct config *cfg, struct ca_signer *s,
+               const struct tmpl *t, const char *path, int workers);
 
 #endif

@@ -156,7 +156,7 @@ int cmd_sign(struct app *a, int argc, char **argv)
     if ((rc = ca_signer_open(a, o.ca, &s)) != 0)
         goto out;
     if (o.batch)
-        rc = batch_sign(a, &s, t, o.batch, o.workers ? o.workers : 1);
+        rc = batch_sign(a->store, a->hsm, a->cfg, &s, t, o.batch, o.workers ? o.workers : 1);
     else if (o.genkey) {
         struct pfx_req pr = {o.genkey, o.subject, o.sans.v, o.sans.n, o.sid, o.days, o.pfx,
                              o.pfx_pass_file};

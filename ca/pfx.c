@@ -169,7 +169,7 @@ int pfx_issue(struct app *a, struct ca_signer *s, const struct tmpl *t, const st
     if ((subj = dn_parse(r->subject)) == NULL)
         return fail_tmpl();
     q.subject = subj;
-    if ((rc = sign_out_recover(a, &q, &recovered)) != 0 || recovered)
+    if ((rc = sign_out_recover(a->store, &q, &recovered)) != 0 || recovered)
         goto out;
     if ((rc = get_pass(r->pass_file, pass, sizeof(pass))) != 0)
         goto out;

@@ -34,7 +34,7 @@ int sign_csr(struct app *a, struct ca_signer *s, const struct tmpl *t,
     if (to_file) {
         struct sign_out_req q = {o->out, o->der, 0, csr->pubkey, NULL};
 
-        if ((rc = sign_out_recover(a, &q, &recovered)) != 0 || recovered)
+        if ((rc = sign_out_recover(a->store, &q, &recovered)) != 0 || recovered)
             goto out;
     }
     if (o->subject && (subj = dn_parse(o->subject)) == NULL) {

@@ -24,7 +24,7 @@
 #include "ca/issue.h"
 
 /* Is the serial (hex) recorded? 1 and *r / 0 not / -1 store error (one read transaction). */
-int sign_out_recorded(struct app *a, const char *hex, struct cert_rec *r)
+int sign_out_recorded(struct store *st, const char *hex, struct cert_rec *r)
 {
     unsigned char serial[MAX_STORE_SERIAL];
     struct store_txn *t;
@@ -33,7 +33,7 @@ int sign_out_recorded(struct app *a, const char *hex, struct cert_rec *r)
 
     if (!serial_parse(hex, serial, sizeof(serial), &n))
         return 0;
-    if ((t = store_txn_begin(a->store, 0)) == NULL)
+    if ((t = store_txn_begin(st, 0)) == NULL)
         return -1;
     found = store_cert_find(t, serial, n, r);
     store_txn_abort(t);
@@ -89,7 +89,7 @@ static int recover_one(const struct sign_out_req *q, const struct cert_rec *r, c
 }
 
 /* Before issuing: recover, refuse or sweep what an interrupted run left for q->out. */
-int sign_out_recover(struct app *a, const struct sign_out_req *q, int *recovered)
+int sign_out_recover(struct store *st, const struct sign_out_req *q, int *recovered)
 {
     char tag[2 * MAX_STORE_SERIAL + 1], tmp[4096];
     struct cert_rec r;
@@ -101,7 +101,7 @@ int sign_out_recover(struct app *a, const struct sign_out_req *q, int *recovered
         if (found < 0)
             return EXIT_SYSTEM;
         memset(&r, 0, sizeof(r));
-        if ((found = sign_out_recorded(a, tag, &r)) < 0) {
+        if ((found = sign_out_recorded(st, tag, &r)) < 0) {
             report("%s: store: cannot look up serial %s; check the store", q->out, tag);
             return EXIT_SYSTEM;
         }

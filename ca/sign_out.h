@@ -11,7 +11,6 @@
 
 #include "ca/store.h"
 
-struct app;
 struct issued;
 struct file_staged;
 
@@ -26,9 +25,9 @@ struct sign_out_req {
 /* Before issuing: handle staged files an interrupted run left for q->out. A recorded one for
  * this request is recovered (*recovered = 1: do not issue); one for another request is refused
  * with the way out (EXIT_USAGE); an unrecorded one is removed. 0 or the class, reported. */
-int sign_out_recover(struct app *a, const struct sign_out_req *q, int *recovered);
+int sign_out_recover(struct store *st, const struct sign_out_req *q, int *recovered);
 /* Is the serial (hex) recorded? 1 and *r (cert_rec_clear it) / 0 not / -1 store error. */
-int sign_out_recorded(struct app *a, const char *hex, struct cert_rec *r);
+int sign_out_recorded(struct store *st, const char *hex, struct cert_rec *r);
 /* Write a recorded certificate (PEM, or DER) atomically to out ("-": stdout). 0 or the class. */
 int sign_out_write(const struct cert_rec *r, const char *out, int der);
 /* A recorded certificate whose output is not in place: say so, with its serial, how to get it

@@ -1,7 +1,8 @@
 /*
  * test_issue.c — the issuance core without the command line: issue_prepare (template policy,
- * key gate, serial, validity, extensions, one signature in the token) and issue_record (one
- * write transaction), called with the store, the HSM handle and the config they take. A throwaway
+ * key gate, serial, validity, extensions, one signature in the token), issue_record (one
+ * write transaction) and the batch engine (batch_sign), called with the store, the HSM handle
+ * and the config they take. A throwaway
  * SoftHSM token, store and root CA are made in setup (that part goes through struct app, as the
  * commands do); the functions under test are handed only what they use.
  */
@@ -18,10 +19,12 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
 #include "ca/app.h"
+#include "ca/batch.h"
 #include "ca/ca_create.h"
 #include "ca/issue.h"
 
@@ -199,11 +202,84 @@ static void test_refusals(void **state)
     EVP_PKEY_free(rsa);
 }
 
+/* A CSR for CN=name, signed with a new P-256 key, written to dir/name.csr. */
+static void write_csr(const char *name, char *path, size_t len)
+{
+    X509_REQ *req = X509_REQ_new();
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    X509_NAME *n = X509_REQ_get_subject_name(req);
+    FILE *f;
+
+    assert_non_null(key);
+    assert_true(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)name,
+                                           -1, -1, 0));
+    assert_true(X509_REQ_set_pubkey(req, key));
+    assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
+    snprintf(path, len, "%s/%s.csr", dir, name);
+    assert_non_null(f = fopen(path, "w"));
+    assert_true(PEM_write_X509_REQ(f, req));
+    fclose(f);
+    X509_REQ_free(req);
+    EVP_PKEY_free(key);
+}
+
+/* The batch engine on its own, two workers: every entry issued, each output a certificate the CA
+ * signed for that entry's name, each recorded; the same manifest again issues nothing more. */
+static void test_batch(void **state)
+{
+    char manifest[128], csr[128], out[128], line[512];
+    FILE *f;
+    uint64_t before, after;
+    struct store_txn *t;
+
+    snprintf(manifest, sizeof(manifest), "%s/batch.jsonl", dir);
+    assert_non_null(f = fopen(manifest, "w"));
+    for (int i = 0; i < 3; i++) {
+        char name[16];
+
+        snprintf(name, sizeof(name), "vpn-b%d", i);
+        write_csr(name, csr, sizeof(csr));
+        snprintf(line, sizeof(line), "{\"csr\":\"%s\",\"san\":[\"dns:%s.unit.test\"],"
+                 "\"out\":\"%s/%s.pem\"}\n", csr, name, dir, name);
+        fputs(line, f);
+    }
+    fclose(f);
+    assert_non_null(t = store_txn_begin(A.store, 0));
+    before = store_cert_count(t);
+    store_txn_abort(t);
+    assert_int_equal(batch_sign(A.store, A.hsm, A.cfg, &S, T, manifest, 2), 0);
+    for (int i = 0; i < 3; i++) {
+        X509 *x;
+        char cn[32], want[16];
+
+        snprintf(out, sizeof(out), "%s/vpn-b%d.pem", dir, i);
+        assert_non_null(f = fopen(out, "r"));
+        assert_non_null(x = PEM_read_X509(f, NULL, NULL, NULL));
+        fclose(f);
+        assert_int_equal(X509_verify(x, X509_get0_pubkey(S.cert)), 1);
+        assert_true(X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn,
+                                              sizeof(cn)) > 0);
+        snprintf(want, sizeof(want), "vpn-b%d", i);
+        assert_string_equal(cn, want);
+        X509_free(x);
+    }
+    assert_non_null(t = store_txn_begin(A.store, 0));
+    after = store_cert_count(t);
+    store_txn_abort(t);
+    assert_int_equal(after, before + 3);
+    assert_int_equal(batch_sign(A.store, A.hsm, A.cfg, &S, T, manifest, 1), 0);  /* all skipped */
+    assert_non_null(t = store_txn_begin(A.store, 0));
+    after = store_cert_count(t);
+    store_txn_abort(t);
+    assert_int_equal(after, before + 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prepare_then_record),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_batch),
     };
 
     if (access(SOFTHSM_MODULE, R_OK) != 0) {
