@@ -35,35 +35,6 @@ struct presigned {
     time_t this_update, next_publish, next_update;
 };
 
-/* The revocations one key generation's full CRL lists. */
-struct pre_walk {
-    struct store_rev_iter *it;
-    unsigned key_index;
-};
-
-/* Every revoked entry of a certificate the key signed except removeFromCRL tombstones. */
-static int next_entry(void *arg, struct crl_entry *e)
-{
-    struct pre_walk *w = arg;
-    struct store_rev_entry re;
-    int r;
-
-    while ((r = store_rev_iter_next(w->it, &re)) == 1 &&
-           (re.key_index != w->key_index || re.reason == CRL_REASON_REMOVE_FROM_CRL))
-        ;
-    if (r != 1) {
-        if (r < 0)
-            report("%s", store_error());
-        return r;
-    }
-    memcpy(e->serial, re.serial, re.serial_len);
-    e->serial_len = re.serial_len;
-    e->revoked_at = re.revoked_at;
-    e->reason = re.reason;
-    e->invalidity = re.invalidity;
-    return 1;
-}
-
 /* What a presign needs of the CA's state: a published CRL to continue, nothing unpublished,
  * no delta CRLs, its Next CRL Publish still ahead. 0 / EXIT_POLICY. */
 static int presign_ready(struct ca_signer *s, const struct crl_state *st, time_t now)
@@ -108,7 +79,7 @@ static int presign_one(struct app *a, struct ca_signer *s, struct store_txn *t,
                        struct crl_params *p, struct presigned *out)
 {
     struct crl_lint_arg la = { s->cert, 0, (int64_t)p->number - 1, s->rec.name };
-    struct pre_walk w = { NULL, s->key_index };
+    struct crl_walk w = { .key_index = s->key_index };   /* its base CRL's entries */
     EVP_MD_CTX *md;
 
     p->tbs_check = crl_lint_cb;
@@ -119,7 +90,7 @@ static int presign_one(struct app *a, struct ca_signer *s, struct store_txn *t,
         EVP_MD_CTX_free(md);
         return fail_store();
     }
-    out->der = crl_build(p, next_entry, &w, md, &out->len);
+    out->der = crl_build(p, publish_next_entry, &w, md, &out->len);
     store_rev_iter_free(w.it);
     if (out->der == NULL)
         return fail_crl();

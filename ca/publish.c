@@ -29,19 +29,9 @@
 
 enum { PUB_BASE = 1, PUB_DELTA = 2 };
 
-struct rev_walk {
-    struct store_rev_iter *it;
-    int delta;
-    uint64_t min_changed;         /* delta: only entries changed at or after the base */
-    unsigned key_index;           /* only certificates this key generation signed */
-    struct progress pg;           /* the entries listed so far, on a terminal */
-    size_t done;
-    char what[MAX_CA_NAME + 64];
-};
-
 /* The entries a CRL lists: a base CRL every revoked certificate but no removeFromCRL tombstone;
  * a delta CRL everything changed since its base, tombstones included (RFC 5280 5.2.4). */
-static int listed(const struct rev_walk *w, const struct store_rev_entry *re)
+static int listed(const struct crl_walk *w, const struct store_rev_entry *re)
 {
     if (re->key_index != w->key_index)
         return 0;
@@ -50,9 +40,9 @@ static int listed(const struct rev_walk *w, const struct store_rev_entry *re)
     return re->reason != CRL_REASON_REMOVE_FROM_CRL;
 }
 
-static int next_entry(void *arg, struct crl_entry *e)
+int publish_next_entry(void *arg, struct crl_entry *e)
 {
-    struct rev_walk *w = arg;
+    struct crl_walk *w = arg;
     struct store_rev_entry re;
     int r;
 
@@ -73,7 +63,7 @@ static int next_entry(void *arg, struct crl_entry *e)
 }
 
 /* The entries CRL w will list, for the progress line (a walk of its own: only on a terminal). */
-static size_t listed_total(struct store_txn *t, const char *ca, const struct rev_walk *w)
+static size_t listed_total(struct store_txn *t, const char *ca, const struct crl_walk *w)
 {
     struct store_rev_iter *it = store_rev_iter_new(t, ca);
     struct store_rev_entry re;
@@ -86,7 +76,7 @@ static size_t listed_total(struct store_txn *t, const char *ca, const struct rev
 }
 
 /* Start the progress line of CRL number n of w (nothing drawn off a terminal). */
-static void walk_progress(struct rev_walk *w, struct store_txn *t, const char *ca, uint64_t n)
+static void walk_progress(struct crl_walk *w, struct store_txn *t, const char *ca, uint64_t n)
 {
     if (w->key_index == 0)
         snprintf(w->what, sizeof(w->what), "%s: %sCRL %llu entries", ca, w->delta ? "delta " :
@@ -377,7 +367,7 @@ static int build_one(struct app *a, struct ca_signer *s, struct store_txn *t,
     const struct ca_cfg *cc = s->cfg;
     int rc;
     struct crl_params p;
-    struct rev_walk w = {NULL, delta, delta ? st->last_base_number : 0, s->key_index, {0}, 0, ""};
+    struct crl_walk w = {NULL, delta, delta ? st->last_base_number : 0, s->key_index, {0}, 0, ""};
     char fresh[MAX_CONFIG_URL + 24], cdp[MAX_CONFIG_URL + 16];
     time_t now = app_now();
     int64_t period = delta ? cc->delta_period : cc->crl_period;
@@ -415,7 +405,7 @@ static int build_one(struct app *a, struct ca_signer *s, struct store_txn *t,
         return fail_store();
     }
     walk_progress(&w, t, s->rec.name, p.number);
-    out->der = crl_build(&p, next_entry, &w, md, &out->len);
+    out->der = crl_build(&p, publish_next_entry, &w, md, &out->len);
     progress_end(&w.pg);
     store_rev_iter_free(w.it);
     if (out->der == NULL)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "base/limits.h"
+#include "ca/progress.h"
 
 struct app;
 
@@ -31,6 +32,22 @@ int publish_ca_certs(struct app *a, const char *name);
 int publish_file_load(const char *path, size_t max, unsigned char **data, size_t *len);
 
 /* Shared with the imported and pre-signed CRLs (crlimp*.c, crl_presign.c): */
+/* The revoked entries one CRL of one key generation lists, walked in serial order for
+ * crl_build: a base CRL every revoked certificate that key signed but no removeFromCRL
+ * tombstone; a delta CRL everything changed since its base, tombstones included (RFC 5280
+ * 5.2.4). Zero the struct, set it, key_index and (deltas) delta and min_changed. */
+struct crl_walk {
+    struct store_rev_iter *it;
+    int delta;
+    uint64_t min_changed;         /* delta: only entries changed at or after the base */
+    unsigned key_index;           /* only certificates this key generation signed */
+    struct progress pg;           /* the entries listed so far, on a terminal (zero: none) */
+    size_t done;
+    char what[MAX_CA_NAME + 64];
+};
+/* crl_build's entry source over a struct crl_walk (arg): 1 an entry, 0 the end, -1 error. */
+struct crl_entry;
+int publish_next_entry(void *arg, struct crl_entry *e);
 /* The publish directory is a directory owned by root or us and writable by nobody else. 1 / 0
  * (reported). */
 int publish_dir_check(struct app *a);
