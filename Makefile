@@ -50,7 +50,7 @@ ALL_LIBS := $(LIB_CA) $(LIB_TMPL) $(LIB_CRL) $(LIB_HSM) $(LIB_BASE)
 
 # The test build: the same sources compiled with -DOFFCA_TEST_BUILD into $(TB), plus base/ (the
 # fault points, base/faultpoint.c), linked as $(B)/offca-test. Only it has the test seams: the
-# $$OFFCA_TEST_NOW clock (ca/app.c), the raw store hooks (ca/store.c), $$OFFCA_FAULT. $(B)/offca
+# $$OFFCA_TEST_NOW clock (ca/clock.c), the raw store hooks (ca/store.c), $$OFFCA_FAULT. $(B)/offca
 # is built without any of them (tests/integration/t_testbuild.sh proves it).
 TB       := $(B)/test-obj
 TB_OBJ    = $(patsubst $(B)/%,$(TB)/%,$(1))

@@ -27,7 +27,7 @@ int app_store(struct app *a, int create)
         return 0;
     if ((rc = app_config(a)) != 0)
         return rc;
-    store_audit_clock_set(app_now);
+    store_audit_clock_set(ca_now);
     a->store = store_open(a->cfg->store_path, create);
     return a->store ? 0 : fail_store();
 }
@@ -70,50 +70,6 @@ void app_close(struct app *a)
     store_close(a->store);
     config_free(a->cfg);
     memset(a, 0, sizeof(*a));
-}
-
-time_t app_now(void)
-{
-#ifdef OFFCA_TEST_BUILD
-    const char *s = getenv("OFFCA_TEST_NOW");
-    char *end;
-    long long v;
-
-    if (s && *s) {
-        v = strtoll(s, &end, 10);
-        if (*end == '\0' && v > 0)
-            return (time_t)v;
-    }
-#endif
-    return time(NULL);
-}
-
-static int fail_with(const char *msg, int code, int fallback)
-{
-    report("%s", msg && *msg ? msg : "internal error without a message; please report it");
-    return code > 0 ? code : fallback;
-}
-
-int fail_hsm(void) { return fail_with(hsm_error(), hsm_error_code(), EXIT_SYSTEM); }
-int fail_tmpl(void) { return fail_with(tmpl_error(), tmpl_error_code(), EXIT_INPUT); }
-int fail_crl(void) { return fail_with(crl_error(), crl_error_code(), EXIT_SYSTEM); }
-int fail_store(void) { return fail_with(store_error(), EXIT_SYSTEM, EXIT_SYSTEM); }
-
-int txn_finish(struct store_txn *t, int ok)
-{
-    if (!ok) {
-        store_txn_abort(t);
-        return fail_store();
-    }
-    return store_txn_commit(t) ? 0 : fail_store();
-}
-
-const char *ossl_errstr(void)
-{
-    static _Thread_local char buf[1024];   /* --workers threads report concurrently */
-
-    base_ossl_drain(buf, sizeof(buf));
-    return buf[0] ? buf : "no detail from OpenSSL";
 }
 
 int opt_next(int argc, char **argv, const char *cmd, const char *shortopts,

@@ -31,33 +31,12 @@ int app_hsm(struct app *a);
 int app_templates(struct app *a);
 void app_close(struct app *a);
 
-/* The time offca considers "now": time(NULL). In the test build only (build/offca-test,
- * -DOFFCA_TEST_BUILD) $OFFCA_TEST_NOW (seconds since the epoch) overrides it, for the
- * cron-semantics tests; build/offca never reads it. */
-time_t app_now(void);
-
-/* Report a leaf's failure and return its class: hsm_error()/tmpl_error()/crl_error()/store. */
-int fail_hsm(void);
-int fail_tmpl(void);
-int fail_crl(void);
-int fail_store(void);
-
-/* End a write transaction: commit when ok, else abort. Returns 0, or EXIT_SYSTEM with the store's
- * message reported (nothing was changed). */
-int txn_finish(struct store_txn *t, int ok);
-
-/* Drain the OpenSSL error queue into text (for messages). */
-const char *ossl_errstr(void);
-
 /* Option parsing shared by commands: getopt_long with a leading ':' and messages that name the
  * command. Returns the option character, -1 at the end, or '?' after reporting a usage error. */
 struct option;
 int opt_next(int argc, char **argv, const char *cmd, const char *shortopts,
              const struct option *longopts);
 extern char *optarg;
-
-/* Find an issued certificate by serial text (cert_find.c). 0 or exit class (reported). */
-int cert_lookup(struct app *a, const char *serial_text, struct cert_rec *r);
 
 /* For commands (cmd: "ca show") whose only option is --json: accept --json anywhere and exactly one positional
  * argument when what names it ("NAME", "SERIAL"; *pos set), none when what is NULL.

@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <time.h>
 
 enum offca_exit { EXIT_OK = 0, EXIT_POLICY = 1, EXIT_USAGE = 2, EXIT_INPUT = 3, EXIT_SYSTEM = 4 };
 
@@ -22,5 +23,25 @@ void report_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void report_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Also send every report to syslog (LOG_USER, ident "offca"): used by `crl publish` for cron. */
 void report_use_syslog(int on);
+
+/* The time offca considers "now": time(NULL). In the test build only (build/offca-test,
+ * -DOFFCA_TEST_BUILD) $OFFCA_TEST_NOW (seconds since the epoch) overrides it, for the
+ * cron-semantics tests; build/offca never reads it. (clock.c) */
+time_t ca_now(void);
+
+/* Report a leaf's failure and return its exit class: hsm_error()/tmpl_error()/crl_error()/the
+ * store's (fail.c). */
+int fail_hsm(void);
+int fail_tmpl(void);
+int fail_crl(void);
+int fail_store(void);
+
+/* End a write transaction: commit when ok, else abort. Returns 0, or EXIT_SYSTEM with the store's
+ * message reported (nothing was changed). */
+struct store_txn;
+int txn_finish(struct store_txn *t, int ok);
+
+/* Drain the OpenSSL error queue into text (for messages); per thread. */
+const char *ossl_errstr(void);
 
 #endif

@@ -83,7 +83,7 @@ static int check_scheme(const char *sig, const char *hash)
 int ca_validity(const struct ca_create_req *r, X509 *parent, int64_t skew, time_t *nb,
                 time_t *na)
 {
-    time_t now = app_now();
+    time_t now = ca_now();
     int days = r->days ? r->days : (r->parent ? ISSUING_DEFAULT_DAYS : ROOT_DEFAULT_DAYS);
     time_t pna = parent ? asn1_time_to_time(X509_get0_notAfter(parent)) : 0;
     time_t pnb = parent ? asn1_time_to_time(X509_get0_notBefore(parent)) : 0;
@@ -172,7 +172,7 @@ int ca_record_under_parent(struct store_txn *t, const char *parent, unsigned key
     c.sans = "";
     c.not_before = asn1_time_to_time(X509_get0_notBefore(x));
     c.not_after = asn1_time_to_time(X509_get0_notAfter(x));
-    c.issued_at = app_now();
+    c.issued_at = ca_now();
     c.status = CERT_VALID;
     c.reason = -1;
     c.der = x509_to_der(x, &c.der_len);
@@ -195,7 +195,7 @@ static int store_new_ca(struct app *a, const struct ca_create_req *r, X509 *x, c
     rec.key_uri = (char *)r->key_uri;
     rec.parent = (char *)r->parent;
     rec.is_root = r->parent == NULL;
-    rec.created = app_now();
+    rec.created = ca_now();
     snprintf(rec.sig, sizeof(rec.sig), "%s", sig);
     snprintf(rec.hash, sizeof(rec.hash), "%s", hash);
     if (t == NULL) {

@@ -49,7 +49,7 @@ static int save_pending(struct app *a, const char *name, const char *key_uri, co
     snprintf(rec.name, sizeof(rec.name), "%s", name);
     rec.key_uri = (char *)key_uri;
     rec.state = CA_PENDING;
-    rec.created = app_now();
+    rec.created = ca_now();
     snprintf(rec.sig, sizeof(rec.sig), "%s", is_rsa ? "rsa-pkcs1" : "ecdsa");
     snprintf(rec.hash, sizeof(rec.hash), "%s", hash);
     return txn_finish(t, store_ca_add(t, &rec) &&

@@ -285,7 +285,7 @@ static X509 *build_link(struct app *a, struct renew *w, X509 *subj_of, EVP_PKEY 
         gen_url(cc->cdp_url, by->ki, cdp, sizeof(cdp));
         gen_url(cc->aia_url, by->ci, aia, sizeof(aia));
         spec_base(&spec, X509_get_subject_name(subj_of), pub, serial,
-                  app_now() - (time_t)cc->clock_skew, asn1_time_to_time(X509_get0_notAfter(w->old)));
+                  ca_now() - (time_t)cc->clock_skew, asn1_time_to_time(X509_get0_notAfter(w->old)));
         spec.exts = exts;
         spec.issuer = by->cert;
         spec.akid = 1;
@@ -336,7 +336,7 @@ static int gen_fill(struct renew *w, struct ca_gen *g, unsigned char **ders)
     g->key_uri = (char *)w->uri;
     g->not_before = asn1_time_to_time(X509_get0_notBefore(w->x));
     g->not_after = asn1_time_to_time(X509_get0_notAfter(w->x));
-    g->created = app_now();
+    g->created = ca_now();
     g->state = GEN_ACTIVE;
     g->cert_der = ders[0] = x509_to_der(w->x, &g->cert_len);
     if (w->link_on) {

@@ -175,7 +175,7 @@ int cmd_list(struct app *a, int argc, char **argv)
 
     memset(&lc, 0, sizeof(lc));
     lc.a = a;
-    lc.f.now = app_now();
+    lc.f.now = ca_now();
     if ((rc = list_parse(a, &lc, argc, argv, &sort)) != 0 || (rc = app_store(a, 0)) != 0)
         return rc;
     if ((t = store_txn_begin(a->store, 0)) == NULL)
@@ -206,7 +206,7 @@ int cmd_show(struct app *a, int argc, char **argv)
     int rc;
 
     if ((rc = args_json(a, argc, argv, "show", "SERIAL", &serial)) != 0 ||
-        (rc = cert_lookup(a, serial, &r)) != 0)
+        (rc = app_store(a, 0)) != 0 || (rc = cert_lookup(a->store, serial, &r)) != 0)
         return rc;
     serial_hex(r.serial, r.serial_len, hex);
     time_iso(r.not_before, nb);
@@ -217,7 +217,7 @@ int cmd_show(struct app *a, int argc, char **argv)
         fputc('{', stdout);
         json_kv(stdout, 1, "serial", hex);
         json_kv(stdout, 0, "ca", r.ca);
-        json_kv(stdout, 0, "status", inv_status_name(&r, app_now()));
+        json_kv(stdout, 0, "status", inv_status_name(&r, ca_now()));
         json_kv(stdout, 0, "template", r.template_name);
         json_kv(stdout, 0, "subject", r.subject);
         json_kv(stdout, 0, "sans", r.sans);
@@ -231,7 +231,7 @@ int cmd_show(struct app *a, int argc, char **argv)
     } else {
         printf("serial:    %s\nCA:        %s\nstatus:    %s%s%s%s\ntemplate:  %s\n"
                "subject:   %s\nSAN:       %s\nSID:       %s\nvalid:     %s .. %s\n", hex, r.ca,
-               inv_status_name(&r, app_now()), ra[0] ? " since " : "", ra,
+               inv_status_name(&r, ca_now()), ra[0] ? " since " : "", ra,
                r.status == CERT_REVOKED && r.reason >= 0 ? crl_reason_name(r.reason) : "",
                r.template_name, r.subject, r.sans, r.sid ? r.sid : "(none)", nb, na);
     }
@@ -265,7 +265,7 @@ int cmd_export(struct app *a, int argc, char **argv)
         report("export: needs SERIAL; see 'offca export --help'");
         return EXIT_USAGE;
     }
-    if ((rc = cert_lookup(a, argv[optind], &r)) != 0)
+    if ((rc = app_store(a, 0)) != 0 || (rc = cert_lookup(a->store, argv[optind], &r)) != 0)
         return rc;
     if (r.der_len == 0) {
         report("serial %s: no certificate stored: it was adopted from a legacy CA's database "

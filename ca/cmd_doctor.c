@@ -387,7 +387,7 @@ int cmd_doctor(struct app *a, int argc, char **argv)
                                        {"crl-dir", 1, 0, 'd'}, {"fetch", 0, 0, 'f'},
                                        {"timeout", 1, 0, 't'}, {"json", 0, 0, 'j'},
                                        {0, 0, 0, 0}};
-    struct doctor_source src = {NULL, 0, 10, app_now(), NULL, NULL};
+    struct doctor_source src = {NULL, 0, 10, ca_now(), NULL, NULL};
     struct doctor_report rep = {NULL, 0, 0};
     struct own_ctx oc = {a, NULL, &src, &rep, 0, NULL, "", 0};
     const char *chain = NULL;

@@ -292,7 +292,7 @@ static int lint_store(struct lint_cli *c)
     sc.blocked = kp.blocked;
     sc.blocked_arg = kp.blocked_arg;
     sc.ca = c->ca;
-    sc.now = app_now();
+    sc.now = ca_now();
     sc.base = c->o;
     sc.hit = store_hit;
     sc.arg = c;

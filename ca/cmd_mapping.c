@@ -49,7 +49,7 @@ int cmd_mapping(struct app *a, int argc, char **argv)
     int rc;
 
     if ((rc = args_json(a, argc, argv, "mapping", "SERIAL", &serial)) != 0 ||
-        (rc = cert_lookup(a, serial, &r)) != 0)
+        (rc = app_store(a, 0)) != 0 || (rc = cert_lookup(a->store, serial, &r)) != 0)
         return rc;
     rc = EXIT_SYSTEM;
     if (r.der_len == 0) {

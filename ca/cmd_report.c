@@ -158,7 +158,7 @@ static int inv_one(void *arg, const struct cert_rec *r)
 static int inv_build(struct store_txn *t, const struct rep_opts *o, char **buf, size_t *len,
                      size_t *count)
 {
-    struct inv_ctx c = { NULL, o->ca, o->json, app_now(), 0, 0 };
+    struct inv_ctx c = { NULL, o->ca, o->json, ca_now(), 0, 0 };
     int ok;
 
     if ((c.f = open_memstream(buf, len)) == NULL)

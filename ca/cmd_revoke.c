@@ -226,7 +226,7 @@ int revoke_key_compromise(struct store_txn *t, struct rev_req *q)
     cert_rec_clear(&r);
     if (!q->blocked)
         return 1;
-    if (!store_key_block(t, q->hash, q->ca, q->serial, q->n, app_now()) ||
+    if (!store_key_block(t, q->hash, q->ca, q->serial, q->n, ca_now()) ||
         !store_key_foreach(t, q->hash, same_one, &s) || s.failed)
         return 0;
     for (size_t i = 0; q->all_with_key && i < q->n_same; i++) {
@@ -236,7 +236,7 @@ int revoke_key_compromise(struct store_txn *t, struct rev_req *q)
         serial_hex(k->serial, k->n, hex);
         snprintf(detail, sizeof(detail), "ca=%s reason=keyCompromise same key as %s", k->ca,
                  q->sn);
-        ok = store_revoke(t, k->ca, k->serial, k->n, CRL_REASON_KEY_COMPROMISE, app_now(),
+        ok = store_revoke(t, k->ca, k->serial, k->n, CRL_REASON_KEY_COMPROMISE, ca_now(),
                           q->inval) &&
              store_audit_append(t, "cert.revoke", hex, "ok", detail);
         if (!ok)
@@ -287,7 +287,7 @@ static int revoke_apply(struct app *a, struct rev_req *q)
     snprintf(detail, sizeof(detail), "ca=%s reason=%s", q->ca,
              q->reason == CRL_REASON_NONE ? "none" : crl_reason_name(q->reason));
     ok = q->undo ? store_unrevoke(t, q->ca, q->serial, q->n)
-                 : store_revoke(t, q->ca, q->serial, q->n, q->reason, app_now(), q->inval);
+                 : store_revoke(t, q->ca, q->serial, q->n, q->reason, ca_now(), q->inval);
     if (!ok) {
         /* refusals (unknown, foreign, already revoked, not on hold) are policy; LMDB is not */
         rc = store_error_code() == STORE_ERR_REFUSED ? EXIT_POLICY : EXIT_SYSTEM;

@@ -442,7 +442,7 @@ int cmd_status(struct app *a, int argc, char **argv)
     }
     if ((rc = app_store(a, 0)) != 0)
         return rc;
-    if ((got = status_gather(a->store, a->cfg, app_now(), days, &r)) != 1) {
+    if ((got = status_gather(a->store, a->cfg, ca_now(), days, &r)) != 1) {
         if (got < 0)
             report("status: more than %d CAs in the store; status reports at most that many",
                    MAX_STATUS_CAS);

@@ -124,7 +124,7 @@ static int presign_record(struct store_txn *t, const struct ca_signer *s,
 static int presign_build(struct app *a, struct ca_signer *s, int count, struct presigned *v)
 {
     struct store_txn *t = store_txn_begin(a->store, 1);
-    time_t now = app_now(), ca_end = asn1_time_to_time(X509_get0_notAfter(s->cert));
+    time_t now = ca_now(), ca_end = asn1_time_to_time(X509_get0_notAfter(s->cert));
     struct crl_params p;
     struct crl_state st;
     struct last_pre lp = { 0, 0, 0 };

@@ -264,7 +264,7 @@ static int parent_apply(struct store_txn *t, struct imp_item *items, size_t from
                         const struct crlimp_parent *p, struct imp_out *out)
 {
     struct crlimp_list l;
-    time_t now = app_now();
+    time_t now = ca_now();
     long pick = -1;
     int rc;
 

@@ -224,7 +224,7 @@ int crlimp_publish_cron(struct app *a)
     rc = crlimp_parents_load(t, &ps);
     store_txn_abort(t);
     for (size_t i = 0; rc == 0 && i < ps.n; i++) {
-        int r = cron_one(a, &ps.p[i], app_now());
+        int r = cron_one(a, &ps.p[i], ca_now());
         if (r != 0 && worst == 0)
             worst = r;
     }

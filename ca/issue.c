@@ -104,7 +104,7 @@ static int fill_record(struct issued *out, struct ca_signer *s, const struct tmp
     r->sid = p->sid ? strdup(p->sid) : NULL;
     r->not_before = nb;
     r->not_after = na;
-    r->issued_at = app_now();
+    r->issued_at = ca_now();
     r->status = CERT_VALID;
     r->reason = -1;
     r->key_index = s->key_index;

@@ -205,7 +205,7 @@ static int decide(struct app *a, const char *name, unsigned k, const struct crl_
                   int force, time_t *due)
 {
     const struct ca_cfg *cc = config_ca(a->cfg, name);
-    time_t now = app_now();
+    time_t now = ca_now();
     int what = 0;
 
     *due = st->next_publish;
@@ -295,7 +295,7 @@ struct pub_run {
 static int this_update_pick(struct ca_signer *s, const struct crl_state *st,
                             struct pub_run *run, time_t *tu)
 {
-    time_t now = app_now(), last = st->this_update > st->delta_this_update ?
+    time_t now = ca_now(), last = st->this_update > st->delta_this_update ?
                                    st->this_update : st->delta_this_update;
     time_t ca_start = asn1_time_to_time(X509_get0_notBefore(s->cert));
     char was[32], will[32];
@@ -369,7 +369,7 @@ static int build_one(struct app *a, struct ca_signer *s, struct store_txn *t,
     struct crl_params p;
     struct crl_walk w = {NULL, delta, delta ? st->last_base_number : 0, s->key_index, {0}, 0, ""};
     char fresh[MAX_CONFIG_URL + 24], cdp[MAX_CONFIG_URL + 16];
-    time_t now = app_now();
+    time_t now = ca_now();
     int64_t period = delta ? cc->delta_period : cc->crl_period;
     struct crl_lint_arg la;
     EVP_MD_CTX *md;
@@ -615,7 +615,7 @@ static int publish_built(struct app *a, struct ca_signer *s, struct pub_run *run
  * destroyed, key deleted, wrong PIN). */
 static int publish_key(struct app *a, const char *name, const struct key_gen *kg, int force)
 {
-    struct pub_run run = {force, 0, 0, 0, app_now() >= kg->end};
+    struct pub_run run = {force, 0, 0, 0, ca_now() >= kg->end};
     char label[MAX_CA_NAME + 16], when[32];
     struct ca_signer s;
     time_t due;

@@ -186,7 +186,7 @@ int renewals_list(struct app *a, const char *ca, const char *tmpl, int days,
     c.f.ca = ca;
     c.f.template_name = tmpl;
     c.f.status = INV_VALID;
-    c.f.now = app_now();
+    c.f.now = ca_now();
     c.f.until = c.f.now + (time_t)days * 86400;
     if ((rc = ren_build(a, &c, &buf, &len)) == 0)
         rc = file_write(out ? out : "-", buf, len, 0600, force);

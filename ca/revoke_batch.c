@@ -526,7 +526,7 @@ int revoke_batch(struct app *a, struct rev_req *q)
     memset(&b, 0, sizeof(b));
     b.q = q;
     b.src = q->batch;
-    b.now = app_now();
+    b.now = ca_now();
     if ((rc = file_load(q->batch, MAX_BATCH_BYTES, &data, &len)) != 0)
         return rc;
     if (!EVP_Digest(data, len, sha, NULL, EVP_sha256(), NULL)) {

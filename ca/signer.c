@@ -151,7 +151,7 @@ fail:
 
 void ca_window_of(const struct ca_signer *s, struct ca_window *w)
 {
-    w->now = app_now();
+    w->now = ca_now();
     w->start = asn1_time_to_time(X509_get0_notBefore(s->cert));
     w->end = asn1_time_to_time(X509_get0_notAfter(s->cert));
     time_iso(w->now, w->clock);
