@@ -32,7 +32,7 @@ int app_store(struct app *a, int create)
     return a->store ? 0 : fail_store();
 }
 
-int app_hsm(struct app *a)
+int app_hsm_deferred(struct app *a)
 {
     struct hsm_config hc;
     int rc;
@@ -47,8 +47,17 @@ int app_hsm(struct app *a)
     hc.token_serial = a->cfg->hsm_token_serial;
     hc.pin_file = a->cfg->hsm_pin_file;
     hc.allow_prompt = 1;
-    a->hsm = hsm_open(&hc);
+    a->hsm = hsm_open_deferred(&hc);
     return a->hsm ? 0 : fail_hsm();
+}
+
+int app_hsm(struct app *a)
+{
+    int rc;
+
+    if ((rc = app_hsm_deferred(a)) != 0)
+        return rc;
+    return hsm_ready(a->hsm) ? 0 : fail_hsm();
 }
 
 int app_templates(struct app *a)

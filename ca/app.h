@@ -27,7 +27,10 @@ struct app {
 /* Each returns 0 or an exit class (message reported). Results are cached in app. */
 int app_config(struct app *a);
 int app_store(struct app *a, int create);
-int app_hsm(struct app *a);
+int app_hsm(struct app *a);             /* the token, open and logged in */
+/* The token's handle, opened (and the PIN asked) only when the core first needs a key: for
+ * commands that may have nothing to sign, such as 'crl publish' from cron. */
+int app_hsm_deferred(struct app *a);
 int app_templates(struct app *a);
 void app_close(struct app *a);
 

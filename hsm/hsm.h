@@ -49,14 +49,27 @@ struct hsm_key_info {
  * token whose PIN is locked or on its final try is refused before C_Login with the recovery
  * step), build the private libctx with the provider. Caller frees with hsm_close(). */
 struct hsm *hsm_open(const struct hsm_config *cfg);
+/* The same handle, opened on first use: it copies cfg and touches neither the module nor the
+ * PIN until a call needs the token (hsm_key_load, hsm_key_list, hsm_keygen, hsm_sign_ctx_new,
+ * hsm_get0_libctx). That call opens it exactly as hsm_open would; if the open fails, it and every
+ * later call fail with the same message and class, and the open is not tried again (a wrong
+ * PIN costs one attempt). So a command can hand the HSM to code that may not need it (a CRL run
+ * with nothing due) without a login. NULL only when memory runs out (hsm_error() set). */
+struct hsm *hsm_open_deferred(const struct hsm_config *cfg);
+/* Make sure the token is open: always 1 for an hsm_open handle; for a deferred one, open it now
+ * if no call has yet (once: a failure is remembered and repeated, never retried). 1, or 0 with
+ * hsm_error() set. */
+int hsm_ready(struct hsm *h) __attribute__((warn_unused_result));
 /* Log out, finalize, free. NULL is a no-op. */
 void hsm_close(struct hsm *h);
 
 /* The private library context every CA-key operation must use, and the property query that
- * selects the built-in provider ("provider=offcahsm"). Borrowed; valid until hsm_close(). */
+ * selects the built-in provider ("provider=offcahsm"). Borrowed; valid until hsm_close(). NULL
+ * (hsm_error() set) when a deferred open fails. */
 OSSL_LIB_CTX *hsm_get0_libctx(struct hsm *h);
 const char *hsm_propq(void);
-/* Token label (for messages). Borrowed. */
+/* Token label (for messages): the open token's, or for a deferred handle not yet open the
+ * configured label (or serial). Borrowed. */
 const char *hsm_get0_token_label(const struct hsm *h);
 
 /* Load the key pair addressed by a PKCS#11 URI (RFC 7512: token, serial, object, id, type; the

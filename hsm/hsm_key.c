@@ -308,7 +308,7 @@ EVP_PKEY *hsm_key_load(struct hsm *h, const char *uri, int allow_extractable,
     EVP_PKEY *pub = NULL, *key = NULL;
 
     hsm_err_clear();
-    if (!uri_check(h, uri, &u) || !key_find(h, uri, &u, &o))
+    if (!hsm_ready(h) || !uri_check(h, uri, &u) || !key_find(h, uri, &u, &o))
         return NULL;
     if (!key_describe(h, o, &ki, &pub)) {
         hsm_err_prefix("%s", uri);
@@ -333,7 +333,7 @@ int hsm_key_list(struct hsm *h, struct hsm_key_info **out, size_t *n)
     int ok = 0;
 
     hsm_err_clear();
-    if (objs == NULL || !p11_find(h->p11, t, 1, objs, MAX_P11_OBJECTS, &count))
+    if (objs == NULL || !hsm_ready(h) || !p11_find(h->p11, t, 1, objs, MAX_P11_OBJECTS, &count))
         goto out;
     if ((list = calloc(count ? count : 1, sizeof(*list))) == NULL)
         goto out;

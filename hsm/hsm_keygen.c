@@ -106,7 +106,7 @@ int keygen_with(struct hsm *h, const char *label, const char *alg, int extractab
     size_t n = 0;
 
     hsm_err_clear();
-    if ((a = keygen_alg_find(alg)) == NULL || !label_free_check(h, label))
+    if ((a = keygen_alg_find(alg)) == NULL || !hsm_ready(h) || !label_free_check(h, label))
         return 0;
     if (RAND_bytes_ex(h->libctx, id, sizeof(id), 0) != 1) {
         hsm_seterr_ossl(HE_SYSTEM, "key '%s': CKA_ID: no random bytes; check the RNG", label);

@@ -41,33 +41,101 @@ static int hsm_login(struct hsm *h, const struct hsm_config *cfg)
     return ok;
 }
 
-/* Open the module, select the token, log in once and build the libctx (see hsm.h). */
+/* Open the module, select the token, log in once and build the libctx into h. */
+static int open_into(struct hsm *h, const struct hsm_config *cfg)
+{
+    return secrets_protect() &&
+           (h->p11 = p11_open(cfg->module, cfg->token_label, cfg->token_serial)) != NULL &&
+           hsm_login(h, cfg) && (h->libctx = OSSL_LIB_CTX_new()) != NULL &&
+           prov_load(h->libctx, &h->dflt, &h->prov);
+}
+
+/* See hsm.h. */
 struct hsm *hsm_open(const struct hsm_config *cfg)
 {
-    struct hsm *h = NULL, *ret = NULL;
+    struct hsm *h;
 
     hsm_err_clear();
     if (cfg == NULL) {
         hsm_seterr(HE_USAGE, "hsm: config: missing; set the [hsm] section in ca.toml");
         return NULL;
     }
-    if (!secrets_protect())
-        return NULL;
     if ((h = calloc(1, sizeof(*h))) == NULL) {
         hsm_seterr(HE_SYSTEM, "hsm: memory: allocation failed; retry");
         return NULL;
     }
-    if ((h->p11 = p11_open(cfg->module, cfg->token_label, cfg->token_serial)) == NULL ||
-        !hsm_login(h, cfg))
-        goto out;
-    if ((h->libctx = OSSL_LIB_CTX_new()) == NULL ||
-        !prov_load(h->libctx, &h->dflt, &h->prov))
-        goto out;
-    ret = h;
-    h = NULL;
-out:
-    hsm_close(h);
-    return ret;
+    if (!open_into(h, cfg)) {
+        hsm_close(h);
+        return NULL;
+    }
+    return h;
+}
+
+static int dup_opt(char **dst, const char *src)
+{
+    *dst = NULL;
+    return src == NULL || (*dst = strdup(src)) != NULL;
+}
+
+/* See hsm.h. */
+struct hsm *hsm_open_deferred(const struct hsm_config *cfg)
+{
+    struct hsm *h;
+
+    hsm_err_clear();
+    if (cfg == NULL) {
+        hsm_seterr(HE_USAGE, "hsm: config: missing; set the [hsm] section in ca.toml");
+        return NULL;
+    }
+    if ((h = calloc(1, sizeof(*h))) == NULL || pthread_mutex_init(&h->lock, NULL) != 0) {
+        free(h);                       /* not yet deferred: hsm_close would destroy the lock */
+        hsm_seterr(HE_SYSTEM, "hsm: memory: allocation failed; retry");
+        return NULL;
+    }
+    h->deferred = 1;
+    h->state = HSM_DEFERRED;
+    h->allow_prompt = cfg->allow_prompt;
+    if (!dup_opt(&h->module, cfg->module) || !dup_opt(&h->token_label, cfg->token_label) ||
+        !dup_opt(&h->token_serial, cfg->token_serial) || !dup_opt(&h->pin_file, cfg->pin_file)) {
+        hsm_close(h);
+        hsm_seterr(HE_SYSTEM, "hsm: memory: allocation failed; retry");
+        return NULL;
+    }
+    return h;
+}
+
+/* The deferred open, under h->lock. */
+static void open_deferred(struct hsm *h)
+{
+    struct hsm_config cfg = { h->module, h->token_label, h->token_serial, h->pin_file,
+                              h->allow_prompt };
+
+    hsm_err_clear();
+    if (open_into(h, &cfg)) {
+        h->state = HSM_OPEN;
+        return;
+    }
+    h->fail_code = hsm_error_code();
+    h->fail_msg = strdup(hsm_error());
+    h->state = HSM_FAILED;
+}
+
+int hsm_ready(struct hsm *h)
+{
+    int ok;
+
+    if (!h->deferred)
+        return 1;                      /* hsm_open: open since it returned */
+    pthread_mutex_lock(&h->lock);
+    if (h->state == HSM_DEFERRED)
+        open_deferred(h);
+    ok = h->state == HSM_OPEN;
+    if (!ok)
+        hsm_seterr(h->fail_code > 0 ? h->fail_code : HE_SYSTEM, "%s",
+                   h->fail_msg ? h->fail_msg : "hsm: open: failed earlier (out of memory for "
+                   "its message); fix the [hsm] section or the token and run the command again");
+    pthread_mutex_unlock(&h->lock);
+    return ok;
 }
 
 /* Unload the providers, free the libctx, then log out and finalize. NULL is a no-op. */
@@ -79,9 +147,21 @@ void hsm_close(struct hsm *h)
     OSSL_PROVIDER_unload(h->dflt);
     OSSL_LIB_CTX_free(h->libctx);
     p11_close(h->p11);
+    if (h->deferred)
+        pthread_mutex_destroy(&h->lock);
+    free(h->module);
+    free(h->token_label);
+    free(h->token_serial);
+    free(h->pin_file);
+    free(h->fail_msg);
     free(h);
 }
 
-OSSL_LIB_CTX *hsm_get0_libctx(struct hsm *h) { return h->libctx; }
+OSSL_LIB_CTX *hsm_get0_libctx(struct hsm *h) { return hsm_ready(h) ? h->libctx : NULL; }
 const char *hsm_propq(void) { return PROV_PROPQ; }
-const char *hsm_get0_token_label(const struct hsm *h) { return p11_get0_label(h->p11); }
+const char *hsm_get0_token_label(const struct hsm *h)
+{
+    if (h->p11 != NULL)
+        return p11_get0_label(h->p11);
+    return h->token_label ? h->token_label : h->token_serial ? h->token_serial : "";
+}

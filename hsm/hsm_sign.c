@@ -89,7 +89,7 @@ EVP_MD_CTX *hsm_sign_ctx_new(struct hsm *h, EVP_PKEY *key, enum hsm_sig sig, con
     EVP_MD_CTX *ctx = NULL;
 
     hsm_err_clear();
-    if (key == NULL || (md = hash_check(hash)) == NULL)
+    if (key == NULL || (md = hash_check(hash)) == NULL || !hsm_ready(h))
         goto bad;
     EVP_PKEY_get_utf8_string_param(key, PROV_PARAM_LABEL, label, sizeof(label), NULL);
     if (!scheme_check(key, label, sig, &is_rsa))

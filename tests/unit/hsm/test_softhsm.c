@@ -625,6 +625,87 @@ static void test_wrong_pin(void **state)
     EVP_PKEY_free(key);
 }
 
+/* hsm_open_deferred, in a child (login state is per process). Exit codes say which step failed:
+ * a deferred handle touches nothing until first used; a wrong PIN then costs one attempt, and
+ * later calls repeat that failure word for word instead of trying again (a second attempt would
+ * say "login: not attempted"); a good deferred handle opens on first use and signs. */
+static int deferred_child(void)
+{
+    struct hsm_config c = cfg_with(TOKEN, NULL);
+    struct hsm_config m = { "/nonexistent/module.so", TOKEN, NULL, NULL, 0 };
+    char first[512], uri[HSM_MAX_URI];
+    struct hsm_key_info *list = NULL;
+    struct hsm *h;
+    size_t n = 0;
+
+    if ((h = hsm_open_deferred(&m)) == NULL || strcmp(hsm_get0_token_label(h), TOKEN) != 0)
+        return 1;
+    if (hsm_key_list(h, &list, &n) || strstr(hsm_error(), "module '/nonexistent/module.so'") == NULL)
+        return 2;
+    hsm_close(h);
+    setenv("OFFCA_PIN", "9999", 1);
+    if ((h = hsm_open_deferred(&c)) == NULL)
+        return 3;
+    if (hsm_key_list(h, &list, &n) || hsm_error_code() != 4 ||
+        strstr(hsm_error(), "1 attempt used in total") == NULL)
+        return 4;
+    snprintf(first, sizeof(first), "%s", hsm_error());
+    snprintf(uri, sizeof(uri), "pkcs11:token=" TOKEN ";object=rsa;type=private");
+    if (hsm_key_load(h, uri, 0, NULL) != NULL || strcmp(hsm_error(), first) != 0 ||
+        hsm_ready(h) || strcmp(hsm_error(), first) != 0 || hsm_get0_libctx(h) != NULL)
+        return 5;
+    hsm_close(h);
+    return 0;
+}
+
+static int deferred_good_child(void)
+{
+    struct hsm_config c = cfg_with(TOKEN, fx.pinfile);
+    struct hsm *h;
+    EVP_PKEY *k;
+
+    unsetenv("OFFCA_PIN");
+    if ((h = hsm_open_deferred(&c)) == NULL)
+        return 1;
+    fx.h = h;
+    if ((k = hsm_key_load(h, "pkcs11:token=" TOKEN ";object=rsa;type=private", 0, NULL)) == NULL)
+        return 2;
+    EVP_PKEY_free(k);
+    if (!hsm_ready(h) || hsm_get0_libctx(h) == NULL)
+        return 3;
+    hsm_close(h);
+    return 0;
+}
+
+static void run_child(int (*fn)(void))
+{
+    pid_t pid = fork();
+    int st = 0;
+
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(fn());
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void test_deferred(void **state)
+{
+    struct hsm_config c = cfg_with(TOKEN, fx.pinfile);
+    EVP_PKEY *key;
+
+    NEED_SOFTHSM();
+    hsm_close(fx.h);
+    fx.h = NULL;
+    run_child(deferred_child);
+    run_child(deferred_good_child);
+    fx.h = hsm_open(&c);
+    assert_non_null(fx.h);
+    key = load("rsa");
+    EVP_PKEY_free(key);
+}
+
 static long ms_since(const struct timespec *t0)
 {
     struct timespec t1;
@@ -714,6 +795,7 @@ int main(void)
         cmocka_unit_test(test_scheme_refused),
         cmocka_unit_test(test_extractable_refused),
         cmocka_unit_test(test_wrong_pin),
+        cmocka_unit_test(test_deferred),
         cmocka_unit_test(test_missing_token),
         cmocka_unit_test(test_login_retry_codes),
         cmocka_unit_test(test_fork_guard),
