@@ -398,7 +398,8 @@ int ca_create(struct app *a, const struct ca_create_req *r)
         return fail_tmpl();
     if ((rc = app_store(a, 0)) != 0 || (rc = name_is_free(a, r->name)) != 0)
         goto out;
-    if (r->parent && (rc = ca_signer_open(a, r->parent, &parent)) != 0)
+    if (r->parent && ((rc = app_hsm_deferred(a)) != 0 ||
+                      (rc = ca_signer_open(a->store, a->hsm, a->cfg, r->parent, &parent)) != 0))
         goto out;
     if ((rc = app_hsm(a)) != 0)
         goto out;

@@ -412,7 +412,9 @@ int ca_renew(struct app *a, const struct ca_renew_req *r)
     if ((rc = ca_name_check(r->name)) != 0 || (rc = app_store(a, 0)) != 0 ||
         (rc = renew_load(a, &w)) != 0)
         goto out;
-    if (w.rec.parent && (rc = ca_signer_open(a, w.rec.parent, &w.parent)) != 0)
+    if (w.rec.parent &&
+        ((rc = app_hsm_deferred(a)) != 0 ||
+         (rc = ca_signer_open(a->store, a->hsm, a->cfg, w.rec.parent, &w.parent)) != 0))
         goto out;
     if ((rc = app_hsm(a)) != 0 || (rc = renew_key(a, &w)) != 0 || (rc = build_cert(a, &w)) != 0 ||
         (!w.rec.parent && r->new_key && (rc = build_links(a, &w)) != 0))

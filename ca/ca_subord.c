@@ -155,7 +155,8 @@ int ca_sign_subordinate(struct app *a, const struct ca_subord_req *r)
     cr.no_cdp = r->no_cdp;
     if ((rc = ca_name_check(r->parent)) != 0 || (rc = out_free(r->out)) != 0 ||
         (rc = app_store(a, 0)) != 0 || (rc = subord_csr(a, r->csr_file, &csr)) != 0 ||
-        (rc = ca_signer_open(a, r->parent, &parent)) != 0)
+        (rc = app_hsm_deferred(a)) != 0 ||
+        (rc = ca_signer_open(a->store, a->hsm, a->cfg, r->parent, &parent)) != 0)
         goto out;
     q.r = &cr;
     q.parent = &parent;

@@ -153,7 +153,8 @@ int cmd_sign(struct app *a, int argc, char **argv)
         rc = fail_tmpl();
         goto out;
     }
-    if ((rc = ca_signer_open(a, o.ca, &s)) != 0)
+    if ((rc = app_store(a, 0)) != 0 || (rc = app_hsm_deferred(a)) != 0 ||
+        (rc = ca_signer_open(a->store, a->hsm, a->cfg, o.ca, &s)) != 0)
         goto out;
     if (o.batch)
         rc = batch_sign(a->store, a->hsm, a->cfg, &s, t, o.batch, o.workers ? o.workers : 1);

@@ -12,6 +12,7 @@
 #include "templates/template.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -473,9 +474,9 @@ const char *config_path_choose(const char *explicit_path)
  * Settings for CA name: its [ca.NAME] section, or the defaults with <base_url>/NAME.crl and
  * .crt (built once, owned by c). NULL, reported (class 2), when name is not a valid CA name.
  */
-const struct ca_cfg *config_ca(struct config *c, const char *name)
+const struct ca_cfg *config_ca(const struct config *c, const char *name)
 {
-    struct config_priv *cp = (struct config_priv *)c;
+    struct config_priv *cp = (struct config_priv *)(uintptr_t)c;   /* the private cache */
     struct derived *d;
     size_t i;
 

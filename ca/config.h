@@ -57,7 +57,8 @@ void config_free(struct config *c);
 /* Which file to read: explicit (-c) if given, else $OFFCA_CONFIG, else "./ca.toml". */
 const char *config_path_choose(const char *explicit_path);
 /* Settings for CA name (its section, or the defaults with cdp/aia derived from base_url).
- * Returned struct is owned by c; URLs are built on demand into c-owned storage. */
-const struct ca_cfg *config_ca(struct config *c, const char *name);
+ * Returned struct is owned by c; URLs are built on demand into c-owned storage (c is logically
+ * const: what is derived is cached in its private part, so call it from one thread). */
+const struct ca_cfg *config_ca(const struct config *c, const char *name);
 
 #endif

@@ -236,7 +236,8 @@ int crl_presign(struct app *a, const char *ca, int count, const char *out_dir)
         return rc;
     if (lock_publish(a) < 0)
         return EXIT_SYSTEM;
-    if ((rc = ca_signer_open(a, ca, &s)) != 0)
+    if ((rc = app_hsm_deferred(a)) != 0 ||
+        (rc = ca_signer_open(a->store, a->hsm, a->cfg, ca, &s)) != 0)
         return rc;
     if ((v = calloc((size_t)count, sizeof(*v))) == NULL)
         rc = EXIT_SYSTEM;

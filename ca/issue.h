@@ -75,12 +75,15 @@ struct ca_signer {
                                            * (NAME(k).crl) and its certificate (NAME(i).crt) */
 };
 /* Look the CA up in the store (read txn of its own), parse its certificate, load its key from
- * the token (warning on every use when the config allows an extractable key). The CA signs
- * with its newest generation only. 0 or exit class. */
-int ca_signer_open(struct app *a, const char *name, struct ca_signer *s);
+ * the token h (which a deferred handle opens only now, after the CA was found), warning on every
+ * use when cfg allows an extractable key. The CA signs with its newest generation only. 0 or
+ * exit class. */
+int ca_signer_open(struct store *st, struct hsm *h, const struct config *cfg, const char *name,
+                   struct ca_signer *s);
 /* The same for the CRLs of key generation key_index: its newest certificate and its key (a
  * superseded key still signs its own CRLs; a retired CA too). */
-int ca_signer_open_key(struct app *a, const char *name, int key_index, struct ca_signer *s);
+int ca_signer_open_key(struct store *st, struct hsm *h, const struct config *cfg,
+                       const char *name, int key_index, struct ca_signer *s);
 void ca_signer_close(struct ca_signer *s);
 /* The CA certificate's validity against the clock now, and the three as ISO 8601 text for
  * messages (what issuing a leaf and signing a CRL both judge). */

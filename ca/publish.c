@@ -634,7 +634,8 @@ static int publish_key(struct app *a, const char *name, const struct key_gen *kg
     if (run.final)
         what = PUB_BASE | (config_ca(a->cfg, name)->delta_period > 0 ? PUB_DELTA : 0);
     time_iso(due, when);
-    if ((rc = ca_signer_open_key(a, name, (int)kg->k, &s)) != 0)
+    if ((rc = app_hsm_deferred(a)) != 0 ||
+        (rc = ca_signer_open_key(a->store, a->hsm, a->cfg, name, (int)kg->k, &s)) != 0)
         return key_unreachable(label, &kg->st, what, when, rc);
     if (what == 0)
         report_info("%s: CRL %llu is current (next publish due %s); nothing to do", label,

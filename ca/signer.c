@@ -70,10 +70,10 @@ static int signer_pick(struct store_txn *t, const char *name, int key_index, str
     return ok || (key_index < 0 && s->rec.state == CA_PENDING) ? 1 : 0;
 }
 
-static int signer_lookup(struct app *a, const char *name, int key_index, int for_crl,
+static int signer_lookup(struct store *st, const char *name, int key_index, int for_crl,
                          struct ca_signer *s)
 {
-    struct store_txn *t = store_txn_begin(a->store, 0);
+    struct store_txn *t = store_txn_begin(st, 0);
     int found, picked = 1;
 
     if (t == NULL)
@@ -104,19 +104,20 @@ static int signer_lookup(struct app *a, const char *name, int key_index, int for
     return 0;
 }
 
-int ca_signer_open(struct app *a, const char *name, struct ca_signer *s)
+int ca_signer_open(struct store *st, struct hsm *h, const struct config *cfg, const char *name,
+                   struct ca_signer *s)
 {
-    return ca_signer_open_key(a, name, -1, s);
+    return ca_signer_open_key(st, h, cfg, name, -1, s);
 }
 
-int ca_signer_open_key(struct app *a, const char *name, int key_index, struct ca_signer *s)
+int ca_signer_open_key(struct store *st, struct hsm *h, const struct config *cfg,
+                       const char *name, int key_index, struct ca_signer *s)
 {
     struct hsm_key_info info;
     int rc;
 
     memset(s, 0, sizeof(*s));
-    if ((rc = app_store(a, 0)) != 0 ||
-        (rc = signer_lookup(a, name, key_index, key_index >= 0, s)) != 0)
+    if ((rc = signer_lookup(st, name, key_index, key_index >= 0, s)) != 0)
         goto fail;
     if ((s->cert = der_to_x509(s->rec.cert_der, s->rec.cert_len)) == NULL) {
         report("CA '%s': the stored certificate does not parse; the store may be damaged: run "
@@ -124,12 +125,10 @@ int ca_signer_open_key(struct app *a, const char *name, int key_index, struct ca
         rc = EXIT_SYSTEM;
         goto fail;
     }
-    if ((rc = app_hsm(a)) != 0)
-        goto fail;
-    s->cfg = config_ca(a->cfg, name);
+    s->cfg = config_ca(cfg, name);
     gen_url(s->cfg->cdp_url, s->key_index, s->cdp, sizeof(s->cdp));
     gen_url(s->cfg->aia_url, s->cert_index, s->aia, sizeof(s->aia));
-    if ((s->key = hsm_key_load(a->hsm, s->rec.key_uri, s->cfg->allow_extractable_key,
+    if ((s->key = hsm_key_load(h, s->rec.key_uri, s->cfg->allow_extractable_key,
                                &info)) == NULL) {
         rc = fail_hsm();
         goto fail;

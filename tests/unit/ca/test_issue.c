@@ -83,7 +83,7 @@ static int setup(void **state)
         app_templates(&A) != 0 || !hsm_keygen(A.hsm, "root", "p256", &ki))
         return -1;
     r.key_uri = ki.uri;
-    if (ca_create(&A, &r) != 0 || ca_signer_open(&A, "root", &S) != 0 ||
+    if (ca_create(&A, &r) != 0 || ca_signer_open(A.store, A.hsm, A.cfg, "root", &S) != 0 ||
         (T = tmpl_set_find(A.tmpls, "vpn-server")) == NULL)
         return -1;
     return 0;
