@@ -29,17 +29,14 @@ void report_use_syslog(int on);
  * cron-semantics tests; build/offca never reads it. (clock.c) */
 time_t ca_now(void);
 
-/* Report a leaf's failure and return its exit class: hsm_error()/tmpl_error()/crl_error()/the
- * store's (fail.c). */
+/* Report a leaf's failure and return its exit class: hsm_error()/tmpl_error()/crl_error()
+ * (fail.c; the store's is fail_store in store.h). */
 int fail_hsm(void);
 int fail_tmpl(void);
 int fail_crl(void);
-int fail_store(void);
-
-/* End a write transaction: commit when ok, else abort. Returns 0, or EXIT_SYSTEM with the store's
- * message reported (nothing was changed). */
-struct store_txn;
-int txn_finish(struct store_txn *t, int ok);
+/* Report msg (or an internal-error text when it is empty) and return code, or fallback when
+ * code is not a class. */
+int fail_with(const char *msg, int code, int fallback);
 
 /* Drain the OpenSSL error queue into text (for messages); per thread. */
 const char *ossl_errstr(void);

@@ -1,16 +1,15 @@
 /*
- * fail.c — a leaf's or the store's failure turned into one report and an exit class, and the
- * end of a write transaction. Every room of ca/ reports through these.
+ * fail.c — a leaf's failure turned into one report and an exit class, and the OpenSSL queue as
+ * text. Every room of ca/ reports through these (the store's own: store_fail.c).
  */
 #include "ca/ca.h"
 
 #include "base/err.h"
-#include "ca/store.h"
 #include "crl/crl.h"
 #include "hsm/hsm.h"
 #include "templates/template.h"
 
-static int fail_with(const char *msg, int code, int fallback)
+int fail_with(const char *msg, int code, int fallback)
 {
     report("%s", msg && *msg ? msg : "internal error without a message; please report it");
     return code > 0 ? code : fallback;
@@ -19,17 +18,6 @@ static int fail_with(const char *msg, int code, int fallback)
 int fail_hsm(void) { return fail_with(hsm_error(), hsm_error_code(), EXIT_SYSTEM); }
 int fail_tmpl(void) { return fail_with(tmpl_error(), tmpl_error_code(), EXIT_INPUT); }
 int fail_crl(void) { return fail_with(crl_error(), crl_error_code(), EXIT_SYSTEM); }
-int fail_store(void) { return fail_with(store_error(), EXIT_SYSTEM, EXIT_SYSTEM); }
-
-int txn_finish(struct store_txn *t, int ok)
-{
-    if (!ok) {
-        store_txn_abort(t);
-        return fail_store();
-    }
-    return store_txn_commit(t) ? 0 : fail_store();
-}
-
 const char *ossl_errstr(void)
 {
     static _Thread_local char buf[1024];   /* --workers threads report concurrently */

@@ -348,4 +348,10 @@ struct store_audit_head {
 int store_audit_head(struct store_txn *t, struct store_audit_head *h)
     __attribute__((warn_unused_result));
 
+/* Report the store's failure (store_error()) and return EXIT_SYSTEM (store_fail.c). */
+int fail_store(void);
+/* End a write transaction: commit when ok, else abort. Returns 0, or EXIT_SYSTEM with the store's
+ * message reported (nothing was changed). */
+int txn_finish(struct store_txn *t, int ok);
+
 #endif
