@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <time.h>
+#include <openssl/x509.h>
 
 enum offca_exit { EXIT_OK = 0, EXIT_POLICY = 1, EXIT_USAGE = 2, EXIT_INPUT = 3, EXIT_SYSTEM = 4 };
 
@@ -40,5 +41,13 @@ int fail_with(const char *msg, int code, int fallback);
 
 /* Drain the OpenSSL error queue into text (for messages); per thread. */
 const char *ossl_errstr(void);
+
+/* Conversions (convert.c): ASN1_TIME -> time_t (UTC, 0 when unreadable); "2026-11-22T01:02:03Z";
+ * DER -> X509 (NULL unless exactly one certificate and nothing after it); X509 -> DER
+ * (malloc'd: free()). */
+time_t asn1_time_to_time(const ASN1_TIME *t);
+void time_iso(time_t t, char out[32]);
+X509 *der_to_x509(const unsigned char *der, size_t len);
+unsigned char *x509_to_der(X509 *x, size_t *len);
 
 #endif

@@ -2,6 +2,7 @@
  * inventory.c — inventory rows and filters (see inventory.h).
  */
 #include "ca/inventory.h"
+#include "ca/ca.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -140,17 +140,8 @@ int issue_prepare(struct store *st, struct hsm *h, const struct config *cfg,
 int issue_record(struct store *st, struct issued *v, size_t n);
 void issued_clear(struct issued *i);
 
-/* ASN1_TIME -> time_t (UTC). */
-time_t asn1_time_to_time(const ASN1_TIME *t);
-/* "2026-11-22T01:02:03Z" */
 /* Find an issued certificate by the serial an operator typed (hex, ':' and 0x allowed), any CA
  * (cert_find.c). 0, or EXIT_USAGE for a bad or unknown serial, EXIT_SYSTEM (reported). */
 int cert_lookup(struct store *st, const char *serial_text, struct cert_rec *r);
-
-void time_iso(time_t t, char out[32]);
-
-/* DER <-> X509 helpers. */
-X509 *der_to_x509(const unsigned char *der, size_t len);
-unsigned char *x509_to_der(X509 *x, size_t *len);   /* malloc'd: free() */
 
 #endif

@@ -3,6 +3,7 @@
  * dates of all CAs are of the same moment, and judged by the rules in status.h.
  */
 #include "ca/status.h"
+#include "ca/ca.h"
 #include "ca/crlimp.h"
 #include "ca/gen.h"
 #include "ca/issue.h"

@@ -16,6 +16,7 @@
 #include <openssl/x509v3.h>
 
 #include "ca/issue.h"
+#include "ca/ca.h"
 #include "ca/lint_store.h"
 #include "ca/store.h"
 #include "tests/unit/support/capture.h"
