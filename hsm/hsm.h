@@ -51,14 +51,14 @@ struct hsm_key_info {
 struct hsm *hsm_open(const struct hsm_config *cfg);
 /* The same handle, opened on first use: it copies cfg and touches neither the module nor the
  * PIN until a call needs the token (hsm_key_load, hsm_key_list, hsm_keygen, hsm_sign_ctx_new,
- * hsm_get0_libctx). That call opens it exactly as hsm_open would; if the open fails, it and every
- * later call fail with the same message and class, and the open is not tried again (a wrong
- * PIN costs one attempt). So a command can hand the HSM to code that may not need it (a CRL run
- * with nothing due) without a login. NULL only when memory runs out (hsm_error() set). */
+ * hsm_get0_libctx). That call opens it exactly as hsm_open would and fails as it would; a later
+ * call tries again, as a second hsm_open would (after a refused PIN no C_Login is sent again in
+ * this process: the later calls say "login: not attempted"). So a command can hand the HSM to
+ * code that may not need it (a CRL run with nothing due) without a login. NULL only when memory
+ * runs out (hsm_error() set). */
 struct hsm *hsm_open_deferred(const struct hsm_config *cfg);
 /* Make sure the token is open: always 1 for an hsm_open handle; for a deferred one, open it now
- * if no call has yet (once: a failure is remembered and repeated, never retried). 1, or 0 with
- * hsm_error() set. */
+ * if it is not yet. 1, or 0 with hsm_error() set. */
 int hsm_ready(struct hsm *h) __attribute__((warn_unused_result));
 /* Log out, finalize, free. NULL is a no-op. */
 void hsm_close(struct hsm *h);

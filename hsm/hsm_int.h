@@ -12,8 +12,6 @@
 
 struct p11;
 
-enum hsm_state { HSM_OPEN = 0, HSM_DEFERRED, HSM_FAILED };
-
 struct hsm {
     struct p11 *p11;
     OSSL_LIB_CTX *libctx;
@@ -21,12 +19,10 @@ struct hsm {
     OSSL_PROVIDER *prov;           /* "offcahsm" */
     /* hsm_open_deferred: what to open on first use, and how that went */
     int deferred;                  /* made by hsm_open_deferred (lock and copies are set) */
-    enum hsm_state state;
+    int open;                      /* deferred: opened by hsm_ready */
     pthread_mutex_t lock;          /* the first use may come from any thread */
     char *module, *token_label, *token_serial, *pin_file;
     int allow_prompt;
-    int fail_code;                 /* HSM_FAILED: the open's class and message, repeated */
-    char *fail_msg;
 };
 
 /* Read a private key's attributes into info (label, id, type, bits, CKA_* flags, URI) and build

@@ -93,7 +93,6 @@ struct hsm *hsm_open_deferred(const struct hsm_config *cfg)
         return NULL;
     }
     h->deferred = 1;
-    h->state = HSM_DEFERRED;
     h->allow_prompt = cfg->allow_prompt;
     if (!dup_opt(&h->module, cfg->module) || !dup_opt(&h->token_label, cfg->token_label) ||
         !dup_opt(&h->token_serial, cfg->token_serial) || !dup_opt(&h->pin_file, cfg->pin_file)) {
@@ -104,36 +103,35 @@ struct hsm *hsm_open_deferred(const struct hsm_config *cfg)
     return h;
 }
 
-/* The deferred open, under h->lock. */
-static void open_deferred(struct hsm *h)
+/* Unload the providers, free the libctx, then log out and finalize what open_into opened. */
+static void close_parts(struct hsm *h)
 {
-    struct hsm_config cfg = { h->module, h->token_label, h->token_serial, h->pin_file,
-                              h->allow_prompt };
-
-    hsm_err_clear();
-    if (open_into(h, &cfg)) {
-        h->state = HSM_OPEN;
-        return;
-    }
-    h->fail_code = hsm_error_code();
-    h->fail_msg = strdup(hsm_error());
-    h->state = HSM_FAILED;
+    OSSL_PROVIDER_unload(h->prov);
+    OSSL_PROVIDER_unload(h->dflt);
+    OSSL_LIB_CTX_free(h->libctx);
+    p11_close(h->p11);
+    h->prov = h->dflt = NULL;
+    h->libctx = NULL;
+    h->p11 = NULL;
 }
 
+/* The deferred open, under h->lock. A failure leaves the handle unopened, as hsm_open would;
+ * the next call tries again, and p11.c's latch keeps a refused PIN from being sent twice. */
 int hsm_ready(struct hsm *h)
 {
+    struct hsm_config cfg;
     int ok;
 
     if (!h->deferred)
         return 1;                      /* hsm_open: open since it returned */
     pthread_mutex_lock(&h->lock);
-    if (h->state == HSM_DEFERRED)
-        open_deferred(h);
-    ok = h->state == HSM_OPEN;
-    if (!ok)
-        hsm_seterr(h->fail_code > 0 ? h->fail_code : HE_SYSTEM, "%s",
-                   h->fail_msg ? h->fail_msg : "hsm: open: failed earlier (out of memory for "
-                   "its message); fix the [hsm] section or the token and run the command again");
+    if (!(ok = h->open)) {
+        cfg = (struct hsm_config){ h->module, h->token_label, h->token_serial, h->pin_file,
+                                   h->allow_prompt };
+        hsm_err_clear();
+        if (!(ok = h->open = open_into(h, &cfg)))
+            close_parts(h);
+    }
     pthread_mutex_unlock(&h->lock);
     return ok;
 }
@@ -143,17 +141,13 @@ void hsm_close(struct hsm *h)
 {
     if (h == NULL)
         return;
-    OSSL_PROVIDER_unload(h->prov);
-    OSSL_PROVIDER_unload(h->dflt);
-    OSSL_LIB_CTX_free(h->libctx);
-    p11_close(h->p11);
+    close_parts(h);
     if (h->deferred)
         pthread_mutex_destroy(&h->lock);
     free(h->module);
     free(h->token_label);
     free(h->token_serial);
     free(h->pin_file);
-    free(h->fail_msg);
     free(h);
 }
 
