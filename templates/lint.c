@@ -162,6 +162,20 @@ static void report_reset(struct lint_report *r)
     memset(r->n_sev, 0, sizeof(r->n_sev));
 }
 
+/* Start a run: an empty report, the options (the defaults, in *none, when o is NULL), and the
+ * view's base pointing at both. The view itself is zeroed by the caller. */
+static void lint_begin(struct lint_base *b, struct lint_report *r, const struct lint_opts *o,
+                       struct lint_opts *none)
+{
+    report_reset(r);
+    if (o == NULL) {
+        lint_opts_init(none);
+        o = none;
+    }
+    b->r = r;
+    b->o = o;
+}
+
 /* Build the certificate view (lint_cert.c), run, free. */
 int lint_cert_view_build(struct lint_cert_view *v, X509 *x);
 void lint_cert_view_clear(struct lint_cert_view *v);
@@ -171,14 +185,8 @@ int lint_cert(X509 *x, const struct lint_opts *o, struct lint_report *r)
     struct lint_cert_view v;
     struct lint_opts none;
 
-    report_reset(r);
-    if (o == NULL) {
-        lint_opts_init(&none);
-        o = &none;
-    }
     memset(&v, 0, sizeof(v));
-    v.b.r = r;
-    v.b.o = o;
+    lint_begin(&v.b, r, o, &none);
     ERR_set_mark();                 /* decoding hostile values queues errors: not ours to keep */
     if (!lint_cert_view_build(&v, x)) {
         lint_cert_view_clear(&v);
@@ -199,14 +207,8 @@ int lint_crl_tbs(const unsigned char *tbs, size_t len, const struct lint_opts *o
     struct lint_crl_view v;
     struct lint_opts none;
 
-    report_reset(r);
-    if (o == NULL) {
-        lint_opts_init(&none);
-        o = &none;
-    }
     memset(&v, 0, sizeof(v));
-    v.b.r = r;
-    v.b.o = o;
+    lint_begin(&v.b, r, o, &none);
     ERR_set_mark();
     if (!lint_crl_view_build(&v, tbs, len)) {
         lint_crl_view_clear(&v);
@@ -219,7 +221,7 @@ int lint_crl_tbs(const unsigned char *tbs, size_t len, const struct lint_opts *o
         lint_emit(&v.b, "rebuild the CRL with a conforming encoder", "TBSCertList: %s",
                   v.der_problem);
     } else {
-        lint_run(&v.b, LINT_CRL, o->issuer != NULL);
+        lint_run(&v.b, LINT_CRL, v.b.o->issuer != NULL);
     }
     lint_crl_view_clear(&v);
     ERR_pop_to_mark();
