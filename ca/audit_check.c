@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ca/app.h"
+#include "ca/ca.h"
 #include "ca/audit_check.h"
 #include "ca/issue.h"
 #include "crl/crl.h"

@@ -28,7 +28,7 @@
 #define MAX_MANIFEST_BYTES (1024 * 1024)
 #define MAX_BACKUP_PATH 3900               /* room for the temporary suffixes */
 
-struct app;
+struct config;
 struct store;
 
 struct backup_file {
@@ -85,8 +85,9 @@ int backup_target_check(const char *path, const char *what);
 int backup_store_copy(struct store *live, int fd, const char *path);
 
 /* ---- backup_write.c ---- */
-/* Write a backup of a's store, config and templates into dir. 0 or exit class (reported). */
-int backup_write(struct app *a, const char *dir);
+/* Write a backup of the store st (open), the config cfg (ca.toml as read) and the templates of
+ * its [templates] dir into dir. 0 or exit class (reported). */
+int backup_write(struct store *st, const struct config *cfg, const char *dir);
 
 /* ---- backup_check.c ---- */
 /* Check the backup in dir: manifest, every file's checksum, no file missing or added; copy its

@@ -9,9 +9,10 @@
  * into place only when every check passed: a non-empty store path is never touched.
  */
 #include "base/limits.h"
-#include "ca/app.h"
 #include "ca/backup.h"
+#include "ca/ca.h"
 #include "ca/input.h"
+#include "ca/store.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,10 +6,11 @@
  * to the backup file and counts them against the size the copy is expected to have, so the
  * operator sees how far a large store's copy is. The bytes written are the same either way.
  */
-#include "ca/app.h"
 #include "ca/backup.h"
-#include "ca/progress.h"
+#include "ca/ca.h"
 #include "ca/input.h"
+#include "ca/progress.h"
+#include "ca/store.h"
 
 #include <errno.h>
 #include <fcntl.h>

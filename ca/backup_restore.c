@@ -6,8 +6,8 @@
  * (copied while hashed again, so what is written is what was checked) and renamed to CDIR.
  */
 #include "base/limits.h"
-#include "ca/app.h"
 #include "ca/backup.h"
+#include "ca/ca.h"
 
 #include <errno.h>
 #include <fcntl.h>

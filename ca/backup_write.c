@@ -9,11 +9,13 @@
  */
 #include "base/limits.h"
 #include "base/hex.h"
-#include "ca/app.h"
 #include "ca/backup.h"
+#include "ca/ca.h"
+#include "ca/config.h"
 #include "ca/gen.h"
 #include "ca/input.h"
 #include "ca/issue.h"
+#include "ca/store.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -346,14 +348,14 @@ static int bk_finish(struct bk *b, const char *target)
     return 0;
 }
 
-static int bk_run(struct app *a, struct bk *b, const char *dir)
+static int bk_run(struct store *st, const struct config *cfg, struct bk *b, const char *dir)
 {
     int rc;
 
-    if ((rc = bk_layout(b, dir)) != 0 || (rc = bk_store_copy(b, a->store)) != 0 ||
+    if ((rc = bk_layout(b, dir)) != 0 || (rc = bk_store_copy(b, st)) != 0 ||
         (rc = bk_from_copy(b)) != 0 || (rc = bk_store_list(b)) != 0 ||
-        (rc = bk_copy_file(b, a->cfg->path, "config/ca.toml")) != 0 ||
-        (rc = bk_templates(b, a->cfg->templates_dir)) != 0)
+        (rc = bk_copy_file(b, cfg->path, "config/ca.toml")) != 0 ||
+        (rc = bk_templates(b, cfg->templates_dir)) != 0)
         return rc;
     return bk_finish(b, dir);
 }
@@ -373,24 +375,25 @@ static int bk_not_in_store(const char *dir, const char *store_path)
     return EXIT_POLICY;
 }
 
-/* Write a backup of a's store, config and templates into dir (new or empty). 0 or exit class. */
-int backup_write(struct app *a, const char *dir)
+/* Write a backup of the store st, the config cfg and its templates into dir (new or empty).
+ * 0 or exit class. */
+int backup_write(struct store *st, const struct config *cfg, const char *dir)
 {
     struct bk b;
     char head[65];
     int rc;
 
     memset(&b, 0, sizeof(b));
-    if ((rc = app_store(a, 0)) != 0 || (rc = backup_target_check(dir, "backup")) != 0 ||
-        (rc = bk_not_in_store(dir, a->cfg->store_path)) != 0)
+    if ((rc = backup_target_check(dir, "backup")) != 0 ||
+        (rc = bk_not_in_store(dir, cfg->store_path)) != 0)
         return rc;
     if ((b.m = calloc(1, sizeof(*b.m))) == NULL) {
         report("backup: out of memory; free memory and retry");
         return EXIT_SYSTEM;
     }
-    snprintf(b.m->source_store, sizeof(b.m->source_store), "%s", a->cfg->store_path);
-    snprintf(b.m->source_config, sizeof(b.m->source_config), "%s", a->cfg->path);
-    if ((rc = bk_run(a, &b, dir)) != 0) {
+    snprintf(b.m->source_store, sizeof(b.m->source_store), "%s", cfg->store_path);
+    snprintf(b.m->source_config, sizeof(b.m->source_config), "%s", cfg->path);
+    if ((rc = bk_run(st, cfg, &b, dir)) != 0) {
         backup_tree_remove(b.tmp);
     } else {
         hex_encode(b.m->audit_head, 32, head);

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "base/faultpoint.h"
-#include "ca/app.h"
+#include "ca/ca.h"
 #include "ca/input.h"
 #include "ca/issue.h"
 #include "ca/progress.h"

@@ -16,7 +16,7 @@
 #include <openssl/provider.h>
 #include <openssl/x509v3.h>
 
-#include "ca/app.h"
+#include "ca/ca.h"
 #include "templates/template.h"
 
 #define MAX_ALGID 512

@@ -70,7 +70,11 @@ int cmd_backup(struct app *a, int argc, char **argv)
     }
     if ((rc = backup_path_trim("backup: DIR", argv[verify ? 2 : 1], dir, sizeof(dir))) != 0)
         return rc;
-    return verify ? backup_verify(dir) : backup_write(a, dir);
+    if (verify)
+        return backup_verify(dir);
+    if ((rc = app_store(a, 0)) != 0)
+        return rc;
+    return backup_write(a->store, a->cfg, dir);
 }
 
 /* `offca restore DIR --store PATH [--config-to CDIR]`. */

@@ -254,8 +254,12 @@ int cmd_report(struct app *a, int argc, char **argv)
     if ((rc = report_parse(&o, argc, argv)) != 0 || (rc = out_free(&o)) != 0 ||
         (rc = app_store(a, 0)) != 0)
         return rc;
-    if (o.renewals)
-        return renewals_list(a, o.ca, o.tmpl, o.days, o.csv ? RENEW_CSV : o.json ? RENEW_JSON
-                             : RENEW_TEXT, o.out, o.force);
+    if (o.renewals) {
+        if ((rc = app_templates(a)) != 0)
+            return rc;
+        return renewals_list(a->store, a->tmpls, o.ca, o.tmpl, o.days,
+                             o.csv ? RENEW_CSV : o.json ? RENEW_JSON : RENEW_TEXT, o.out,
+                             o.force);
+    }
     return report_inventory(a, &o);
 }

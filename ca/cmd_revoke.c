@@ -317,7 +317,7 @@ static int revoke_common(struct app *a, int argc, char **argv, int undo)
     if ((rc = revoke_parse(&q, argc, argv)) != 0 || (rc = app_store(a, 0)) != 0)
         return rc;
     if (q.batch)
-        return revoke_batch(a, &q);
+        return revoke_batch(a->store, &q);
     if ((rc = revoke_apply(a, &q)) != 0)
         return rc;
     printf("%s %s of CA '%s'; publish with 'offca crl publish --ca %s'\n",

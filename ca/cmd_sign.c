@@ -161,11 +161,11 @@ int cmd_sign(struct app *a, int argc, char **argv)
     else if (o.genkey) {
         struct pfx_req pr = {o.genkey, o.subject, o.sans.v, o.sans.n, o.sid, o.days, o.pfx,
                              o.pfx_pass_file};
-        rc = pfx_issue(a, &s, t, &pr);
+        rc = pfx_issue(a->store, a->hsm, a->cfg, &s, t, &pr);
     }
     else {
         struct sign_csr_req r = {o.csr, o.subject, o.sid, o.out, &o.sans, o.days, o.der};
-        rc = sign_csr(a, &s, t, &r);
+        rc = sign_csr(a->store, a->hsm, a->cfg, &s, t, &r);
     }
 out:
     ca_signer_close(&s);

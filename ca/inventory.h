@@ -41,12 +41,13 @@ void inv_json_row(FILE *f, const struct cert_rec *r, time_t now);
 /* One CSV field, quoted when it holds a comma, quote, CR or LF (RFC 4180 2.6, 2.7). */
 void inv_csv_field(FILE *f, const char *s);
 
-/* `offca report --renewals` (renewals.c): the valid certificates of template tmpl (of CA ca, or
- * any) expiring within days, soonest first, with principal and re-issue command; on stdout, or
- * atomically to out (0600; an existing file only with force). Returns the exit code. */
-struct app;
+/* `offca report --renewals` (renewals.c): the valid certificates in st of template tmpl (found
+ * in ts; of CA ca, or any) expiring within days, soonest first, with principal and re-issue
+ * command; on stdout, or atomically to out (0600; an existing file only with force). Returns
+ * the exit code. */
+struct tmpl_set;
 enum renew_format { RENEW_TEXT, RENEW_CSV, RENEW_JSON };
-int renewals_list(struct app *a, const char *ca, const char *tmpl, int days,
-                  enum renew_format fmt, const char *out, int force);
+int renewals_list(struct store *st, const struct tmpl_set *ts, const char *ca, const char *tmpl,
+                  int days, enum renew_format fmt, const char *out, int force);
 
 #endif

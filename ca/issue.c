@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "ca/app.h"
+#include "ca/ca.h"
 #include "ca/keycheck.h"
 #include "templates/template.h"
 

@@ -61,7 +61,6 @@ X509 *cert_build(const struct cert_spec *spec, struct hsm *h, EVP_PKEY *signkey,
                  enum hsm_sig sig, const char *hash, struct cert_built *out);
 
 /* A CA ready to sign: its record, certificate, token key and signature scheme. */
-struct app;
 struct ca_cfg;
 struct ca_signer {
     struct ca_rec rec;
@@ -112,9 +111,10 @@ struct san_list {
 int san_list_add(struct san_list *l, const char *text, const char *where);
 void san_list_clear(struct san_list *l);
 
-/* One CSR signed to one output (sign_csr.c): csr the request file, subject/sid/sans/days the
- * operator's values (NULL/0: none), out the file (NULL or "-": stdout), der its format. 0 or
- * the exit class, reported; nothing is written before the certificate is recorded. */
+/* One CSR signed to one output (sign_csr.c) by CA s in the token h, recorded in store: csr the
+ * request file, subject/sid/sans/days the operator's values (NULL/0: none), out the file (NULL
+ * or "-": stdout), der its format. 0 or the exit class, reported; nothing is written before the
+ * certificate is recorded. */
 struct sign_csr_req {
     const char *csr, *subject, *sid, *out;
     const struct san_list *sans;
@@ -122,8 +122,8 @@ struct sign_csr_req {
 };
 struct ca_signer;
 struct tmpl;
-int sign_csr(struct app *a, struct ca_signer *s, const struct tmpl *t,
-             const struct sign_csr_req *r);
+int sign_csr(struct store *store, struct hsm *h, const struct config *cfg, struct ca_signer *s,
+             const struct tmpl *t, const struct sign_csr_req *r);
 
 struct issued {
     X509 *cert;

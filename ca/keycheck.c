@@ -7,7 +7,7 @@
  * ':' separators allowed); blank lines and lines starting with '#' are ignored; anything else
  * refuses the file, naming the line. The list is read once per run and searched by bisection.
  */
-#include "ca/app.h"
+#include "ca/ca.h"
 #include "ca/input.h"
 #include "ca/issue.h"
 #include "ca/keycheck.h"

@@ -17,7 +17,7 @@
 #include <openssl/pkcs12.h>
 
 #include "base/faultpoint.h"
-#include "ca/app.h"
+#include "ca/ca.h"
 #include "ca/input.h"
 #include "ca/issue.h"
 #include "ca/sign_out.h"
@@ -146,7 +146,8 @@ static int pfx_stage(const struct issued *is, const char *out, const unsigned ch
     return rc;
 }
 
-int pfx_issue(struct app *a, struct ca_signer *s, const struct tmpl *t, const struct pfx_req *r)
+int pfx_issue(struct store *store, struct hsm *h, const struct config *cfg, struct ca_signer *s,
+              const struct tmpl *t, const struct pfx_req *r)
 {
     char pass[MAX_PFX_PASS];
     EVP_PKEY *key = NULL;
@@ -169,7 +170,7 @@ int pfx_issue(struct app *a, struct ca_signer *s, const struct tmpl *t, const st
     if ((subj = dn_parse(r->subject)) == NULL)
         return fail_tmpl();
     q.subject = subj;
-    if ((rc = sign_out_recover(a->store, &q, &recovered)) != 0 || recovered)
+    if ((rc = sign_out_recover(store, &q, &recovered)) != 0 || recovered)
         goto out;
     if ((rc = get_pass(r->pass_file, pass, sizeof(pass))) != 0)
         goto out;
@@ -186,7 +187,7 @@ int pfx_issue(struct app *a, struct ca_signer *s, const struct tmpl *t, const st
     in.n_op_sans = r->n_sans;
     in.op_sid = r->sid;
     in.days = r->days;
-    if ((rc = issue_prepare(a->store, a->hsm, a->cfg, s, t, &in, NULL, &is)) != 0)
+    if ((rc = issue_prepare(store, h, cfg, s, t, &in, NULL, &is)) != 0)
         goto out;
     if ((der = pfx_der(key, is.cert, s->cert, pass, &len)) == NULL) {
         report("%s: building the PKCS#12 failed: %s", r->out, ossl_errstr());
@@ -196,7 +197,7 @@ int pfx_issue(struct app *a, struct ca_signer *s, const struct tmpl *t, const st
     if ((rc = pfx_stage(&is, r->out, der, len, &st)) != 0)
         goto out;
     FAULTPOINT("sign.staged", r->out);
-    if ((rc = issue_record(a->store, &is, 1)) != 0)
+    if ((rc = issue_record(store, &is, 1)) != 0)
         goto out;
     FAULTPOINT("sign.committed", r->out);
     if ((rc = file_staged_place(st)) != 0) {

@@ -7,8 +7,10 @@
 
 #include <stddef.h>
 
-struct app;
 struct ca_signer;
+struct config;
+struct hsm;
+struct store;
 struct tmpl;
 struct san;
 
@@ -25,8 +27,10 @@ struct pfx_req {
     const char *pass_file;        /* or NULL: $OFFCA_PFX_PASS, else a prompt */
 };
 
-/* Generate, issue (same pipeline as a CSR), record, then write PKCS#12 protected with
- * AES-256-CBC + PBKDF2 (HMAC-SHA256) and a SHA-256 MAC. 0 or the exit class (reported). */
-int pfx_issue(struct app *a, struct ca_signer *s, const struct tmpl *t, const struct pfx_req *r);
+/* Generate, issue (same pipeline as a CSR) with CA s in the token h, record in store, then write
+ * PKCS#12 protected with AES-256-CBC + PBKDF2 (HMAC-SHA256) and a SHA-256 MAC. 0 or the exit
+ * class (reported). */
+int pfx_issue(struct store *store, struct hsm *h, const struct config *cfg, struct ca_signer *s,
+              const struct tmpl *t, const struct pfx_req *r);
 
 #endif

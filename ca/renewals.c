@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ca/app.h"
+#include "ca/ca.h"
 #include "ca/input.h"
 #include "ca/inventory.h"
 #include "ca/issue.h"
@@ -130,13 +130,13 @@ static int ren_one(void *arg, const struct cert_rec *r)
 }
 
 /* The list into buf (one read transaction). 0 or the exit class (reported). */
-static int ren_build(struct app *a, struct ren_ctx *c, char **buf, size_t *len)
+static int ren_build(struct store *st, struct ren_ctx *c, char **buf, size_t *len)
 {
     struct store_txn *t;
     struct ca_rec cr;
     int ok, got;
 
-    if ((t = store_txn_begin(a->store, 0)) == NULL)
+    if ((t = store_txn_begin(st, 0)) == NULL)
         return fail_store();
     if (c->f.ca && (got = store_ca_get(t, c->f.ca, &cr)) <= 0) {
         store_txn_abort(t);
@@ -167,8 +167,8 @@ static int ren_build(struct app *a, struct ren_ctx *c, char **buf, size_t *len)
 }
 
 /* `offca report --renewals` (see inventory.h). */
-int renewals_list(struct app *a, const char *ca, const char *tmpl, int days,
-                  enum renew_format fmt, const char *out, int force)
+int renewals_list(struct store *st, const struct tmpl_set *ts, const char *ca, const char *tmpl,
+                  int days, enum renew_format fmt, const char *out, int force)
 {
     struct ren_ctx c;
     const struct tmpl *t;
@@ -177,9 +177,7 @@ int renewals_list(struct app *a, const char *ca, const char *tmpl, int days,
     int rc;
 
     memset(&c, 0, sizeof(c));
-    if ((rc = app_templates(a)) != 0)
-        return rc;
-    if ((t = tmpl_set_find(a->tmpls, tmpl)) == NULL)
+    if ((t = tmpl_set_find(ts, tmpl)) == NULL)
         return fail_tmpl();
     c.want_sid = tmpl_sid_source(t) == SID_SRC_OPERATOR && tmpl_sid_policy(t) != SID_FORBIDDEN;
     c.fmt = fmt;
@@ -188,7 +186,7 @@ int renewals_list(struct app *a, const char *ca, const char *tmpl, int days,
     c.f.status = INV_VALID;
     c.f.now = ca_now();
     c.f.until = c.f.now + (time_t)days * 86400;
-    if ((rc = ren_build(a, &c, &buf, &len)) == 0)
+    if ((rc = ren_build(st, &c, &buf, &len)) == 0)
         rc = file_write(out ? out : "-", buf, len, 0600, force);
     if (rc == 0 && out && strcmp(out, "-"))
         printf("report %s: %zu certificates of template %s expire within %d days\n", out, c.n,

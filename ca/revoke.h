@@ -11,8 +11,6 @@
 
 #include "ca/store.h"
 
-struct app;
-
 #define MAX_SAME_KEY 256                /* other certificates of one key listed or revoked */
 
 struct same_key {
@@ -76,7 +74,8 @@ int revbatch_read(const char *src, const char *data, size_t len, int reason, tim
                   struct rb_entry **out, size_t *n);
 void revbatch_free(struct rb_entry *e, size_t n);
 
-/* `offca revoke --batch FILE` with q's options (revoke_batch.c). Returns the exit code. */
-int revoke_batch(struct app *a, struct rev_req *q);
+/* `offca revoke --batch FILE` with q's options, in the store st (revoke_batch.c). Returns the
+ * exit code. */
+int revoke_batch(struct store *st, struct rev_req *q);
 
 #endif

@@ -15,7 +15,7 @@
 
 #include "base/faultpoint.h"
 #include "base/hex.h"
-#include "ca/app.h"
+#include "ca/ca.h"
 #include "ca/input.h"
 #include "ca/issue.h"
 #include "ca/progress.h"
@@ -516,7 +516,7 @@ static int batch_txn(struct rbatch *b, const unsigned char sha[32], size_t *revo
 }
 
 /* `offca revoke --batch FILE` (see revoke.h). */
-int revoke_batch(struct app *a, struct rev_req *q)
+int revoke_batch(struct store *st, struct rev_req *q)
 {
     struct rbatch b;
     unsigned char *data = NULL, sha[32];
@@ -538,7 +538,7 @@ int revoke_batch(struct app *a, struct rev_req *q)
     free(data);
     if (rc != 0)
         return rc;
-    if ((b.t = store_txn_begin(a->store, 1)) == NULL) {
+    if ((b.t = store_txn_begin(st, 1)) == NULL) {
         rc = fail_store();
     } else if ((rc = batch_txn(&b, sha, &revoked)) != 0 || q->dry_run) {
         store_txn_abort(b.t);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ca/app.h"
+#include "ca/ca.h"
 #include "templates/template.h"
 
 int san_list_add(struct san_list *l, const char *text, const char *where)

@@ -10,14 +10,14 @@
 #include <string.h>
 
 #include "base/faultpoint.h"
-#include "ca/app.h"
+#include "ca/ca.h"
 #include "ca/input.h"
 #include "ca/sign_out.h"
 
 /* One CSR: recover what an interrupted run for the same -o FILE left (sign_out.c), check and
  * sign, stage the output, record, then move the output into place. */
-int sign_csr(struct app *a, struct ca_signer *s, const struct tmpl *t,
-             const struct sign_csr_req *o)
+int sign_csr(struct store *store, struct hsm *h, const struct config *cfg, struct ca_signer *s,
+             const struct tmpl *t, const struct sign_csr_req *o)
 {
     struct csr *csr = NULL;
     X509_NAME *subj = NULL;
@@ -34,7 +34,7 @@ int sign_csr(struct app *a, struct ca_signer *s, const struct tmpl *t,
     if (to_file) {
         struct sign_out_req q = {o->out, o->der, 0, csr->pubkey, NULL};
 
-        if ((rc = sign_out_recover(a->store, &q, &recovered)) != 0 || recovered)
+        if ((rc = sign_out_recover(store, &q, &recovered)) != 0 || recovered)
             goto out;
     }
     if (o->subject && (subj = dn_parse(o->subject)) == NULL) {
@@ -52,11 +52,11 @@ int sign_csr(struct app *a, struct ca_signer *s, const struct tmpl *t,
     in.n_op_sans = o->sans->n;
     in.op_sid = o->sid;
     in.days = o->days;
-    if ((rc = issue_prepare(a->store, a->hsm, a->cfg, s, t, &in, &csr->key, &is)) != 0 ||
+    if ((rc = issue_prepare(store, h, cfg, s, t, &in, &csr->key, &is)) != 0 ||
         (to_file && (rc = sign_out_stage(&is, o->out, o->der, &st)) != 0))
         goto out;
     FAULTPOINT("sign.staged", o->out ? o->out : "-");
-    if ((rc = issue_record(a->store, &is, 1)) != 0)
+    if ((rc = issue_record(store, &is, 1)) != 0)
         goto out;
     FAULTPOINT("sign.committed", o->out ? o->out : "-");
     if (!to_file)

@@ -19,7 +19,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-#include "ca/app.h"
+#include "ca/ca.h"
 #include "ca/input.h"
 #include "ca/issue.h"
 

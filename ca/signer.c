@@ -6,7 +6,7 @@
 #include <string.h>
 #include <openssl/crypto.h>
 
-#include "ca/app.h"
+#include "ca/ca.h"
 #include "ca/gen.h"
 
 int ca_name_check(const char *name)

@@ -1,8 +1,9 @@
 /*
- * test_issue.c — the issuance core without the command line: issue_prepare (template policy,
- * key gate, serial, validity, extensions, one signature in the token), issue_record (one
- * write transaction) and the batch engine (batch_sign), called with the store, the HSM handle
- * and the config they take. A throwaway
+ * test_issue.c — the issuance core without the command line: cert_build (a spec to a linted,
+ * signed, self-checked certificate), issue_prepare (template policy, key gate, serial,
+ * validity, extensions, one signature in the token), issue_record (one write transaction) and
+ * the batch engine (batch_sign), called with the store, the HSM handle and the config they
+ * take. A throwaway
  * SoftHSM token, store and root CA are made in setup (that part goes through struct app, as the
  * commands do); the functions under test are handed only what they use.
  */
@@ -27,6 +28,7 @@
 #include "ca/batch.h"
 #include "ca/ca_create.h"
 #include "ca/issue.h"
+#include "tests/unit/support/capture.h"
 
 #define SOFTHSM_MODULE "/usr/lib/softhsm/libsofthsm2.so"
 
@@ -123,6 +125,154 @@ static int serial_recorded(const struct issued *is)
         cert_rec_clear(&r);
     store_txn_abort(t);
     return found;
+}
+
+/* An extension from its openssl.cnf-style value, appended to sk. */
+static void ext_add(STACK_OF(X509_EXTENSION) *sk, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+    X509_EXTENSION *e;
+
+    X509V3_set_ctx(&ctx, NULL, NULL, NULL, NULL, 0);
+    assert_non_null(e = X509V3_EXT_nconf_nid(NULL, &ctx, nid, value));
+    assert_true(sk_X509_EXTENSION_push(sk, e) > 0);
+}
+
+/* A leaf spec filled by hand (no template): CN=build.unit.test, a P-256 key, issued by the unit
+ * root, valid 30 days from a minute after the root's notBefore. */
+static void build_spec(struct cert_spec *sp, X509_NAME *subj, EVP_PKEY *key,
+                       STACK_OF(X509_EXTENSION) *exts, const unsigned char *serial, size_t n)
+{
+    assert_true(X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8,
+                                           (const unsigned char *)"build.unit.test", -1, -1, 0));
+    ext_add(exts, NID_key_usage, "critical,digitalSignature");
+    ext_add(exts, NID_ext_key_usage, "serverAuth");
+    ext_add(exts, NID_subject_alt_name, "DNS:build.unit.test");
+    memset(sp, 0, sizeof(*sp));
+    sp->subject = subj;
+    sp->pubkey = key;
+    sp->issuer = S.cert;
+    sp->serial = serial;
+    sp->serial_len = n;
+    sp->not_before = asn1_time_to_time(X509_get0_notBefore(S.cert)) + 60;
+    sp->not_after = sp->not_before + 30 * 86400;
+    sp->exts = exts;
+    sp->akid = 1;
+    sp->cdp_url = S.cdp;
+    sp->aia_url = S.aia;
+}
+
+/* The first element (the tbsCertificate, header included) of the certificate SEQUENCE in der. */
+static const unsigned char *der_tbs(const unsigned char *der, size_t len, size_t *tbs_len)
+{
+    const unsigned char *p = der, *tbs;
+    long n;
+    int tag, cls;
+
+    assert_int_equal(ASN1_get_object(&p, &n, &tag, &cls, (long)len), V_ASN1_CONSTRUCTED);
+    assert_int_equal(tag, V_ASN1_SEQUENCE);
+    assert_true(p + n == der + len);                 /* the SEQUENCE is the whole DER */
+    tbs = p;
+    assert_int_equal(ASN1_get_object(&p, &n, &tag, &cls, (long)(der + len - p)),
+                     V_ASN1_CONSTRUCTED);
+    assert_int_equal(tag, V_ASN1_SEQUENCE);
+    *tbs_len = (size_t)(p - tbs) + (size_t)n;
+    return tbs;
+}
+
+/* cert_build on its own: the DER it returns parses and is the certificate's encoding; its TBS is
+ * byte for byte the TBS built (and linted) from the spec; the signature over those bytes
+ * verifies with the CA's public key; serial, names, validity and key are the spec's. */
+static void test_cert_build(void **state)
+{
+    static const unsigned char serial[SERIAL_BYTES] = {
+        0x3c, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09,
+        0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13};
+    X509_NAME *subj = X509_NAME_new();
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+    struct cert_spec sp;
+    struct cert_built out;
+    const ASN1_BIT_STRING *sig;
+    const X509_ALGOR *alg;
+    const ASN1_INTEGER *sn;
+    const unsigned char *tbs;
+    unsigned char *tbs_built = NULL, *der = NULL;
+    size_t tbs_len;
+    int n;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    X509 *x, *re;
+
+    assert_non_null(key);
+    assert_non_null(md);
+    build_spec(&sp, subj, key, exts, serial, sizeof(serial));
+    x = cert_build(&sp, A.hsm, S.key, S.sig, S.hash, &out);
+    assert_non_null(x);
+    assert_int_equal(out.rc, 0);
+    assert_non_null(out.der);
+    assert_non_null(re = der_to_x509(out.der, out.der_len));  /* parses, nothing left over */
+    n = i2d_X509(x, &der);
+    assert_int_equal((size_t)n, out.der_len);               /* OpenSSL's encoding is the DER */
+    assert_memory_equal(der, out.der, out.der_len);
+    tbs = der_tbs(out.der, out.der_len, &tbs_len);
+    n = i2d_re_X509_tbs(x, &tbs_built);                     /* the TBS built from the spec */
+    assert_int_equal((size_t)n, tbs_len);
+    assert_memory_equal(tbs, tbs_built, tbs_len);
+    X509_get0_signature(&sig, &alg, re);
+    assert_int_equal(X509_ALGOR_cmp(alg, X509_get0_tbs_sigalg(re)), 0);
+    assert_int_equal(EVP_DigestVerifyInit_ex(md, NULL, S.hash, NULL, NULL,
+                                             X509_get0_pubkey(S.cert), NULL), 1);
+    assert_int_equal(EVP_DigestVerify(md, ASN1_STRING_get0_data(sig),
+                                      (size_t)ASN1_STRING_length(sig), tbs, tbs_len), 1);
+    assert_int_equal(X509_verify(re, X509_get0_pubkey(S.cert)), 1);
+    sn = X509_get0_serialNumber(re);
+    assert_int_equal(ASN1_STRING_type(sn), V_ASN1_INTEGER);   /* positive */
+    assert_int_equal(ASN1_STRING_length(sn), sizeof(serial));
+    assert_memory_equal(ASN1_STRING_get0_data(sn), serial, sizeof(serial));
+    assert_int_equal(X509_NAME_cmp(X509_get_subject_name(re), subj), 0);
+    assert_int_equal(X509_NAME_cmp(X509_get_issuer_name(re), X509_get_subject_name(S.cert)), 0);
+    assert_true(asn1_time_to_time(X509_get0_notBefore(re)) == sp.not_before);
+    assert_true(asn1_time_to_time(X509_get0_notAfter(re)) == sp.not_after);
+    assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(re), key), 1);
+    OPENSSL_free(out.der);
+    OPENSSL_free(der);
+    OPENSSL_free(tbs_built);
+    EVP_MD_CTX_free(md);
+    X509_free(re);
+    X509_free(x);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    X509_NAME_free(subj);
+    EVP_PKEY_free(key);
+}
+
+/* A spec the lint refuses (notAfter before notBefore, validity.order): NULL, the policy class,
+ * no DER, and the lint's id and problem in the message. */
+static void test_cert_build_refused(void **state)
+{
+    static const unsigned char serial[SERIAL_BYTES] = {0x3d, 0x01};
+    X509_NAME *subj = X509_NAME_new();
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+    struct cert_spec sp;
+    struct cert_built out;
+    const char *msg;
+    X509 *x;
+
+    assert_non_null(key);
+    build_spec(&sp, subj, key, exts, serial, sizeof(serial));
+    sp.not_after = sp.not_before - 86400;
+    assert_true(capture_start(STDERR_FILENO));
+    x = cert_build(&sp, A.hsm, S.key, S.sig, S.hash, &out);
+    msg = capture_stop();
+    assert_null(x);
+    assert_int_equal(out.rc, EXIT_POLICY);
+    assert_null(out.der);
+    if (strstr(msg, "certificate: lint validity.order (RFC 5280 4.1.2.5): notBefore is after "
+                    "notAfter") == NULL)
+        fail_msg("message \"%s\" does not name the validity.order lint", msg);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    X509_NAME_free(subj);
+    EVP_PKEY_free(key);
 }
 
 /* issue_prepare signs a certificate the relying party can verify, with what the template and
@@ -277,6 +427,8 @@ static void test_batch(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cert_build),
+        cmocka_unit_test(test_cert_build_refused),
         cmocka_unit_test(test_prepare_then_record),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_batch),
