@@ -736,9 +736,16 @@ int publish_begin(const struct config *cfg)
  * could leave behind to lock the offca user out. The CRL state the lock protects is there too. */
 int lock_publish(const struct config *cfg)
 {
+    static int held = -1;            /* this process's lock, and the store it is on */
+    static char held_dir[MAX_PATH_BYTES];
     const char *dir = cfg->store_path;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int fd;
 
+    /* a second publication in the same process (a library caller) already holds it: flock on a
+     * new descriptor would wait for ourselves */
+    if (held >= 0 && strcmp(held_dir, dir) == 0)
+        return held;
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 || flock(fd, LOCK_EX) != 0) {
         report("store %s: cannot lock it for publication: %s; check [store] path", dir,
                strerror(errno));
@@ -746,7 +753,9 @@ int lock_publish(const struct config *cfg)
             close(fd);
         return -1;
     }
-    return fd;         /* closed at exit: the lock lasts for the run */
+    held = fd;         /* closed at exit: the lock lasts for the run */
+    snprintf(held_dir, sizeof(held_dir), "%s", dir);
+    return fd;
 }
 
 int publish_run(struct store *store, struct hsm *h, const struct config *cfg, const char *name,

@@ -57,7 +57,7 @@ int publish_next_entry(void *arg, struct crl_entry *e);
  * (reported). */
 int publish_dir_check(const struct config *cfg);
 /* Overlapping publishers wait on an flock of the store directory ([store] path): the
- * descriptor (held until exit), or -1 (reported). */
+ * descriptor (held until exit; a later call for the same store returns it), or -1 (reported). */
 int lock_publish(const struct config *cfg);
 /* Publish dir checked, lock held, an interrupted run's temp files swept: what every command
  * that writes into the publish dir does first, once its store is open. 0 or the exit class
