@@ -75,7 +75,7 @@ static int crl_publish(struct app *a, int argc, char **argv)
         return EXIT_USAGE;
     }
     report_use_syslog(1);
-    /* the name before the store, the token only once a key is needed (cron, nothing due) */
+    /* the name before the store; the token is opened at the first key a run loads */
     if ((ca && (rc = ca_name_check(ca)) != 0) || (rc = app_store(a, 0)) != 0 ||
         (rc = app_hsm_deferred(a)) != 0)
         return rc;
