@@ -424,7 +424,7 @@ int ca_renew(struct app *a, const struct ca_renew_req *r)
         goto out;
     FAULTPOINT("renew.committed", w.rec.name);
     print_summary(&w);
-    if ((rc = publish_ca_certs(a, w.rec.name)) != 0)
+    if ((rc = publish_ca_certs(a->store, a->cfg, w.rec.name)) != 0)
         report("ca renew %s: the renewal is recorded; the certificate files were not all "
                "written: fix the publish directory and run 'offca crl publish'", w.rec.name);
 out:

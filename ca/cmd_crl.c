@@ -9,6 +9,7 @@
 
 #include "ca/app.h"
 #include "ca/crlimp.h"
+#include "ca/issue.h"
 #include "ca/publish.h"
 #include "ca/verb.h"
 
@@ -74,8 +75,12 @@ static int crl_publish(struct app *a, int argc, char **argv)
         return EXIT_USAGE;
     }
     report_use_syslog(1);
-    if ((rc = publish_run(a, ca, force)) == 0 && out)
-        rc = crl_carry_write(a, ca, out);
+    /* the name before the store; the token is opened at the first key a run loads */
+    if ((ca && (rc = ca_name_check(ca)) != 0) || (rc = app_store(a, 0)) != 0 ||
+        (rc = app_hsm_deferred(a)) != 0)
+        return rc;
+    if ((rc = publish_run(a->store, a->hsm, a->cfg, ca, force)) == 0 && out)
+        rc = crl_carry_write(a->store, a->cfg, ca, out);
     return rc;
 }
 
@@ -103,7 +108,7 @@ static const char HELP_CRL_IMPORT[] =
 static int crl_import(struct app *a, int argc, char **argv)
 {
     static const struct option lo[] = {{0, 0, 0, 0}};
-    int c;
+    int c, rc;
 
     while ((c = opt_next(argc, argv, "crl import", ":", lo)) != -1)
         return EXIT_USAGE;
@@ -112,7 +117,9 @@ static int crl_import(struct app *a, int argc, char **argv)
         return EXIT_USAGE;
     }
     report_use_syslog(1);
-    return crlimp_import(a, argv + optind, argc - optind);
+    if ((rc = crlimp_import_count(argc - optind)) != 0 || (rc = app_store(a, 0)) != 0)
+        return rc;
+    return crlimp_import(a->store, a->cfg, argv + optind, argc - optind);
 }
 
 static const char HELP_CRL_PRESIGN[] =
@@ -144,7 +151,7 @@ static int crl_presign_cmd(struct app *a, int argc, char **argv)
     const char *ca = NULL, *out = NULL, *count = NULL;
     char *end = NULL;
     long n = 0;
-    int c;
+    int c, rc;
 
     while ((c = opt_next(argc, argv, "crl presign", ":", lo)) != -1) {
         if (c == 'c')
@@ -164,7 +171,10 @@ static int crl_presign_cmd(struct app *a, int argc, char **argv)
                "--help'", MAX_PRESIGN_COUNT);
         return EXIT_USAGE;
     }
-    return crl_presign(a, ca, (int)n, out);
+    if ((rc = ca_name_check(ca)) != 0 || (rc = app_store(a, 0)) != 0 ||
+        (rc = app_hsm_deferred(a)) != 0)
+        return rc;
+    return crl_presign(a->store, a->hsm, a->cfg, ca, (int)n, out);
 }
 
 static const struct verb CRL_VERBS[] = {

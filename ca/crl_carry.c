@@ -14,7 +14,8 @@
 #include <string.h>
 #include <openssl/evp.h>
 
-#include "ca/app.h"
+#include "ca/ca.h"
+#include "ca/config.h"
 #include "ca/gen.h"
 #include "ca/input.h"
 #include "ca/publish.h"
@@ -28,9 +29,9 @@ struct carry {
 };
 
 /* The generations and the CRL state of every key generation not yet final. 0 or the class. */
-static int carry_read(struct app *a, const char *ca, struct carry *c)
+static int carry_read(struct store *st, const char *ca, struct carry *c)
 {
-    struct store_txn *t = store_txn_begin(a->store, 0);
+    struct store_txn *t = store_txn_begin(st, 0);
     int rc = 0;
 
     if (t == NULL)
@@ -64,8 +65,8 @@ static int carry_one(const char *dir, const char *name, const void *data, size_t
 }
 
 /* The published CRL of key generation k, when it is what the store recorded: into dir. */
-static int carry_crl(struct app *a, const char *ca, unsigned k, const struct crl_state *st,
-                     const char *dir, char *name, size_t n)
+static int carry_crl(const struct config *cfg, const char *ca, unsigned k,
+                     const struct crl_state *st, const char *dir, char *name, size_t n)
 {
     char path[MAX_PATH_BYTES];
     unsigned char *crl = NULL, md[32];
@@ -73,7 +74,7 @@ static int carry_crl(struct app *a, const char *ca, unsigned k, const struct crl
     int rc;
 
     gen_file(ca, k, "crl", 0, name, n);
-    snprintf(path, sizeof(path), "%s/%s", a->cfg->publish_dir, name);
+    snprintf(path, sizeof(path), "%s/%s", cfg->publish_dir, name);
     if (st->last_number == 0 || !publish_file_load(path, MAX_CRLIMP_INPUT, &crl, &len) ||
         !EVP_Digest(crl, len, md, NULL, EVP_sha256(), NULL) ||
         memcmp(md, st->base_sha256, 32) != 0) {
@@ -109,16 +110,16 @@ static int carry_certs(const char *ca, const struct gen_list *l, const char *dir
 }
 
 /* See crlimp.h. */
-int crl_carry_write(struct app *a, const char *ca, const char *dir)
+int crl_carry_write(struct store *st, const struct config *cfg, const char *ca, const char *dir)
 {
     static struct carry c;
     char name[MAX_CA_NAME + 16], crt[MAX_CA_NAME + 16];
     int rc;
 
-    if ((rc = carry_read(a, ca, &c)) != 0)
+    if ((rc = carry_read(st, ca, &c)) != 0)
         goto out;
     for (size_t i = 0; rc == 0 && i < c.n_keys; i++)
-        if ((rc = carry_crl(a, ca, c.keys[i], &c.st[i], dir, name, sizeof(name))) == 0)
+        if ((rc = carry_crl(cfg, ca, c.keys[i], &c.st[i], dir, name, sizeof(name))) == 0)
             printf("%s: wrote %s/%s (CRL %llu of key generation %u) for carrying; on the issuing "
                    "machine: offca crl import %s/%s\n", ca, dir, name,
                    (unsigned long long)c.st[i].last_number, c.keys[i], dir, name);

@@ -21,7 +21,8 @@
 #include <openssl/evp.h>
 
 #include "base/faultpoint.h"
-#include "ca/app.h"
+#include "ca/ca.h"
+#include "ca/config.h"
 #include "ca/gen.h"
 #include "ca/input.h"
 #include "ca/issue.h"
@@ -75,7 +76,7 @@ static int last_pre_one(void *arg, const struct presign_rec *r)
 }
 
 /* Build and sign CRL number p->number (dates set) inside t. 0 or the exit class. */
-static int presign_one(struct app *a, struct ca_signer *s, struct store_txn *t,
+static int presign_one(struct hsm *h, struct ca_signer *s, struct store_txn *t,
                        struct crl_params *p, struct presigned *out)
 {
     struct crl_lint_arg la = { s->cert, 0, (int64_t)p->number - 1, s->rec.name };
@@ -84,7 +85,7 @@ static int presign_one(struct app *a, struct ca_signer *s, struct store_txn *t,
 
     p->tbs_check = crl_lint_cb;
     p->tbs_check_arg = &la;
-    if ((md = hsm_sign_ctx_new(a->hsm, s->key, s->sig, s->hash)) == NULL)
+    if ((md = hsm_sign_ctx_new(h, s->key, s->sig, s->hash)) == NULL)
         return fail_hsm();
     if ((w.it = store_rev_iter_new(t, s->rec.name)) == NULL) {
         EVP_MD_CTX_free(md);
@@ -121,9 +122,10 @@ static int presign_record(struct store_txn *t, const struct ca_signer *s,
 }
 
 /* The N CRLs, their records, the CA's last number and the audit record: one transaction. */
-static int presign_build(struct app *a, struct ca_signer *s, int count, struct presigned *v)
+static int presign_build(struct store *store, struct hsm *h, struct ca_signer *s, int count,
+                         struct presigned *v)
 {
-    struct store_txn *t = store_txn_begin(a->store, 1);
+    struct store_txn *t = store_txn_begin(store, 1);
     time_t now = ca_now(), ca_end = asn1_time_to_time(X509_get0_notAfter(s->cert));
     struct crl_params p;
     struct crl_state st;
@@ -164,7 +166,7 @@ static int presign_build(struct app *a, struct ca_signer *s, int count, struct p
                    "(%s); pre-sign at most %d, or renew the CA first", s->rec.name,
                    (unsigned long long)p.number, last, k);
             rc = EXIT_POLICY;
-        } else if ((rc = presign_one(a, s, t, &p, &v[k])) == 0 &&
+        } else if ((rc = presign_one(h, s, t, &p, &v[k])) == 0 &&
                    !presign_record(t, s, &v[k], now)) {
             rc = fail_store();
         }
@@ -219,7 +221,8 @@ static int presign_write(const char *ca, unsigned key_index, const char *dir,
 }
 
 /* See crlimp.h. */
-int crl_presign(struct app *a, const char *ca, int count, const char *out_dir)
+int crl_presign(struct store *st, struct hsm *h, const struct config *cfg, const char *ca,
+                int count, const char *out_dir)
 {
     struct presigned *v = NULL;
     struct ca_signer s;
@@ -232,18 +235,15 @@ int crl_presign(struct app *a, const char *ca, int count, const char *out_dir)
         report("crl presign: --count %d: give 1 to %d", count, MAX_PRESIGN_COUNT);
         return EXIT_USAGE;
     }
-    if ((rc = app_store(a, 0)) != 0)
-        return rc;
-    if (lock_publish(a) < 0)
+    if (lock_publish(cfg) < 0)
         return EXIT_SYSTEM;
-    if ((rc = app_hsm_deferred(a)) != 0 ||
-        (rc = ca_signer_open(a->store, a->hsm, a->cfg, ca, &s)) != 0)
+    if ((rc = ca_signer_open(st, h, cfg, ca, &s)) != 0)
         return rc;
     if ((v = calloc((size_t)count, sizeof(*v))) == NULL)
         rc = EXIT_SYSTEM;
-    if (rc == 0 && (rc = presign_build(a, &s, count, v)) == 0) {
+    if (rc == 0 && (rc = presign_build(st, h, &s, count, v)) == 0) {
         FAULTPOINT("presign.committed", ca);
-        rc = presign_write(ca, s.key_index, out_dir ? out_dir : a->cfg->publish_dir, v, count);
+        rc = presign_write(ca, s.key_index, out_dir ? out_dir : cfg->publish_dir, v, count);
     }
     for (int k = 0; v && k < count; k++)
         OPENSSL_free(v[k].der);

@@ -18,7 +18,8 @@
 #include <openssl/x509v3.h>
 
 #include "base/faultpoint.h"
-#include "ca/app.h"
+#include "ca/ca.h"
+#include "ca/config.h"
 #include "ca/input.h"
 #include "ca/issue.h"
 #include "ca/publish.h"
@@ -285,11 +286,11 @@ static int parent_apply(struct store_txn *t, struct imp_item *items, size_t from
 }
 
 /* The write transaction over all items (sorted), then the files. */
-static int import_apply(struct app *a, struct crlimp_parents *ps, struct imp_item *items,
-                        size_t n)
+static int import_apply(struct store *st, const struct config *cfg, struct crlimp_parents *ps,
+                        struct imp_item *items, size_t n)
 {
     struct imp_out out[MAX_CRLIMP_PARENTS];
-    struct store_txn *t = store_txn_begin(a->store, 1);
+    struct store_txn *t = store_txn_begin(st, 1);
     size_t no = 0, from = 0;
     int rc = 0, written;
 
@@ -312,12 +313,12 @@ static int import_apply(struct app *a, struct crlimp_parents *ps, struct imp_ite
             const struct crlimp_parent *p = &ps->p[out[i].parent];
             if (out[i].rec.der == NULL)
                 continue;
-            rc = crlimp_files_put(a, p, &out[i].rec, !out[i].changed, &written);
+            rc = crlimp_files_put(cfg, p, &out[i].rec, !out[i].changed, &written);
             if (out[i].changed || written)
-                crlimp_audit_files(a, p, out[i].rec.number, "crl.import-publish", rc);
+                crlimp_audit_files(st, p, out[i].rec.number, "crl.import-publish", rc);
             if (rc == 0 && (out[i].changed || written))
                 printf("published CRL %llu of %s as %s/%s\n",
-                       (unsigned long long)out[i].rec.number, p->label, a->cfg->publish_dir,
+                       (unsigned long long)out[i].rec.number, p->label, cfg->publish_dir,
                        p->files[0]);
         }
     }
@@ -327,7 +328,18 @@ static int import_apply(struct app *a, struct crlimp_parents *ps, struct imp_ite
 }
 
 /* See crlimp.h. */
-int crlimp_import(struct app *a, char **files, int n)
+int crlimp_import_count(int n)
+{
+    if (n < 1 || n > MAX_IMPORT_FILES) {
+        report("crl import: give 1 to %d CRL files; see 'offca crl import --help'",
+               MAX_IMPORT_FILES);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* See crlimp.h. */
+int crlimp_import(struct store *st, const struct config *cfg, char **files, int n)
 {
     static struct crlimp_parents ps;
     struct imp_item *items = NULL;
@@ -335,14 +347,9 @@ int crlimp_import(struct app *a, char **files, int n)
     size_t got = 0;
     int rc;
 
-    if (n < 1 || n > MAX_IMPORT_FILES) {
-        report("crl import: give 1 to %d CRL files; see 'offca crl import --help'",
-               MAX_IMPORT_FILES);
-        return EXIT_USAGE;
-    }
-    if ((rc = publish_begin(a)) != 0)
+    if ((rc = crlimp_import_count(n)) != 0 || (rc = publish_begin(cfg)) != 0)
         return rc;
-    if ((t = store_txn_begin(a->store, 0)) == NULL)
+    if ((t = store_txn_begin(st, 0)) == NULL)
         return fail_store();
     rc = crlimp_parents_load(t, &ps);
     store_txn_abort(t);
@@ -358,7 +365,7 @@ int crlimp_import(struct app *a, char **files, int n)
         rc = item_load(&ps, files[got], &items[got]);
     if (rc == 0) {
         qsort(items, got, sizeof(*items), item_cmp);
-        rc = import_apply(a, &ps, items, got);
+        rc = import_apply(st, cfg, &ps, items, got);
     }
     items_free(items, items ? (size_t)n : 0);
     crlimp_parents_free(&ps);

@@ -21,7 +21,8 @@
 
 #include "ca/store.h"
 
-struct app;
+struct config;
+struct hsm;
 
 #define MAX_CRLIMP_PARENTS 16          /* parents on other machines known to one store */
 #define MAX_CRLIMP_FILES 8             /* published names of one parent's CRL */
@@ -31,12 +32,16 @@ struct app;
 #define MAX_PRESIGN_COUNT 120
 #define CEREMONY_WARN_DAYS 30          /* [publish] ceremony_warn_days default */
 
-/* `crl publish --ca NAME --out DIR`: after the publication, NAME.crl (the published CRL, checked
- * against the store's hash) and NAME.crt into DIR (0644, replacing older copies). 0 / class. */
-int crl_carry_write(struct app *a, const char *ca, const char *dir);
+/* `crl publish --ca NAME --out DIR`: after the publication, NAME.crl (the published CRL in
+ * cfg's publish directory, checked against the hash in st) and NAME.crt into DIR (0644,
+ * replacing older copies). 0 / class. */
+int crl_carry_write(struct store *st, const struct config *cfg, const char *ca, const char *dir);
 
-/* `crl presign --ca NAME --count N [--out DIR]`. 0 or the exit class (reported). */
-int crl_presign(struct app *a, const char *ca, int count, const char *out_dir);
+/* `crl presign --ca NAME --count N [--out DIR]` with the store st (open) and the HSM handle h
+ * (a deferred one is opened once the CA is found). out_dir NULL: cfg's publish directory. 0 or
+ * the exit class (reported). */
+int crl_presign(struct store *st, struct hsm *h, const struct config *cfg, const char *ca,
+                int count, const char *out_dir);
 
 /* A parent CA that lives on another machine: the issuer of an imported CA (`ca import`, no
  * parent in the store), found in that CA's chain. */
@@ -59,13 +64,18 @@ void crlimp_parents_free(struct crlimp_parents *ps);
 /* The parent of one imported CA record (0 found, *id set; 1 not an imported CA / no parent). */
 int crlimp_parent_of(const struct ca_rec *r, unsigned char id[STORE_KEY_HASH]);
 
-/* `crl import FILE...`. 0 or the exit class (reported). */
-int crlimp_import(struct app *a, char **files, int n);
+/* `crl import FILE...`: n files (crlimp_import_count), verified and recorded in the store st
+ * (open), the CRL now due published into cfg's publish directory. 0 or the exit class
+ * (reported). */
+int crlimp_import(struct store *st, const struct config *cfg, char **files, int n);
+/* The number of files one import takes (1 to 256), checked before anything is opened. 0 or
+ * EXIT_USAGE (reported). */
+int crlimp_import_count(int n);
 
 /* The hourly hook of `crl publish`: for each parent, publish the imported CRL now due (a
  * pre-signed one whose thisUpdate has come), or put back a published file that is missing or
  * altered. Quiet when there are no imported parents. 0 or the exit class. */
-int crlimp_publish_cron(struct app *a);
+int crlimp_publish_cron(struct store *st, const struct config *cfg);
 
 /* What is held for one parent: the published CRL and the last one available (published or
  * waiting for its thisUpdate). */
@@ -102,14 +112,14 @@ void crlimp_list_free(struct crlimp_list *l);
  * none is due; *changed: 1 when the published CRL changed. 0 or the exit class. */
 int crlimp_settle(struct store_txn *t, struct crlimp_list *l, time_t now, long *pick,
                   int *changed);
-/* Put rec's DER in place under every name of p in the publish directory (temp, fsync, rename)
- * and read each back. only_bad: skip files already equal to it. *written: files written.
- * 0 or the exit class (reported). */
-int crlimp_files_put(struct app *a, const struct crlimp_parent *p, const struct crlimp_rec *rec,
-                     int only_bad, int *written);
+/* Put rec's DER in place under every name of p in cfg's publish directory (temp, fsync,
+ * rename) and read each back. only_bad: skip files already equal to it. *written: files
+ * written. 0 or the exit class (reported). */
+int crlimp_files_put(const struct config *cfg, const struct crlimp_parent *p,
+                     const struct crlimp_rec *rec, int only_bad, int *written);
 /* The audit record after the files (what: "crl.import-publish", "crl.republish"): "ok" once
  * they are in place and read back, "fail" otherwise (rc). A store failure is reported. */
-void crlimp_audit_files(struct app *a, const struct crlimp_parent *p, uint64_t number,
+void crlimp_audit_files(struct store *st, const struct crlimp_parent *p, uint64_t number,
                         const char *what, int rc);
 
 #endif

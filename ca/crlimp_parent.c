@@ -12,7 +12,7 @@
 #include <string.h>
 #include <openssl/x509v3.h>
 
-#include "ca/app.h"
+#include "ca/ca.h"
 #include "ca/issue.h"
 #include "templates/template.h"
 

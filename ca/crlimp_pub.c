@@ -14,7 +14,8 @@
 #include <openssl/evp.h>
 
 #include "base/faultpoint.h"
-#include "ca/app.h"
+#include "ca/ca.h"
+#include "ca/config.h"
 #include "ca/issue.h"
 #include "ca/publish.h"
 #include "crl/crl.h"
@@ -107,17 +108,17 @@ static int file_is(const char *path, const struct crlimp_rec *rec)
 }
 
 /* See crlimp.h. */
-int crlimp_files_put(struct app *a, const struct crlimp_parent *p, const struct crlimp_rec *rec,
-                     int only_bad, int *written)
+int crlimp_files_put(const struct config *cfg, const struct crlimp_parent *p,
+                     const struct crlimp_rec *rec, int only_bad, int *written)
 {
     char path[MAX_PATH_BYTES];
 
     *written = 0;
     for (size_t i = 0; i < p->n_files; i++) {
-        snprintf(path, sizeof(path), "%s/%s", a->cfg->publish_dir, p->files[i]);
+        snprintf(path, sizeof(path), "%s/%s", cfg->publish_dir, p->files[i]);
         if (only_bad && file_is(path, rec))
             continue;
-        if (!crl_publish_file(a->cfg->publish_dir, p->files[i], rec->der, rec->der_len,
+        if (!crl_publish_file(cfg->publish_dir, p->files[i], rec->der, rec->der_len,
                               CRL_FILE_MODE) ||
             !crl_verify_published(path, p->cert, rec->number, 0))
             return fail_crl();
@@ -156,10 +157,10 @@ int crlimp_horizon_get(struct store_txn *t, const unsigned char id[STORE_KEY_HAS
 }
 
 /* See crlimp.h. */
-void crlimp_audit_files(struct app *a, const struct crlimp_parent *p, uint64_t number,
-                       const char *what, int rc)
+void crlimp_audit_files(struct store *st, const struct crlimp_parent *p, uint64_t number,
+                        const char *what, int rc)
 {
-    struct store_txn *t = store_txn_begin(a->store, 1);
+    struct store_txn *t = store_txn_begin(st, 1);
     char detail[160];
     int ok;
 
@@ -174,9 +175,10 @@ void crlimp_audit_files(struct app *a, const struct crlimp_parent *p, uint64_t n
 }
 
 /* One parent at cron time: settle in one write transaction, then the files. */
-static int cron_one(struct app *a, const struct crlimp_parent *p, time_t now)
+static int cron_one(struct store *st, const struct config *cfg, const struct crlimp_parent *p,
+                    time_t now)
 {
-    struct store_txn *t = store_txn_begin(a->store, 1);
+    struct store_txn *t = store_txn_begin(st, 1);
     struct crlimp_list l;
     long pick = -1;
     int changed = 0, written = 0, rc;
@@ -194,9 +196,9 @@ static int cron_one(struct app *a, const struct crlimp_parent *p, time_t now)
         FAULTPOINT("crlimp.committed", p->label);
     if (rc == 0 && pick >= 0 && p->n_files > 0) {
         const struct crlimp_rec *r = &l.r[pick];
-        rc = crlimp_files_put(a, p, r, !changed, &written);
+        rc = crlimp_files_put(cfg, p, r, !changed, &written);
         if (changed || written)
-            crlimp_audit_files(a, p, r->number, changed ? "crl.import-publish" : "crl.republish", rc);
+            crlimp_audit_files(st, p, r->number, changed ? "crl.import-publish" : "crl.republish", rc);
         time_iso(r->next_update, when);
         if (rc == 0 && changed)
             report_info("%s: published imported CRL %llu (nextUpdate %s)", p->files[0],
@@ -213,10 +215,10 @@ static int cron_one(struct app *a, const struct crlimp_parent *p, time_t now)
 }
 
 /* See crlimp.h. */
-int crlimp_publish_cron(struct app *a)
+int crlimp_publish_cron(struct store *st, const struct config *cfg)
 {
     static struct crlimp_parents ps;
-    struct store_txn *t = store_txn_begin(a->store, 0);
+    struct store_txn *t = store_txn_begin(st, 0);
     int rc, worst = 0;
 
     if (t == NULL)
@@ -224,7 +226,7 @@ int crlimp_publish_cron(struct app *a)
     rc = crlimp_parents_load(t, &ps);
     store_txn_abort(t);
     for (size_t i = 0; rc == 0 && i < ps.n; i++) {
-        int r = cron_one(a, &ps.p[i], ca_now());
+        int r = cron_one(st, cfg, &ps.p[i], ca_now());
         if (r != 0 && worst == 0)
             worst = r;
     }

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ca/app.h"
+#include "ca/ca.h"
 #include "ca/issue.h"
 #include "crl/crl.h"
 

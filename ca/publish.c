@@ -19,7 +19,8 @@
 #include <openssl/x509v3.h>
 
 #include "base/faultpoint.h"
-#include "ca/app.h"
+#include "ca/ca.h"
+#include "ca/config.h"
 #include "ca/crlimp.h"
 #include "ca/gen.h"
 #include "ca/input.h"
@@ -88,12 +89,13 @@ static void walk_progress(struct crl_walk *w, struct store_txn *t, const char *c
 }
 
 /* The CRL of key generation k: NAME.crl / NAME(k).crl, the delta with "+" before ".crl". */
-static void crl_path(struct app *a, const char *name, unsigned k, int delta, char *buf, size_t n)
+static void crl_path(const struct config *cfg, const char *name, unsigned k, int delta,
+                     char *buf, size_t n)
 {
     char file[MAX_CA_NAME + 16];
 
     gen_file(name, k, "crl", delta, file, sizeof(file));
-    snprintf(buf, n, "%s/%s", a->cfg->publish_dir, file);
+    snprintf(buf, n, "%s/%s", cfg->publish_dir, file);
 }
 
 /* The publish directory is hostile ground (a web deploy tool, another admin write there): a
@@ -162,19 +164,21 @@ static int file_sha256(const char *path, unsigned char md[32])
 }
 
 /* 1 when the published base CRL is the one the store recorded. */
-static int file_matches(struct app *a, const char *name, unsigned k, const struct crl_state *st)
+static int file_matches(const struct config *cfg, const char *name, unsigned k,
+                        const struct crl_state *st)
 {
     unsigned char md[32];
     char path[MAX_PATH_BYTES];
 
-    crl_path(a, name, k, 0, path, sizeof(path));
+    crl_path(cfg, name, k, 0, path, sizeof(path));
     return file_sha256(path, md) && memcmp(md, st->base_sha256, 32) == 0;
 }
 
 /* 1 when the published delta CRL carries the CA's last CRL number: with deltas on, every run
  * that publishes ends with a delta, so anything else is a run killed between the base and the
  * delta (a delta left pointing at an older base) or a file changed behind our back. */
-static int delta_matches(struct app *a, const char *name, unsigned k, const struct crl_state *st)
+static int delta_matches(const struct config *cfg, const char *name, unsigned k,
+                         const struct crl_state *st)
 {
     unsigned char *data = NULL;
     const unsigned char *p;
@@ -185,7 +189,7 @@ static int delta_matches(struct app *a, const char *name, unsigned k, const stru
     uint64_t n = 0;
     int same = 0;
 
-    crl_path(a, name, k, 1, path, sizeof(path));
+    crl_path(cfg, name, k, 1, path, sizeof(path));
     if (!publish_file_load(path, 512L * 1024 * 1024, &data, &len))
         return 0;
     p = data;
@@ -201,15 +205,15 @@ static int delta_matches(struct app *a, const char *name, unsigned k, const stru
 
 /* What is due for key generation k of CA name (PUB_BASE | PUB_DELTA), and when the next
  * publication falls due. */
-static int decide(struct app *a, const char *name, unsigned k, const struct crl_state *st,
+static int decide(const struct config *cfg, const char *name, unsigned k, const struct crl_state *st,
                   int force, time_t *due)
 {
-    const struct ca_cfg *cc = config_ca(a->cfg, name);
+    const struct ca_cfg *cc = config_ca(cfg, name);
     time_t now = ca_now();
     int what = 0;
 
     *due = st->next_publish;
-    if (force || st->last_number == 0 || now >= st->next_publish || !file_matches(a, name, k, st) ||
+    if (force || st->last_number == 0 || now >= st->next_publish || !file_matches(cfg, name, k, st) ||
         st->this_update > now)
         what |= PUB_BASE;
     if (cc->delta_period > 0) {
@@ -217,7 +221,7 @@ static int decide(struct app *a, const char *name, unsigned k, const struct crl_
             *due = st->delta_next_publish;
         if (st->dirty || now >= st->delta_next_publish || (what & PUB_BASE) ||
             st->delta_this_update > now ||
-            !delta_matches(a, name, k, st))
+            !delta_matches(cfg, name, k, st))
             what |= PUB_DELTA;
     } else if (st->dirty) {
         what |= PUB_BASE;
@@ -360,7 +364,7 @@ static int crl_validity_check(struct ca_signer *s, struct pub_run *run)
 }
 
 /* Build + sign one CRL inside the write txn and record the new state there. */
-static int build_one(struct app *a, struct ca_signer *s, struct store_txn *t,
+static int build_one(struct hsm *h, struct ca_signer *s, struct store_txn *t,
                      struct crl_state *st, struct pub_run *run, int delta,
                      struct built *out)
 {
@@ -398,7 +402,7 @@ static int build_one(struct app *a, struct ca_signer *s, struct store_txn *t,
     la.ca = s->rec.name;
     p.tbs_check = crl_lint_cb;
     p.tbs_check_arg = &la;
-    if ((md = hsm_sign_ctx_new(a->hsm, s->key, s->sig, s->hash)) == NULL)
+    if ((md = hsm_sign_ctx_new(h, s->key, s->sig, s->hash)) == NULL)
         return fail_hsm();
     if ((w.it = store_rev_iter_new(t, s->rec.name)) == NULL) {
         EVP_MD_CTX_free(md);
@@ -427,10 +431,10 @@ static int build_one(struct app *a, struct ca_signer *s, struct store_txn *t,
 
 /* Sign what is due for the key generation of s and record its CRL state (run->final: its last
  * CRL, nothing more after it) and the crl.sign audit record, in one write txn. */
-static int build_due(struct app *a, struct ca_signer *s, struct pub_run *run, int what,
-                     struct built b[2])
+static int build_due(struct store *store, struct hsm *h, struct ca_signer *s,
+                     struct pub_run *run, int what, struct built b[2])
 {
-    struct store_txn *t = store_txn_begin(a->store, 1);
+    struct store_txn *t = store_txn_begin(store, 1);
     struct crl_state st;
     char detail[160];
     int rc = 0, ok;
@@ -442,9 +446,9 @@ static int build_due(struct app *a, struct ca_signer *s, struct pub_run *run, in
         store_txn_abort(t);
         return fail_store();
     }
-    if ((what & PUB_BASE) && (rc = build_one(a, s, t, &st, run, 0, &b[0])) == 0)
+    if ((what & PUB_BASE) && (rc = build_one(h, s, t, &st, run, 0, &b[0])) == 0)
         st.dirty = 0;
-    if (rc == 0 && (what & PUB_DELTA) && (rc = build_one(a, s, t, &st, run, 1, &b[1])) == 0)
+    if (rc == 0 && (what & PUB_DELTA) && (rc = build_one(h, s, t, &st, run, 1, &b[1])) == 0)
         st.dirty = 0;
     if (rc) {
         store_txn_abort(t);
@@ -462,13 +466,13 @@ static int build_due(struct app *a, struct ca_signer *s, struct pub_run *run, in
     return txn_finish(t, ok);
 }
 
-static int publish_file(struct app *a, struct ca_signer *s, const struct built *b, int delta)
+static int publish_file(const struct config *cfg, struct ca_signer *s, const struct built *b, int delta)
 {
     char name[MAX_CA_NAME + 16], path[MAX_PATH_BYTES];
 
     gen_file(s->rec.name, s->key_index, "crl", delta, name, sizeof(name));
-    crl_path(a, s->rec.name, s->key_index, delta, path, sizeof(path));
-    if (!crl_publish_file(a->cfg->publish_dir, name, b->der, b->len, CRL_FILE_MODE) ||
+    crl_path(cfg, s->rec.name, s->key_index, delta, path, sizeof(path));
+    if (!crl_publish_file(cfg->publish_dir, name, b->der, b->len, CRL_FILE_MODE) ||
         !crl_verify_published(path, s->cert, b->number, delta))
         return fail_crl();
     return 0;
@@ -531,9 +535,9 @@ static int keys_collect(struct store_txn *t, const char *name, struct key_list *
 }
 
 /* The CA's key generations and their CRL states (after checking the CA). 0 or the class. */
-static int keys_read(struct app *a, const char *name, struct key_list *kl)
+static int keys_read(struct store *store, const char *name, struct key_list *kl)
 {
-    struct store_txn *t = store_txn_begin(a->store, 0);
+    struct store_txn *t = store_txn_begin(store, 0);
     int rc;
 
     if (t == NULL)
@@ -549,10 +553,10 @@ static int keys_read(struct app *a, const char *name, struct key_list *kl)
  * the fact: "ok" only once every file is in place and read back, "fail" otherwise (the CRL
  * numbers were reserved by the crl.sign record; the next run publishes again). A store failure
  * here is reported; the exit code stays the publication's. */
-static void publish_record(struct app *a, const char *name, unsigned k, const struct built b[2],
-                           int rc)
+static void publish_record(struct store *store, const char *name, unsigned k,
+                           const struct built b[2], int rc)
 {
-    struct store_txn *t = store_txn_begin(a->store, 1);
+    struct store_txn *t = store_txn_begin(store, 1);
     char detail[192];
     int ok;
 
@@ -585,24 +589,25 @@ static int key_unreachable(const char *label, const struct crl_state *st, int wh
 }
 
 /* Check, sign, record and put in place what is due for the key generation of s. */
-static int publish_built(struct app *a, struct ca_signer *s, struct pub_run *run, int what,
-                         const char *label)
+static int publish_built(struct store *store, struct hsm *h, const struct config *cfg,
+                         struct ca_signer *s, struct pub_run *run, int what, const char *label)
 {
     struct built b[2] = {{NULL, 0, 0}, {NULL, 0, 0}};
     const char *fin = run->final ? "final " : "";
     int rc;
 
-    if ((rc = crl_validity_check(s, run)) == 0 && (rc = build_due(a, s, run, what, b)) == 0) {
+    if ((rc = crl_validity_check(s, run)) == 0 &&
+        (rc = build_due(store, h, s, run, what, b)) == 0) {
         FAULTPOINT("crl.committed", s->rec.name);
-        if ((!b[0].der || (rc = publish_file(a, s, &b[0], 0)) == 0) &&
-            (!b[1].der || (rc = publish_file(a, s, &b[1], 1)) == 0)) {
+        if ((!b[0].der || (rc = publish_file(cfg, s, &b[0], 0)) == 0) &&
+            (!b[1].der || (rc = publish_file(cfg, s, &b[1], 1)) == 0)) {
             if (b[0].der)
                 report_info("%s: published %sCRL %llu", label, fin, (unsigned long long)b[0].number);
             if (b[1].der)
                 report_info("%s: published %sdelta CRL %llu", label, fin,
                     (unsigned long long)b[1].number);
         }
-        publish_record(a, s->rec.name, s->key_index, b, rc);
+        publish_record(store, s->rec.name, s->key_index, b, rc);
     }
     OPENSSL_free(b[0].der);
     OPENSSL_free(b[1].der);
@@ -613,7 +618,8 @@ static int publish_built(struct app *a, struct ca_signer *s, struct pub_run *run
  * has expired, one final CRL, then nothing more. The key is opened even when nothing is due: a
  * run that cannot sign must not look green while the CRL on the web server runs out (token file
  * destroyed, key deleted, wrong PIN). */
-static int publish_key(struct app *a, const char *name, const struct key_gen *kg, int force)
+static int publish_key(struct store *store, struct hsm *h, const struct config *cfg,
+                       const char *name, const struct key_gen *kg, int force)
 {
     struct pub_run run = {force, 0, 0, 0, ca_now() >= kg->end};
     char label[MAX_CA_NAME + 16], when[32];
@@ -630,35 +636,35 @@ static int publish_key(struct app *a, const char *name, const struct key_gen *kg
             "more to do", label, (unsigned long long)kg->st.last_number);
         return 0;
     }
-    what = decide(a, name, kg->k, &kg->st, force || run.final, &due);
+    what = decide(cfg, name, kg->k, &kg->st, force || run.final, &due);
     if (run.final)
-        what = PUB_BASE | (config_ca(a->cfg, name)->delta_period > 0 ? PUB_DELTA : 0);
+        what = PUB_BASE | (config_ca(cfg, name)->delta_period > 0 ? PUB_DELTA : 0);
     time_iso(due, when);
-    if ((rc = app_hsm_deferred(a)) != 0 ||
-        (rc = ca_signer_open_key(a->store, a->hsm, a->cfg, name, (int)kg->k, &s)) != 0)
+    if ((rc = ca_signer_open_key(store, h, cfg, name, (int)kg->k, &s)) != 0)
         return key_unreachable(label, &kg->st, what, when, rc);
     if (what == 0)
         report_info("%s: CRL %llu is current (next publish due %s); nothing to do", label,
             (unsigned long long)kg->st.last_number, when);
     else
-        rc = publish_built(a, &s, &run, what, label);
+        rc = publish_built(store, h, cfg, &s, &run, what, label);
     ca_signer_close(&s);
     return rc;
 }
 
 /* Every key generation of CA name, then its certificate files (NAME.crt for AIA and every
  * generation's, put back when missing or not the CA's). */
-static int publish_ca(struct app *a, const char *name, int force)
+static int publish_ca(struct store *store, struct hsm *h, const struct config *cfg,
+                      const char *name, int force)
 {
     static struct key_list kl;
     int rc, worst = 0;
 
-    if ((rc = keys_read(a, name, &kl)) != 0)
+    if ((rc = keys_read(store, name, &kl)) != 0)
         return rc;
     for (size_t i = 0; i < kl.n; i++)
-        if ((rc = publish_key(a, name, &kl.g[i], force)) != 0 && !worst)
+        if ((rc = publish_key(store, h, cfg, name, &kl.g[i], force)) != 0 && !worst)
             worst = rc;
-    if ((rc = publish_ca_certs(a, name)) != 0 && !worst)
+    if ((rc = publish_ca_certs(store, cfg, name)) != 0 && !worst)
         worst = rc;
     return worst;
 }
@@ -687,9 +693,9 @@ static int collect(void *arg, const struct ca_rec *r)
 
 /* The publish directory: a directory (symlinks to it are fine: /srv/pki -> /var/www/pki),
  * owned by root or us and writable by nobody else, judged on its descriptor. */
-int publish_dir_check(struct app *a)
+int publish_dir_check(const struct config *cfg)
 {
-    const char *dir = a->cfg->publish_dir;
+    const char *dir = cfg->publish_dir;
     char why[1024];
     struct stat st;
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ok;
@@ -707,20 +713,18 @@ int publish_dir_check(struct app *a)
     return ok;
 }
 
-/* Before anything is published: the store open, the publish directory checked, the publish lock
- * held (for the rest of the process), and the temp files of an interrupted run swept. 0 or the
- * exit class (reported). */
-int publish_begin(struct app *a)
+/* Before anything is published (the caller has opened the store): the publish directory
+ * checked, the publish lock held (for the rest of the process), and the temp files of an
+ * interrupted run swept. 0 or the exit class (reported). */
+int publish_begin(const struct config *cfg)
 {
     int rc;
 
-    if ((rc = app_store(a, 0)) != 0)
-        return rc;
-    if (!publish_dir_check(a) || lock_publish(a) < 0)
+    if (!publish_dir_check(cfg) || lock_publish(cfg) < 0)
         return EXIT_SYSTEM;
-    if ((rc = crl_publish_sweep(a->cfg->publish_dir)) > 0)
+    if ((rc = crl_publish_sweep(cfg->publish_dir)) > 0)
         report_warn("publish dir %s: removed %d temporary file(s) left by an interrupted run",
-                    a->cfg->publish_dir, rc);
+                    cfg->publish_dir, rc);
     else if (rc < 0)
         return fail_crl();
     return 0;
@@ -730,11 +734,18 @@ int publish_begin(struct app *a)
  * the publish directory: the store is offca's own ground (checked by store_trust.c), so there
  * is no file to be planted as a symlink, and nothing a run as another user (root's one-off run)
  * could leave behind to lock the offca user out. The CRL state the lock protects is there too. */
-int lock_publish(struct app *a)
+int lock_publish(const struct config *cfg)
 {
-    const char *dir = a->cfg->store_path;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    static int held = -1;            /* this process's lock, and the store it is on */
+    static char held_dir[MAX_PATH_BYTES];
+    const char *dir = cfg->store_path;
+    int fd;
 
+    /* a second publication in the same process (a library caller) already holds it: flock on a
+     * new descriptor would wait for ourselves */
+    if (held >= 0 && strcmp(held_dir, dir) == 0)
+        return held;
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 || flock(fd, LOCK_EX) != 0) {
         report("store %s: cannot lock it for publication: %s; check [store] path", dir,
                strerror(errno));
@@ -742,10 +753,13 @@ int lock_publish(struct app *a)
             close(fd);
         return -1;
     }
-    return fd;         /* closed at exit: the lock lasts for the run */
+    held = fd;         /* closed at exit: the lock lasts for the run */
+    snprintf(held_dir, sizeof(held_dir), "%s", dir);
+    return fd;
 }
 
-int publish_run(struct app *a, const char *name, int force)
+int publish_run(struct store *store, struct hsm *h, const struct config *cfg, const char *name,
+                int force)
 {
     static struct name_list l;     /* 16 KiB: kept off the stack */
     struct store_txn *t;
@@ -754,13 +768,13 @@ int publish_run(struct app *a, const char *name, int force)
     memset(&l, 0, sizeof(l));
     if (name && (rc = ca_name_check(name)) != 0)
         return rc;
-    if ((rc = publish_begin(a)) != 0)
+    if ((rc = publish_begin(cfg)) != 0)
         return rc;
     if (name) {
         snprintf(l.names[0], sizeof(l.names[0]), "%s", name);
         l.n = 1;
     } else {
-        if ((t = store_txn_begin(a->store, 0)) == NULL)
+        if ((t = store_txn_begin(store, 0)) == NULL)
             return fail_store();
         rc = store_ca_foreach(t, collect, &l);
         store_txn_abort(t);
@@ -773,10 +787,10 @@ int publish_run(struct app *a, const char *name, int force)
         }
     }
     for (size_t i = 0; i < l.n; i++)
-        if ((rc = publish_ca(a, l.names[i], force)) != 0 && !worst)
+        if ((rc = publish_ca(store, h, cfg, l.names[i], force)) != 0 && !worst)
             worst = rc;
     /* CRLs of parents on another machine: pre-signed ones falling due, missing files (crlimp) */
-    if (name == NULL && (rc = crlimp_publish_cron(a)) != 0 && !worst)
+    if (name == NULL && (rc = crlimp_publish_cron(store, cfg)) != 0 && !worst)
         worst = rc;
     return worst;
 }

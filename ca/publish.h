@@ -13,17 +13,22 @@
 #include "base/limits.h"
 #include "ca/progress.h"
 
-struct app;
+struct config;
+struct hsm;
+struct store;
 
 #define CRL_FILE_MODE 0644
 
-/* Publish for one CA (name) or all (NULL). force: publish even when nothing is due.
- * Returns 0 or the exit class; prints one line per CA. */
-int publish_run(struct app *a, const char *name, int force);
+/* Publish for one CA (name) or all (NULL) into cfg's publish directory, with the store st
+ * (open) and the HSM handle h: a deferred one (hsm_open_deferred) is opened only when a key is
+ * first needed. force: publish even when nothing is due. Returns 0 or the exit class; prints
+ * one line per CA. */
+int publish_run(struct store *st, struct hsm *h, const struct config *cfg, const char *name,
+                int force);
 /* The certificate files of every generation of CA name: NAME.crt, NAME(i).crt, and a root
  * rollover's link certificates NAME(a-b).crt (key a certifying key b), each written when missing
  * or different (publish_certs.c). 0 or the exit class. */
-int publish_ca_certs(struct app *a, const char *name);
+int publish_ca_certs(struct store *st, const struct config *cfg, const char *name);
 
 /* Read a file of the publish directory (at most max bytes) into *data (caller frees, *len its
  * length): only a regular file reached without a symlink (O_NOFOLLOW, O_NONBLOCK). 1 ok; 0,
@@ -50,13 +55,14 @@ struct crl_entry;
 int publish_next_entry(void *arg, struct crl_entry *e);
 /* The publish directory is a directory owned by root or us and writable by nobody else. 1 / 0
  * (reported). */
-int publish_dir_check(struct app *a);
-/* Overlapping publishers wait on an flock of the store directory: the descriptor (held until
- * exit), or -1 (reported). */
-int lock_publish(struct app *a);
-/* Store open, publish dir checked, lock held, an interrupted run's temp files swept: what every
- * command that writes into the publish dir does first. 0 or the exit class (reported). */
-int publish_begin(struct app *a);
+int publish_dir_check(const struct config *cfg);
+/* Overlapping publishers wait on an flock of the store directory ([store] path): the
+ * descriptor (held until exit; a later call for the same store returns it), or -1 (reported). */
+int lock_publish(const struct config *cfg);
+/* Publish dir checked, lock held, an interrupted run's temp files swept: what every command
+ * that writes into the publish dir does first, once its store is open. 0 or the exit class
+ * (reported). */
+int publish_begin(const struct config *cfg);
 /* The lint of a TBSCertList before it is signed or published (crl_params.tbs_check): errors
  * refuse with msg, warnings are reported. */
 struct x509_st;
