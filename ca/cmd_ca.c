@@ -486,14 +486,14 @@ static int ca_show(struct app *a, int argc, char **argv)
     int rc;
 
     if ((rc = args_json(a, argc, argv, "ca show", "NAME", &name)) != 0 ||
-        (rc = ca_get(a, name, &r)) != 0)
+        (rc = app_store(a, 0)) != 0 || (rc = ca_get(a->store, name, &r)) != 0)
         return rc;
     if (r.state == CA_PENDING || (x = der_to_x509(r.cert_der, r.cert_len)) == NULL) {
         printf("name: %s (pending: waiting for 'offca ca import')\nkey:  %s\n", r.name, r.key_uri);
         ca_rec_clear(&r);
         return EXIT_OK;
     }
-    if ((rc = ca_gens_read(a, name, &l)) == 0) {
+    if ((rc = ca_gens_read(a->store, name, &l)) == 0) {
         if (a->json)
             show_json(&r, x, config_ca(a->cfg, name), &l);
         else
@@ -533,7 +533,7 @@ static int ca_export(struct app *a, int argc, char **argv)
                " (--chain and --all are PEM only: a DER file holds one certificate)" : "");
         return EXIT_USAGE;
     }
-    if ((rc = ca_get(a, argv[optind], &r)) != 0)
+    if ((rc = app_store(a, 0)) != 0 || (rc = ca_get(a->store, argv[optind], &r)) != 0)
         return rc;
     if (r.state == CA_PENDING) {
         report("CA '%s': pending, no certificate yet; run 'offca ca import' first", r.name);
@@ -541,13 +541,14 @@ static int ca_export(struct app *a, int argc, char **argv)
         return EXIT_USAGE;
     }
     if (ntauth) {
-        rc = ca_ntauth_print(a, &r);
+        rc = ca_ntauth_print(a->store, &r);
         ca_rec_clear(&r);
         return rc;
     }
     if (der) {
         rc = file_write(out, r.cert_der, r.cert_len, 0644, force);
-    } else if ((b = BIO_new(BIO_s_mem())) == NULL || (rc = ca_chain_pem(a, &r, chain, all, b)) != 0) {
+    } else if ((b = BIO_new(BIO_s_mem())) == NULL ||
+               (rc = ca_chain_pem(a->store, &r, chain, all, b)) != 0) {
         rc = rc ? rc : EXIT_SYSTEM;
     } else {
         len = BIO_get_mem_data(b, &data);
