@@ -175,7 +175,7 @@ static int renew_key(struct app *a, struct renew *w)
     cr.key_uri = w->uri;
     if ((rc = keycheck_ca_key(a->store, a->cfg, w->key, w->rec.name)) != 0 || (rc = key_is_new(w)) != 0)
         return rc;
-    return ca_key_unused(a, &cr, w->key);
+    return ca_key_unused(a->store, &cr, w->key);
 }
 
 /* Sign spec with key through cert_build: the lint on the TBS before the token signs, the signed
