@@ -32,8 +32,8 @@ struct ca_create_req {
 
 /* What is checked of a new CA's arguments before the config or the store is needed: the name
  * and the syntax of the subject (NULL: not checked). A command runs it before opening them, so
- * a bad argument is reported first; ca_create and ca_make_csr run it again. 0 or the exit class
- * (reported). */
+ * a bad argument is reported first; ca_create and ca_make_csr make the same checks themselves.
+ * 0 or the exit class (reported). */
 int ca_create_check(const char *name, const char *subject);
 
 /* Create the CA: one write transaction (CA record + audit), the certificate self-checked before
