@@ -21,7 +21,6 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "ca/app.h"
 #include "ca/ca.h"
 #include "ca/input.h"
 #include "ca/issue.h"

@@ -7,14 +7,18 @@
  */
 #include "ca/ca_create.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "ca/app.h"
-#include "ca/keycheck.h"
+#include "ca/ca.h"
+#include "ca/config.h"
 #include "ca/issue.h"
+#include "ca/keycheck.h"
+#include "ca/store.h"
+#include "hsm/hsm.h"
 #include "crl/crl.h"
 #include "templates/template.h"
 
@@ -182,10 +186,10 @@ int ca_record_under_parent(struct store_txn *t, const char *parent, unsigned key
     return ok;
 }
 
-static int store_new_ca(struct app *a, const struct ca_create_req *r, X509 *x, const char *sig,
-                        const char *hash, unsigned parent_key)
+static int store_new_ca(struct store *st, const struct ca_create_req *r, X509 *x,
+                        const char *sig, const char *hash, unsigned parent_key)
 {
-    struct store_txn *t = store_txn_begin(a->store, 1);
+    struct store_txn *t = store_txn_begin(st, 1);
     struct ca_rec rec;
     char detail[512], *subj = dn_format(X509_get_subject_name(x));
     int rc = EXIT_SYSTEM;
@@ -218,9 +222,9 @@ out:
     return rc;
 }
 
-static int name_is_free(struct app *a, const char *name)
+static int name_is_free(struct store *st, const char *name)
 {
-    struct store_txn *t = store_txn_begin(a->store, 0);
+    struct store_txn *t = store_txn_begin(st, 0);
     struct ca_rec rec;
     int found;
 
@@ -275,10 +279,10 @@ static int key_match(void *arg, const struct ca_rec *r)
 /* A new CA's key must be its own: another CA in the store with the same key (same URI, or the
  * same public key in its certificate) shares its compromise and its revocation. Refused unless
  * --reuse-key (a renewal on purpose), then warned. 0 or EXIT_POLICY / EXIT_SYSTEM, reported. */
-int ca_key_unused(struct app *a, const struct ca_create_req *r, EVP_PKEY *key)
+int ca_key_unused(struct store *st, const struct ca_create_req *r, EVP_PKEY *key)
 {
     struct key_use k = {NULL, 0, r->key_uri, ""};
-    struct store_txn *t = store_txn_begin(a->store, 0);
+    struct store_txn *t = store_txn_begin(st, 0);
     int ok;
 
     if (t == NULL)
@@ -305,7 +309,7 @@ int ca_key_unused(struct app *a, const struct ca_create_req *r, EVP_PKEY *key)
 /* The certificate of a CA, built from the spec's parts: the CA extensions (pathLen only under a
  * parent; CA Version V0.0: a new CA's first generation), a fresh serial, then linted and signed
  * by signkey in the token (cert_build). NULL with *rc the exit class (reported). */
-static X509 *ca_cert_sign(struct app *a, struct cert_spec *spec, int path_len, EVP_PKEY *signkey,
+static X509 *ca_cert_sign(struct hsm *h, struct cert_spec *spec, int path_len, EVP_PKEY *signkey,
                           enum hsm_sig sig, const char *hash, int *rc)
 {
     STACK_OF(X509_EXTENSION) *exts = ca_cert_extensions(spec->issuer ? path_len : -1, 0, 0,
@@ -322,7 +326,7 @@ static X509 *ca_cert_sign(struct app *a, struct cert_spec *spec, int path_len, E
     spec->serial_len = sizeof(serial);
     spec->exts = exts;
     spec->akid = spec->issuer != NULL;
-    x = cert_build(spec, a->hsm, signkey, sig, hash, &built);
+    x = cert_build(spec, h, signkey, sig, hash, &built);
     OPENSSL_free(built.der);              /* the store record encodes its own copy */
     *rc = x ? 0 : built.rc;
 out:
@@ -334,7 +338,7 @@ out:
 
 /* A CA certificate issued by the newest generation of a parent CA of this store
  * (create-issuing, sign-subordinate). */
-X509 *ca_cert_issue(struct app *a, struct ca_cert_req *q, int *rc)
+X509 *ca_cert_issue(struct hsm *h, struct ca_cert_req *q, int *rc)
 {
     struct cert_spec spec;
     time_t nb, na;
@@ -352,20 +356,20 @@ X509 *ca_cert_issue(struct app *a, struct ca_cert_req *q, int *rc)
     spec.not_after = na;
     spec.cdp_url = q->cdp;
     spec.aia_url = q->aia;
-    return ca_cert_sign(a, &spec, q->r->path_len, q->parent->key, q->parent->sig,
+    return ca_cert_sign(h, &spec, q->r->path_len, q->parent->key, q->parent->sig,
                         q->parent->hash, rc);
 }
 
 /* The self-signed certificate of a root. */
-static X509 *root_cert_build(struct app *a, const struct ca_create_req *r,
-                             const X509_NAME *subject, EVP_PKEY *key, const char *sig,
-                             const char *hash, int *rc)
+static X509 *root_cert_build(struct hsm *h, const struct config *cfg,
+                             const struct ca_create_req *r, const X509_NAME *subject,
+                             EVP_PKEY *key, const char *sig, const char *hash, int *rc)
 {
     struct cert_spec spec;
     enum hsm_sig s;
     time_t nb, na;
 
-    if ((*rc = ca_validity(r, NULL, config_ca(a->cfg, r->name)->clock_skew, &nb, &na)) != 0)
+    if ((*rc = ca_validity(r, NULL, config_ca(cfg, r->name)->clock_skew, &nb, &na)) != 0)
         return NULL;
     if (!hsm_sig_parse(sig, &s)) {
         *rc = fail_hsm();
@@ -376,13 +380,53 @@ static X509 *root_cert_build(struct app *a, const struct ca_create_req *r,
     spec.pubkey = key;
     spec.not_before = nb;
     spec.not_after = na;
-    return ca_cert_sign(a, &spec, -1, key, s, hash, rc);
+    return ca_cert_sign(h, &spec, -1, key, s, hash, rc);
 }
 
-int ca_create(struct app *a, const struct ca_create_req *r)
+int ca_create_check(const char *name, const char *subject)
+{
+    X509_NAME *subj;
+    int rc;
+
+    if ((rc = ca_name_check(name)) != 0 || subject == NULL)
+        return rc;
+    if ((subj = dn_parse(subject)) == NULL)
+        return fail_tmpl();
+    X509_NAME_free(subj);
+    return 0;
+}
+
+/* The CA's key from the token (a deferred h opens here for a root), warned when it may leave
+ * it; the scheme chosen by it when not given, and checked. NULL with *rc the exit class. */
+static EVP_PKEY *new_ca_key(struct store *st, struct hsm *h, const struct config *cfg,
+                            const struct ca_create_req *r, const char **sig, const char **hash,
+                            int *rc)
+{
+    struct hsm_key_info info;
+    EVP_PKEY *key;
+
+    if ((key = hsm_key_load(h, r->key_uri, config_ca(cfg, r->name)->allow_extractable_key,
+                            &info)) == NULL) {
+        *rc = fail_hsm();
+        return NULL;
+    }
+    if (info.extractable || !info.sensitive)
+        report_warn("CA '%s': key %s is extractable or not sensitive (allowed by "
+                    "allow_extractable_key); move the CA to a non-extractable key", r->name,
+                    r->key_uri);
+    default_scheme(&info, sig, hash);
+    if ((*rc = keycheck_ca_key(st, cfg, key, r->name)) != 0 ||
+        (*rc = ca_key_unused(st, r, key)) != 0 || (*rc = check_scheme(*sig, *hash)) != 0) {
+        EVP_PKEY_free(key);
+        return NULL;
+    }
+    return key;
+}
+
+int ca_create(struct store *st, struct hsm *h, const struct config *cfg,
+              const struct ca_create_req *r)
 {
     struct ca_signer parent;
-    struct hsm_key_info info;
     X509_NAME *subject = NULL;
     EVP_PKEY *key = NULL;
     X509 *x = NULL;
@@ -396,37 +440,21 @@ int ca_create(struct app *a, const struct ca_create_req *r)
         return rc;
     if ((subject = dn_parse(r->subject)) == NULL)
         return fail_tmpl();
-    if ((rc = app_store(a, 0)) != 0 || (rc = name_is_free(a, r->name)) != 0)
-        goto out;
-    if (r->parent && ((rc = app_hsm_deferred(a)) != 0 ||
-                      (rc = ca_signer_open(a->store, a->hsm, a->cfg, r->parent, &parent)) != 0))
-        goto out;
-    if ((rc = app_hsm(a)) != 0)
-        goto out;
-    if ((key = hsm_key_load(a->hsm, r->key_uri, config_ca(a->cfg, r->name)->allow_extractable_key,
-                            &info)) == NULL) {
-        rc = fail_hsm();
-        goto out;
-    }
-    if (info.extractable || !info.sensitive)
-        report_warn("CA '%s': key %s is extractable or not sensitive (allowed by "
-                    "allow_extractable_key); move the CA to a non-extractable key", r->name,
-                    r->key_uri);
-    default_scheme(&info, &sig, &hash);
-    if ((rc = keycheck_ca_key(a->store, a->cfg, key, r->name)) != 0 || (rc = ca_key_unused(a, r, key)) != 0 ||
-        (rc = check_scheme(sig, hash)) != 0)
+    if ((rc = name_is_free(st, r->name)) != 0 ||
+        (r->parent && (rc = ca_signer_open(st, h, cfg, r->parent, &parent)) != 0) ||
+        (key = new_ca_key(st, h, cfg, r, &sig, &hash, &rc)) == NULL)
         goto out;
     if (r->parent) {
         q.r = r;
         q.parent = &parent;
         q.subject = subject;
         q.pubkey = key;
-        q.skew = config_ca(a->cfg, r->name)->clock_skew;
-        x = ca_cert_issue(a, &q, &rc);
+        q.skew = config_ca(cfg, r->name)->clock_skew;
+        x = ca_cert_issue(h, &q, &rc);
     } else {
-        x = root_cert_build(a, r, subject, key, sig, hash, &rc);
+        x = root_cert_build(h, cfg, r, subject, key, sig, hash, &rc);
     }
-    if (x == NULL || (rc = store_new_ca(a, r, x, sig, hash, parent.key_index)) != 0)
+    if (x == NULL || (rc = store_new_ca(st, r, x, sig, hash, parent.key_index)) != 0)
         goto out;
     print_summary(r->name, x, q.cdp, q.aia);
 out:

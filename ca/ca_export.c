@@ -8,18 +8,17 @@
 #include <stdio.h>
 #include <openssl/pem.h>
 
-#include "ca/app.h"
+#include "ca/ca.h"
 #include "ca/gen.h"
 #include "ca/issue.h"
+#include "ca/store.h"
 
-int ca_get(struct app *a, const char *name, struct ca_rec *r)
+int ca_get(struct store *st, const char *name, struct ca_rec *r)
 {
     struct store_txn *t;
-    int found, rc;
+    int found;
 
-    if ((rc = app_store(a, 0)) != 0)
-        return rc;
-    if ((t = store_txn_begin(a->store, 0)) == NULL)
+    if ((t = store_txn_begin(st, 0)) == NULL)
         return fail_store();
     found = store_ca_get(t, name, r);
     store_txn_abort(t);
@@ -32,9 +31,9 @@ int ca_get(struct app *a, const char *name, struct ca_rec *r)
     return 0;
 }
 
-int ca_gens_read(struct app *a, const char *name, struct gen_list *l)
+int ca_gens_read(struct store *st, const char *name, struct gen_list *l)
 {
-    struct store_txn *t = store_txn_begin(a->store, 0);
+    struct store_txn *t = store_txn_begin(st, 0);
     int ok;
 
     if (t == NULL)
@@ -63,12 +62,12 @@ static int pem_append(BIO *b, const unsigned char *der, size_t len)
  * the generation that made them: OpenSSL takes the first matching issuer from an untrusted list,
  * so a client trusting only the old root must meet OldWithNew before the new self-signed root.
  * 0 or the exit class. */
-static int gens_pem(struct app *a, const char *name, BIO *b)
+static int gens_pem(struct store *st, const char *name, BIO *b)
 {
     static struct gen_list l;
     int rc;
 
-    if ((rc = ca_gens_read(a, name, &l)) != 0)
+    if ((rc = ca_gens_read(st, name, &l)) != 0)
         return rc;
     for (size_t i = l.n; rc == 0 && i-- > 0;) {
         const struct ca_gen *g = &l.g[i];
@@ -83,14 +82,14 @@ static int gens_pem(struct app *a, const char *name, BIO *b)
 
 /* One CA of a chain: every generation (all), or the generation that issued *child (the newest
  * one when none matches, e.g. for the first CA, child NULL). *child becomes what was written. */
-static int one_pem(struct app *a, const struct ca_rec *r, int all, X509 **child, BIO *b)
+static int one_pem(struct store *st, const struct ca_rec *r, int all, X509 **child, BIO *b)
 {
     struct store_txn *t;
     X509 *x = NULL;
 
     if (all)
-        return gens_pem(a, r->name, b);
-    if (*child && (t = store_txn_begin(a->store, 0)) != NULL) {
+        return gens_pem(st, r->name, b);
+    if (*child && (t = store_txn_begin(st, 0)) != NULL) {
         x = gen_issuer_of(t, r->name, *child);
         store_txn_abort(t);
     }
@@ -103,20 +102,20 @@ static int one_pem(struct app *a, const struct ca_rec *r, int all, X509 **child,
 
 /* PEM of the CA and, with chain, every parent in the store (and an imported CA's outside chain);
  * all: every generation of each, with the link certificates. */
-int ca_chain_pem(struct app *a, const struct ca_rec *first, int chain, int all, BIO *b)
+int ca_chain_pem(struct store *st, const struct ca_rec *first, int chain, int all, BIO *b)
 {
     static char next[MAX_CA_NAME + 1];
     struct ca_rec r;
     X509 *child = NULL;
     int depth = 0, ok, rc;
 
-    if ((rc = one_pem(a, first, all, &child, b)) == 0 && chain && first->chain_der &&
+    if ((rc = one_pem(st, first, all, &child, b)) == 0 && chain && first->chain_der &&
         !pem_append(b, first->chain_der, first->chain_len))
         rc = EXIT_SYSTEM;
     for (const char *p = chain ? first->parent : NULL; rc == 0 && p && depth < 16; depth++) {
-        if ((rc = ca_get(a, p, &r)) != 0)
+        if ((rc = ca_get(st, p, &r)) != 0)
             break;
-        ok = one_pem(a, &r, all, &child, b) == 0 &&
+        ok = one_pem(st, &r, all, &child, b) == 0 &&
              (!r.chain_der || pem_append(b, r.chain_der, r.chain_len));
         p = NULL;
         if (ok && r.parent) {
@@ -133,7 +132,7 @@ int ca_chain_pem(struct app *a, const struct ca_rec *first, int chain, int all, 
 /* The certutil steps that publish a hierarchy to AD: every root to RootCA, every CA below it to
  * SubCA, and the CA itself to NTAuthCA (certificate logon needs the issuing CA there). Walks the
  * parents in the store; an imported CA's outside root is named from its chain's last certificate. */
-int ca_ntauth_print(struct app *a, const struct ca_rec *first)
+int ca_ntauth_print(struct store *st, const struct ca_rec *first)
 {
     char names[16][MAX_CA_NAME + 1], parent[MAX_CA_NAME + 1] = "";
     int n = 0, top_is_root = first->is_root, rc;
@@ -143,7 +142,7 @@ int ca_ntauth_print(struct app *a, const struct ca_rec *first)
     if (first->parent)
         snprintf(parent, sizeof(parent), "%s", first->parent);
     while (parent[0] && n < 16) {
-        if ((rc = ca_get(a, parent, &r)) != 0)
+        if ((rc = ca_get(st, parent, &r)) != 0)
             return rc;
         snprintf(names[n++], sizeof(names[0]), "%s", r.name);
         top_is_root = r.is_root;

@@ -6,6 +6,7 @@
  */
 #include "ca/ca_create.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/err.h>
@@ -13,16 +14,19 @@
 #include <openssl/x509v3.h>
 
 #include "ca/adopt.h"
-#include "ca/app.h"
-#include "ca/keycheck.h"
+#include "ca/ca.h"
+#include "ca/config.h"
 #include "ca/input.h"
 #include "ca/issue.h"
+#include "ca/keycheck.h"
+#include "ca/store.h"
+#include "hsm/hsm.h"
 #include "templates/template.h"
 
-static int save_pending(struct app *a, const char *name, const char *key_uri, const char *hash,
-                        int is_rsa)
+static int save_pending(struct store *st, const char *name, const char *key_uri,
+                        const char *hash, int is_rsa)
 {
-    struct store_txn *t = store_txn_begin(a->store, 1);
+    struct store_txn *t = store_txn_begin(st, 1);
     struct ca_rec rec, old;
     int found, rc;
 
@@ -56,11 +60,11 @@ static int save_pending(struct app *a, const char *name, const char *key_uri, co
                              store_audit_append(t, "ca.csr", name, "ok", key_uri));
 }
 
-static unsigned char *csr_der(struct app *a, EVP_PKEY *key, const X509_NAME *subj,
+static unsigned char *csr_der(struct hsm *h, EVP_PKEY *key, const X509_NAME *subj,
                               const char *hash, size_t *len)
 {
-    X509_REQ *req = X509_REQ_new_ex(hsm_get0_libctx(a->hsm), NULL);
-    EVP_MD_CTX *md = hsm_sign_ctx_new(a->hsm, key, HSM_SIG_DEFAULT, hash);
+    X509_REQ *req = X509_REQ_new_ex(hsm_get0_libctx(h), NULL);
+    EVP_MD_CTX *md = hsm_sign_ctx_new(h, key, HSM_SIG_DEFAULT, hash);
     unsigned char *der = NULL;
     int n;
 
@@ -80,8 +84,8 @@ static unsigned char *csr_der(struct app *a, EVP_PKEY *key, const X509_NAME *sub
     return der;
 }
 
-int ca_make_csr(struct app *a, const char *name, const char *key_uri, const char *subject,
-                const char *hash, const char *out)
+int ca_make_csr(struct store *st, struct hsm *h, const struct config *cfg, const char *name,
+                const char *key_uri, const char *subject, const char *hash, const char *out)
 {
     struct hsm_key_info info;
     X509_NAME *subj = NULL;
@@ -97,19 +101,17 @@ int ca_make_csr(struct app *a, const char *name, const char *key_uri, const char
         return rc;
     if ((subj = dn_parse(subject)) == NULL)
         return fail_tmpl();
-    if ((rc = app_store(a, 0)) != 0 || (rc = app_hsm(a)) != 0)
-        goto out;
-    if ((key = hsm_key_load(a->hsm, key_uri, config_ca(a->cfg, name)->allow_extractable_key,
+    if ((key = hsm_key_load(h, key_uri, config_ca(cfg, name)->allow_extractable_key,
                             &info)) == NULL) {
         rc = fail_hsm();
         goto out;
     }
-    if ((rc = keycheck_ca_key(a->store, a->cfg, key, name)) != 0)
+    if ((rc = keycheck_ca_key(st, cfg, key, name)) != 0)
         goto out;
     if (hash == NULL)
         hash = (!info.is_rsa && info.bits >= 384) ? "sha384" : "sha256";
     rc = EXIT_SYSTEM;
-    if ((der = csr_der(a, key, subj, hash, &len)) == NULL || (b = BIO_new(BIO_s_mem())) == NULL)
+    if ((der = csr_der(h, key, subj, hash, &len)) == NULL || (b = BIO_new(BIO_s_mem())) == NULL)
         goto out;
     {
         const unsigned char *p = der;
@@ -122,7 +124,7 @@ int ca_make_csr(struct app *a, const char *name, const char *key_uri, const char
     plen = BIO_get_mem_data(b, &pem);
     /* Record the pending CA first: a request that was written out but not remembered could
      * never be imported. */
-    if ((rc = save_pending(a, name, key_uri, hash, info.is_rsa)) != 0)
+    if ((rc = save_pending(st, name, key_uri, hash, info.is_rsa)) != 0)
         goto out;
     if ((rc = file_write(out, pem, (size_t)plen, 0644, 0)) != 0)
         goto out;
@@ -237,7 +239,7 @@ static int check_ca_cert(X509 *cert, EVP_PKEY *key, const char *name)
     return 0;
 }
 
-static int save_imported(struct app *a, struct ca_rec *rec, X509 *cert, STACK_OF(X509) *chain,
+static int save_imported(struct store *st, struct ca_rec *rec, X509 *cert, STACK_OF(X509) *chain,
                          int pending, const struct adopt_set *adopted)
 {
     struct store_txn *t;
@@ -260,7 +262,7 @@ static int save_imported(struct app *a, struct ca_rec *rec, X509 *cert, STACK_OF
     rec->chain_len = total;
     rec->state = CA_ACTIVE;
     rec->is_root = X509_check_issued(cert, cert) == X509_V_OK;
-    if ((t = store_txn_begin(a->store, 1)) == NULL)
+    if ((t = store_txn_begin(st, 1)) == NULL)
         return fail_store();
     if (!(pending ? store_ca_replace(t, rec) : store_ca_add(t, rec)) || !store_gen_first(t, rec) ||
         !store_audit_append(t, "ca.import", rec->name, "ok", ""))
@@ -273,8 +275,9 @@ static int save_imported(struct app *a, struct ca_rec *rec, X509 *cert, STACK_OF
     return txn_finish(t, 1);
 }
 
-int ca_import(struct app *a, const char *name, const char *cert_file, const char *chain_file,
-              const char *key_uri, const struct adopt_opts *adopt)
+int ca_import(struct store *st, struct hsm *h, const struct config *cfg, const char *name,
+              const char *cert_file, const char *chain_file, const char *key_uri,
+              const struct adopt_opts *adopt)
 {
     STACK_OF(X509) *certs = NULL, *chain = NULL;
     struct hsm_key_info info;
@@ -286,9 +289,9 @@ int ca_import(struct app *a, const char *name, const char *cert_file, const char
 
     memset(&rec, 0, sizeof(rec));
     memset(&set, 0, sizeof(set));
-    if ((rc = ca_name_check(name)) != 0 || (rc = app_store(a, 0)) != 0)
+    if ((rc = ca_name_check(name)) != 0)
         return rc;
-    if ((t = store_txn_begin(a->store, 0)) == NULL)
+    if ((t = store_txn_begin(st, 0)) == NULL)
         return fail_store();
     found = store_ca_get(t, name, &rec);
     store_txn_abort(t);
@@ -315,9 +318,8 @@ int ca_import(struct app *a, const char *name, const char *cert_file, const char
         (chain = chain_file ? load_certs(chain_file) : self_chain(sk_X509_value(certs, 0), name))
             == NULL)
         goto out;
-    if ((rc = app_hsm(a)) != 0)
-        goto out;
-    if ((key = hsm_key_load(a->hsm, rec.key_uri, config_ca(a->cfg, name)->allow_extractable_key,
+    /* a deferred h opens the token (asks the PIN) here, once the files were read */
+    if ((key = hsm_key_load(h, rec.key_uri, config_ca(cfg, name)->allow_extractable_key,
                             &info)) == NULL) {
         rc = fail_hsm();
         goto out;
@@ -328,14 +330,14 @@ int ca_import(struct app *a, const char *name, const char *cert_file, const char
                  !info.is_rsa && info.bits >= 384 ? "sha384" : "sha256");
     }
     if ((rc = check_ca_cert(sk_X509_value(certs, 0), key, name)) != 0 ||
-        (rc = keycheck_ca_key(a->store, a->cfg, key, name)) != 0)
+        (rc = keycheck_ca_key(st, cfg, key, name)) != 0)
         goto out;
     rc = EXIT_POLICY;
     if (!verify_chain(sk_X509_value(certs, 0), chain, name))
         goto out;
     if (adopt_wanted(adopt) && (rc = adopt_load(adopt, sk_X509_value(certs, 0), &set)) != 0)
         goto out;
-    if ((rc = save_imported(a, &rec, sk_X509_value(certs, 0), chain, found > 0,
+    if ((rc = save_imported(st, &rec, sk_X509_value(certs, 0), chain, found > 0,
                             adopt_wanted(adopt) ? &set : NULL)) == 0)
         printf("imported CA '%s'\n", name);
     if (rc == 0 && adopt_wanted(adopt))

@@ -13,22 +13,28 @@
  */
 #include "ca/ca_renew.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/x509v3.h>
 
 #include "base/faultpoint.h"
-#include "ca/app.h"
+#include "ca/ca.h"
 #include "ca/ca_create.h"
+#include "ca/config.h"
 #include "ca/gen.h"
 #include "ca/issue.h"
 #include "ca/keycheck.h"
-#include "ca/publish.h"
+#include "ca/store.h"
+#include "hsm/hsm.h"
 #include "crl/crl.h"
 #include "templates/template.h"
 
 struct renew {
     const struct ca_renew_req *req;
+    struct store *st;
+    struct hsm *h;
+    const struct config *cfg;
     struct ca_rec rec;                 /* the CA as stored */
     struct gen_list gens;
     const struct ca_gen *cur;          /* the newest generation: what is renewed */
@@ -83,9 +89,9 @@ static int renew_allowed(const struct renew *w)
 }
 
 /* The CA record and its generations (one read txn). 0 or the exit class. */
-static int renew_load(struct app *a, struct renew *w)
+static int renew_load(struct renew *w)
 {
-    struct store_txn *t = store_txn_begin(a->store, 0);
+    struct store_txn *t = store_txn_begin(w->st, 0);
     int found, ok = 0;
 
     if (t == NULL)
@@ -146,15 +152,15 @@ static void renew_scheme(struct renew *w, const struct hsm_key_info *info)
 /* Load the key the new certificate certifies; a new key goes through the key gate like any CA
  * key at create (keycheck_ca_key: size, curve, every rule, the blocklist), must be new to this
  * CA and must not be another CA's key (ca_key_unused). 0 or the exit class. */
-static int renew_key(struct app *a, struct renew *w)
+static int renew_key(struct renew *w)
 {
     struct hsm_key_info info;
-    const struct ca_cfg *cc = config_ca(a->cfg, w->rec.name);
+    const struct ca_cfg *cc = config_ca(w->cfg, w->rec.name);
     struct ca_create_req cr;
     int rc;
 
     w->uri = w->req->new_key ? w->req->new_key : w->rec.key_uri;
-    if ((w->key = hsm_key_load(a->hsm, w->uri, cc->allow_extractable_key, &info)) == NULL)
+    if ((w->key = hsm_key_load(w->h, w->uri, cc->allow_extractable_key, &info)) == NULL)
         return fail_hsm();
     if (info.extractable || !info.sensitive)
         report_warn("CA '%s': key %s is extractable or not sensitive (allowed by "
@@ -173,28 +179,29 @@ static int renew_key(struct app *a, struct renew *w)
     memset(&cr, 0, sizeof(cr));
     cr.name = w->rec.name;
     cr.key_uri = w->uri;
-    if ((rc = keycheck_ca_key(a->store, a->cfg, w->key, w->rec.name)) != 0 || (rc = key_is_new(w)) != 0)
+    if ((rc = keycheck_ca_key(w->st, w->cfg, w->key, w->rec.name)) != 0 ||
+        (rc = key_is_new(w)) != 0)
         return rc;
-    return ca_key_unused(a, &cr, w->key);
+    return ca_key_unused(w->st, &cr, w->key);
 }
 
 /* Sign spec with key through cert_build: the lint on the TBS before the token signs, the signed
  * TBS byte-identical to the linted one, the signature self-check. NULL with *rc set. */
-static X509 *build_signed(struct app *a, const struct cert_spec *spec, EVP_PKEY *key,
+static X509 *build_signed(struct hsm *h, const struct cert_spec *spec, EVP_PKEY *key,
                           enum hsm_sig sig, const char *hash, int *rc)
 {
     struct cert_built built;
     X509 *x;
 
     memset(&built, 0, sizeof(built));
-    x = cert_build(spec, a->hsm, key, sig, hash, &built);
+    x = cert_build(spec, h, key, sig, hash, &built);
     OPENSSL_free(built.der);              /* the store record encodes its own copy */
     *rc = x ? 0 : built.rc;
     return x;
 }
 
 /* The same with the scheme given by name (a key of this CA, or its new key). */
-static X509 *sign_with(struct app *a, const struct cert_spec *spec, EVP_PKEY *key,
+static X509 *sign_with(struct hsm *h, const struct cert_spec *spec, EVP_PKEY *key,
                        const char *sig, const char *hash, int *rc)
 {
     enum hsm_sig s;
@@ -203,7 +210,7 @@ static X509 *sign_with(struct app *a, const struct cert_spec *spec, EVP_PKEY *ke
         *rc = fail_hsm();
         return NULL;
     }
-    return build_signed(a, spec, key, s, hash, rc);
+    return build_signed(h, spec, key, s, hash, rc);
 }
 
 static void spec_base(struct cert_spec *spec, const X509_NAME *subj, EVP_PKEY *pub,
@@ -219,7 +226,7 @@ static void spec_base(struct cert_spec *spec, const X509_NAME *subj, EVP_PKEY *p
 }
 
 /* The new CA certificate. 0 or the exit class. */
-static int build_cert(struct app *a, struct renew *w)
+static int build_cert(struct renew *w)
 {
     struct ca_create_req cr;
     struct cert_spec spec;
@@ -233,7 +240,7 @@ static int build_cert(struct app *a, struct renew *w)
     cr.name = w->rec.name;
     cr.parent = w->rec.parent;
     cr.days = w->req->days;
-    if ((rc = ca_validity(&cr, w->parent.cert, config_ca(a->cfg, w->rec.name)->clock_skew, &nb,
+    if ((rc = ca_validity(&cr, w->parent.cert, config_ca(w->cfg, w->rec.name)->clock_skew, &nb,
                           &na)) != 0 ||
         (w->rec.parent && (rc = ca_issuing_urls(&cr, &w->parent, &cdp, &aia)) != 0))
         return rc;
@@ -250,9 +257,9 @@ static int build_cert(struct app *a, struct renew *w)
     spec.cdp_url = cdp;
     spec.aia_url = aia;
     if (w->rec.parent)
-        w->x = build_signed(a, &spec, w->parent.key, w->parent.sig, w->parent.hash, &rc);
+        w->x = build_signed(w->h, &spec, w->parent.key, w->parent.sig, w->parent.hash, &rc);
     else
-        w->x = sign_with(a, &spec, w->key, w->sig, w->hash, &rc);
+        w->x = sign_with(w->h, &spec, w->key, w->sig, w->hash, &rc);
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
     return w->x ? 0 : rc;
 }
@@ -267,10 +274,10 @@ struct link_signer {
     const char *sig, *hash;
 };
 
-static X509 *build_link(struct app *a, struct renew *w, X509 *subj_of, EVP_PKEY *pub,
+static X509 *build_link(struct renew *w, X509 *subj_of, EVP_PKEY *pub,
                         const struct link_signer *by, int *rc)
 {
-    const struct ca_cfg *cc = config_ca(a->cfg, w->rec.name);
+    const struct ca_cfg *cc = config_ca(w->cfg, w->rec.name);
     STACK_OF(X509_EXTENSION) *exts = ca_cert_extensions(-1, w->ci, w->ki, NULL, 0);
     unsigned char serial[SERIAL_BYTES];
     char cdp[1024], aia[1024];
@@ -291,22 +298,22 @@ static X509 *build_link(struct app *a, struct renew *w, X509 *subj_of, EVP_PKEY 
         spec.akid = 1;
         spec.cdp_url = cdp[0] ? cdp : NULL;
         spec.aia_url = aia[0] ? aia : NULL;
-        x = sign_with(a, &spec, by->key, by->sig, by->hash, rc);
+        x = sign_with(w->h, &spec, by->key, by->sig, by->hash, rc);
     }
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
     return x;
 }
 
 /* Root with a new key: OldWithNew (old key signs the new key) and NewWithOld. */
-static int build_links(struct app *a, struct renew *w)
+static int build_links(struct renew *w)
 {
-    const struct ca_cfg *cc = config_ca(a->cfg, w->rec.name);
+    const struct ca_cfg *cc = config_ca(w->cfg, w->rec.name);
     struct hsm_key_info info;
     struct link_signer old, neu;
     int rc;
 
     memset(&old, 0, sizeof(old));
-    if ((old.key = hsm_key_load(a->hsm, w->cur->key_uri, cc->allow_extractable_key, &info)) == NULL)
+    if ((old.key = hsm_key_load(w->h, w->cur->key_uri, cc->allow_extractable_key, &info)) == NULL)
         return fail_hsm();
     old.cert = w->old;
     old.ki = w->cur->key_index;
@@ -319,9 +326,9 @@ static int build_links(struct app *a, struct renew *w)
     neu.ci = w->ci;
     neu.sig = w->sig;
     neu.hash = w->hash;
-    w->link_on = build_link(a, w, w->x, w->key, &old, &rc);
+    w->link_on = build_link(w, w->x, w->key, &old, &rc);
     if (w->link_on)
-        w->link_no = build_link(a, w, w->old, X509_get0_pubkey(w->old), &neu, &rc);
+        w->link_no = build_link(w, w->old, X509_get0_pubkey(w->old), &neu, &rc);
     EVP_PKEY_free(old.key);
     return w->link_on && w->link_no ? 0 : rc;
 }
@@ -349,9 +356,9 @@ static int gen_fill(struct renew *w, struct ca_gen *g, unsigned char **ders)
 /* ONE write transaction: the CA record now holds the new certificate and key, the previous
  * generation is superseded, the new one added, the certificate recorded under the parent (the
  * link certificates under the root itself), the audit record. 0 or the exit class. */
-static int renew_store(struct app *a, struct renew *w)
+static int renew_store(struct renew *w)
 {
-    struct store_txn *t = store_txn_begin(a->store, 1);
+    struct store_txn *t = store_txn_begin(w->st, 1);
     unsigned char *ders[3] = {NULL, NULL, NULL};
     struct ca_gen g, prev = *w->cur;
     struct ca_rec rec = w->rec;
@@ -402,40 +409,40 @@ static void print_summary(const struct renew *w)
                w->cur->key_index);
 }
 
-int ca_renew(struct app *a, const struct ca_renew_req *r)
+int ca_renew(struct store *st, struct hsm *h, const struct config *cfg,
+             const struct ca_renew_req *r)
 {
     static struct renew w;             /* the generation list is large: kept off the stack */
     int rc;
 
     memset(&w, 0, sizeof(w));
     w.req = r;
-    if ((rc = ca_name_check(r->name)) != 0 || (rc = app_store(a, 0)) != 0 ||
-        (rc = renew_load(a, &w)) != 0)
+    w.st = st;
+    w.h = h;
+    w.cfg = cfg;
+    if ((rc = ca_name_check(r->name)) != 0 || (rc = renew_load(&w)) != 0)
         goto out;
-    if (w.rec.parent &&
-        ((rc = app_hsm_deferred(a)) != 0 ||
-         (rc = ca_signer_open(a->store, a->hsm, a->cfg, w.rec.parent, &w.parent)) != 0))
+    if (w.rec.parent && (rc = ca_signer_open(st, h, cfg, w.rec.parent, &w.parent)) != 0)
         goto out;
-    if ((rc = app_hsm(a)) != 0 || (rc = renew_key(a, &w)) != 0 || (rc = build_cert(a, &w)) != 0 ||
-        (!w.rec.parent && r->new_key && (rc = build_links(a, &w)) != 0))
+    /* a deferred h opens the token (asks the PIN) at the first key it loads: the parent's, or
+     * in renew_key the key being certified */
+    if ((rc = renew_key(&w)) != 0 || (rc = build_cert(&w)) != 0 ||
+        (!w.rec.parent && r->new_key && (rc = build_links(&w)) != 0))
         goto out;
     FAULTPOINT("renew.signed", w.rec.name);
-    if ((rc = renew_store(a, &w)) != 0)
+    if ((rc = renew_store(&w)) != 0)
         goto out;
     FAULTPOINT("renew.committed", w.rec.name);
     print_summary(&w);
-    if ((rc = publish_ca_certs(a->store, a->cfg, w.rec.name)) != 0)
-        report("ca renew %s: the renewal is recorded; the certificate files were not all "
-               "written: fix the publish directory and run 'offca crl publish'", w.rec.name);
 out:
     renew_free(&w);
     return rc;
 }
 
 /* One write txn: state retired + audit. The CRLs go on (publish.c) while its certificates live. */
-static int retire_store(struct app *a, struct ca_rec *r)
+static int retire_store(struct store *st, struct ca_rec *r)
 {
-    struct store_txn *t = store_txn_begin(a->store, 1);
+    struct store_txn *t = store_txn_begin(st, 1);
 
     if (t == NULL)
         return fail_store();
@@ -444,15 +451,15 @@ static int retire_store(struct app *a, struct ca_rec *r)
                              store_audit_append(t, "ca.retire", r->name, "ok", "no more issuance"));
 }
 
-int ca_retire(struct app *a, const char *name)
+int ca_retire(struct store *st, const char *name)
 {
     struct store_txn *t;
     struct ca_rec r;
     int found, rc;
 
-    if ((rc = ca_name_check(name)) != 0 || (rc = app_store(a, 0)) != 0)
+    if ((rc = ca_name_check(name)) != 0)
         return rc;
-    if ((t = store_txn_begin(a->store, 0)) == NULL)
+    if ((t = store_txn_begin(st, 0)) == NULL)
         return fail_store();
     found = store_ca_get(t, name, &r);
     store_txn_abort(t);
@@ -465,7 +472,7 @@ int ca_retire(struct app *a, const char *name)
         report("ca retire %s: CA '%s' is %s; only an active CA is retired", name, name,
                r.state == CA_RETIRED ? "already retired" : "pending (no certificate)");
         rc = r.state == CA_RETIRED ? EXIT_POLICY : EXIT_USAGE;
-    } else if ((rc = retire_store(a, &r)) == 0) {
+    } else if ((rc = retire_store(st, &r)) == 0) {
         printf("retired CA '%s': it signs nothing more; 'offca crl publish' keeps its CRLs fresh "
                "while any certificate it issued is unexpired, then publishes one final CRL per "
                "key\n", name);

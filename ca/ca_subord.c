@@ -17,10 +17,11 @@
 #include <sys/stat.h>
 #include <openssl/pem.h>
 
-#include "ca/app.h"
+#include "ca/ca.h"
 #include "ca/input.h"
 #include "ca/issue.h"
 #include "ca/keycheck.h"
+#include "ca/store.h"
 
 /* The output must not exist yet: refused before anything is signed (an existing file is never
  * replaced, and a refusal after the commit would leave a certificate nobody has). */
@@ -42,7 +43,8 @@ static int out_free(const char *out)
 }
 
 /* The request: gate, proof of possession, no SHA-1, a subject, the CA key gate. */
-static int subord_csr(struct app *a, const char *file, struct csr **out)
+static int subord_csr(struct store *st, const struct config *cfg, const char *file,
+                      struct csr **out)
 {
     X509_NAME *subj;
     int rc;
@@ -59,7 +61,7 @@ static int subord_csr(struct app *a, const char *file, struct csr **out)
                "request again with --subject", file);
         rc = EXIT_POLICY;
     } else {
-        rc = keycheck_ca_key(a->store, a->cfg, (*out)->pubkey, file);
+        rc = keycheck_ca_key(st, cfg, (*out)->pubkey, file);
     }
     if (rc != 0) {
         csr_free(*out);
@@ -70,10 +72,10 @@ static int subord_csr(struct app *a, const char *file, struct csr **out)
 
 /* One write transaction: the certificate under the parent, with the key generation that signed
  * it (its revocation goes on that key's CRL), and its audit record. */
-static int subord_record(struct app *a, const struct ca_signer *parent, X509 *x,
+static int subord_record(struct store *st, const struct ca_signer *parent, X509 *x,
                          const char *file)
 {
-    struct store_txn *t = store_txn_begin(a->store, 1);
+    struct store_txn *t = store_txn_begin(st, 1);
     const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
     char hex[2 * MAX_STORE_SERIAL + 1] = "", detail[512];
     char *subj = dn_format(X509_get_subject_name(x));
@@ -136,7 +138,17 @@ static void subord_summary(const char *parent, X509 *x, const struct ca_cert_req
     OPENSSL_free(subj);
 }
 
-int ca_sign_subordinate(struct app *a, const struct ca_subord_req *r)
+int ca_subord_check(const struct ca_subord_req *r)
+{
+    int rc;
+
+    if ((rc = ca_name_check(r->parent)) != 0)
+        return rc;
+    return out_free(r->out);
+}
+
+int ca_sign_subordinate(struct store *st, struct hsm *h, const struct config *cfg,
+                        const struct ca_subord_req *r)
 {
     struct ca_create_req cr;
     struct ca_signer parent;
@@ -153,10 +165,8 @@ int ca_sign_subordinate(struct app *a, const struct ca_subord_req *r)
     cr.days = r->days;
     cr.path_len = r->path_len;
     cr.no_cdp = r->no_cdp;
-    if ((rc = ca_name_check(r->parent)) != 0 || (rc = out_free(r->out)) != 0 ||
-        (rc = app_store(a, 0)) != 0 || (rc = subord_csr(a, r->csr_file, &csr)) != 0 ||
-        (rc = app_hsm_deferred(a)) != 0 ||
-        (rc = ca_signer_open(a->store, a->hsm, a->cfg, r->parent, &parent)) != 0)
+    if ((rc = ca_subord_check(r)) != 0 || (rc = subord_csr(st, cfg, r->csr_file, &csr)) != 0 ||
+        (rc = ca_signer_open(st, h, cfg, r->parent, &parent)) != 0)
         goto out;
     q.r = &cr;
     q.parent = &parent;
@@ -164,8 +174,8 @@ int ca_sign_subordinate(struct app *a, const struct ca_subord_req *r)
     q.pubkey = csr->pubkey;
     q.key = &csr->key;
     q.skew = parent.cfg->clock_skew;
-    if ((x = ca_cert_issue(a, &q, &rc)) == NULL ||
-        (rc = subord_record(a, &parent, x, r->csr_file)) != 0)
+    if ((x = ca_cert_issue(h, &q, &rc)) == NULL ||
+        (rc = subord_record(st, &parent, x, r->csr_file)) != 0)
         goto out;
     if ((rc = subord_write(x, r->out, r->parent)) == 0)
         subord_summary(r->parent, x, &q, r->out);

@@ -183,7 +183,12 @@ static int create_common(struct app *a, int argc, char **argv, int issuing)
         return EXIT_USAGE;
     }
     r.name = argv[optind];
-    return ca_create(a, &r);
+    /* the arguments first, then the config and the store; the token is opened (the PIN asked)
+     * only once the name was found free and the parent found */
+    if ((rc = ca_create_check(r.name, r.subject)) != 0 || (rc = app_store(a, 0)) != 0 ||
+        (rc = app_hsm_deferred(a)) != 0)
+        return rc;
+    return ca_create(a->store, a->hsm, a->cfg, &r);
 }
 
 static int ca_create_root(struct app *a, int argc, char **argv) { return create_common(a, argc, argv, 0); }
@@ -194,7 +199,7 @@ static int ca_csr(struct app *a, int argc, char **argv)
     static const struct option lo[] = {{"key", 1, 0, 'k'}, {"subject", 1, 0, 's'},
                                        {"hash", 1, 0, 'h'}, {"out", 1, 0, 'o'}, {0, 0, 0, 0}};
     const char *key = NULL, *subject = NULL, *hash = NULL, *out = NULL;
-    int c;
+    int c, rc;
 
     while ((c = opt_next(argc, argv, "ca csr", ":o:", lo)) != -1) {
         switch (c) {
@@ -209,7 +214,10 @@ static int ca_csr(struct app *a, int argc, char **argv)
         report("ca csr: needs NAME, --key URI, --subject DN and -o FILE; see 'offca ca csr --help'");
         return EXIT_USAGE;
     }
-    return ca_make_csr(a, argv[optind], key, subject, hash, out);
+    if ((rc = ca_create_check(argv[optind], subject)) != 0 || (rc = app_store(a, 0)) != 0 ||
+        (rc = app_hsm_deferred(a)) != 0)
+        return rc;
+    return ca_make_csr(a->store, a->hsm, a->cfg, argv[optind], key, subject, hash, out);
 }
 
 /* --crl-number N: 0 .. 2^62. 1 ok / 0 (reported). */
@@ -238,7 +246,7 @@ static int ca_import_cmd(struct app *a, int argc, char **argv)
                                        {"crl-number", 1, 0, 'N'}, {0, 0, 0, 0}};
     struct adopt_opts ad = {NULL, NULL, NULL, NULL, NULL, -1};
     const char *cert = NULL, *chain = NULL, *key = NULL;
-    int c;
+    int c, rc;
 
     while ((c = opt_next(argc, argv, "ca import", ":", lo)) != -1) {
         switch (c) {
@@ -261,7 +269,11 @@ static int ca_import_cmd(struct app *a, int argc, char **argv)
         report("ca import: needs NAME and --cert FILE; see 'offca ca import --help'");
         return EXIT_USAGE;
     }
-    return ca_import(a, argv[optind], cert, chain, key, &ad);
+    /* the token is opened (the PIN asked) once the CA and the certificate files were read */
+    if ((rc = ca_name_check(argv[optind])) != 0 || (rc = app_store(a, 0)) != 0 ||
+        (rc = app_hsm_deferred(a)) != 0)
+        return rc;
+    return ca_import(a->store, a->hsm, a->cfg, argv[optind], cert, chain, key, &ad);
 }
 
 static int ca_sign_sub(struct app *a, int argc, char **argv)
@@ -297,7 +309,11 @@ static int ca_sign_sub(struct app *a, int argc, char **argv)
         return EXIT_USAGE;
     }
     r.parent = argv[optind];
-    return ca_sign_subordinate(a, &r);
+    /* the token is opened (the PIN asked) once the request passed its checks */
+    if ((rc = ca_subord_check(&r)) != 0 || (rc = app_store(a, 0)) != 0 ||
+        (rc = app_hsm_deferred(a)) != 0)
+        return rc;
+    return ca_sign_subordinate(a->store, a->hsm, a->cfg, &r);
 }
 
 static const char *state_name(enum ca_state s)
@@ -486,14 +502,14 @@ static int ca_show(struct app *a, int argc, char **argv)
     int rc;
 
     if ((rc = args_json(a, argc, argv, "ca show", "NAME", &name)) != 0 ||
-        (rc = ca_get(a, name, &r)) != 0)
+        (rc = app_store(a, 0)) != 0 || (rc = ca_get(a->store, name, &r)) != 0)
         return rc;
     if (r.state == CA_PENDING || (x = der_to_x509(r.cert_der, r.cert_len)) == NULL) {
         printf("name: %s (pending: waiting for 'offca ca import')\nkey:  %s\n", r.name, r.key_uri);
         ca_rec_clear(&r);
         return EXIT_OK;
     }
-    if ((rc = ca_gens_read(a, name, &l)) == 0) {
+    if ((rc = ca_gens_read(a->store, name, &l)) == 0) {
         if (a->json)
             show_json(&r, x, config_ca(a->cfg, name), &l);
         else
@@ -533,7 +549,7 @@ static int ca_export(struct app *a, int argc, char **argv)
                " (--chain and --all are PEM only: a DER file holds one certificate)" : "");
         return EXIT_USAGE;
     }
-    if ((rc = ca_get(a, argv[optind], &r)) != 0)
+    if ((rc = app_store(a, 0)) != 0 || (rc = ca_get(a->store, argv[optind], &r)) != 0)
         return rc;
     if (r.state == CA_PENDING) {
         report("CA '%s': pending, no certificate yet; run 'offca ca import' first", r.name);
@@ -541,13 +557,14 @@ static int ca_export(struct app *a, int argc, char **argv)
         return EXIT_USAGE;
     }
     if (ntauth) {
-        rc = ca_ntauth_print(a, &r);
+        rc = ca_ntauth_print(a->store, &r);
         ca_rec_clear(&r);
         return rc;
     }
     if (der) {
         rc = file_write(out, r.cert_der, r.cert_len, 0644, force);
-    } else if ((b = BIO_new(BIO_s_mem())) == NULL || (rc = ca_chain_pem(a, &r, chain, all, b)) != 0) {
+    } else if ((b = BIO_new(BIO_s_mem())) == NULL ||
+               (rc = ca_chain_pem(a->store, &r, chain, all, b)) != 0) {
         rc = rc ? rc : EXIT_SYSTEM;
     } else {
         len = BIO_get_mem_data(b, &data);

@@ -1,5 +1,6 @@
 /*
- * cmd_ca_life.c — `offca ca renew` and `offca ca retire`: options in, ca_renew.c out.
+ * cmd_ca_life.c — `offca ca renew` and `offca ca retire`: options in, ca_renew.c out, then a
+ * renewed CA's certificate files into the publish directory (publish_certs.c).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -7,6 +8,8 @@
 
 #include "ca/app.h"
 #include "ca/ca_renew.h"
+#include "ca/issue.h"
+#include "ca/publish.h"
 #include "ca/verb.h"
 
 const char HELP_RENEW_CA[] =
@@ -57,7 +60,16 @@ int ca_renew_cmd(struct app *a, int argc, char **argv)
         return EXIT_USAGE;
     }
     r.name = argv[optind];
-    return ca_renew(a, &r);
+    /* the token is opened (the PIN asked) only once the CA was found renewable */
+    if ((rc = ca_name_check(r.name)) != 0 || (rc = app_store(a, 0)) != 0 ||
+        (rc = app_hsm_deferred(a)) != 0 || (rc = ca_renew(a->store, a->hsm, a->cfg, &r)) != 0)
+        return rc;
+    /* recorded: now its certificate files (and again by every 'crl publish', which heals a
+     * failure here) */
+    if ((rc = publish_ca_certs(a->store, a->cfg, r.name)) != 0)
+        report("ca renew %s: the renewal is recorded; the certificate files were not all "
+               "written: fix the publish directory and run 'offca crl publish'", r.name);
+    return rc;
 }
 
 const char HELP_RETIRE_CA[] =
@@ -73,7 +85,7 @@ const char HELP_RETIRE_CA[] =
 int ca_retire_cmd(struct app *a, int argc, char **argv)
 {
     static const struct option lo[] = {{0, 0, 0, 0}};
-    int c;
+    int c, rc;
 
     while ((c = opt_next(argc, argv, "ca retire", ":", lo)) != -1)
         return EXIT_USAGE;
@@ -81,5 +93,7 @@ int ca_retire_cmd(struct app *a, int argc, char **argv)
         report("ca retire: needs NAME; see 'offca ca retire --help'");
         return EXIT_USAGE;
     }
-    return ca_retire(a, argv[optind]);
+    if ((rc = ca_name_check(argv[optind])) != 0 || (rc = app_store(a, 0)) != 0)
+        return rc;
+    return ca_retire(a->store, argv[optind]);
 }

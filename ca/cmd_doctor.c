@@ -192,6 +192,15 @@ static const char *ca_name_of(void *arg, X509 *ca)
     return c->name[0] ? c->name : NULL;
 }
 
+/* The templates doctor_gen_capped compares with, loaded only for a CA certificate not yet
+ * expired (the one case that check needs them); NULL, the load failure reported, skips it. */
+static const struct tmpl_set *capped_templates(struct app *a, X509 *x, time_t now)
+{
+    if (asn1_time_to_time(X509_get0_notAfter(x)) <= now || app_templates(a) != 0)
+        return NULL;
+    return a->tmpls;
+}
+
 /* The CA key must be reachable (module, token, login, key object): a token gone or a wrong PIN
  * is an ERROR finding, in text and JSON, and makes doctor exit 4, even when every CRL is fresh. */
 static void own_checks(struct own_ctx *c, const struct ca_rec *r, X509 *x)
@@ -199,8 +208,8 @@ static void own_checks(struct own_ctx *c, const struct ca_rec *r, X509 *x)
     struct hsm_key_info info;
     EVP_PKEY *k;
 
-    doctor_gen_expiry(c->a, r, x, c->src->now, c->rep);
-    doctor_gen_capped(c->a, r, x, c->src->now, c->rep);
+    doctor_gen_expiry(c->a->cfg, r, x, c->src->now, c->rep);
+    doctor_gen_capped(capped_templates(c->a, x, c->src->now), r, x, c->src->now, c->rep);
     if (app_hsm(c->a) != 0 ||
         (k = hsm_key_load(c->a->hsm, r->key_uri, 1, &info)) == NULL) {
         doctor_add(c->rep, DOCTOR_ERROR, r->name, "CA key", "restore the token (or its "

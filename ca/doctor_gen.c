@@ -9,19 +9,21 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ca/app.h"
+#include "ca/ca.h"
+#include "ca/config.h"
 #include "ca/issue.h"
 #include "ca/status.h"
+#include "templates/template.h"
 
 #define ISSUING_RENEW_WARN ((int64_t)CA_EXPIRY_WARN_DAYS * 86400)    /* shared with status */
 #define ROOT_RENEW_WARN ((int64_t)730 * 86400)
 
 /* The active certificate's end, within renew_warning: a warning with the renew command (an
  * error once it has passed). */
-void doctor_gen_expiry(struct app *a, const struct ca_rec *r, X509 *x, time_t now,
+void doctor_gen_expiry(const struct config *cfg, const struct ca_rec *r, X509 *x, time_t now,
                        struct doctor_report *rep)
 {
-    const struct ca_cfg *cc = config_ca(a->cfg, r->name);
+    const struct ca_cfg *cc = config_ca(cfg, r->name);
     int64_t win = cc->renew_warning > 0 ? cc->renew_warning :
                   r->is_root ? ROOT_RENEW_WARN : ISSUING_RENEW_WARN;
     time_t na = asn1_time_to_time(X509_get0_notAfter(x));
@@ -41,7 +43,7 @@ void doctor_gen_expiry(struct app *a, const struct ca_rec *r, X509 *x, time_t no
 
 /* Certificates issued now end with the CA certificate: say how short they come out against the
  * longest default validity of the loaded templates. */
-void doctor_gen_capped(struct app *a, const struct ca_rec *r, X509 *x, time_t now,
+void doctor_gen_capped(const struct tmpl_set *ts, const struct ca_rec *r, X509 *x, time_t now,
                        struct doctor_report *rep)
 {
     time_t na = asn1_time_to_time(X509_get0_notAfter(x));
@@ -49,10 +51,10 @@ void doctor_gen_capped(struct app *a, const struct ca_rec *r, X509 *x, time_t no
     long left = (long)((na - now) / 86400);
     char fix[256];
 
-    if (r->state != CA_ACTIVE || na <= now || app_templates(a) != 0)
+    if (r->state != CA_ACTIVE || na <= now || ts == NULL)
         return;
-    for (size_t i = 0; i < tmpl_set_count(a->tmpls); i++) {
-        const struct tmpl *t = tmpl_set_at(a->tmpls, i);
+    for (size_t i = 0; i < tmpl_set_count(ts); i++) {
+        const struct tmpl *t = tmpl_set_at(ts, i);
         if (!longest || tmpl_days_default(t) > tmpl_days_default(longest))
             longest = t;
     }

@@ -11,14 +11,16 @@
 #include "ca/store.h"
 #include "crl/crl.h"
 
-struct app;
+struct config;
+struct tmpl_set;
 
 /* Active certificate x of CA r near its end ([ca.NAME] renew_warning; default 90 days for an
  * issuing CA, 2 years for a root): a warning naming 'offca ca renew', an error once expired. */
-void doctor_gen_expiry(struct app *a, const struct ca_rec *r, X509 *x, time_t now,
+void doctor_gen_expiry(const struct config *cfg, const struct ca_rec *r, X509 *x, time_t now,
                        struct doctor_report *rep);
-/* Certificates issued now would be cut short by the CA certificate's end: how short. */
-void doctor_gen_capped(struct app *a, const struct ca_rec *r, X509 *x, time_t now,
+/* Certificates issued now would be cut short by the CA certificate's end: how short, against
+ * the templates ts (NULL: templates that did not load; nothing checked). */
+void doctor_gen_capped(const struct tmpl_set *ts, const struct ca_rec *r, X509 *x, time_t now,
                        struct doctor_report *rep);
 /* The key indexes of CA ca whose CRLs are still published (l filled: caller gen_list_clear).
  * 1 ok / 0 (reported). */

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <openssl/crypto.h>
 
-#include "ca/app.h"
+#include "ca/ca.h"
 #include "ca/issue.h"
 #include "ca/json.h"
 

@@ -3,9 +3,9 @@
  * signed, self-checked certificate), issue_prepare (template policy, key gate, serial,
  * validity, extensions, one signature in the token), issue_record (one write transaction) and
  * the batch engine (batch_sign), called with the store, the HSM handle and the config they
- * take. A throwaway
- * SoftHSM token, store and root CA are made in setup (that part goes through struct app, as the
- * commands do); the functions under test are handed only what they use.
+ * take. A throwaway SoftHSM token, store and root CA are made in setup (config_load,
+ * store_open, hsm_open, tmpl_set_load and ca_create, without struct app); the functions under
+ * test are handed only what they use.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,16 +24,23 @@
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
-#include "ca/app.h"
 #include "ca/batch.h"
+#include "ca/ca.h"
 #include "ca/ca_create.h"
+#include "ca/config.h"
 #include "ca/issue.h"
+#include "ca/store.h"
+#include "hsm/hsm.h"
+#include "templates/template.h"
 #include "tests/unit/support/capture.h"
 
 #define SOFTHSM_MODULE "/usr/lib/softhsm/libsofthsm2.so"
 
 static char dir[64], conf[128];
-static struct app A;
+static struct config *Cfg;
+static struct store *St;
+static struct hsm *H;
+static struct tmpl_set *Ts;
 static struct ca_signer S;
 static const struct tmpl *T;
 
@@ -50,6 +57,7 @@ static int setup(void **state)
 {
     char path[256], text[2048], cmd[512], cwd[1024];
     struct ca_create_req r = { .name = "root", .subject = "CN=Unit Root", .path_len = -1 };
+    struct hsm_config hc = { NULL, NULL, NULL, NULL, 0 };
     struct hsm_key_info ki;
 
     snprintf(dir, sizeof(dir), "/tmp/offca-ut.XXXXXX");
@@ -80,13 +88,19 @@ static int setup(void **state)
              dir, SOFTHSM_MODULE, dir, dir, cwd);
     if (!write_file(conf, text, 0600))
         return -1;
-    A.config_arg = conf;
-    if (app_config(&A) != 0 || app_store(&A, 1) != 0 || app_hsm(&A) != 0 ||
-        app_templates(&A) != 0 || !hsm_keygen(A.hsm, "root", "p256", &ki))
+    if ((Cfg = config_load(conf)) == NULL)
+        return -1;
+    store_audit_clock_set(ca_now);
+    hc.module = Cfg->hsm_module;
+    hc.token_label = Cfg->hsm_token;
+    hc.token_serial = Cfg->hsm_token_serial;
+    hc.pin_file = Cfg->hsm_pin_file;
+    if ((St = store_open(Cfg->store_path, 1)) == NULL || (H = hsm_open(&hc)) == NULL ||
+        (Ts = tmpl_set_load(Cfg->templates_dir)) == NULL || !hsm_keygen(H, "root", "p256", &ki))
         return -1;
     r.key_uri = ki.uri;
-    if (ca_create(&A, &r) != 0 || ca_signer_open(A.store, A.hsm, A.cfg, "root", &S) != 0 ||
-        (T = tmpl_set_find(A.tmpls, "vpn-server")) == NULL)
+    if (ca_create(St, H, Cfg, &r) != 0 || ca_signer_open(St, H, Cfg, "root", &S) != 0 ||
+        (T = tmpl_set_find(Ts, "vpn-server")) == NULL)
         return -1;
     return 0;
 }
@@ -96,7 +110,10 @@ static int teardown(void **state)
     char cmd[128];
 
     ca_signer_close(&S);
-    app_close(&A);
+    tmpl_set_free(Ts);
+    hsm_close(H);
+    store_close(St);
+    config_free(Cfg);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     return system(cmd) == 0 ? 0 : -1;
 }
@@ -114,7 +131,7 @@ static void request(struct tmpl_request *q, X509_NAME *subj, EVP_PKEY *key, stru
 
 static int serial_recorded(const struct issued *is)
 {
-    struct store_txn *t = store_txn_begin(A.store, 0);
+    struct store_txn *t = store_txn_begin(St, 0);
     struct cert_rec r;
     int found;
 
@@ -206,7 +223,7 @@ static void test_cert_build(void **state)
     assert_non_null(key);
     assert_non_null(md);
     build_spec(&sp, subj, key, exts, serial, sizeof(serial));
-    x = cert_build(&sp, A.hsm, S.key, S.sig, S.hash, &out);
+    x = cert_build(&sp, H, S.key, S.sig, S.hash, &out);
     assert_non_null(x);
     assert_int_equal(out.rc, 0);
     assert_non_null(out.der);
@@ -262,7 +279,7 @@ static void test_cert_build_refused(void **state)
     build_spec(&sp, subj, key, exts, serial, sizeof(serial));
     sp.not_after = sp.not_before - 86400;
     assert_true(capture_start(STDERR_FILENO));
-    x = cert_build(&sp, A.hsm, S.key, S.sig, S.hash, &out);
+    x = cert_build(&sp, H, S.key, S.sig, S.hash, &out);
     msg = capture_stop();
     assert_null(x);
     assert_int_equal(out.rc, EXIT_POLICY);
@@ -295,7 +312,7 @@ static void test_prepare_then_record(void **state)
                                            (const unsigned char *)"vpn1", -1, -1, 0));
     request(&q, subj, key, &san);
     memset(&is, 0, sizeof(is));
-    assert_int_equal(issue_prepare(A.store, A.hsm, A.cfg, &S, T, &q, NULL, &is), 0);
+    assert_int_equal(issue_prepare(St, H, Cfg, &S, T, &q, NULL, &is), 0);
     assert_non_null(is.cert);
     assert_int_equal(X509_verify(is.cert, X509_get0_pubkey(S.cert)), 1);
     assert_int_equal(X509_NAME_cmp(X509_get_issuer_name(is.cert), X509_get_subject_name(S.cert)),
@@ -318,7 +335,7 @@ static void test_prepare_then_record(void **state)
     assert_memory_equal(der, is.rec.der, is.rec.der_len);
     OPENSSL_free(der);
     assert_int_equal(serial_recorded(&is), 0);
-    assert_int_equal(issue_record(A.store, &is, 1), 0);
+    assert_int_equal(issue_record(St, &is, 1), 0);
     assert_int_equal(serial_recorded(&is), 1);
     issued_clear(&is);
     X509_NAME_free(subj);
@@ -341,11 +358,11 @@ static void test_refusals(void **state)
                                            (const unsigned char *)"vpn2", -1, -1, 0));
     request(&q, subj, ec, &email);
     memset(&is, 0, sizeof(is));
-    assert_int_equal(issue_prepare(A.store, A.hsm, A.cfg, &S, T, &q, NULL, &is), EXIT_POLICY);
+    assert_int_equal(issue_prepare(St, H, Cfg, &S, T, &q, NULL, &is), EXIT_POLICY);
     assert_null(is.cert);
     request(&q, subj, rsa, &dns);
     memset(&is, 0, sizeof(is));
-    assert_int_equal(issue_prepare(A.store, A.hsm, A.cfg, &S, T, &q, NULL, &is), EXIT_POLICY);
+    assert_int_equal(issue_prepare(St, H, Cfg, &S, T, &q, NULL, &is), EXIT_POLICY);
     assert_null(is.cert);
     X509_NAME_free(subj);
     EVP_PKEY_free(ec);
@@ -394,10 +411,10 @@ static void test_batch(void **state)
         fputs(line, f);
     }
     fclose(f);
-    assert_non_null(t = store_txn_begin(A.store, 0));
+    assert_non_null(t = store_txn_begin(St, 0));
     before = store_cert_count(t);
     store_txn_abort(t);
-    assert_int_equal(batch_sign(A.store, A.hsm, A.cfg, &S, T, manifest, 2), 0);
+    assert_int_equal(batch_sign(St, H, Cfg, &S, T, manifest, 2), 0);
     for (int i = 0; i < 3; i++) {
         X509 *x;
         char cn[32], want[16];
@@ -413,12 +430,12 @@ static void test_batch(void **state)
         assert_string_equal(cn, want);
         X509_free(x);
     }
-    assert_non_null(t = store_txn_begin(A.store, 0));
+    assert_non_null(t = store_txn_begin(St, 0));
     after = store_cert_count(t);
     store_txn_abort(t);
     assert_int_equal(after, before + 3);
-    assert_int_equal(batch_sign(A.store, A.hsm, A.cfg, &S, T, manifest, 1), 0);  /* all skipped */
-    assert_non_null(t = store_txn_begin(A.store, 0));
+    assert_int_equal(batch_sign(St, H, Cfg, &S, T, manifest, 1), 0);  /* all skipped */
+    assert_non_null(t = store_txn_begin(St, 0));
     after = store_cert_count(t);
     store_txn_abort(t);
     assert_int_equal(after, before + 3);

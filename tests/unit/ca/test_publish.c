@@ -1,7 +1,7 @@
 /*
  * test_publish.c — the CRL publication core without the command line: publish_run, handed the
  * store, the HSM handle and the config, on a throwaway SoftHSM token with one root CA (made with
- * ca_create, which still takes struct app; everything else is opened directly). A revoked
+ * ca_create; the config, store and token are opened directly, without struct app). A revoked
  * certificate reaches root.crl (issuer, number, entry, reason, signature); a run with nothing
  * due changes nothing; --force makes the next number. The token, in forked children (a wrong PIN
  * latches the process): an unknown CA is refused before the PIN is sent; a key that cannot be
@@ -25,7 +25,10 @@
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
-#include "ca/app.h"
+#include "ca/ca.h"
+#include "ca/config.h"
+#include "ca/store.h"
+#include "hsm/hsm.h"
 #include "ca/ca_create.h"
 #include "ca/issue.h"
 #include "ca/publish.h"
@@ -71,7 +74,6 @@ static int setup(void **state)
     struct ca_create_req r = { .name = "root", .subject = "CN=Publish Root", .path_len = -1 };
     struct hsm_key_info ki;
     struct ca_signer s;
-    struct app a;
 
     snprintf(dir, sizeof(dir), "/tmp/offca-ut.XXXXXX");
     if (mkdtemp(dir) == NULL)
@@ -104,11 +106,7 @@ static int setup(void **state)
     if (!open_store_hsm() || !hsm_keygen(H, "root", "p256", &ki))
         return -1;
     r.key_uri = ki.uri;
-    memset(&a, 0, sizeof(a));                         /* ca_create's struct app: what is open */
-    a.cfg = CFG;
-    a.store = ST;
-    a.hsm = H;
-    if (ca_create(&a, &r) != 0 || ca_signer_open(ST, H, CFG, "root", &s) != 0)
+    if (ca_create(ST, H, CFG, &r) != 0 || ca_signer_open(ST, H, CFG, "root", &s) != 0)
         return -1;
     CACERT = X509_dup(s.cert);
     ca_signer_close(&s);
