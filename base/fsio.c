@@ -416,10 +416,10 @@ int fsio_load_fd(int fd, const char *name, struct fsio_load *l, unsigned char **
 
 int fsio_load(const char *path, struct fsio_load *l, unsigned char **data, size_t *len)
 {
-    /* O_NONBLOCK: opening a FIFO must not hang before fstat can refuse it */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+    /* O_NONBLOCK: opening a FIFO must not hang before fstat can refuse it (pipes: wait) */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | (l->pipes ? 0 : O_NONBLOCK) |
                   (l->nofollow ? O_NOFOLLOW : 0));
-    int ok = 0;
+    int ok = 0, reg;
 
     if (fd < 0) {
         l->step = FSIO_OPEN;
@@ -430,17 +430,17 @@ int fsio_load(const char *path, struct fsio_load *l, unsigned char **data, size_
     if (fstat(fd, &l->st) != 0) {
         l->step = FSIO_STAT;
         fail(ERRC_SYSTEM, "%s: stat: %s; check the file", path, strerror(errno));
-    } else if (!S_ISREG(l->st.st_mode)) {
+    } else if (!(reg = S_ISREG(l->st.st_mode)) && (!l->pipes || S_ISDIR(l->st.st_mode))) {
         l->step = FSIO_TYPE;
         fail(ERRC_INPUT, "%s: input: not a regular file (%s); pass a file", path,
              S_ISDIR(l->st.st_mode) ? "a directory" : "a device, FIFO or socket");
     } else if (l->check != NULL && !l->check(path, &l->st)) {
         l->step = FSIO_CHECK;
-    } else if ((unsigned long long)l->st.st_size > (unsigned long long)l->max) {
+    } else if (reg && (unsigned long long)l->st.st_size > (unsigned long long)l->max) {
         l->step = FSIO_SIZE;
         too_big(path, (unsigned long long)l->st.st_size, 1, l->max);
     } else {
-        ok = read_all(fd, path, l, (size_t)l->st.st_size, data, len);
+        ok = read_all(fd, path, l, reg ? (size_t)l->st.st_size : 0, data, len);
     }
     close_keep_errno(fd);
     return ok;

@@ -8,8 +8,9 @@
  * directory is fsync'd so the new name survives a crash. fsio_temp_write leaves no temp file
  * behind when it fails; the target is untouched until fsio_place.
  *
- * Loading: at most max bytes of a regular file (no FIFO waited on, no device or directory read),
- * a size over max refused before a byte is read, and a symlink at the path refused on request.
+ * Loading: at most max bytes of a regular file (no FIFO waited on, no device or directory read;
+ * a pipe on request), a size over max refused before a byte is read, and a symlink at the path
+ * refused on request.
  *
  * Errors: functions return 1 ok / 0 with one message and its exit class in the error slot
  * (base/err.h: 2 an existing target not replaced, 3 an unreadable input, 4 system), and errno
@@ -79,8 +80,10 @@ int fsio_temp_sweep(const char *dir, int kind);
 struct fsio_load {
     size_t max;                   /* refuse more than max bytes */
     int nofollow;                 /* 1: refuse a symlink at the path (O_NOFOLLOW) */
-    /* Optional: judge the opened regular file before its size and content; 0 refuses it (the
-     * callback sets the error slot). E.g. the owner and mode rule of base/trust.h. */
+    int pipes;                    /* 1: also read a FIFO, pipe or device to EOF, opened blocking
+                                   * (ca.toml may be given as <(...)); a directory is refused */
+    /* Optional: judge the opened file (regular, or a pipe) before its size and content; 0
+     * refuses it (the callback sets the error slot). E.g. the owner and mode rule (trust.h). */
     int (*check)(const char *path, const struct stat *st);
     struct stat st;               /* out: fstat of the opened file (from FSIO_TYPE on) */
     int step;                     /* out on failure: FSIO_OPEN .. FSIO_READ */

@@ -798,9 +798,8 @@ static void load_failed(const char *path, const struct fsio_load *l)
                      strerror(errno));
     else if (l->step == FSIO_STAT || l->step == FSIO_READ)
         base_err_set(ERRC_INPUT, "%s: cannot read: %s; check the file", path, strerror(errno));
-    else if (l->step == FSIO_TYPE)
-        base_err_set(ERRC_INPUT, "%s: is %s; give the path of a TOML file", path,
-                     S_ISDIR(l->st.st_mode) ? "a directory" : "not a regular file");
+    else if (l->step == FSIO_TYPE)                 /* pipes are read: only a directory */
+        base_err_set(ERRC_INPUT, "%s: is a directory; give the path of a TOML file", path);
     else if (l->step == FSIO_SIZE)      /* over the cap from its size, or it grew while read */
         base_err_set(ERRC_INPUT, "%s: %lld bytes is more than the %d allowed; split the file",
                      path, size > MAX_TOML_BYTES ? size : MAX_TOML_BYTES + 1, MAX_TOML_BYTES);
@@ -810,13 +809,14 @@ static void load_failed(const char *path, const struct fsio_load *l)
 }
 
 /*
- * Read path through the bounded loader (base/fsio.h: a regular file, its size and the read
- * itself capped at MAX_TOML_BYTES; the open file judged by trust, when given, before it is
- * read), then toml_parse. NULL with base_err_msg() set (class 3) on any failure.
+ * Read path through the bounded loader (base/fsio.h: anything but a directory, so ca.toml may
+ * come from a pipe; its size and the read itself capped at MAX_TOML_BYTES; the open file judged
+ * by trust, when given, before it is read), then toml_parse. NULL with base_err_msg() set
+ * (class 3) on any failure.
  */
 struct toml_node *toml_load(const char *path, int (*trust)(const char *path, const struct stat *st))
 {
-    struct fsio_load l = { .max = MAX_TOML_BYTES, .check = trust };
+    struct fsio_load l = { .max = MAX_TOML_BYTES, .pipes = 1, .check = trust };
     struct toml_node *root;
     unsigned char *buf = NULL;
     size_t len = 0;

@@ -522,6 +522,38 @@ static void test_load_nofollow(void **state)
     unlink(real);
 }
 
+/* With pipes, a FIFO is waited on and read to EOF under the cap (ca.toml from <(...)), the check
+ * sees it, and a directory is still refused. */
+static void test_load_pipes(void **state)
+{
+    struct fsio_load l = { .max = 100, .pipes = 1, .check = NULL };
+    unsigned char *data = NULL;
+    size_t len = 0;
+    char p[512];
+    pid_t pid;
+    int st;
+
+    path_in(p, sizeof(p), "fifo");
+    assert_int_equal(mkfifo(p, 0600), 0);
+    assert_true((pid = fork()) >= 0);
+    if (pid == 0) {
+        int fd = open(p, O_WRONLY);
+
+        _exit(fd >= 0 && write(fd, "a = 1\n", 6) == 6 ? 0 : 1);
+    }
+    assert_true(fsio_load(p, &l, &data, &len));
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_int_equal(len, 6);
+    assert_memory_equal(data, "a = 1\n", 6);
+    assert_true(S_ISFIFO(l.st.st_mode));
+    free(data);
+    data = NULL;
+    unlink(p);
+    assert_false(fsio_load(dir, &l, &data, &len));
+    assert_int_equal(l.step, FSIO_TYPE);
+    assert_contains(base_err_msg(), "not a regular file (a directory)");
+}
+
 /* The bare loops: everything written, everything read up to the cap. */
 static void test_bare_loops(void **state)
 {
@@ -560,6 +592,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_fd, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_nofollow, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_pipes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bare_loops, setup, teardown),
     };
 
