@@ -13,16 +13,15 @@
 #include "base/hex.h"
 #include "base/toml.h"
 #include "base/err.h"
+#include "base/fsio.h"
 #include "base/toml_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #define MAX_TOML_DEPTH   32     /* levels of tables/arrays below the root */
 #define MAX_TOML_MEMBERS 4096   /* entries of one table or array (member lookup is linear) */
@@ -789,59 +788,44 @@ out:
     return ret;
 }
 
+/* Say why the loader refused path, in toml_load's words (all class 3 but memory). */
+static void load_failed(const char *path, const struct fsio_load *l)
+{
+    long long size = (long long)l->st.st_size;
+
+    if (l->step == FSIO_OPEN)
+        base_err_set(ERRC_INPUT, "%s: cannot open: %s; check the path and its permissions", path,
+                     strerror(errno));
+    else if (l->step == FSIO_STAT || l->step == FSIO_READ)
+        base_err_set(ERRC_INPUT, "%s: cannot read: %s; check the file", path, strerror(errno));
+    else if (l->step == FSIO_TYPE)                 /* pipes are read: only a directory */
+        base_err_set(ERRC_INPUT, "%s: is a directory; give the path of a TOML file", path);
+    else if (l->step == FSIO_SIZE)      /* over the cap from its size, or it grew while read */
+        base_err_set(ERRC_INPUT, "%s: %lld bytes is more than the %d allowed; split the file",
+                     path, size > MAX_TOML_BYTES ? size : MAX_TOML_BYTES + 1, MAX_TOML_BYTES);
+    else if (l->step == FSIO_NOMEM)
+        toml_oom();
+    /* FSIO_CHECK: the trust callback's own message */
+}
+
 /*
- * Read path through the bounded loader (fstat size and the read itself capped at
- * MAX_TOML_BYTES; the open file judged by trust, when given, before it is read),
- * then toml_parse. NULL with base_err_msg() set (class 3) on any failure.
+ * Read path through the bounded loader (base/fsio.h: anything but a directory, so ca.toml may
+ * come from a pipe; its size and the read itself capped at MAX_TOML_BYTES; the open file judged
+ * by trust, when given, before it is read), then toml_parse. NULL with base_err_msg() set
+ * (class 3) on any failure.
  */
 struct toml_node *toml_load(const char *path, int (*trust)(const char *path, const struct stat *st))
 {
-    struct toml_node *root = NULL;
-    struct stat st;
-    char *buf = NULL;
-    size_t got = 0;
-    ssize_t r;
-    int fd;
+    struct fsio_load l = { .max = MAX_TOML_BYTES, .pipes = 1, .check = trust };
+    struct toml_node *root;
+    unsigned char *buf = NULL;
+    size_t len = 0;
 
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-        base_err_set(ERRC_INPUT, "%s: cannot open: %s; check the path and its permissions", path,
-                    strerror(errno));
+    if (!fsio_load(path, &l, &buf, &len)) {
+        load_failed(path, &l);
         return NULL;
     }
-    if (fstat(fd, &st) != 0) {
-        base_err_set(ERRC_INPUT, "%s: cannot read: %s; check the file", path, strerror(errno));
-        goto out;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        base_err_set(ERRC_INPUT, "%s: is a directory; give the path of a TOML file", path);
-        goto out;
-    }
-    if (trust != NULL && !trust(path, &st))   /* e.g. ca.toml: it decides what offca does */
-        goto out;
-    if (st.st_size > MAX_TOML_BYTES) {
-        base_err_set(ERRC_INPUT, "%s: %lld bytes is more than the %d allowed; split the file",
-                    path, (long long)st.st_size, MAX_TOML_BYTES);
-        goto out;
-    }
-    if (!(buf = malloc(MAX_TOML_BYTES + 1))) {
-        toml_oom();
-        goto out;
-    }
-    while (got <= MAX_TOML_BYTES) {
-        r = read(fd, buf + got, MAX_TOML_BYTES + 1 - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            base_err_set(ERRC_INPUT, "%s: cannot read: %s; check the file", path, strerror(errno));
-            goto out;
-        }
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    root = toml_parse(buf, got, path);  /* refuses got > MAX_TOML_BYTES (the file grew) */
-out:
+    root = toml_parse((const char *)buf, len, path);
     free(buf);
-    close(fd);
     return root;
 }

@@ -1,12 +1,15 @@
 /*
- * fileio.c — the one bounded loader for untrusted files, and the atomic writer for outputs.
+ * fileio.c — ca/'s face of base/fsio.h: the bounded loader for untrusted files (stdin too) and
+ * the atomic writer for outputs, single or staged and grouped, in ca/'s report() words.
  *
  * Exit classes: a file that cannot be opened, is not a regular file, or is over the limit is
  * unreadable input (EXIT_INPUT); a read or write error, or no memory, is EXIT_SYSTEM; an existing
  * output file without overwrite is a usage error (EXIT_USAGE: choose another -o).
  */
-#include "base/limits.h"
+#include "base/err.h"
 #include "base/faultpoint.h"
+#include "base/fsio.h"
+#include "base/limits.h"
 #include "ca/ca.h"
 #include "ca/input.h"
 
@@ -20,96 +23,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define READ_CHUNK     (64 * 1024)
-
-/* "1 MiB", "3.2 MiB", "512 KiB", "17 bytes" — sizes the operator can read. */
-static void size_text(unsigned long long n, char *buf, size_t len)
+/* Report the base error (base/fsio.h) the ca/ way: once, through report(); its class is the
+ * exit code. The slot is emptied: the message has been said. */
+static int fio_fail(void)
 {
-    const unsigned long long kib = 1024, mib = 1024 * 1024;
+    int rc = base_err_code() != 0 ? base_err_code() : EXIT_SYSTEM;
 
-    if (n >= mib && n % mib == 0)
-        snprintf(buf, len, "%llu MiB", n / mib);
-    else if (n >= mib)
-        snprintf(buf, len, "%.1f MiB", (double)n / (double)mib);
-    else if (n >= kib && n % kib == 0)
-        snprintf(buf, len, "%llu KiB", n / kib);
-    else if (n >= kib)
-        snprintf(buf, len, "%.1f KiB", (double)n / (double)kib);
-    else
-        snprintf(buf, len, "%llu bytes", n);
-}
-
-static void report_too_big(const char *path, unsigned long long size, int exact, size_t max)
-{
-    char have[32], lim[32];
-
-    size_text(size, have, sizeof(have));
-    size_text(max, lim, sizeof(lim));
-    report("%s: size limit: %s%s is over the %s limit for this input; check you passed the "
-           "right file", path, exact ? "" : "more than ", have, lim);
-}
-
-/* Read fd to EOF into a buffer of at most max bytes (+1 for the NUL). Returns 0 or an exit class;
- * reports. hint is the expected size (0 when unknown, e.g. stdin). */
-static int read_all(int fd, const char *path, size_t max, size_t hint, unsigned char **data,
-                    size_t *len)
-{
-    unsigned char *buf = NULL, *nbuf;
-    size_t cap = hint + 1, used = 0;
-    ssize_t got;
-    int rc = EXIT_SYSTEM;
-
-    if (cap < 4096)
-        cap = 4096;
-    if (cap > max + 1)
-        cap = max + 1;
-    if ((buf = malloc(cap)) == NULL) {
-        report("%s: read: out of memory; free memory and retry", path);
-        goto out;
-    }
-    for (;;) {
-        if (used == cap - 1) {
-            if (used == max) {
-                /* one more byte decides: exactly max is fine, max+1 is refused */
-                unsigned char probe;
-                do
-                    got = read(fd, &probe, 1);
-                while (got < 0 && errno == EINTR);
-                if (got > 0) {
-                    report_too_big(path, (unsigned long long)max + 1, 0, max);
-                    rc = EXIT_INPUT;
-                    goto out;
-                }
-                if (got < 0)
-                    goto readerr;
-                break;
-            }
-            cap = (cap - 1) * 2 + 1 > max + 1 ? max + 1 : (cap - 1) * 2 + 1;
-            if ((nbuf = realloc(buf, cap)) == NULL) {
-                report("%s: read: out of memory; free memory and retry", path);
-                goto out;
-            }
-            buf = nbuf;
-        }
-        got = read(fd, buf + used, cap - 1 - used > READ_CHUNK ? READ_CHUNK : cap - 1 - used);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            goto readerr;
-        if (got == 0)
-            break;
-        used += (size_t)got;
-    }
-    buf[used] = '\0';
-    *data = buf;
-    *len = used;
-    buf = NULL;
-    rc = 0;
-    goto out;
-readerr:
-    report("%s: read: %s; check the file and the disk", path, strerror(errno));
-out:
-    free(buf);
+    report("%s", base_err_msg());
+    base_err_clear();
     return rc;
 }
 
@@ -121,151 +42,44 @@ out:
  */
 int file_load(const char *path, size_t max, unsigned char **data, size_t *len)
 {
-    struct stat st;
-    int fd = -1, rc = EXIT_INPUT;
+    struct fsio_load l = { .max = max };
 
-    if (strcmp(path, "-") == 0)
-        return read_all(STDIN_FILENO, "stdin", max, 0, data, len);
-    /* O_NONBLOCK: opening a FIFO must not hang before fstat can refuse it */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) {
-        report("%s: open: %s; check the path and its permissions", path, strerror(errno));
-        goto out;
-    }
-    if (fstat(fd, &st) != 0) {
-        report("%s: stat: %s; check the file", path, strerror(errno));
-        rc = EXIT_SYSTEM;
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        report("%s: input: not a regular file (%s); pass a file, or '-' for stdin", path,
-               S_ISDIR(st.st_mode) ? "a directory" : "a device, FIFO or socket");
-        goto out;
-    }
-    if ((unsigned long long)st.st_size > (unsigned long long)max) {
-        report_too_big(path, (unsigned long long)st.st_size, 1, max);
-        goto out;
-    }
-    rc = read_all(fd, path, max, (size_t)st.st_size, data, len);
-out:
-    if (fd >= 0)
-        close(fd);
-    return rc;
-}
-
-/* write(2) until done. 1 ok / 0 with errno set. */
-int file_write_all(int fd, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    ssize_t w;
-
-    while (len > 0) {
-        w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return 0;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 1;
-}
-
-/* fsync the directory holding a renamed file, so the new name survives a crash. */
-static int dir_sync(const char *dir, const char *path)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int ok;
-
-    if (fd < 0) {
-        report("%s: open directory %s: %s; check its permissions", path, dir, strerror(errno));
+    if (strcmp(path, "-") == 0 ? fsio_load_fd(STDIN_FILENO, "stdin", &l, data, len)
+                               : fsio_load(path, &l, data, len))
         return 0;
-    }
-    ok = fsync(fd) == 0 || errno == EINVAL;   /* some filesystems cannot fsync a directory */
-    if (!ok)
-        report("%s: fsync directory %s: %s; check the disk", path, dir, strerror(errno));
-    close(fd);
-    return ok;
+    if (l.step == FSIO_TYPE)                     /* here "-" means stdin: say so */
+        base_err_set(ERRC_INPUT, "%s: input: not a regular file (%s); pass a file, or '-' for "
+                     "stdin", path, S_ISDIR(l.st.st_mode) ? "a directory"
+                                                          : "a device, FIFO or socket");
+    return fio_fail();
 }
 
 /* Put tmp in place at path: rename (overwrite) or a no-replace move. 0 or an exit class. */
 static int put_in_place(const char *tmp, const char *path, int overwrite)
 {
-    if (overwrite) {
-        if (rename(tmp, path) == 0)
-            return 0;
-    } else {
-        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
-            return 0;
-        /* filesystems without RENAME_NOREPLACE: link(2) also refuses an existing target */
-        if ((errno == EINVAL || errno == ENOSYS) && link(tmp, path) == 0) {
-            unlink(tmp);
-            return 0;
-        }
-        if (errno == EEXIST) {
-            report("%s: output: the file exists and was left as it was; remove it or choose "
-                   "another -o (export: --force replaces it)", path);
-            return EXIT_USAGE;
-        }
-    }
-    report("%s: rename: %s; check the directory and its permissions", path, strerror(errno));
-    return EXIT_SYSTEM;
+    if (fsio_place(tmp, path, overwrite))
+        return 0;
+    if (!overwrite && errno == EEXIST)           /* in the words of the option that chose it */
+        base_err_set(ERRC_USAGE, "%s: output: the file exists and was left as it was; remove "
+                     "it or choose another -o (export: --force replaces it)", path);
+    return fio_fail();
 }
 
-/* Create the temp file next to path: "<dir>/.offca-tmp-XXXXXX", or with a tag
- * "<dir>/.<base>.offca-stage-<tag>" (a name a later run can find again). O_CREAT|O_EXCL, 0600. */
-static int temp_open(const char *path, const char *tag, const char *dir, char tmp[MAX_PATH_BYTES])
-{
-    char basecopy[MAX_PATH_BYTES];
-    int w;
-
-    snprintf(basecopy, sizeof(basecopy), "%s", path);
-    if (tag != NULL)
-        w = snprintf(tmp, MAX_PATH_BYTES, "%s/.%s" FILE_STAGE_MARK "%s", dir, basename(basecopy),
-                     tag);
-    else
-        w = snprintf(tmp, MAX_PATH_BYTES, "%s/.offca-tmp-XXXXXX", dir);
-    if (w < 0 || (size_t)w >= MAX_PATH_BYTES) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    if (tag != NULL)
-        return open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    return mkostemp(tmp, O_CLOEXEC);
-}
-
-/* Write data into a fresh temp file next to path (O_CREAT|O_EXCL, exactly mode; named after tag
- * when not NULL), fsync'd when sync is 1. tmp/dir receive the temp path and the directory. 0 or
- * an exit class, reported; on failure no temp file is left. */
+/* Write data into a fresh temp file next to path (named after tag when not NULL, else random;
+ * exactly mode), fsync'd when sync is 1; t receives the temp path. 0 or an exit class,
+ * reported; on failure no temp file is left. */
 static int temp_write(const char *path, const char *tag, const void *data, size_t len, int mode,
-                      int sync, char tmp[MAX_PATH_BYTES], char dir[MAX_PATH_BYTES])
+                      int sync, struct fsio_temp *t)
 {
-    char dircopy[MAX_PATH_BYTES];
-    int fd, w;
-
-    w = snprintf(dircopy, sizeof(dircopy), "%s", path);
-    if (w < 0 || (size_t)w >= sizeof(dircopy) || path[0] == '\0') {
+    if (path[0] == '\0' || strlen(path) >= MAX_PATH_BYTES) {
         report("%s: output: path is empty or too long; choose a shorter -o", path);
         return EXIT_USAGE;
     }
-    snprintf(dir, MAX_PATH_BYTES, "%s", dirname(dircopy));
-    if ((fd = temp_open(path, tag, dir, tmp)) < 0) {
-        report("%s: create temp file in %s: %s; check the directory exists and is writable",
-               path, dir, strerror(errno));
-        return EXIT_SYSTEM;
-    }
-    if (fchmod(fd, (mode_t)mode) != 0 || !file_write_all(fd, data, len) || (sync && fsync(fd) != 0)) {
-        report("%s: write: %s; check the disk", path, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        return EXIT_SYSTEM;
-    }
-    if (close(fd) != 0) {
-        report("%s: close: %s; check the disk", path, strerror(errno));
-        unlink(tmp);
-        return EXIT_SYSTEM;
-    }
-    return 0;
+    t->kind = tag != NULL ? FSIO_TEMP_STAGE : FSIO_TEMP_ANON;
+    t->tag = tag;
+    t->mode = mode;
+    t->sync = sync;
+    return fsio_temp_write(path, t, data, len) ? 0 : fio_fail();
 }
 
 /*
@@ -276,25 +90,25 @@ static int temp_write(const char *path, const char *tag, const void *data, size_
  */
 int file_write(const char *path, const void *data, size_t len, int mode, int overwrite)
 {
-    char tmp[MAX_PATH_BYTES], dir[MAX_PATH_BYTES];
+    struct fsio_temp t;
     int rc;
 
     if (strcmp(path, "-") == 0) {
         fflush(stdout);
-        if (!file_write_all(STDOUT_FILENO, data, len)) {
+        if (!fsio_write_all(STDOUT_FILENO, data, len)) {
             report("stdout: write: %s; check where the output goes", strerror(errno));
             return EXIT_SYSTEM;
         }
         return 0;
     }
-    if ((rc = temp_write(path, NULL, data, len, mode, 1, tmp, dir)) != 0)
+    if ((rc = temp_write(path, NULL, data, len, mode, 1, &t)) != 0)
         return rc;
     FAULTPOINT("file.temp-written", path);
-    if ((rc = put_in_place(tmp, path, overwrite)) != 0) {
-        unlink(tmp);
+    if ((rc = put_in_place(t.path, path, overwrite)) != 0) {
+        unlink(t.path);
         return rc;
     }
-    return dir_sync(dir, path) ? 0 : EXIT_SYSTEM;
+    return fsio_dir_sync(path) ? 0 : fio_fail();
 }
 
 /* ---- groups: many outputs, one flush ---- */
@@ -374,20 +188,13 @@ void file_staged_keep(struct file_staged *st)
  * content, move it, fsync the directory. 0, or the class with the temp file left (reported). */
 static int place_common(const char *tmp, const char *path, int overwrite)
 {
-    char dircopy[MAX_PATH_BYTES];
-    int fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc;
+    int rc;
 
-    snprintf(dircopy, sizeof(dircopy), "%s", path);
-    if (fd < 0 || fsync(fd) != 0) {
-        report("%s: fsync %s: %s; check the disk", path, tmp, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return EXIT_SYSTEM;
-    }
-    close(fd);
+    if (!fsio_file_sync(tmp, path))
+        return fio_fail();
     if ((rc = put_in_place(tmp, path, overwrite)) != 0)
         return rc;
-    return dir_sync(dirname(dircopy), path) ? 0 : EXIT_SYSTEM;
+    return fsio_dir_sync(path) ? 0 : fio_fail();
 }
 
 /* Put a staged temp file at path (never replacing a file): fsync its content, move it, fsync
@@ -425,8 +232,9 @@ int file_staged_place(struct file_staged *st)
 static int stage_common(const char *path, const char *tag, const void *data, size_t len,
                         int mode, int sync, struct file_staged **out)
 {
-    char tmp[MAX_PATH_BYTES], dir[MAX_PATH_BYTES];
+    char dircopy[MAX_PATH_BYTES];
     struct file_staged *st = calloc(1, sizeof(*st));
+    struct fsio_temp t;
     int rc;
 
     if (st == NULL || (st->path = strdup(path)) == NULL) {
@@ -434,12 +242,13 @@ static int stage_common(const char *path, const char *tag, const void *data, siz
         report("%s: output: out of memory; free memory and retry", path);
         return EXIT_SYSTEM;
     }
-    if ((rc = temp_write(path, tag, data, len, mode, sync, tmp, dir)) != 0) {
+    if ((rc = temp_write(path, tag, data, len, mode, sync, &t)) != 0) {
         file_staged_free(st);
         return rc;
     }
-    if ((st->tmp = strdup(tmp)) == NULL || (st->dir = strdup(dir)) == NULL) {
-        unlink(tmp);
+    snprintf(dircopy, sizeof(dircopy), "%s", path);
+    if ((st->tmp = strdup(t.path)) == NULL || (st->dir = strdup(dirname(dircopy))) == NULL) {
+        unlink(t.path);
         file_staged_free(st);
         report("%s: output: out of memory; free memory and retry", path);
         return EXIT_SYSTEM;
@@ -537,8 +346,9 @@ static void group_dirsync(struct file_group *g)
             continue;
         for (size_t j = 0; j < i && !seen; j++)
             seen = g->e[j].placed && strcmp(g->e[j].dir, g->e[i].dir) == 0;
-        if (seen || dir_sync(g->e[i].dir, g->e[i].path))
+        if (seen || fsio_dir_sync(g->e[i].path))
             continue;
+        fio_fail();
         for (size_t j = i; j < g->n; j++)
             if (g->e[j].placed && strcmp(g->e[j].dir, g->e[i].dir) == 0)
                 g->e[j].rc = EXIT_SYSTEM;
@@ -612,7 +422,7 @@ int file_stage_dir_any(const char *path)
         return -1;
     }
     while (!any && (de = readdir(d)) != NULL)
-        any = de->d_name[0] == '.' && strstr(de->d_name, FILE_STAGE_MARK) != NULL;
+        any = fsio_temp_is(de->d_name, FSIO_TEMP_STAGE);
     closedir(d);
     return any;
 }
@@ -622,8 +432,8 @@ int file_stage_dir_any(const char *path)
  * it in place) before asking again. */
 int file_stage_find(const char *path, char *tag, size_t tagsize, char *tmp, size_t tmpsize)
 {
-    char dircopy[MAX_PATH_BYTES], basecopy[MAX_PATH_BYTES], prefix[MAX_PATH_BYTES];
-    const char *dir, *t;
+    char dircopy[MAX_PATH_BYTES], basecopy[MAX_PATH_BYTES];
+    const char *dir, *base, *t;
     struct dirent *de;
     DIR *d;
     int found = 0;
@@ -631,7 +441,7 @@ int file_stage_find(const char *path, char *tag, size_t tagsize, char *tmp, size
     snprintf(dircopy, sizeof(dircopy), "%s", path);
     snprintf(basecopy, sizeof(basecopy), "%s", path);
     dir = dirname(dircopy);
-    snprintf(prefix, sizeof(prefix), ".%s" FILE_STAGE_MARK, basename(basecopy));
+    base = basename(basecopy);
     if ((d = opendir(dir)) == NULL) {
         if (errno == ENOENT)
             return 0;
@@ -639,10 +449,7 @@ int file_stage_find(const char *path, char *tag, size_t tagsize, char *tmp, size
         return -1;
     }
     while (!found && (de = readdir(d)) != NULL) {
-        if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
-            continue;
-        t = de->d_name + strlen(prefix);
-        if (*t == '\0' || t[strspn(t, "0123456789abcdef")] != '\0' || strlen(t) >= tagsize)
+        if ((t = fsio_stage_tag(de->d_name, base)) == NULL || strlen(t) >= tagsize)
             continue;
         snprintf(tag, tagsize, "%s", t);
         found = snprintf(tmp, tmpsize, "%s/%s", dir, de->d_name) < (int)tmpsize;

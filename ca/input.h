@@ -1,6 +1,6 @@
 /*
  * input.h — the untrusted inputs ca/ reads, one parser each, one file each:
- *   fileio.c   bounded file loader and tight-mode atomic writer
+ *   fileio.c   the bounded file loader and the atomic writer (base/fsio.h) in ca/'s words
  *   csr.c      certificate requests (PEM or DER, exactly one, signature verified)
  *   dircsv.c   AD exports as CSV (Export-Csv of Get-ADComputer / Get-ADUser, csvde)
  *   dir_ldif.c AD exports as LDIF (ldifde)
@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <openssl/x509.h>
+#include "base/fsio.h"
 #include "templates/template.h"
 
 #define MAX_INPUT_BYTES (1024 * 1024)       /* CSR, CSV line budget, manifest line, PEM files */
@@ -29,7 +30,10 @@ int file_load(const char *path, size_t max, unsigned char **data, size_t *len);
  * path "-" writes to stdout. An existing file is replaced only when overwrite is 1. */
 int file_write(const char *path, const void *data, size_t len, int mode, int overwrite);
 /* Write all len bytes to fd (EINTR and short writes retried). 1 ok / 0 with errno set. */
-int file_write_all(int fd, const void *data, size_t len);
+static inline int file_write_all(int fd, const void *data, size_t len)
+{
+    return fsio_write_all(fd, data, len);
+}
 /* Many outputs, one flush (batches): file_group_add writes each into a temp file in its
  * directory (not yet synced, not yet visible under its name); file_group_commit makes all the
  * staged data durable at once (one syncfs per filesystem), moves each file into place without
@@ -50,7 +54,7 @@ int file_group_adopt(struct file_group *g, struct file_staged *st);
  * hex, e.g. the certificate's serial). A run killed between recording and renaming leaves it;
  * file_stage_find returns one such file of path (1, tag and its path; 0 none; -1 error, reported)
  * so the re-run can resolve it (put in place when recorded, removed otherwise). */
-#define FILE_STAGE_MARK ".offca-stage-"
+#define FILE_STAGE_MARK FSIO_STAGE_MARK
 int file_stage_tagged(const char *path, const char *tag, const void *data, size_t len, int mode,
                       struct file_staged **out);
 int file_stage_find(const char *path, char *tag, size_t tagsize, char *tmp, size_t tmpsize);

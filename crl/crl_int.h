@@ -21,7 +21,7 @@ enum { CE_POLICY = ERRC_POLICY, CE_USAGE = ERRC_USAGE, CE_INPUT = ERRC_INPUT, CE
 #define crl_err_clear base_err_clear
 #define crl_ossl_drain base_ossl_drain
 
-/* Read a whole file of at most max bytes (OPENSSL_malloc'd, caller OPENSSL_free). 0 with error. */
+/* Read a whole file of at most max bytes (malloc'd, caller free()s). NULL with the error. */
 unsigned char *crl_file_read(const char *path, long max, size_t *len);
 
 

@@ -2,62 +2,39 @@
  * fetch.c — get a CRL's bytes (a bounded file read, or an HTTP GET through OpenSSL's own
  * OSSL_HTTP client: no hand-written HTTP) and parse them (DER or PEM, nothing trailing).
  */
+#include "base/fsio.h"
 #include "crl/crl.h"
 #include "crl/crl_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <openssl/bio.h>
 #include <openssl/http.h>
 #include <openssl/pem.h>
 
 
-/* Bounded whole-file read: regular files only, size checked before reading. */
+/* Bounded whole-file read (base/fsio.h: regular files only, size checked before reading), the
+ * failure said in doctor's words. */
 unsigned char *crl_file_read(const char *path, long max, size_t *len)
 {
-    struct stat st;
+    struct fsio_load l = { .max = (size_t)max };
     unsigned char *buf = NULL;
-    size_t off = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fsio_load(path, &l, &buf, len))
+        return buf;
+    if (l.step == FSIO_OPEN || l.step == FSIO_STAT || l.step == FSIO_TYPE)
         crl_seterr(CE_INPUT, "%s: cannot read: %s; check the path", path,
-                   fd < 0 ? strerror(errno) : "not a regular file");
-        goto err;
-    }
-    if (st.st_size > max) {
+                   l.step == FSIO_OPEN ? strerror(errno) : "not a regular file");
+    else if (l.step == FSIO_SIZE && l.st.st_size > max)
         crl_seterr(CE_INPUT, "%s: size limit: %lld bytes exceed %ld; this is not a CRL offca "
-                   "reads", path, (long long)st.st_size, max);
-        goto err;
-    }
-    if ((buf = OPENSSL_malloc((size_t)st.st_size + 1)) == NULL) {
+                   "reads", path, (long long)l.st.st_size, max);
+    else if (l.step == FSIO_NOMEM)
         crl_seterr(CE_SYSTEM, "%s: memory: cannot hold %lld bytes; free memory", path,
-                   (long long)st.st_size);
-        goto err;
-    }
-    while (off < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + off, (size_t)st.st_size - off);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            crl_seterr(CE_SYSTEM, "%s: read failed: %s; check the file", path,
-                       n < 0 ? strerror(errno) : "file shrank while reading");
-            goto err;
-        }
-        off += (size_t)n;
-    }
-    close(fd);
-    *len = off;
-    return buf;
-err:
-    if (fd >= 0)
-        close(fd);
-    OPENSSL_free(buf);
+                   (long long)l.st.st_size);
+    else if (l.step == FSIO_READ)
+        crl_seterr(CE_SYSTEM, "%s: read failed: %s; check the file", path, strerror(errno));
+    /* a file that grew past max while read: the loader's words */
     return NULL;
 }
 
@@ -156,6 +133,6 @@ X509_CRL *crl_fetch(const char *url, const struct doctor_source *src)
     if ((der = crl_file_read(path, MAX_FETCH_BYTES, &len)) == NULL)
         return NULL;
     crl = crl_parse(der, len, path);
-    OPENSSL_free(der);
+    free(der);
     return crl;
 }

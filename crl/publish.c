@@ -5,23 +5,19 @@
  * one, never half of one. So: temp file in the SAME directory (rename is atomic only within one
  * file system), O_CREAT|O_EXCL, write all, fsync, rename over the target, fsync the directory
  * (so the rename itself survives a crash). Any failure before the rename unlinks the temp file
- * and leaves the old file as it was. The read-back check of a published CRL is crl/verify.c.
+ * and leaves the old file as it was. The steps and the temp names are base/fsio.h's; this file
+ * checks the name and says each failure in the publish directory's words. The read-back check
+ * of a published CRL is crl/verify.c.
  */
 #include "base/faultpoint.h"
+#include "base/fsio.h"
 #include "crl/crl.h"
 #include "crl/crl_int.h"
 
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
-#include <openssl/rand.h>
-
-#define MAX_TEMP_TRIES 16
 
 static int name_check(const char *dir, const char *name)
 {
@@ -39,94 +35,33 @@ static int name_check(const char *dir, const char *name)
     return 1;
 }
 
-/* Create dir/.name.XXXXXXXX exclusively with exactly mode (umask does not apply). */
-static int temp_open(const char *dir, const char *name, int mode, char *tmp, size_t tmplen)
+/* Say why the temp file of dir/name could not be written, in the publish directory's words
+ * (the step and errno from base/fsio.h). */
+static void temp_failed(const char *dir, const struct fsio_temp *t)
 {
-    int i, fd = -1;
-
-    for (i = 0; i < MAX_TEMP_TRIES && fd < 0; i++) {
-        unsigned char rnd[6];
-
-        if (RAND_bytes(rnd, sizeof(rnd)) <= 0)
-            memset(rnd, i, sizeof(rnd));
-        snprintf(tmp, tmplen, "%s/.%s.%02x%02x%02x%02x%02x%02x.tmp", dir, name, rnd[0], rnd[1],
-                 rnd[2], rnd[3], rnd[4], rnd[5]);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 07777);
-        if (fd < 0 && errno != EEXIST)
-            break;
-    }
-    if (fd < 0) {
+    if (t->step == FSIO_CREATE)
         crl_seterr(CE_SYSTEM, "publish: %s: cannot create a temporary file: %s; check that the "
                    "publish directory exists and is writable by this user", dir, strerror(errno));
-        return -1;
-    }
-    if (fchmod(fd, (mode_t)(mode & 07777)) != 0) {
-        crl_seterr(CE_SYSTEM, "publish: %s: chmod %o: %s; check the file system", tmp,
-                   (unsigned)mode, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        return -1;
-    }
-    return fd;
+    else if (t->step == FSIO_CHMOD)
+        crl_seterr(CE_SYSTEM, "publish: %s: chmod %o: %s; check the file system", t->path,
+                   (unsigned)t->mode, strerror(errno));
+    else if (t->step == FSIO_CLOSE)
+        crl_seterr(CE_SYSTEM, "publish: %s: close failed: %s; check the publish file system",
+                   t->path, strerror(errno));
+    else
+        crl_seterr(CE_SYSTEM, "publish: %s: write/fsync failed: %s; check free space on the "
+                   "publish file system", t->path, strerror(errno));
 }
 
-/* ".NAME.<12 hex>.tmp": the names temp_open makes. */
-static int is_temp_name(const char *n)
-{
-    size_t len = strlen(n), i;
-
-    if (n[0] != '.' || len < 1 + 1 + 1 + 12 + 4 || strcmp(n + len - 4, ".tmp") != 0 ||
-        n[len - 4 - 12 - 1] != '.')
-        return 0;
-    for (i = len - 4 - 12; i < len - 4; i++)
-        if (!isxdigit((unsigned char)n[i]) || isupper((unsigned char)n[i]))
-            return 0;
-    return 1;
-}
-
-/* Remove the temp files a killed publisher left in dir: see crl.h. */
+/* Remove the temp files a killed publisher left in dir (".NAME.<12 hex>.tmp"): see crl.h. */
 int crl_publish_sweep(const char *dir)
 {
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int n = 0;
+    int n = fsio_temp_sweep(dir, FSIO_TEMP_PUBLISH);
 
-    if (d == NULL) {
+    if (n < 0)
         crl_seterr(CE_SYSTEM, "publish: %s: cannot list: %s; check the publish directory", dir,
                    strerror(errno));
-        return -1;
-    }
-    while ((e = readdir(d)) != NULL)
-        if (is_temp_name(e->d_name) && unlinkat(dirfd(d), e->d_name, 0) == 0)
-            n++;
-    closedir(d);
     return n;
-}
-
-static int write_all(int fd, const unsigned char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return 0;
-        data += n;
-        len -= (size_t)n;
-    }
-    return 1;
-}
-
-static int dir_sync(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ok;
-
-    if (fd < 0)
-        return 0;
-    ok = fsync(fd) == 0 || errno == EINVAL;   /* some file systems cannot sync a directory */
-    close(fd);
-    return ok;
 }
 
 /* Atomically replace dir/name with data (see crl.h and the comment above). 1 ok / 0 (class 4);
@@ -134,8 +69,8 @@ static int dir_sync(const char *dir)
 int crl_publish_file(const char *dir, const char *name, const unsigned char *data, size_t len,
                      int mode)
 {
-    char tmp[MAX_PATH_BYTES], dst[MAX_PATH_BYTES];
-    int fd = -1, ok = 0;
+    struct fsio_temp t = { .kind = FSIO_TEMP_PUBLISH, .mode = mode & 07777, .sync = 1 };
+    char dst[MAX_PATH_BYTES];
 
     crl_err_clear();
     if (!name_check(dir, name))
@@ -145,39 +80,23 @@ int crl_publish_file(const char *dir, const char *name, const unsigned char *dat
         return 0;
     }
     snprintf(dst, sizeof(dst), "%s/%s", dir, name);
-    if ((fd = temp_open(dir, name, mode, tmp, sizeof(tmp))) < 0)
+    if (!fsio_temp_write(dst, &t, data, len)) {
+        temp_failed(dir, &t);
         return 0;
-    if (!write_all(fd, data, len) || fsync(fd) != 0) {
-        crl_seterr(CE_SYSTEM, "publish: %s: write/fsync failed: %s; check free space on the "
-                   "publish file system", tmp, strerror(errno));
-        goto out;
     }
-    if (close(fd) != 0) {
-        fd = -1;
-        crl_seterr(CE_SYSTEM, "publish: %s: close failed: %s; check the publish file system",
-                   tmp, strerror(errno));
-        goto out;
-    }
-    fd = -1;
     FAULTPOINT("crl.temp-written", name);
-    if (rename(tmp, dst) != 0) {
+    if (!fsio_place(t.path, dst, 1)) {
         crl_seterr(CE_SYSTEM, "publish: %s: rename failed: %s; check that it is not a "
                    "directory and that the publish directory is writable", dst, strerror(errno));
-        goto out;
+        unlink(t.path);
+        return 0;
     }
-    tmp[0] = '\0';                             /* renamed: nothing to clean up */
-    FAULTPOINT("crl.renamed", name);
-    if (!dir_sync(dir)) {
+    FAULTPOINT("crl.renamed", name);             /* renamed: nothing to clean up */
+    if (!fsio_dir_sync(dst)) {
         crl_seterr(CE_SYSTEM, "publish: %s: fsync of the directory failed: %s; the new file "
                    "is in place but may not survive a crash; check the file system", dir,
                    strerror(errno));
-        goto out;
+        return 0;
     }
-    ok = 1;
-out:
-    if (fd >= 0)
-        close(fd);
-    if (!ok && tmp[0] != '\0')
-        unlink(tmp);
-    return ok;
+    return 1;
 }

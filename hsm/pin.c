@@ -3,6 +3,7 @@
  * stricter, checked on the opened descriptor so there is no TOCTOU window), from $OFFCA_PIN, or
  * from a no-echo prompt on /dev/tty. Never from argv, never logged.
  */
+#include "base/fsio.h"
 #include "hsm/hsm.h"
 #include "hsm/hsm_err.h"
 #include "hsm/pin.h"
@@ -148,19 +149,13 @@ static int pin_from_file(const char *path, char *pin, size_t *len)
 {
     char buf[MAX_PIN + 3];
     size_t n = 0;
-    ssize_t r;
     int fd, ok = 0;
 
     if ((fd = pin_file_open(path)) < 0)
         return 0;
-    while (n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) != 0) {
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            hsm_seterr(HE_INPUT, "%s: pin_file: read: %s; check the file", path, strerror(errno));
-            goto out;
-        }
-        n += (size_t)r;
+    if (!fsio_read_full(fd, buf, sizeof(buf) - 1, &n)) {
+        hsm_seterr(HE_INPUT, "%s: pin_file: read: %s; check the file", path, strerror(errno));
+        goto out;
     }
     if (n > MAX_PIN + 2) {
         hsm_seterr(HE_INPUT, "%s: PIN: longer than %d bytes; check its contents", path, MAX_PIN);
