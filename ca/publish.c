@@ -18,7 +18,9 @@
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
+#include "base/err.h"
 #include "base/faultpoint.h"
+#include "base/fsio.h"
 #include "ca/ca.h"
 #include "ca/config.h"
 #include "ca/crlimp.h"
@@ -112,32 +114,17 @@ static int pub_open(const char *path, struct stat *st)
     return fd;
 }
 
-/* The whole published file at path (see publish.h). */
+/* The whole published file at path (see publish.h): the one loader, no symlink, regular files
+ * only; its message is dropped, since for the publisher a file it cannot read is one to
+ * replace. */
 int publish_file_load(const char *path, size_t max, unsigned char **data, size_t *len)
 {
-    struct stat st;
-    unsigned char *buf = NULL;
-    size_t got = 0, size;
-    ssize_t r = 1;
-    int fd = pub_open(path, &st), ok = 0;
+    struct fsio_load l = { .max = max, .nofollow = 1 };
 
-    if (fd < 0)
-        return 0;
-    size = (size_t)st.st_size;
-    if ((uint64_t)st.st_size <= max && (buf = malloc(size + 1)) != NULL) {
-        while (got < size &&
-               ((r = read(fd, buf + got, size - got)) > 0 || (r < 0 && errno == EINTR)))
-            got += r > 0 ? (size_t)r : 0;
-        ok = got == size;
-    }
-    close(fd);
-    if (!ok) {
-        free(buf);
-        return 0;
-    }
-    *data = buf;
-    *len = got;
-    return 1;
+    if (fsio_load(path, &l, data, len))
+        return 1;
+    base_err_clear();
+    return 0;
 }
 
 /* SHA-256 of the published file at path, read in chunks (a 1M-entry CRL is ~53 MB: never held
