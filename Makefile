@@ -39,7 +39,7 @@ BASE_OBJ := $(patsubst %.c,$(B)/%.o,$(BASE_SRC))
 HSM_OBJ  := $(patsubst %.c,$(B)/%.o,$(wildcard hsm/*.c))
 TMPL_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard templates/*.c))
 CRL_OBJ  := $(patsubst %.c,$(B)/%.o,$(wildcard crl/*.c))
-CA_OBJ   := $(patsubst %.c,$(B)/%.o,$(filter-out ca/main.c,$(wildcard ca/*.c)))
+CA_OBJ   := $(patsubst %.c,$(B)/%.o,$(filter-out ca/cli/main.c,$(wildcard ca/*/*.c)))
 
 LIB_HSM  := $(B)/libhsm.a
 LIB_TMPL := $(B)/libtemplates.a
@@ -50,7 +50,7 @@ ALL_LIBS := $(LIB_CA) $(LIB_TMPL) $(LIB_CRL) $(LIB_HSM) $(LIB_BASE)
 
 # The test build: the same sources compiled with -DOFFCA_TEST_BUILD into $(TB), plus base/ (the
 # fault points, base/faultpoint.c), linked as $(B)/offca-test. Only it has the test seams: the
-# $$OFFCA_TEST_NOW clock (ca/clock.c), the raw store hooks (ca/store.c), $$OFFCA_FAULT. $(B)/offca
+# $$OFFCA_TEST_NOW clock (ca/common/clock.c), the raw store hooks (ca/store/store.c), $$OFFCA_FAULT. $(B)/offca
 # is built without any of them (tests/integration/t_testbuild.sh proves it).
 TB       := $(B)/test-obj
 TB_OBJ    = $(patsubst $(B)/%,$(TB)/%,$(1))
@@ -117,7 +117,7 @@ $(B)/lib%.a:
 	@mkdir -p $(B)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/offca: $(B)/ca/main.o $(ALL_LIBS)
+$(B)/offca: $(B)/ca/cli/main.o $(ALL_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # test build objects (the shorter stem makes this rule win over $(B)/%.o for $(TB)/...)
@@ -134,7 +134,7 @@ $(TB)/lib%.a:
 	@mkdir -p $(TB)
 	rm -f $@ && ar rcs $@ $^
 
-$(TEST_BIN): $(TB)/ca/main.o $(TALL_LIBS)
+$(TEST_BIN): $(TB)/ca/cli/main.o $(TALL_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Leaf unit tests link only their own folder's archive (production objects); ca tests link

@@ -24,7 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "ca/store.h"
+#include "ca/store/store.h"
 
 #define MAX_DER_BYTES (64 * 1024)
 #define TXN_RECORDS 50000          /* records per commit: 1M in 20 commits */

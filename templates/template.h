@@ -2,7 +2,7 @@
  * template.h — the only header other folders include from templates/.
  *
  * templates/ owns everything about what goes INTO a certificate: the strict TOML reader (also used
- * by ca/config.c), RFC 4514 names, SIDs and the other Microsoft encodings, the template loader and
+ * by ca/config/config.c), RFC 4514 names, SIDs and the other Microsoft encodings, the template loader and
  * validator, and the policy evaluation (request + template -> issue plan, no I/O).
  *
  * Errors: functions return 1/0 or pointer/NULL; on failure tmpl_error() holds one operator-ready
@@ -137,7 +137,7 @@ char *tmpl_describe(const struct tmpl *t);
 typedef int (*tmpl_sid_lookup_fn)(void *arg, enum san_type type, const char *name,
                                   char *sid, size_t sidlen);
 
-/* Everything policy needs, parsed once by ca/csr.c and the command line. All borrowed. */
+/* Everything policy needs, parsed once by ca/issue/csr.c and the command line. All borrowed. */
 struct tmpl_request {
     const char *source;                     /* for messages: "req.csr" or "manifest line 12" */
     const X509_NAME *csr_subject;           /* subject in the CSR (may be empty) */
@@ -153,7 +153,7 @@ struct tmpl_request {
     int csr_sig_sha1;                       /* the CSR is signed with SHA-1 */
 };
 
-/* The decision: what the certificate will carry. ca/issue.c adds serial, validity dates, issuer,
+/* The decision: what the certificate will carry. ca/issue/issue.c adds serial, validity dates, issuer,
  * AKID, SKID, CDP and AIA; everything else comes from exts, in order. */
 struct tmpl_plan {
     X509_NAME *subject;                     /* owned */

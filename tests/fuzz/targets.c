@@ -16,9 +16,11 @@
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 
-#include "ca/config.h"
-#include "ca/input.h"
-#include "ca/store.h"
+#include "ca/config/config.h"
+#include "ca/common/common.h"
+#include "ca/directory/directory.h"
+#include "ca/issue/issue.h"
+#include "ca/store/store.h"
 #include "templates/template.h"
 
 #define MAX_FUZZ_WALK_DEPTH 64          /* our own TOML walk; the parser's depth is its business */

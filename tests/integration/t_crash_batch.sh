@@ -18,7 +18,7 @@
 . "$(dirname "$0")/common.sh"
 TRIALS=${CRASH_TRIALS:-12}
 N=${CRASH_N:-300}                # entries per batch: 4 groups of 64 and one of 44
-G=64                             # BATCH_GROUP in ca/cmd_sign.c
+G=64                             # BATCH_GROUP in ca/issue/batch.c
 SEED=${CRASH_SEED:-$$}
 RANDOM=$SEED
 echo "# seed $SEED; deterministic kills, then $TRIALS random kills, batches of $N entries"

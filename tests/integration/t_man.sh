@@ -5,7 +5,7 @@
 #    section of that command (the global options in GLOBAL OPTIONS); a miss names the command
 #    and the option;
 #  - offca-ca.toml(5) documents, in the section of its table, every key of ca.toml.example, and
-#    every key the config reader (ca/config.c) asks for;
+#    every key the config reader (ca/config/config.c) asks for;
 #  - offca-template(5) documents every key the template loader (templates/tmpl_*.c) asks for,
 #    and every key of the shipped templates in the section of its table; its EXAMPLE is a
 #    template offca accepts;
@@ -113,10 +113,10 @@ while IFS= read -r line; do
 offca-ca.toml(5): key '$k' of ca.toml.example (table $tbl) is not in its section $tbl"; } ;;
     esac
 done <"$REPO/ca.toml.example"
-for k in $(grep -ohE '(get_(path|text|url|duration)|toml_get_[a-z]+)\([a-z]+, ([a-z]+, )?"[a-z_0-9]+"' "$REPO/ca/config.c" |
+for k in $(grep -ohE '(get_(path|text|url|duration)|toml_get_[a-z]+)\([a-z]+, ([a-z]+, )?"[a-z_0-9]+"' "$REPO/ca/config/config.c" |
            sed -E 's/.*"([a-z_0-9]+)"$/\1/' | sort -u); do
     sed -e 's/\\f[BIRP]//g' "$MAN5C" | has_word "$k" || missing="$missing
-offca-ca.toml(5): key '$k' read by ca/config.c is not documented"
+offca-ca.toml(5): key '$k' read by ca/config/config.c is not documented"
 done
 if [ -z "$missing" ]; then ok "offca-ca.toml(5) documents every ca.toml key"
 else notok "offca-ca.toml(5) documents every ca.toml key" "$(echo "$missing" | sed 1d | tr '\n' '|')"; fi

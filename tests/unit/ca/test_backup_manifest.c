@@ -1,5 +1,5 @@
 /*
- * test_backup_manifest.c — the backup MANIFEST (ca/backup_manifest.c): text -> parse round trip
+ * test_backup_manifest.c — the backup MANIFEST (ca/backup/backup_manifest.c): text -> parse round trip
  * with exact bytes, the relative-path rule, and a table of altered manifests, each refused with
  * exit 3 and a message naming the line and the problem.
  */
@@ -13,8 +13,8 @@
 #include <string.h>
 #include <openssl/evp.h>
 
-#include "ca/backup.h"
-#include "ca/ca.h"
+#include "ca/backup/backup.h"
+#include "ca/common/common.h"
 #include "tests/unit/support/capture.h"
 
 static struct backup_manifest *sample(void)

@@ -1,5 +1,5 @@
 /*
- * test_config.c — ca.toml (ca/config.c): ca.toml.example itself must load, relative paths and
+ * test_config.c — ca.toml (ca/config/config.c): ca.toml.example itself must load, relative paths and
  * derived URLs, config_ca() for CAs with and without a section, the lookup order of the file,
  * and the corpus of invalid configs in tests/data/bad/config/ (expected line:col and message in
  * EXPECTED; the message is what report() printed). Run from the repository root.
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ca/config.h"
+#include "ca/config/config.h"
 #include "tests/unit/support/capture.h"
 
 #define BAD_DIR "tests/data/bad/config"

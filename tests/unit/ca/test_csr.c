@@ -1,5 +1,5 @@
 /*
- * test_csr.c — the certificate request parser (ca/csr.c) over the committed corpus in
+ * test_csr.c — the certificate request parser (ca/issue/csr.c) over the committed corpus in
  * tests/data/{good,bad}/csr/ (regenerate with tests/data/make-csr-corpus.sh). Run from the repo root.
  */
 #include <setjmp.h>
@@ -15,8 +15,8 @@
 #include <openssl/objects.h>
 #include <openssl/x509v3.h>
 
-#include "ca/ca.h"
-#include "ca/input.h"
+#include "ca/common/common.h"
+#include "ca/issue/issue.h"
 #include "tests/unit/support/capture.h"
 
 #define GOOD "tests/data/good/csr/"

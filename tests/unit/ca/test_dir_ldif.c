@@ -1,6 +1,6 @@
 /*
- * test_dir_ldif.c — the ldifde reader (ca/dir_ldif.c), csvde's X'..' values (ca/dircsv.c), the
- * format detection, and the duplicate check across exports (ca/dir_index.c): tables of texts,
+ * test_dir_ldif.c — the ldifde reader (ca/directory/dir_ldif.c), csvde's X'..' values (ca/directory/dircsv.c), the
+ * format detection, and the duplicate check across exports (ca/directory/dir_index.c): tables of texts,
  * each negative case with its file:line and a fragment of its message.
  */
 #include <setjmp.h>
@@ -12,10 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ca/ca.h"
-#include "ca/dir_index.h"
-#include "ca/input.h"
-#include "ca/store.h"
+#include "ca/common/common.h"
+#include "ca/directory/directory.h"
+#include "ca/store/store.h"
 #include "tests/unit/support/capture.h"
 
 /* The MS-DTYP test vector: string, hex, base64 (split for a folded line) */

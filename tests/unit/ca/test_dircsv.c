@@ -1,5 +1,5 @@
 /*
- * test_dircsv.c — AD export parser (ca/dircsv.c): tables of CSV texts, plus the committed
+ * test_dircsv.c — AD export parser (ca/directory/dircsv.c): tables of CSV texts, plus the committed
  * exports in tests/data/{good,bad}/csv/. Run from the repo root.
  */
 #include <setjmp.h>
@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ca/ca.h"
-#include "ca/input.h"
-#include "ca/store.h"
+#include "ca/common/common.h"
+#include "ca/directory/directory.h"
+#include "ca/store/store.h"
 #include "tests/unit/support/capture.h"
 
 /* The MS-DTYP test vector in its three spellings. */

@@ -1,5 +1,5 @@
 /*
- * test_fileio.c — bounded loader and atomic writer (ca/fileio.c).
+ * test_fileio.c — bounded loader and atomic writer (ca/common/fileio.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,8 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ca/ca.h"
-#include "ca/input.h"
+#include "ca/common/common.h"
 #include "tests/unit/support/capture.h"
 
 static char dir[256];

@@ -24,12 +24,11 @@
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
-#include "ca/batch.h"
-#include "ca/ca.h"
-#include "ca/ca_create.h"
-#include "ca/config.h"
-#include "ca/issue.h"
-#include "ca/store.h"
+#include "ca/issue/issue.h"
+#include "ca/common/common.h"
+#include "ca/authority/authority.h"
+#include "ca/config/config.h"
+#include "ca/store/store.h"
 #include "hsm/hsm.h"
 #include "templates/template.h"
 #include "tests/unit/support/capture.h"

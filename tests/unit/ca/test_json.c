@@ -1,5 +1,5 @@
 /*
- * test_json.c — --json string writing (ca/json.c): exact bytes for escapes, UTF-8 passed through,
+ * test_json.c — --json string writing (ca/common/json.c): exact bytes for escapes, UTF-8 passed through,
  * bytes that are not UTF-8 written as U+FFFD, null for NULL, and every output parses back (with
  * libjansson) to the string written.
  */
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ca/json.h"
+#include "ca/common/common.h"
 
 /* What json_str writes for s, NUL-terminated (caller frees). */
 static char *written(const char *s)

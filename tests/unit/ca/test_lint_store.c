@@ -15,10 +15,10 @@
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
-#include "ca/issue.h"
-#include "ca/ca.h"
-#include "ca/lint_store.h"
-#include "ca/store.h"
+#include "ca/issue/issue.h"
+#include "ca/common/common.h"
+#include "ca/health/health.h"
+#include "ca/store/store.h"
 #include "tests/unit/support/capture.h"
 
 static char tmp[256], sdir[300];

@@ -1,5 +1,5 @@
 /*
- * test_manifest.c — batch manifest lines (ca/manifest.c): tables of good and bad lines, and the
+ * test_manifest.c — batch manifest lines (ca/issue/manifest.c): tables of good and bad lines, and the
  * committed tests/data/{good,bad}/manifest/ files (bad: each line preceded by "# expect: TEXT").
  * The JSON syntax errors are libjansson's (its text quoted in the message, with our remedy).
  * Run from the repo root.
@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ca/ca.h"
-#include "ca/input.h"
+#include "ca/common/common.h"
+#include "ca/issue/issue.h"
 #include "tests/unit/support/capture.h"
 
 struct good_case {

@@ -1,5 +1,5 @@
 /*
- * test_progress.c — the progress line (ca/progress.c): exact text with and without a total, the
+ * test_progress.c — the progress line (ca/common/progress.c): exact text with and without a total, the
  * time left, the clamp at 100%, and that nothing is drawn when stderr is not a terminal.
  */
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ca/progress.h"
+#include "ca/common/common.h"
 
 struct fmt_case {
     const char *what;

@@ -25,13 +25,13 @@
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
-#include "ca/ca.h"
-#include "ca/config.h"
-#include "ca/store.h"
+#include "ca/common/common.h"
+#include "ca/config/config.h"
+#include "ca/store/store.h"
 #include "hsm/hsm.h"
-#include "ca/ca_create.h"
-#include "ca/issue.h"
-#include "ca/publish.h"
+#include "ca/authority/authority.h"
+#include "ca/issue/issue.h"
+#include "ca/publish/publish.h"
 
 #define SOFTHSM_MODULE "/usr/lib/softhsm/libsofthsm2.so"
 

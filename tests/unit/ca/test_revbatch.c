@@ -1,5 +1,5 @@
 /*
- * test_revbatch.c — the bulk revocation list reader (ca/revbatch_read.c, ca/csv.c): JSON lines
+ * test_revbatch.c — the bulk revocation list reader (ca/revoke/revbatch_read.c, ca/common/csv.c): JSON lines
  * and CSV give the same entries; every malformed line is kept, marked and named, the good ones
  * around it still read; file-level refusals (encoding, header, CSV structure, no entries).
  */
@@ -13,9 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "ca/ca.h"
-#include "ca/input.h"
-#include "ca/revoke.h"
+#include "ca/common/common.h"
+#include "ca/revoke/revoke.h"
 #include "crl/crl.h"
 #include "tests/unit/support/capture.h"
 

@@ -1,5 +1,5 @@
 /*
- * test_store.c — the LMDB store (ca/store.c): open/schema/modes, CAs, certificates, revocation
+ * test_store.c — the LMDB store (ca/store/store.c): open/schema/modes, CAs, certificates, revocation
  * order, CRL state, directory, the audit hash chain and its tampering, corrupt records, bulk.
  * Each test gets a fresh temporary directory; the store lives in <tmp>/store.
  */
@@ -22,10 +22,10 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "ca/store.h"
+#include "ca/store/store.h"
 #include "tests/unit/support/capture.h"
 
-/* Test hooks in ca/store.c (deliberately not in store.h). */
+/* Test hooks in ca/store/store.c (deliberately not in store.h). */
 extern int store_test_raw_put(struct store *s, const char *db, const void *key, size_t klen,
                               const void *val, size_t vlen);
 extern unsigned char *store_test_raw_get(struct store *s, const char *db, const void *key,

@@ -1,5 +1,5 @@
 /*
- * test_store_backup.c — the store's two backup functions (ca/store.c): store_copy_compact writes
+ * test_store_backup.c — the store's two backup functions (ca/store/store.c): store_copy_compact writes
  * a copy that opens as a store with the same audit chain and head, unchanged by later writes to
  * the original (a snapshot); store_audit_head gives the record count, the last sequence and the
  * hash the next record will carry as prev_hash; bad output files are refused with a message;
@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ca/store.h"
+#include "ca/store/store.h"
 #include "tests/unit/support/capture.h"
 
 static char tmp[256], sdir[300], cdir[300];

@@ -1,5 +1,5 @@
 /*
- * test_store_crlimp.c — the schema 3 records (ca/store_crlimp.c): imported parent CRLs and
+ * test_store_crlimp.c — the schema 3 records (ca/store/store_crlimp.c): imported parent CRLs and
  * pre-signed CRLs round-trip, sort by parent and number, delete; a corrupt record is named;
  * a schema 2 store (made by the previous offca: no crl_imported / crl_presigned) is upgraded
  * in place on open, in one transaction, keeping everything it held.
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include "ca/store.h"
+#include "ca/store/store.h"
 #include "tests/unit/support/capture.h"
 
 extern int store_test_make_old(struct store *s, uint32_t v);

@@ -1,5 +1,5 @@
 /*
- * test_store_gen.c — CA generations in the store (ca/store_gen.c): add/get/newest/foreach/put,
+ * test_store_gen.c — CA generations in the store (ca/store/store_gen.c): add/get/newest/foreach/put,
  * the rules they refuse, CRL state per key generation, a revocation landing on the CRL state
  * and revoked entry of the key generation that signed it, schema 1 records read as key 0, and
  * the in-place upgrade of a schema 1 or 2 store (generation 0 of each CA, audit record, once).
@@ -15,7 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "ca/store.h"
+#include "ca/store/store.h"
 #include "tests/unit/support/capture.h"
 
 extern int store_test_set_schema(struct store *s, uint32_t v);

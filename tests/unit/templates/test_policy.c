@@ -367,7 +367,7 @@ static STACK_OF(X509_EXTENSION) *csr_exts_of(const struct pcase *c)
     return sk;
 }
 
-/* The X509_REQ a requester would send, then read back as ca/csr.c would. */
+/* The X509_REQ a requester would send, then read back as ca/issue/csr.c would. */
 static X509_REQ *req_of(const struct pcase *c)
 {
     X509_REQ *r = X509_REQ_new();
