@@ -49,8 +49,8 @@ room_problems() {
     done
     grep -rlwE 'struct app' "$root/ca" --include='*.[ch]' | grep -v "^$root/ca/cli/" |
         sed "s|^$root/||; s|\$|: struct app outside ca/cli/ (pass the store, HSM and config)|"
-    grep -rlE '^#include <lmdb.h>' "$root" --include='*.[ch]' | grep -v "^$root/ca/store/store.c$" |
-        grep -v "^$root/tests/" | sed "s|^$root/||; s|\$|: includes <lmdb.h> (only ca/store/store.c may)|"
+    for d in base hsm templates crl ca; do [ -d "$root/$d" ] && echo "$root/$d"; done |
+        xargs grep -rlE '^#include <lmdb.h>' --include='*.[ch]' | grep -v "^$root/ca/store/store.c$" | sed "s|^$root/||; s|\$|: includes <lmdb.h> (only ca/store/store.c may)|"
 }
 
 out=$(room_problems "$REPO")
