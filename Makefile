@@ -151,7 +151,9 @@ $(B)/tests/templates/%: tests/unit/templates/%.c $(LIB_TMPL) $(LIB_BASE) $(TEST_
 $(B)/tests/crl/%: tests/unit/crl/%.c $(LIB_CRL) $(LIB_BASE) $(TEST_SUPPORT)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
-$(B)/tests/ca/%: tests/unit/ca/%.c $(TALL_LIBS) $(TEST_SUPPORT)
+# The ca/ tests' shared CA (token, config, store, root): before the archives it needs.
+CA_FIXTURE := $(B)/tests/unit/ca/ca_fixture.o
+$(B)/tests/ca/%: tests/unit/ca/%.c $(CA_FIXTURE) $(TALL_LIBS) $(TEST_SUPPORT)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DOFFCA_TEST_BUILD $(LDFLAGS) -o $@ $(filter-out tests/fuzz/%,$^) $(CMOCKA_LIBS) $(LDLIBS)
 

@@ -1,15 +1,13 @@
 /*
- * app.c — lazy opening of config, store, HSM and templates for one invocation, and the
- * translation of leaf errors into reports and exit classes.
+ * app.c — lazy opening of config, store, HSM and templates for one invocation, and the option
+ * parsing the commands share. (Leaf errors become reports in ca/common/fail.c.)
  */
 #include "ca/cli/cli.h"
 
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/err.h>
 
-#include "crl/crl.h"
 
 int app_config(struct app *a)
 {

@@ -31,11 +31,11 @@
 #include "ca/store/store.h"
 #include "hsm/hsm.h"
 #include "templates/template.h"
+#include "tests/unit/ca/ca_fixture.h"
 #include "tests/unit/support/capture.h"
 
 #define SOFTHSM_MODULE "/usr/lib/softhsm/libsofthsm2.so"
 
-static char dir[64], conf[128];
 static struct config *Cfg;
 static struct store *St;
 static struct hsm *H;
@@ -43,78 +43,26 @@ static struct tmpl_set *Ts;
 static struct ca_signer S;
 static const struct tmpl *T;
 
-static int write_file(const char *path, const char *text, mode_t mode)
-{
-    FILE *f = fopen(path, "w");
-
-    if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
-        return 0;
-    return chmod(path, mode) == 0;
-}
+static struct ca_fixture F;
 
 static int setup(void **state)
 {
-    char path[256], text[2048], cmd[512], cwd[1024];
-    struct ca_create_req r = { .name = "root", .subject = "CN=Unit Root", .path_len = -1 };
-    struct hsm_config hc = { NULL, NULL, NULL, NULL, 0 };
-    struct hsm_key_info ki;
-
-    snprintf(dir, sizeof(dir), "/tmp/offca-ut.XXXXXX");
-    if (mkdtemp(dir) == NULL)
+    if (ca_fixture_setup(&F, "CN=Unit Root") != 0)
         return -1;
-    snprintf(path, sizeof(path), "%s/tokens", dir);
-    mkdir(path, 0700);
-    snprintf(path, sizeof(path), "%s/softhsm2.conf", dir);
-    snprintf(text, sizeof(text), "directories.tokendir = %s/tokens\nobjectstore.backend = file\n"
-             "log.level = ERROR\n", dir);
-    if (!write_file(path, text, 0600) || setenv("SOFTHSM2_CONF", path, 1) != 0)
-        return -1;
-    snprintf(cmd, sizeof(cmd), "softhsm2-util --init-token --free --label unit --so-pin 87654321 "
-             "--pin 1234 >/dev/null");
-    if (system(cmd) != 0)
-        return -1;
-    snprintf(path, sizeof(path), "%s/pin", dir);
-    if (!write_file(path, "1234\n", 0600))
-        return -1;
-    snprintf(path, sizeof(path), "%s/pub", dir);
-    mkdir(path, 0755);
-    if (getcwd(cwd, sizeof(cwd)) == NULL)             /* make test runs from the repository */
-        return -1;
-    snprintf(conf, sizeof(conf), "%s/ca.toml", dir);
-    snprintf(text, sizeof(text), "[store]\npath = \"%s/store\"\n[hsm]\nmodule = \"%s\"\n"
-             "token = \"unit\"\npin_file = \"%s/pin\"\n[publish]\ndir = \"%s/pub\"\n"
-             "base_url = \"http://pki.unit.test/pki\"\n[templates]\ndir = \"%s/templates/shipped\"\n",
-             dir, SOFTHSM_MODULE, dir, dir, cwd);
-    if (!write_file(conf, text, 0600))
-        return -1;
-    if ((Cfg = config_load(conf)) == NULL)
-        return -1;
-    store_audit_clock_set(ca_now);
-    hc.module = Cfg->hsm_module;
-    hc.token_label = Cfg->hsm_token;
-    hc.token_serial = Cfg->hsm_token_serial;
-    hc.pin_file = Cfg->hsm_pin_file;
-    if ((St = store_open(Cfg->store_path, 1)) == NULL || (H = hsm_open(&hc)) == NULL ||
-        (Ts = tmpl_set_load(Cfg->templates_dir)) == NULL || !hsm_keygen(H, "root", "p256", &ki))
-        return -1;
-    r.key_uri = ki.uri;
-    if (ca_create(St, H, Cfg, &r) != 0 || ca_signer_open(St, H, Cfg, "root", &S) != 0 ||
-        (T = tmpl_set_find(Ts, "vpn-server")) == NULL)
+    Cfg = F.cfg;
+    St = F.st;
+    H = F.h;
+    if ((Ts = tmpl_set_load(Cfg->templates_dir)) == NULL ||
+        ca_signer_open(St, H, Cfg, "root", &S) != 0 || (T = tmpl_set_find(Ts, "vpn-server")) == NULL)
         return -1;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    char cmd[128];
-
     ca_signer_close(&S);
     tmpl_set_free(Ts);
-    hsm_close(H);
-    store_close(St);
-    config_free(Cfg);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return ca_fixture_teardown(&F);
 }
 
 /* A request as the command line would hand it over: CN, one dns SAN, the subscriber's key. */
@@ -381,7 +329,7 @@ static void write_csr(const char *name, char *path, size_t len)
                                            -1, -1, 0));
     assert_true(X509_REQ_set_pubkey(req, key));
     assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
-    snprintf(path, len, "%s/%s.csr", dir, name);
+    snprintf(path, len, "%s/%s.csr", F.dir, name);
     assert_non_null(f = fopen(path, "w"));
     assert_true(PEM_write_X509_REQ(f, req));
     fclose(f);
@@ -398,7 +346,7 @@ static void test_batch(void **state)
     uint64_t before, after;
     struct store_txn *t;
 
-    snprintf(manifest, sizeof(manifest), "%s/batch.jsonl", dir);
+    snprintf(manifest, sizeof(manifest), "%s/batch.jsonl", F.dir);
     assert_non_null(f = fopen(manifest, "w"));
     for (int i = 0; i < 3; i++) {
         char name[16];
@@ -406,7 +354,7 @@ static void test_batch(void **state)
         snprintf(name, sizeof(name), "vpn-b%d", i);
         write_csr(name, csr, sizeof(csr));
         snprintf(line, sizeof(line), "{\"csr\":\"%s\",\"san\":[\"dns:%s.unit.test\"],"
-                 "\"out\":\"%s/%s.pem\"}\n", csr, name, dir, name);
+                 "\"out\":\"%s/%s.pem\"}\n", csr, name, F.dir, name);
         fputs(line, f);
     }
     fclose(f);
@@ -418,7 +366,7 @@ static void test_batch(void **state)
         X509 *x;
         char cn[32], want[16];
 
-        snprintf(out, sizeof(out), "%s/vpn-b%d.pem", dir, i);
+        snprintf(out, sizeof(out), "%s/vpn-b%d.pem", F.dir, i);
         assert_non_null(f = fopen(out, "r"));
         assert_non_null(x = PEM_read_X509(f, NULL, NULL, NULL));
         fclose(f);

@@ -29,13 +29,14 @@
 #include "ca/config/config.h"
 #include "ca/store/store.h"
 #include "hsm/hsm.h"
+#include "tests/unit/ca/ca_fixture.h"
 #include "ca/authority/authority.h"
 #include "ca/issue/issue.h"
 #include "ca/publish/publish.h"
 
 #define SOFTHSM_MODULE "/usr/lib/softhsm/libsofthsm2.so"
 
-static char dir[64], conf[128], crl_file[128];
+static char crl_file[128];
 static struct config *CFG;
 static struct store *ST;
 static struct hsm *H;
@@ -43,70 +44,35 @@ static X509 *CACERT;
 static unsigned char SERIAL[MAX_STORE_SERIAL];
 static size_t SERIAL_LEN;
 
-static int write_file(const char *path, const char *text, mode_t mode)
-{
-    FILE *f = fopen(path, "w");
-
-    if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
-        return 0;
-    return chmod(path, mode) == 0;
-}
+static struct ca_fixture F;
 
 /* The HSM as [hsm] configures it; pin_file NULL and OFFCA_PIN set: the PIN from there. */
 static struct hsm_config hsm_cfg(const char *pin_file)
 {
-    struct hsm_config hc = { CFG->hsm_module, CFG->hsm_token, CFG->hsm_token_serial, pin_file, 0 };
-
-    return hc;
+    return ca_fixture_hsm_cfg(&F, pin_file);
 }
 
 static int open_store_hsm(void)
 {
-    struct hsm_config hc = hsm_cfg(CFG->hsm_pin_file);
-
-    return (ST = store_open(CFG->store_path, 1)) != NULL && (H = hsm_open(&hc)) != NULL;
+    if (!ca_fixture_open(&F))
+        return 0;
+    ST = F.st;
+    H = F.h;
+    return 1;
 }
 
-/* A token, ca.toml, the store and the HSM, and root made by ca_create. */
+/* The fixture's token, ca.toml, store, HSM and root (made by ca_create). */
 static int setup(void **state)
 {
-    char path[256], text[2048], cwd[1024];
-    struct ca_create_req r = { .name = "root", .subject = "CN=Publish Root", .path_len = -1 };
-    struct hsm_key_info ki;
     struct ca_signer s;
 
-    snprintf(dir, sizeof(dir), "/tmp/offca-ut.XXXXXX");
-    if (mkdtemp(dir) == NULL)
+    if (ca_fixture_setup(&F, "CN=Publish Root") != 0)
         return -1;
-    snprintf(path, sizeof(path), "%s/tokens", dir);
-    mkdir(path, 0700);
-    snprintf(path, sizeof(path), "%s/softhsm2.conf", dir);
-    snprintf(text, sizeof(text), "directories.tokendir = %s/tokens\nobjectstore.backend = file\n"
-             "log.level = ERROR\n", dir);
-    if (!write_file(path, text, 0600) || setenv("SOFTHSM2_CONF", path, 1) != 0 ||
-        system("softhsm2-util --init-token --free --label unit --so-pin 87654321 --pin 1234 "
-               ">/dev/null") != 0)
-        return -1;
-    snprintf(path, sizeof(path), "%s/pin", dir);
-    if (!write_file(path, "1234\n", 0600))
-        return -1;
-    snprintf(path, sizeof(path), "%s/pub", dir);
-    mkdir(path, 0755);
-    snprintf(crl_file, sizeof(crl_file), "%s/pub/root.crl", dir);
-    if (getcwd(cwd, sizeof(cwd)) == NULL)             /* make test runs from the repository */
-        return -1;
-    snprintf(conf, sizeof(conf), "%s/ca.toml", dir);
-    snprintf(text, sizeof(text), "[store]\npath = \"%s/store\"\n[hsm]\nmodule = \"%s\"\n"
-             "token = \"unit\"\npin_file = \"%s/pin\"\n[publish]\ndir = \"%s/pub\"\n"
-             "base_url = \"http://pki.unit.test/pki\"\n[templates]\ndir = \"%s/templates/shipped\"\n",
-             dir, SOFTHSM_MODULE, dir, dir, cwd);
-    if (!write_file(conf, text, 0600) || (CFG = config_load(conf)) == NULL)
-        return -1;
-    store_audit_clock_set(ca_now);
-    if (!open_store_hsm() || !hsm_keygen(H, "root", "p256", &ki))
-        return -1;
-    r.key_uri = ki.uri;
-    if (ca_create(ST, H, CFG, &r) != 0 || ca_signer_open(ST, H, CFG, "root", &s) != 0)
+    CFG = F.cfg;
+    ST = F.st;
+    H = F.h;
+    snprintf(crl_file, sizeof(crl_file), "%s/pub/root.crl", F.dir);
+    if (ca_signer_open(ST, H, CFG, "root", &s) != 0)
         return -1;
     CACERT = X509_dup(s.cert);
     ca_signer_close(&s);
@@ -115,14 +81,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[128];
-
     X509_free(CACERT);
-    hsm_close(H);
-    store_close(ST);
-    config_free(CFG);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return ca_fixture_teardown(&F);
 }
 
 /* The whole file at path (malloc, *len), or NULL when it is missing. */
@@ -265,7 +225,7 @@ static void test_publish_revoked(void **state)
     assert_int_equal(crl_number(crl), 1);
     crl_check(crl);
     assert_int_equal(state_number(), 1);
-    snprintf(crt_file, sizeof(crt_file), "%s/pub/root.crt", dir);
+    snprintf(crt_file, sizeof(crt_file), "%s/pub/root.crt", F.dir);
     assert_non_null(crt = slurp(crt_file, &crt_len));
     p = crt;
     assert_non_null(x = d2i_X509(NULL, &p, (long)crt_len));
@@ -316,21 +276,21 @@ static void in_child(void (*fn)(int rc[4]), int rc[4], char *log, size_t loglen)
 
     hsm_close(H);
     store_close(ST);
-    H = NULL;
-    ST = NULL;
+    H = F.h = NULL;
+    ST = F.st = NULL;
     fflush(NULL);
     assert_true((pid = fork()) >= 0);
     if (pid == 0) {
         int r[4] = { -1, -1, -1, -1 };
         FILE *f;
 
-        snprintf(path, sizeof(path), "%s/child.log", dir);
+        snprintf(path, sizeof(path), "%s/child.log", F.dir);
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 ||
             (ST = store_open(CFG->store_path, 0)) == NULL)
             _exit(1);
         fn(r);
-        snprintf(path, sizeof(path), "%s/child.rc", dir);
+        snprintf(path, sizeof(path), "%s/child.rc", F.dir);
         f = fopen(path, "w");
         if (f == NULL || fprintf(f, "%d %d %d %d\n", r[0], r[1], r[2], r[3]) < 0 || fclose(f))
             _exit(1);
@@ -341,12 +301,12 @@ static void in_child(void (*fn)(int rc[4]), int rc[4], char *log, size_t loglen)
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     assert_true(open_store_hsm());
-    snprintf(path, sizeof(path), "%s/child.rc", dir);
+    snprintf(path, sizeof(path), "%s/child.rc", F.dir);
     assert_non_null(text = slurp(path, &n));
     text[n] = '\0';
     assert_int_equal(sscanf((char *)text, "%d %d %d %d", &rc[0], &rc[1], &rc[2], &rc[3]), 4);
     free(text);
-    snprintf(path, sizeof(path), "%s/child.log", dir);
+    snprintf(path, sizeof(path), "%s/child.log", F.dir);
     assert_non_null(text = slurp(path, &n));
     snprintf(log, loglen, "%.*s", (int)n, (char *)text);
     free(text);
